@@ -1,0 +1,226 @@
+"""The `wijkbrug` command: run the bot, the demo, and the operator's tasks.
+
+`wijkbrug` alone runs the bot's main job: on Telegram when a token is set, else the console demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot import directory_file
+from bot.i18n import Catalogs
+from bot.settings import Settings
+from db import invites, organisations
+from db.connection import DatabaseError, connect, migrate, transaction
+from db.organisations import Organisation
+from flows.model import Role
+
+log = logging.getLogger("wijkbrug")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class OperatorError(Exception):
+    """A mistake on the command line or in a file: printed as one clear message, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wijkbrug", description="Wijkbrug: volunteers and wijkteams, connected.")
+    commands = parser.add_subparsers(dest="command")
+
+    commands.add_parser("run", help="run the bot on Telegram (long polling)")
+
+    demo = commands.add_parser("demo", help="chat with the bot in this terminal, as a volunteer of an invented organisation")
+    demo.add_argument("--script", type=Path, help="replay the lines of FILE instead of reading the keyboard")
+    demo.add_argument("--language", help="the language your 'phone' is set to, e.g. ar, tr, en (default nl)")
+    demo.add_argument("--database", type=Path, help="keep the demo's database in this file (default: thrown away)")
+
+    invite = commands.add_parser("invite", help="make a single-use invite code and link")
+    invite.add_argument("--role", choices=[r.value for r in Role if r is not Role.MEMBER], required=True)
+    invite.add_argument("--org", required=True, help="the organisation's id in the directory")
+    invite.add_argument("--days", type=int, default=None, help="days until it expires (default 14)")
+    invite.add_argument("--json", action="store_true", help="print JSON: code, link, expires_at")
+
+    commands.add_parser("migrate", help="create or update the database schema")
+
+    directory = commands.add_parser("directory", help="the directory of organisations")
+    dir_commands = directory.add_subparsers(dest="directory_command", required=True)
+    imp = dir_commands.add_parser("import", help="load a directory file (YAML)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--check", action="store_true", help="only validate; change nothing")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    command = args.command or ("run" if settings.telegram_token else "demo")
+    try:
+        if command == "run":
+            return _run(settings)
+        if command == "demo":
+            return asyncio.run(_demo(settings, getattr(args, "script", None), getattr(args, "language", None), getattr(args, "database", None)))
+        if command == "invite":
+            return asyncio.run(_invite(settings, Role(args.role), args.org, args.days, args.json))
+        if command == "migrate":
+            return asyncio.run(_migrate(settings))
+        if command == "directory":
+            return asyncio.run(_import_directory(settings, args.file, args.check))
+    except (OperatorError, DatabaseError, directory_file.DirectoryError) as exc:
+        print(f"wijkbrug {command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _run(settings: Settings) -> int:
+    if settings.telegram_token is None:
+        raise OperatorError(
+            "no Telegram token: set WIJKBRUG_TELEGRAM_TOKEN to the token @BotFather gives you "
+            "(in Telegram, send /newbot to @BotFather); or try `wijkbrug demo`."
+        )
+    from bot.telegram import TelegramBot  # PTB is loaded only when it is needed
+
+    catalogs = Catalogs(default=settings.default_locale)
+
+    async def go() -> None:
+        conn = await connect(settings.database)  # creates and migrates a new database
+        await conn.close()
+        await TelegramBot(settings, catalogs, utc_now).run()
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        log.info("stopped")
+    return 0
+
+
+async def _seed_sample(conn) -> None:
+    directory = directory_file.load(directory_file.sample_path())
+    async with transaction(conn):
+        for org in directory.organisations:
+            await organisations.upsert(conn, Organisation(id=org.id, name=org.name))
+
+
+async def _demo(settings: Settings, script: Path | None, language: str | None, database: Path | None) -> int:
+    from bot.console import ConsoleChat
+
+    out = sys.stdout
+    if script is not None:
+        try:
+            lines = script.read_text("utf-8").splitlines()
+        except OSError as exc:
+            raise OperatorError(f"{script}: cannot read the script: {exc.strerror}") from None
+    elif not sys.stdin.isatty():
+        lines = sys.stdin.read().splitlines()
+    else:
+        lines = None
+    with tempfile.TemporaryDirectory(prefix="wijkbrug-demo-") as scratch:
+        conn = await connect(database or Path(scratch) / "demo.sqlite3")
+        try:
+            await _seed_sample(conn)
+            async with transaction(conn):
+                invite = await invites.create(conn, role=Role.VOLUNTEER, org_id="lantaarn", now=utc_now(), valid_for=timedelta(days=1))
+            catalogs = Catalogs(default=settings.default_locale)
+            chat = ConsoleChat(conn, catalogs, utc_now, out, first_name="Demo", language_code=language)
+            out.write(
+                "Wijkbrug demo — you are a volunteer of an invented organisation. Type a message, the\n"
+                "number of a button, or a command (/new, /language, /help, /cancel). Ctrl-D ends the demo.\n\n"
+            )
+            out.write("  you | (opens the invite link)\n")
+            await chat.type(f"/start {invite.code}")
+            if lines is not None:
+                for line in lines:
+                    if not line.strip() or line.lstrip().startswith("#"):
+                        continue
+                    out.write(f"  you | {line}\n")
+                    await chat.type(line)
+                return 0
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, "  you | ")
+                except (EOFError, KeyboardInterrupt):
+                    out.write("\n")
+                    return 0
+                if line.strip():
+                    await chat.type(line)
+        finally:
+            await conn.close()
+
+
+async def _invite(settings: Settings, role: Role, org_id: str, days: int | None, as_json: bool) -> int:
+    conn = await connect(settings.database)
+    try:
+        if await organisations.get(conn, org_id) is None:
+            known = ", ".join(o.id for o in await organisations.all_(conn)) or "none yet"
+            raise OperatorError(
+                f"unknown organisation {org_id!r} (known: {known}); load them with `wijkbrug directory import FILE`"
+            )
+        valid = timedelta(days=days if days is not None else settings.invite_days)
+        if valid <= timedelta(0):
+            raise OperatorError("--days must be 1 or more")
+        async with transaction(conn):
+            invite = await invites.create(conn, role=role, org_id=org_id, now=utc_now(), valid_for=valid)
+        from bot.telegram import stored_username
+
+        username = settings.bot_username or await stored_username(conn)
+    finally:
+        await conn.close()
+    link = f"https://t.me/{username or '<bot username>'}?start={invite.code}"
+    expires = invite.expires_at.replace(microsecond=0).isoformat()
+    if as_json:
+        print(json.dumps({"code": invite.code, "link": link, "expires_at": expires}))
+    else:
+        print(f"Invite for a {role.value} of {org_id}, single use, valid until {expires}:")
+        print(f"  code: {invite.code}")
+        print(f"  link: {link}")
+    if username is None:
+        print(
+            "note: the bot's username is not known yet; run the bot once or set WIJKBRUG_BOT_USERNAME",
+            file=sys.stderr,
+        )
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    conn = await connect(settings.database, upgrade=False)
+    try:
+        applied = await migrate(conn)
+    finally:
+        await conn.close()
+    print(f"{settings.database}: schema up to date" + (f" (applied {', '.join(applied)})" if applied else ""))
+    return 0
+
+
+async def _import_directory(settings: Settings, file: Path, check: bool) -> int:
+    directory = directory_file.load(file)
+    if check:
+        print(f"{file}: valid ({len(directory.organisations)} organisations)")
+        return 0
+    conn = await connect(settings.database)
+    try:
+        counts = {"added": 0, "changed": 0, "unchanged": 0}
+        async with transaction(conn):
+            for org in directory.organisations:
+                counts[await organisations.upsert(conn, Organisation(id=org.id, name=org.name))] += 1
+    finally:
+        await conn.close()
+    print(f"{file}: organisations added {counts['added']}, changed {counts['changed']}, unchanged {counts['unchanged']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

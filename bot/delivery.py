@@ -1,0 +1,156 @@
+"""Draining the outbox: in order per chat, paced to the channel's limits, retried until delivered.
+
+A call that fails on the network or with a server error is tried again with growing pauses; a
+429 waits exactly the `retry_after` the channel asked for; a call the channel refuses for good
+(a bad request, a user who blocked the bot) is dropped and logged by kind, never by content.
+A row leaves the outbox only after the channel confirmed it, so a crash in between sends that
+one call again: at most one duplicate, of the call in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import aiosqlite
+
+from db import outbox
+from db.outbox import Outgoing
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 300.0
+MAX_ATTEMPTS = 50  # about four hours of trying at the longest pause; then the call is given up
+
+
+class DeliveryError(Exception):
+    """A call did not go through; the subclass says whether and when to try again."""
+
+
+class RetryAfter(DeliveryError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds}s")
+        self.seconds = seconds
+
+
+class Transient(DeliveryError):
+    """Network trouble, a time-out or a server error: try again later."""
+
+
+class Permanent(DeliveryError):
+    """The channel will never accept this call (bad request, chat gone, bot blocked)."""
+
+
+class Sender(Protocol):
+    async def call(self, method: str, payload: dict[str, Any]) -> Any: ...
+
+
+@dataclass
+class Pacer:
+    """Token buckets: one for the whole bot and one per chat, so bursts below the limits go out
+    at once and only traffic above them waits."""
+
+    per_second: float = 25.0
+    burst: float = 25.0
+    chat_per_second: float = 1.0
+    chat_burst: float = 3.0
+    _global: tuple[float, float] | None = None  # (tokens, at)
+    _chats: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @staticmethod
+    def _level(bucket: tuple[float, float] | None, rate: float, cap: float, now: float) -> float:
+        if bucket is None:
+            return cap
+        tokens, at = bucket
+        return min(cap, tokens + (now - at) * rate)
+
+    def wait(self, chat_id: str, now: float) -> float:
+        """Seconds until a message to `chat_id` may go out (0: now)."""
+        overall = self._level(self._global, self.per_second, self.burst, now)
+        chat = self._level(self._chats.get(chat_id), self.chat_per_second, self.chat_burst, now)
+        return max(0.0, (1 - overall) / self.per_second, (1 - chat) / self.chat_per_second)
+
+    def take(self, chat_id: str, now: float) -> None:
+        overall = self._level(self._global, self.per_second, self.burst, now)
+        chat = self._level(self._chats.get(chat_id), self.chat_per_second, self.chat_burst, now)
+        self._global = (overall - 1, now)
+        self._chats[chat_id] = (chat - 1, now)
+        if len(self._chats) > 10_000:  # forget chats whose bucket is full again
+            self._chats = {c: b for c, b in self._chats.items() if now - b[1] < self.chat_burst / self.chat_per_second}
+
+
+# Calls that do not count as messages against the channel's limits.
+UNPACED = frozenset({"answerCallbackQuery"})
+
+
+@dataclass
+class DeliveryWorker:
+    conn: aiosqlite.Connection
+    sender: Sender
+    clock: Callable[[], datetime]
+    channel: str = "telegram"
+    pacer: Pacer = field(default_factory=Pacer)
+    monotonic: Callable[[], float] = field(default_factory=lambda: asyncio.get_running_loop().time)
+    concurrency: int = 8
+    on_permanent: Callable[[Outgoing, Permanent], Awaitable[None]] | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self) -> None:
+        """Deliver until cancelled, sleeping until woken or until the next retry falls due."""
+        while True:
+            sent = await self.drain_once()
+            if sent:
+                continue
+            pause = 5.0
+            next_at = await outbox.next_due_at(self.conn, self.channel)
+            if next_at is not None:
+                pause = min(pause, max(0.05, (next_at - self.clock()).total_seconds()))
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=pause)
+            except TimeoutError:
+                pass
+
+    async def drain_once(self) -> int:
+        """Send one batch of due calls (at most one per chat). Returns how many were tried."""
+        batch = await outbox.due(self.conn, self.channel, self.clock(), limit=self.concurrency * 4)
+        if not batch:
+            return 0
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(item: Outgoing) -> None:
+            async with limit:
+                await self._deliver(item)
+
+        await asyncio.gather(*(one(item) for item in batch))
+        return len(batch)
+
+    async def _deliver(self, item: Outgoing) -> None:
+        if item.method not in UNPACED:
+            while (pause := self.pacer.wait(item.chat_id, self.monotonic())) > 0:
+                await asyncio.sleep(pause)
+            self.pacer.take(item.chat_id, self.monotonic())
+        try:
+            await self.sender.call(item.method, item.payload)
+        except RetryAfter as exc:
+            await self._later(item, exc.seconds)
+        except Transient as exc:
+            if item.attempts + 1 >= MAX_ATTEMPTS:
+                log.error("gave up on %s #%s after %s attempts (%s)", item.method, item.id, item.attempts + 1, type(exc).__name__)
+                await outbox.done(self.conn, item.id)
+            else:
+                await self._later(item, min(MAX_BACKOFF, 0.5 * 2 ** min(item.attempts, 10)))
+        except Permanent as exc:
+            log.warning("%s #%s refused for good: %s", item.method, item.id, exc.args[0] if exc.args else "")
+            await outbox.done(self.conn, item.id)
+            if self.on_permanent is not None:
+                await self.on_permanent(item, exc)
+        else:
+            await outbox.done(self.conn, item.id)
+
+    async def _later(self, item: Outgoing, seconds: float) -> None:
+        await outbox.retry_later(self.conn, item.id, self.clock() + timedelta(seconds=seconds))

@@ -1,0 +1,125 @@
+"""Rendering `flows.text.Text` in a recipient's language.
+
+Catalogs are read from the .po files at start-up (compiled in memory, so a fresh checkout needs
+no build step). Numbers go through Babel in the reader's locale. In right-to-left languages,
+left-to-right fragments (postcodes, codes, numbers) are wrapped in Unicode isolates so the
+client does not scramble them; user-supplied text is isolated by its own first strong character.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from gettext import GNUTranslations, NullTranslations
+from pathlib import Path
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+from flows.text import Lang, Ltr, Text
+from locales import CATALOG_DIR, DOMAIN, SOURCE_LANGUAGE
+
+LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
+
+
+@lru_cache(maxsize=None)
+def locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def is_rtl(code: str) -> bool:
+    return locale(code).character_order == "right-to-left"
+
+
+def _has_rtl(value: str) -> bool:
+    return any("\u0590" <= ch <= "\u08ff" or "\ufb1d" <= ch <= "\ufefc" for ch in value)
+
+
+def shipped_languages(directory: Path = CATALOG_DIR, default: str = "nl") -> tuple[str, ...]:
+    """The languages with a catalog, plus English; the default first, then by code."""
+    found = {p.parent.parent.name for p in directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
+    found.add(SOURCE_LANGUAGE)
+    return tuple(sorted(found, key=lambda code: (code != default, code)))
+
+
+def compile_catalog(po_path: Path) -> GNUTranslations:
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=po_path.parent.parent.name, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return GNUTranslations(buffer)
+
+
+class Catalogs:
+    """Every shipped language's translations, loaded once."""
+
+    def __init__(self, directory: Path = CATALOG_DIR, default: str = "nl") -> None:
+        self.default = default
+        self.languages = shipped_languages(directory, default)
+        self._translations: dict[str, NullTranslations] = {SOURCE_LANGUAGE: NullTranslations()}
+        for code in self.languages:
+            po = directory / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+            if po.exists():
+                self._translations[code] = compile_catalog(po)
+
+    def pick(self, language_code: str | None) -> str:
+        """A shipped language for a client's language code (`tr`, `en-GB`, `pt_BR`), else the default."""
+        if language_code:
+            code = language_code.replace("-", "_")
+            for candidate in (code, code.split("_")[0].lower()):
+                if candidate in self.languages:
+                    return candidate
+        return self.default
+
+    def render(self, text: Text | tuple[Text, ...], language: str) -> str:
+        if isinstance(text, tuple):
+            return "\n".join(self.render(line, language) for line in text)
+        return self._render(text, language)
+
+    def render_parts(self, parts: tuple[Text | tuple[Text, ...], ...], language: str) -> str:
+        return "\n\n".join(self.render(part, language) for part in parts)
+
+    def _render(self, text: Text, language: str) -> str:
+        translations = self._translations.get(language, self._translations[SOURCE_LANGUAGE])
+        if text.verbatim:
+            pattern = text.msgid
+        elif text.plural is not None:
+            n = text.n or 0
+            if text.context is not None:
+                pattern = translations.npgettext(text.context, text.msgid, text.plural, n)
+            else:
+                pattern = translations.ngettext(text.msgid, text.plural, n)
+        elif text.context is not None:
+            pattern = translations.pgettext(text.context, text.msgid)
+        else:
+            pattern = translations.gettext(text.msgid)
+        values = {name: self._value(value, language) for name, value in text.params.items()}
+        try:
+            return pattern.format_map(values)
+        except (KeyError, IndexError, ValueError):
+            # A catalog with a broken placeholder must not silence a message: fall back to English.
+            return text.msgid.format_map(values) if not text.plural else text.plural.format_map(values)
+
+    def _value(self, value: str | int | Ltr | Lang | Text, language: str) -> str:
+        rtl = is_rtl(language)
+        if isinstance(value, Text):
+            return self._render(value, language)
+        if isinstance(value, Lang):
+            return language_name(value.code, value.code if value.own else language)
+        if isinstance(value, Ltr):
+            return f"{LRI}{value.value}{PDI}" if rtl else value.value
+        if isinstance(value, int):
+            return format_decimal(value, locale=locale(language))
+        if rtl or _has_rtl(value):
+            return f"{FSI}{value}{PDI}"
+        return value
+
+
+def language_name(code: str, in_language: str) -> str:
+    """A language's name as Babel writes it in `in_language`, capitalised as a menu item."""
+    reader = locale(in_language)
+    name = reader.languages.get(code) or locale(code).get_display_name(in_language) or code
+    return name[:1].upper() + name[1:]

@@ -1,0 +1,25 @@
+"""Operator settings, from the environment (prefix WIJKBRUG_) or a .env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WIJKBRUG_", env_file=".env", extra="ignore")
+
+    telegram_token: SecretStr | None = None
+    # The Bot API base URL prefix; the token is appended. Tests point it at a local fake server.
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = "https://api.telegram.org/file/bot"
+    # Used for invite links when the bot has not yet met Telegram (no getMe stored).
+    bot_username: str | None = None
+    database: Path = Path("data/wijkbrug.sqlite3")
+    default_locale: str = "nl"
+    timezone: str = "Europe/Amsterdam"
+    invite_days: int = 14
+    # Long-poll timeout for getUpdates, in seconds.
+    poll_timeout: int = 25

@@ -1,0 +1,171 @@
+"""The Telegram channel: python-telegram-bot's Application shell and Bot, our own durable loops.
+
+PTB's Updater acknowledges a batch of updates before handlers run and its job queue lives in
+memory, so neither is used (`updater(None)`). Instead the poller fetches updates itself, writes
+them to the inbox together with the next offset in one transaction, and only then asks for
+more (which is what acknowledges them to Telegram). The processor and the delivery worker run
+beside it, each on its own SQLite connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+from telegram import BotCommand
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import Application, ApplicationBuilder
+
+from bot import delivery
+from bot.i18n import Catalogs
+from bot.runner import Runner
+from bot.settings import Settings
+from db import inbox, settings as stored
+from db.connection import connect, transaction
+from db.inbox import Incoming
+from flows.model import Role
+from flows.session import COMMAND_HELP, COMMANDS
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+OFFSET_KEY = "telegram.offset"
+USERNAME_KEY = "telegram.username"
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+def build_application(settings: Settings) -> Application:
+    assert settings.telegram_token is not None
+    return (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_file_url)
+        .updater(None)
+        .connection_pool_size(16)
+        .build()
+    )
+
+
+class TelegramSender:
+    """Carries out an outbox row as the Bot API call it describes, mapping PTB's errors."""
+
+    def __init__(self, application: Application) -> None:
+        self.bot = application.bot
+
+    async def call(self, method: str, payload: dict[str, Any]) -> Any:
+        try:
+            return await self.bot.do_api_request(method, api_kwargs=payload)
+        except RetryAfter as exc:
+            raise delivery.RetryAfter(exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else float(exc.retry_after)) from None
+        except (Forbidden, BadRequest, ChatMigrated, InvalidToken) as exc:
+            raise delivery.Permanent(type(exc).__name__) from None
+        except (TimedOut, NetworkError) as exc:
+            raise delivery.Transient(type(exc).__name__) from None
+        except TelegramError as exc:
+            raise delivery.Transient(type(exc).__name__) from None
+
+
+class TelegramBot:
+    """`wijkbrug run`: poll, process and deliver until stopped."""
+
+    def __init__(self, settings: Settings, catalogs: Catalogs, clock: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.catalogs = catalogs
+        self.clock = clock
+        self.application = build_application(settings)
+        self.received = asyncio.Event()
+
+    async def run(self) -> None:
+        app = self.application
+        poll_db = await connect(self.settings.database)
+        work_db = await connect(self.settings.database)
+        send_db = await connect(self.settings.database)
+        try:
+            await app.initialize()
+            me = app.bot.bot
+            async with transaction(poll_db):
+                await stored.put(poll_db, USERNAME_KEY, me.username or "")
+            log.info("connected to Telegram as @%s", me.username)
+            worker = delivery.DeliveryWorker(send_db, TelegramSender(app), self.clock, CHANNEL)
+            runner = Runner(work_db, self.catalogs, self.clock, CHANNEL)
+            tasks = [
+                asyncio.create_task(self._poll(poll_db), name="poll"),
+                asyncio.create_task(self._process(runner, worker), name="process"),
+                asyncio.create_task(worker.run(), name="deliver"),
+                asyncio.create_task(self._publish_commands(), name="commands"),
+            ]
+            try:
+                done, _ = await asyncio.wait(tasks[:3], return_when=asyncio.FIRST_EXCEPTION)
+                for task in done:
+                    task.result()
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            await app.shutdown()
+            for conn in (poll_db, work_db, send_db):
+                await conn.close()
+
+    async def _poll(self, conn: aiosqlite.Connection) -> None:
+        bot = self.application.bot
+        await bot.do_api_request("deleteWebhook", api_kwargs={"drop_pending_updates": False})
+        offset = int(await stored.get(conn, OFFSET_KEY) or 0)
+        pause = 1.0
+        while True:
+            try:
+                batch = await bot.do_api_request(
+                    "getUpdates",
+                    api_kwargs={"offset": offset, "timeout": self.settings.poll_timeout, "allowed_updates": ALLOWED_UPDATES},
+                    read_timeout=self.settings.poll_timeout + 10,
+                )
+            except (TimedOut, NetworkError) as exc:
+                log.warning("getUpdates failed (%s); trying again in %.0fs", type(exc).__name__, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+                continue
+            pause = 1.0
+            if not batch:
+                continue
+            updates = [Incoming(update_id=int(u["update_id"]), payload=json.dumps(u, ensure_ascii=False)) for u in batch]
+            offset = max(u.update_id for u in updates) + 1
+            # Stored together with the offset: asking for `offset` next is what tells Telegram
+            # these are handled, and by then they are safe in the inbox.
+            async with transaction(conn):
+                await inbox.receive(conn, CHANNEL, updates, self.clock())
+                await stored.put(conn, OFFSET_KEY, str(offset))
+            self.received.set()
+
+    async def _process(self, runner: Runner, worker: delivery.DeliveryWorker) -> None:
+        while True:
+            if await runner.process_pending():
+                worker.wake.set()
+                continue
+            self.received.clear()
+            try:
+                await asyncio.wait_for(self.received.wait(), timeout=1.0)
+            except TimeoutError:
+                pass
+
+    async def _publish_commands(self) -> None:
+        """The command menu in every shipped language; a failure is logged, never fatal."""
+        bot = self.application.bot
+        for language in (None, *self.catalogs.languages):
+            commands = [
+                BotCommand(name, self.catalogs.render(COMMAND_HELP[name], language or self.catalogs.default)[:256])
+                for name in COMMANDS[Role.VOLUNTEER]
+            ]
+            try:
+                await bot.set_my_commands(commands, language_code=language)
+            except TelegramError as exc:
+                log.warning("setMyCommands for %s failed: %s", language, type(exc).__name__)
+
+
+async def stored_username(conn: aiosqlite.Connection) -> str | None:
+    return await stored.get(conn, USERNAME_KEY) or None

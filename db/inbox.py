@@ -1,0 +1,44 @@
+"""Incoming updates, stored before they are acknowledged to the channel and processed once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+from pydantic import BaseModel
+
+
+class Incoming(BaseModel):
+    update_id: int
+    payload: str
+
+
+async def receive(conn: aiosqlite.Connection, channel: str, updates: list[Incoming], now: datetime) -> int:
+    """Store updates not seen before; a redelivered update is ignored. Returns how many were new."""
+    before = conn.total_changes
+    await conn.executemany(
+        "INSERT OR IGNORE INTO inbox (channel, update_id, payload, received_at) VALUES (?, ?, ?, ?)",
+        [(channel, u.update_id, u.payload, now.isoformat()) for u in updates],
+    )
+    return conn.total_changes - before
+
+
+async def pending(conn: aiosqlite.Connection, channel: str, limit: int = 100) -> list[Incoming]:
+    async with conn.execute(
+        "SELECT update_id, payload FROM inbox WHERE processed_at IS NULL AND channel = ? ORDER BY update_id LIMIT ?",
+        (channel, limit),
+    ) as cur:
+        return [Incoming(update_id=r[0], payload=r[1]) for r in await cur.fetchall()]
+
+
+async def mark_processed(conn: aiosqlite.Connection, channel: str, update_id: int, outcome: str, now: datetime) -> None:
+    """Close an update and forget its content: the inbox keeps only that it was handled."""
+    await conn.execute(
+        "UPDATE inbox SET processed_at = ?, outcome = ?, payload = NULL WHERE channel = ? AND update_id = ?",
+        (now.isoformat(), outcome, channel, update_id),
+    )
+
+
+async def outcomes(conn: aiosqlite.Connection, channel: str) -> dict[int, str | None]:
+    async with conn.execute("SELECT update_id, outcome FROM inbox WHERE channel = ?", (channel,)) as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}

@@ -1,0 +1,62 @@
+"""Single-use, expiring invites bound to a role and an organisation. Stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import aiosqlite
+from pydantic import BaseModel
+
+from flows.model import Role
+
+# Telegram's deep-link parameter allows A-Z a-z 0-9 _ - up to 64 characters.
+CODE_BYTES = 12
+
+
+class Invite(BaseModel):
+    code: str
+    role: Role
+    org_id: str | None
+    expires_at: datetime
+
+
+class Redeemable(BaseModel):
+    code_hash: str
+    role: Role
+    org_id: str | None
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+async def create(
+    conn: aiosqlite.Connection, *, role: Role, org_id: str | None, now: datetime, valid_for: timedelta
+) -> Invite:
+    code = secrets.token_urlsafe(CODE_BYTES)
+    expires = now + valid_for
+    await conn.execute(
+        "INSERT INTO invites (code_hash, role, org_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        (_hash(code), role.value, org_id, now.isoformat(), expires.isoformat()),
+    )
+    return Invite(code=code, role=role, org_id=org_id, expires_at=expires)
+
+
+async def find_usable(conn: aiosqlite.Connection, code: str, now: datetime) -> Redeemable | None:
+    """The invite behind `code` if it exists, is unused and has not expired."""
+    async with conn.execute(
+        "SELECT code_hash, role, org_id FROM invites WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
+        (_hash(code.strip()), now.isoformat()),
+    ) as cur:
+        row = await cur.fetchone()
+    return Redeemable(code_hash=row[0], role=row[1], org_id=row[2]) if row else None
+
+
+async def mark_used(conn: aiosqlite.Connection, code_hash: str, user_id: int, now: datetime) -> bool:
+    cur = await conn.execute(
+        "UPDATE invites SET used_at = ?, used_by = ? WHERE code_hash = ? AND used_at IS NULL",
+        (now.isoformat(), user_id, code_hash),
+    )
+    return cur.rowcount == 1

@@ -1,0 +1,66 @@
+"""Outgoing calls to a channel, rendered and stored in the same transaction as the state change
+that caused them; a delivery worker sends them in order per chat and deletes them once done."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+from pydantic import BaseModel
+
+
+class Outgoing(BaseModel):
+    id: int
+    chat_id: str
+    method: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def enqueue(
+    conn: aiosqlite.Connection, channel: str, chat_id: str, method: str, payload: dict[str, Any], now: datetime
+) -> None:
+    stamp = now.isoformat()
+    await conn.execute(
+        "INSERT INTO outbox (channel, chat_id, method, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (channel, chat_id, method, json.dumps(payload, ensure_ascii=False), stamp, stamp),
+    )
+
+
+async def due(conn: aiosqlite.Connection, channel: str, now: datetime, limit: int = 50) -> list[Outgoing]:
+    """The oldest waiting call of each chat, if it is due: a chat's calls go out in order."""
+    async with conn.execute(
+        "SELECT o.id, o.chat_id, o.method, o.payload, o.attempts FROM outbox o "
+        "JOIN (SELECT min(id) AS id FROM outbox WHERE channel = ? GROUP BY chat_id) first ON first.id = o.id "
+        "WHERE o.next_attempt_at <= ? ORDER BY o.id LIMIT ?",
+        (channel, now.isoformat(), limit),
+    ) as cur:
+        rows = await cur.fetchall()
+    return [Outgoing(id=r[0], chat_id=r[1], method=r[2], payload=json.loads(r[3]), attempts=r[4]) for r in rows]
+
+
+async def next_due_at(conn: aiosqlite.Connection, channel: str) -> datetime | None:
+    async with conn.execute("SELECT min(next_attempt_at) FROM outbox WHERE channel = ?", (channel,)) as cur:
+        row = await cur.fetchone()
+    return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
+async def done(conn: aiosqlite.Connection, outgoing_id: int) -> None:
+    await conn.execute("DELETE FROM outbox WHERE id = ?", (outgoing_id,))
+
+
+async def retry_later(conn: aiosqlite.Connection, outgoing_id: int, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?", (at.isoformat(), outgoing_id)
+    )
+
+
+async def size(conn: aiosqlite.Connection, channel: str | None = None) -> int:
+    sql, args = "SELECT count(*) FROM outbox", ()
+    if channel is not None:
+        sql, args = sql + " WHERE channel = ?", (channel,)
+    async with conn.execute(sql, args) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0

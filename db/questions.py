@@ -1,0 +1,63 @@
+"""Parents' questions as logged by volunteers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+from pydantic import BaseModel
+
+from flows.model import LogQuestion
+
+
+class Question(BaseModel):
+    id: int
+    code: str
+    org_id: str
+    volunteer_id: int | None
+    urgent: bool
+    theme: str
+    age_group: str
+    parent_language: str
+    pc4: str
+    text: str | None
+    created_at: datetime
+
+
+_COLUMNS = "id, code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, text, created_at"
+
+
+async def insert(conn: aiosqlite.Connection, q: LogQuestion) -> int:
+    cur = await conn.execute(
+        "INSERT INTO questions (code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, "
+        "text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (q.code, q.org_id, q.volunteer_id, int(q.urgent), q.theme, q.age_group, q.parent_language, q.pc4, q.text,
+         q.created_at.isoformat()),
+    )
+    return int(cur.lastrowid or 0)
+
+
+async def code_taken(conn: aiosqlite.Connection, code: str) -> bool:
+    async with conn.execute("SELECT 1 FROM questions WHERE code = ?", (code,)) as cur:
+        return await cur.fetchone() is not None
+
+
+def _question(row) -> Question:
+    return Question(
+        id=row[0], code=row[1], org_id=row[2], volunteer_id=row[3], urgent=bool(row[4]), theme=row[5],
+        age_group=row[6], parent_language=row[7], pc4=row[8], text=row[9], created_at=row[10],
+    )
+
+
+async def by_code(conn: aiosqlite.Connection, org_id: str, code: str) -> Question | None:
+    """A question of one organisation: a code from another organisation is not found."""
+    async with conn.execute(f"SELECT {_COLUMNS} FROM questions WHERE org_id = ? AND code = ?", (org_id, code)) as cur:
+        row = await cur.fetchone()
+    return _question(row) if row else None
+
+
+async def of_volunteer(conn: aiosqlite.Connection, volunteer_id: int) -> list[Question]:
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM questions WHERE volunteer_id = ? ORDER BY id", (volunteer_id,)
+    ) as cur:
+        return [_question(r) for r in await cur.fetchall()]

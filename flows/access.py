@@ -1,0 +1,41 @@
+"""What people who are not (yet) registered are told, and the welcome after an invite is used.
+
+Whether someone may come in is decided by the runner before any flow runs (an invite is a
+database fact); these functions only say it, in words that do not reveal whether a code ever
+existed.
+"""
+
+from __future__ import annotations
+
+from flows.model import Message, Role, ToUser, User
+from flows.session import help_parts
+from flows.text import Text, t
+
+ROLE_NAMES: dict[Role, Text] = {
+    Role.VOLUNTEER: t("a volunteer"),
+    Role.MEMBER: t("a wijkteam member"),
+    Role.COORDINATOR: t("a coordinator"),
+}
+
+
+def refuse_stranger(gave_code: bool) -> Text:
+    if gave_code:
+        return t(
+            "This invite link does not work (any more): it may have been used already or have "
+            "expired. Please ask your organisation's coordinator for a new one."
+        )
+    return t(
+        "Hello! Wijkbrug is only for invited volunteers of migrant organisations and members "
+        "of the wijkteams. Please ask your organisation's coordinator for an invite link."
+    )
+
+
+def welcome(user: User, org_name: str) -> Message:
+    greeting = t(
+        "Welcome to Wijkbrug, {name}! You are registered as {role} of {organisation}.",
+        name=user.name,
+        role=ROLE_NAMES[user.role],
+        organisation=org_name,
+    )
+    language = t("I will write to you in the language of your phone. Send /language to choose another.")
+    return Message(to=ToUser(user_id=user.id), parts=(greeting, language, *help_parts(user)))

@@ -1,0 +1,304 @@
+"""Logging a parent's question, one step at a time.
+
+Theory of operation: the intake is a fixed sequence of steps (`ORDER`). Each step has a prompt
+(text, and buttons when the answer is a fixed choice) and a way to take an answer into the
+`Draft`. An answer that does not fit gives back the reason, and the same step is asked again;
+nothing in the draft changes. After the last step comes the review (save / change / cancel).
+The child-safety question comes first and its "yes" is answered at once (see `danger_messages`),
+before any other step, as DOMAIN.md requires.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flows.model import Button
+from flows.state import Draft, Step
+from flows.text import Text, lang, ltr, plain, t, tp
+
+QUESTION_LIMIT = 1000
+OTHER_LANGUAGE_LIMIT = 40
+
+ORDER = (Step.DANGER, Step.THEME, Step.AGE, Step.PARENT_LANGUAGE, Step.POSTCODE, Step.TEXT)
+
+THEMES: dict[str, Text] = {
+    "upbringing": tp("theme", "Upbringing"),
+    "school": tp("theme", "School and education"),
+    "health": tp("theme", "Health and development"),
+    "money": tp("theme", "Money and debts"),
+    "housing": tp("theme", "Housing"),
+    "language": tp("theme", "Language and integration"),
+    "safety": tp("theme", "Safety at home"),
+    "other": tp("theme", "Something else"),
+}
+
+AGE_GROUPS: dict[str, Text] = {
+    "0-4": tp("age", "0–4 years"),
+    "4-12": tp("age", "4–12 years"),
+    "12-18": tp("age", "12–18 years"),
+    "18-23": tp("age", "18–23 years"),
+}
+
+# Languages parents in Dutch cities most often speak best (DOMAIN.md); names come from Babel.
+PARENT_LANGUAGES = ("nl", "ar", "tr", "zgh", "ti", "so", "fa", "fa_AF", "pl", "uk", "en")
+
+# Characters that change how the text around them is drawn (bidi embeddings, overrides and
+# isolates): a user's text must not be able to scramble the messages it is shown inside.
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+_POSTCODE = re.compile(r"^([1-9][0-9]{3})\s*([A-Za-z]{2})?$")
+
+
+def clean_text(raw: str) -> str:
+    """Drop control and bidi-override characters; keep line breaks, tabs, emoji and any script."""
+    kept = (
+        ch
+        for ch in raw.translate(_BIDI_CONTROLS)
+        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    )
+    return "".join(kept).strip()
+
+
+def parse_postcode(raw: str) -> str | None:
+    """The PC4 of a Dutch postcode (`3561`, `3561 AB`, `3561ab`, Arabic-Indic digits too), or None.
+
+    Only the four digits are kept: they are enough to find the wijk, and the letters would
+    narrow the parent down to a street."""
+    text = "".join(str(unicodedata.digit(ch)) if ch.isdecimal() else ch for ch in raw.strip())
+    found = _POSTCODE.match(text)
+    return found.group(1) if found else None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a step made of an answer: a new draft, or the reason it was refused."""
+
+    draft: Draft | None = None
+    refusal: Text | None = None
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    prompt: Callable[[], Text]
+    options: Callable[[], list[tuple[str, Text]]]  # (value, label); empty: the step takes text
+    per_row: int
+    take_choice: Callable[[Draft, str], Answer]
+    take_text: Callable[[Draft, str], Answer] | None  # None: the step wants a button press
+    label: Callable[[Draft], Text | None]  # the answer as shown in the review
+
+
+def _choice(field: str, allowed: Callable[[], dict[str, Text] | tuple[str, ...]]):
+    def take(draft: Draft, value: str) -> Answer:
+        if value not in allowed():
+            return Answer(refusal=t("Please choose one of the buttons."))
+        return Answer(draft=draft.model_copy(update={field: value}))
+
+    return take
+
+
+def _take_danger(draft: Draft, value: str) -> Answer:
+    if value not in ("yes", "no"):
+        return Answer(refusal=t("Please choose one of the buttons."))
+    return Answer(draft=draft.model_copy(update={"urgent": value == "yes"}))
+
+
+def _take_other_language(draft: Draft, raw: str) -> Answer:
+    name = clean_text(raw)
+    if not name or len(name) > OTHER_LANGUAGE_LIMIT or "\n" in name:
+        return Answer(
+            refusal=t(
+                "Please choose a language, or type its name (at most {limit} characters).",
+                limit=OTHER_LANGUAGE_LIMIT,
+            )
+        )
+    return Answer(draft=draft.model_copy(update={"parent_language": f"other:{name}"}))
+
+
+def _take_postcode(draft: Draft, raw: str) -> Answer:
+    pc4 = parse_postcode(raw)
+    if pc4 is None:
+        return Answer(
+            refusal=t(
+                "That is not a Dutch postcode. Type four digits, with or without the two "
+                "letters, for example {example1} or {example2}.",
+                example1=ltr("3561"),
+                example2=ltr("3561 AB"),
+            )
+        )
+    return Answer(draft=draft.model_copy(update={"pc4": pc4}))
+
+
+def _take_question(draft: Draft, raw: str) -> Answer:
+    text = clean_text(raw)
+    if not text:
+        return Answer(refusal=t("The question is empty. Please type it in a few words."))
+    if len(text) > QUESTION_LIMIT:
+        return Answer(
+            refusal=t(
+                "That is {length} characters; the limit is {limit}. Please make it shorter.",
+                length=len(text),
+                limit=QUESTION_LIMIT,
+            )
+        )
+    return Answer(draft=draft.model_copy(update={"text": text}))
+
+
+def language_label(value: str | None) -> Text | None:
+    if value is None:
+        return None
+    if value.startswith("other:"):
+        return plain(value.removeprefix("other:"))
+    return plain(lang(value))
+
+
+def _parent_language_options() -> list[tuple[str, Text]]:
+    return [(code, plain(lang(code))) for code in PARENT_LANGUAGES]
+
+
+def _no_text(draft: Draft, raw: str) -> Answer:
+    return Answer(refusal=t("Please choose one of the buttons."))
+
+
+STEPS: dict[Step, StepSpec] = {
+    Step.DANGER: StepSpec(
+        prompt=lambda: t(
+            "First, a safety question. Is a child in danger right now, "
+            "or is someone being hurt at home?"
+        ),
+        options=lambda: [("yes", t("Yes, a child is in danger")), ("no", t("No"))],
+        per_row=1,
+        take_choice=_take_danger,
+        take_text=None,
+        label=lambda d: None if d.urgent is None else (t("Yes") if d.urgent else t("No")),
+    ),
+    Step.THEME: StepSpec(
+        prompt=lambda: t("What is the question about?"),
+        options=lambda: list(THEMES.items()),
+        per_row=2,
+        take_choice=_choice("theme", lambda: THEMES),
+        take_text=None,
+        label=lambda d: THEMES.get(d.theme or ""),
+    ),
+    Step.AGE: StepSpec(
+        prompt=lambda: t(
+            "How old is the child? If there are more children, choose the one the question "
+            "is about."
+        ),
+        options=lambda: list(AGE_GROUPS.items()),
+        per_row=2,
+        take_choice=_choice("age_group", lambda: AGE_GROUPS),
+        take_text=None,
+        label=lambda d: AGE_GROUPS.get(d.age_group or ""),
+    ),
+    Step.PARENT_LANGUAGE: StepSpec(
+        prompt=lambda: t(
+            "Which language does the parent speak best? Choose one, or type the name of "
+            "another language."
+        ),
+        options=_parent_language_options,
+        per_row=3,
+        take_choice=_choice("parent_language", lambda: PARENT_LANGUAGES),
+        take_text=_take_other_language,
+        label=lambda d: language_label(d.parent_language),
+    ),
+    Step.POSTCODE: StepSpec(
+        prompt=lambda: t(
+            "What is the parent's postcode? The four digits are enough, for example {example}. "
+            "It tells us which wijkteam (the municipality's team for families in the "
+            "neighbourhood) serves them.",
+            example=ltr("3561"),
+        ),
+        options=lambda: [],
+        per_row=1,
+        take_choice=_no_text,
+        take_text=_take_postcode,
+        label=lambda d: None if d.pc4 is None else plain(ltr(d.pc4)),
+    ),
+    Step.TEXT: StepSpec(
+        prompt=lambda: t(
+            "Describe the question in your own words. Please leave out the family's name and "
+            "address. At most {limit} characters.",
+            limit=QUESTION_LIMIT,
+        ),
+        options=lambda: [],
+        per_row=1,
+        take_choice=_no_text,
+        take_text=_take_question,
+        label=lambda d: None if d.text is None else plain(d.text),
+    ),
+}
+
+FIELD_NAMES: dict[Step, Text] = {
+    Step.DANGER: t("Child in danger now"),
+    Step.THEME: t("Theme"),
+    Step.AGE: t("Age of the child"),
+    Step.PARENT_LANGUAGE: t("Parent's language"),
+    Step.POSTCODE: t("Postcode"),
+    Step.TEXT: t("Question"),
+}
+
+CHANGEABLE = (Step.THEME, Step.AGE, Step.PARENT_LANGUAGE, Step.POSTCODE, Step.TEXT)
+
+
+def next_step(draft: Draft) -> Step:
+    """The first step whose answer is still missing, or the review."""
+    values = {
+        Step.DANGER: draft.urgent,
+        Step.THEME: draft.theme,
+        Step.AGE: draft.age_group,
+        Step.PARENT_LANGUAGE: draft.parent_language,
+        Step.POSTCODE: draft.pc4,
+        Step.TEXT: draft.text,
+    }
+    return next((step for step in ORDER if values[step] is None), Step.REVIEW)
+
+
+def summary(draft: Draft) -> list[Text]:
+    """One line per answer given so far, for the review and for /cancel."""
+    lines = []
+    for step in ORDER:
+        shown = STEPS[step].label(draft)
+        if shown is not None:
+            lines.append(t("{field}: {value}", field=FIELD_NAMES[step], value=shown))
+    return lines
+
+
+def buttons(options: list[tuple[str, Text]], per_row: int, token: int) -> tuple[tuple[Button, ...], ...]:
+    row: list[Button] = []
+    rows: list[tuple[Button, ...]] = []
+    for value, label in options:
+        row.append(Button(label=label, data=f"{token}|{value}"))
+        if len(row) == per_row:
+            rows.append(tuple(row))
+            row = []
+    if row:
+        rows.append(tuple(row))
+    return tuple(rows)
+
+
+def danger_messages() -> list[Text]:
+    """Fixed, pre-translated safety text (DOMAIN.md: never delayed behind any other step)."""
+    return [
+        t(
+            "If a child is in acute danger, call {emergency} now.\n"
+            "For advice or to report worries about a child, call Veilig Thuis on {veilig_thuis}: "
+            "free, day and night, and you may stay anonymous.",
+            emergency=ltr("112"),
+            veilig_thuis=ltr("0800-2000"),
+        ),
+        t(
+            "I have told your organisation's coordinator, who will contact you. "
+            "You do not have to investigate or confront anyone yourself."
+        ),
+    ]
+
+
+def coordinator_alert(volunteer_name: str) -> Text:
+    return t(
+        "Urgent: {volunteer}, a volunteer of your organisation, reports that a child may be in "
+        "danger right now. They have been shown 112 and Veilig Thuis (0800-2000). "
+        "Please contact them as soon as you can.",
+        volunteer=volunteer_name,
+    )

@@ -1,0 +1,152 @@
+"""The values that cross the boundary of flows/: who is talking, what they sent, what to do.
+
+Inputs come from a channel adapter; a `Transition` goes back to the runner, which stores the
+new state, carries out the effects and queues the messages in one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from flows.state import Conversation
+from flows.text import Text
+
+
+class Role(StrEnum):
+    VOLUNTEER = "volunteer"
+    MEMBER = "member"
+    COORDINATOR = "coordinator"
+
+
+class User(BaseModel):
+    """A registered user as the flows see them (no channel details)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    role: Role
+    org_id: str | None = None
+    language: str
+    name: str = ""  # how colleagues know them (their Telegram first name); never logged
+
+
+# ---- inputs -------------------------------------------------------------------------------
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["command"] = "command"
+    name: str
+    args: str = ""
+
+
+class Choice(BaseModel):
+    """A button press: `data` is the callback data the button was sent with."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["choice"] = "choice"
+    data: str
+
+
+class Said(BaseModel):
+    """Free text the user typed."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["said"] = "said"
+    text: str
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["attachment"] = "attachment"
+    media: str  # photo, document, voice, sticker, ...
+
+
+Input = Annotated[Union[Command, Choice, Said, Attachment], Field(discriminator="kind")]
+
+
+class Env(BaseModel):
+    """What a step may consult besides state and input; passed in so flows stay pure."""
+
+    model_config = ConfigDict(frozen=True)
+
+    now: datetime
+    new_code: str  # a fresh question code, used only if the step saves a question
+    languages: tuple[str, ...]  # the interface languages shipped, in menu order
+
+
+# ---- outputs ------------------------------------------------------------------------------
+
+
+class Button(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    label: Text
+    data: str
+
+
+class ToUser(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["user"] = "user"
+    user_id: int
+
+
+class ToCoordinators(BaseModel):
+    """Every coordinator of an organisation; held until one exists."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["coordinators"] = "coordinators"
+    org_id: str
+
+
+Recipient = Annotated[Union[ToUser, ToCoordinators], Field(discriminator="kind")]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    to: Recipient
+    # Rendered and joined by blank lines; a tuple inside is a block of lines joined by line breaks.
+    parts: tuple[Text | tuple[Text, ...], ...]
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+class SetLanguage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["set_language"] = "set_language"
+    user_id: int
+    language: str
+
+
+class LogQuestion(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["log_question"] = "log_question"
+    code: str
+    volunteer_id: int
+    org_id: str
+    urgent: bool
+    theme: str
+    age_group: str
+    parent_language: str
+    pc4: str
+    text: str
+    created_at: datetime
+
+
+Effect = Annotated[Union[SetLanguage, LogQuestion], Field(discriminator="kind")]
+
+
+class Transition(BaseModel):
+    """The result of one step. `chosen` labels the pressed button under its prompt;
+    `notice` is the short toast a button press is answered with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: Conversation
+    messages: tuple[Message, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    chosen: Text | None = None
+    notice: Text | None = None

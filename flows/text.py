@@ -1,0 +1,69 @@
+"""Translatable text as data.
+
+Flows never produce rendered strings: they produce `Text` values that name an English source
+string (the gettext msgid), optionally a plural form and a count, and named parameters. The
+bot renders a `Text` in the recipient's language when the message is stored for sending.
+
+The marker functions below are also the keywords `pybabel extract` looks for
+(see babel.cfg): `t("...")`, `tn("...", "...", n)`, `tp("context", "...")`.
+
+A parameter is either plain data (str, int) or a nested `Text` (rendered in the same
+language first), so a message can name a translated theme inside a translated sentence.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Ltr(BaseModel):
+    """A left-to-right fragment (postcode, code, number) that must not be scrambled in RTL text."""
+
+    model_config = ConfigDict(frozen=True)
+    value: str
+
+
+class Lang(BaseModel):
+    """A language's name, written by Babel in the reader's language (or, with own=True, in itself)."""
+
+    model_config = ConfigDict(frozen=True)
+    code: str
+    own: bool = False
+
+
+class Text(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    msgid: str
+    plural: str | None = None
+    n: int | None = None
+    context: str | None = None
+    verbatim: bool = False  # not looked up in the catalogs (see `plain`)
+    params: dict[str, Union[str, int, Ltr, Lang, "Text"]] = Field(default_factory=dict)
+
+
+def t(msgid: str, **params: str | int | Ltr | Lang | Text) -> Text:
+    return Text(msgid=msgid, params=params)
+
+
+def tn(singular: str, plural: str, n: int, **params: str | int | Ltr | Lang | Text) -> Text:
+    return Text(msgid=singular, plural=plural, n=n, params={"n": n, **params})
+
+
+def tp(context: str, msgid: str, **params: str | int | Ltr | Lang | Text) -> Text:
+    return Text(msgid=msgid, context=context, params=params)
+
+
+def ltr(value: str) -> Ltr:
+    return Ltr(value=value)
+
+
+def lang(code: str, own: bool = False) -> Lang:
+    return Lang(code=code, own=own)
+
+
+def plain(value: str | int | Ltr | Lang) -> Text:
+    """A value shown as it is (or, for a `Lang`, as Babel names it): nothing to translate."""
+    return Text(msgid="{value}", verbatim=True, params={"value": value})
