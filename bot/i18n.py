@@ -9,6 +9,7 @@ client does not scramble them; user-supplied text is isolated by its own first s
 from __future__ import annotations
 
 import io
+import re
 from functools import lru_cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
@@ -22,6 +23,8 @@ from flows.text import Lang, Ltr, Text
 from locales import CATALOG_DIR, DOMAIN, SOURCE_LANGUAGE
 
 LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
+# A command such as /new written inside a translation: kept left-to-right in RTL text.
+COMMAND = re.compile(r"(?<![\w/])/[a-z_]+\b")
 
 
 @lru_cache(maxsize=None)
@@ -96,6 +99,8 @@ class Catalogs:
             pattern = translations.pgettext(text.context, text.msgid)
         else:
             pattern = translations.gettext(text.msgid)
+        if not text.verbatim and is_rtl(language):
+            pattern = COMMAND.sub(lambda found: f"{LRI}{found.group(0)}{PDI}", pattern)
         values = {name: self._value(value, language) for name, value in text.params.items()}
         try:
             return pattern.format_map(values)

@@ -72,7 +72,7 @@ class Runner:
                 continue
             except Exception as exc:  # a bug must not stop every later update: park this one
                 # The type and where, never the message: it may hold what the user typed.
-                where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
+                where = "".join(traceback.format_tb(exc.__traceback__)[-4:])
                 log.error("update %s failed with %s\n%s", update_id, type(exc).__name__, where)
                 await self._fail(update_id, payload)
                 return
@@ -97,7 +97,10 @@ class Runner:
         if account is None:
             return await self._stranger(inbound)
         state = await conversations.load(self.conn, account.id)
-        env = Env(now=self.clock(), new_code=self.new_code(), languages=self.catalogs.languages)
+        code = self.new_code()
+        while await questions.code_taken(self.conn, code):
+            code = self.new_code()
+        env = Env(now=self.clock(), new_code=code, languages=self.catalogs.languages)
         moved = session.step(state, account.as_user(), inbound.event, env)
         await self._apply(moved.effects)
         await conversations.save(self.conn, account.id, moved.state, self.clock())

@@ -64,3 +64,12 @@ async def size(conn: aiosqlite.Connection, channel: str | None = None) -> int:
     async with conn.execute(sql, args) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def waiting(conn: aiosqlite.Connection, channel: str) -> list[Outgoing]:
+    """Every waiting call of a channel, oldest first (for inspection and tests)."""
+    async with conn.execute(
+        "SELECT id, chat_id, method, payload, attempts FROM outbox WHERE channel = ? ORDER BY id", (channel,)
+    ) as cur:
+        rows = await cur.fetchall()
+    return [Outgoing(id=r[0], chat_id=r[1], method=r[2], payload=json.loads(r[3]), attempts=r[4]) for r in rows]

@@ -11,11 +11,17 @@ from flows.model import Message, Role, ToUser, User
 from flows.session import help_parts
 from flows.text import Text, t
 
-ROLE_NAMES: dict[Role, Text] = {
-    Role.VOLUNTEER: t("a volunteer"),
-    Role.MEMBER: t("a wijkteam member"),
-    Role.COORDINATOR: t("a coordinator"),
-}
+def _registered_as(user: User, org_name: str) -> Text:
+    # Whole sentences per role: a role name dropped into a sentence does not inflect in every language.
+    if user.role is Role.VOLUNTEER:
+        return t("You are registered as a volunteer of {organisation}.", organisation=org_name)
+    if user.role is Role.COORDINATOR:
+        return t(
+            "You are registered as a coordinator of {organisation}. You will get urgent alerts "
+            "from its volunteers here.",
+            organisation=org_name,
+        )
+    return t("You are registered as a member of a wijkteam.")
 
 
 def refuse_stranger(gave_code: bool) -> Text:
@@ -31,11 +37,6 @@ def refuse_stranger(gave_code: bool) -> Text:
 
 
 def welcome(user: User, org_name: str) -> Message:
-    greeting = t(
-        "Welcome to Wijkbrug, {name}! You are registered as {role} of {organisation}.",
-        name=user.name,
-        role=ROLE_NAMES[user.role],
-        organisation=org_name,
-    )
-    language = t("I will write to you in the language of your phone. Send /language to choose another.")
+    greeting = (t("Welcome to Wijkbrug, {name}!", name=user.name), _registered_as(user, org_name))
+    language = t("I write to you in the language of your phone. Send /language to choose another.")
     return Message(to=ToUser(user_id=user.id), parts=(greeting, language, *help_parts(user)))

@@ -204,6 +204,8 @@ STEPS: dict[Step, StepSpec] = {
         label=lambda d: language_label(d.parent_language),
     ),
     Step.POSTCODE: StepSpec(
+        # TRANSLATORS: keep the word "wijkteam": volunteers hear it in every language. The part
+        # in brackets explains it the first time it appears.
         prompt=lambda: t(
             "What is the parent's postcode? The four digits are enough, for example {example}. "
             "It tells us which wijkteam (the municipality's team for families in the "
@@ -261,6 +263,7 @@ def summary(draft: Draft) -> list[Text]:
     for step in ORDER:
         shown = STEPS[step].label(draft)
         if shown is not None:
+            # TRANSLATORS: one line of a summary, e.g. "Theme: Housing".
             lines.append(t("{field}: {value}", field=FIELD_NAMES[step], value=shown))
     return lines
 
@@ -281,6 +284,9 @@ def buttons(options: list[tuple[str, Text]], per_row: int, token: int) -> tuple[
 def danger_messages() -> list[Text]:
     """Fixed, pre-translated safety text (DOMAIN.md: never delayed behind any other step)."""
     return [
+        # TRANSLATORS: the most important text of the bot. Keep "Veilig Thuis" (the name of the
+        # national advice and reporting centre for domestic violence and child abuse); you may add
+        # a short explanation of it in brackets. Native speakers should review this text.
         t(
             "If a child is in acute danger, call {emergency} now.\n"
             "For advice or to report worries about a child, call Veilig Thuis on {veilig_thuis}: "
@@ -289,16 +295,20 @@ def danger_messages() -> list[Text]:
             veilig_thuis=ltr("0800-2000"),
         ),
         t(
-            "I have told your organisation's coordinator, who will contact you. "
+            "Your organisation's coordinator is being alerted and will contact you. "
             "You do not have to investigate or confront anyone yourself."
         ),
     ]
 
 
 def coordinator_alert(volunteer_name: str) -> Text:
+    # TRANSLATORS: sent to a coordinator. Keep "Veilig Thuis" as it is: it is the name of the
+    # national advice and reporting centre for domestic violence and child abuse.
     return t(
         "Urgent: {volunteer}, a volunteer of your organisation, reports that a child may be in "
-        "danger right now. They have been shown 112 and Veilig Thuis (0800-2000). "
+        "danger right now. They have been shown {emergency} and Veilig Thuis ({veilig_thuis}). "
         "Please contact them as soon as you can.",
         volunteer=volunteer_name,
+        emergency=ltr("112"),
+        veilig_thuis=ltr("0800-2000"),
     )

@@ -60,7 +60,8 @@ def bot_disclosure() -> Text:
 
 def help_parts(user: User) -> tuple[Text | tuple[Text, ...], ...]:
     lines = tuple(
-        t("/{command} – {meaning}", command=name, meaning=COMMAND_HELP[name])
+        # TRANSLATORS: one line of the command list, e.g. "/new – log a parent's question".
+        t("{command} – {meaning}", command=ltr(f"/{name}"), meaning=COMMAND_HELP[name])
         for name in COMMANDS[user.role]
     )
     return (bot_disclosure(), (t("What you can do:"), *lines))
@@ -110,7 +111,9 @@ def _set_language(state: Conversation, user: User, code: str) -> Transition:
     """Switch the language, then go back to whatever was open before the menu."""
     effect = SetLanguage(user_id=user.id, language=code)
     user = user.model_copy(update={"language": code})
-    done = t("From now on I will write to you in {language}.", language=lang(code))
+    # TRANSLATORS: {language} is the language's name as Babel writes it in this language
+    # (e.g. "Turks" in Dutch). Phrase the sentence so that the plain name fits.
+    done = t("From now on I will write to you in this language: {language}.", language=lang(code))
     back = state.resume if state.step is Step.LANGUAGE else state.step
     resumed = state.model_copy(update={"step": back, "resume": None})
     if back is None or resumed.draft is None:
@@ -127,7 +130,7 @@ def _command(state: Conversation, user: User, command: Command, env: Env) -> Tra
             return Transition(state=state, messages=(_say(user, t("That command is not for your role."), *help_parts(user)),))
         return Transition(
             state=state,
-            messages=(_say(user, t("I do not know the command /{command}. Send /help to see what you can do.", command=ltr(name))),),
+            messages=(_say(user, t("I do not know the command {command}. Send /help to see what you can do.", command=ltr(f"/{name}"))),),
         )
     if name in ("start", "help"):
         return Transition(state=state, messages=(_say(user, *help_parts(user)),))
@@ -193,15 +196,14 @@ def _choice(state: Conversation, user: User, choice: Choice, env: Env) -> Transi
 
 def _advance(state: Conversation, user: User, draft: Draft) -> Transition:
     """Take an accepted answer: the safety reply first when a child is in danger, then the next step."""
-    before: list[Text] = []
-    extra: list[Message] = []
-    if state.step is Step.DANGER and draft.urgent:
-        before = intake.danger_messages()
-        if user.org_id is not None:
-            extra.append(Message(to=ToCoordinators(org_id=user.org_id), parts=(intake.coordinator_alert(user.name),)))
-        before.append(t("Thank you. Let us go on with the question."))
-    moved = ask(state, user, intake.next_step(draft), draft, *before)
-    return moved.model_copy(update={"messages": (*extra, *moved.messages)})
+    if not (state.step is Step.DANGER and draft.urgent):
+        return ask(state, user, intake.next_step(draft), draft)
+    # The safety text stands alone, first, so it is not lost above the next question.
+    first = [_say(user, *intake.danger_messages())]
+    if user.org_id is not None:
+        first.append(Message(to=ToCoordinators(org_id=user.org_id), parts=(intake.coordinator_alert(user.name),)))
+    moved = ask(state, user, intake.next_step(draft), draft, t("Thank you. Let us go on with the question."))
+    return moved.model_copy(update={"messages": (*first, *moved.messages)})
 
 
 def _review(state: Conversation, user: User, value: str, env: Env) -> Transition:

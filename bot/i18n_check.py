@@ -1,0 +1,119 @@
+"""Checks that keep every shipped catalog complete (`wijkbrug i18n check` and tests/test_catalogs.py).
+
+A problem is reported as `file:line: what is wrong`. The checks: the template (.pot) matches
+the strings in the code; every catalog has every string, none empty or fuzzy, none left in
+English; placeholders match the source; plural entries have every form the language needs;
+the catalog compiles.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from locales import CATALOG_DIR, DOMAIN
+
+KEYWORDS = {"t": None, "tn": (1, 2), "tp": ((1, "c"), 2)}
+METHOD_MAP = [("flows/**.py", "python"), ("bot/**.py", "python")]
+PLACEHOLDER = re.compile(r"(?<!\{)\{([a-zA-Z_][a-zA-Z0-9_]*)\}(?!\})")
+WORD = re.compile(r"[^\W\d_]{2,}")
+Key = tuple[str, str | None]  # (msgid, context)
+
+
+def placeholders(text: str) -> set[str]:
+    return set(PLACEHOLDER.findall(text))
+
+
+def extracted(root: Path) -> dict[Key, str | None]:
+    """Every translatable string in the code: (msgid, context) -> plural msgid or None."""
+    found: dict[Key, str | None] = {}
+    for _, _, message, _, context in extract_from_dir(str(root), METHOD_MAP, keywords=KEYWORDS):
+        if isinstance(message, tuple):
+            found[(message[0], context)] = message[1]
+        else:
+            found[(message, context)] = None
+    return found
+
+
+def _read(path: Path, locale: str | None = None) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle, locale=locale, domain=DOMAIN)
+
+
+def _key(message) -> Key:
+    msgid = message.id[0] if isinstance(message.id, tuple) else message.id
+    return (msgid, message.context)
+
+
+def check_template(root: Path, pot: Path) -> list[str]:
+    if not pot.exists():
+        return [f"{pot}: missing; run `make extract`"]
+    in_code = extracted(root)
+    in_pot = {_key(m): (m.id[1] if isinstance(m.id, tuple) else None) for m in _read(pot) if m.id}
+    problems = [f"{pot}: lacks {k[0]!r} (found in the code); run `make extract`" for k in in_code if k not in in_pot]
+    problems += [f"{pot}: has {k[0]!r}, no longer in the code; run `make extract`" for k in in_pot if k not in in_code]
+    problems += [
+        f"{pot}: plural of {k[0]!r} differs from the code; run `make extract`"
+        for k in in_code
+        if k in in_pot and in_code[k] != in_pot[k]
+    ]
+    return problems
+
+
+def check_catalog(po: Path, pot: Path) -> list[str]:
+    language = po.parent.parent.name
+    catalog = _read(po, language)
+    template = {_key(m): m for m in _read(pot) if m.id}
+    problems: list[str] = []
+    seen = set()
+    for message in catalog:
+        if not message.id:
+            continue
+        key = _key(message)
+        seen.add(key)
+        where = f"{po}:{message.lineno}"
+        if key not in template:
+            problems.append(f"{where}: {key[0]!r} is not in the template any more; run `make update-catalogs`")
+            continue
+        if message.fuzzy:
+            problems.append(f"{where}: {key[0]!r} is marked fuzzy; check the translation and remove the mark")
+        sources = list(message.id) if isinstance(message.id, tuple) else [message.id]
+        wanted = set().union(*(placeholders(s) for s in sources))
+        forms = list(message.string) if isinstance(message.string, tuple) else [message.string]
+        if isinstance(message.id, tuple) and len(forms) != catalog.num_plurals:
+            problems.append(f"{where}: {key[0]!r} has {len(forms)} plural forms; {language} needs {catalog.num_plurals}")
+        for form in forms:
+            if not form or not form.strip():
+                problems.append(f"{where}: {key[0]!r} is not translated")
+                continue
+            got = placeholders(form)
+            exact = not isinstance(message.id, tuple)
+            if (exact and got != wanted) or (not exact and not got <= wanted):
+                problems.append(
+                    f"{where}: placeholders {sorted(got)} differ from the source's {sorted(wanted)} in {key[0]!r}"
+                )
+            if language != "en" and form == sources[0] and len(WORD.findall(PLACEHOLDER.sub("", form))) > 1:
+                problems.append(f"{where}: {key[0]!r} is still in English")
+    for key in template:
+        if key not in seen:
+            problems.append(f"{po}: lacks {key[0]!r}; run `make update-catalogs` and translate it")
+    try:
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+    except Exception as exc:  # noqa: BLE001 - any failure to compile is the finding
+        problems.append(f"{po}: does not compile: {exc}")
+    return problems
+
+
+def check_all(root: Path, directory: Path = CATALOG_DIR) -> list[str]:
+    pot = directory / f"{DOMAIN}.pot"
+    problems = check_template(root, pot)
+    for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        problems += check_catalog(po, pot)
+    return problems

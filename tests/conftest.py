@@ -1,0 +1,52 @@
+"""Shared fixtures: a real SQLite file per test, a clock that only moves when told."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.i18n import Catalogs
+from db import organisations
+from db.connection import connect, transaction
+from db.organisations import Organisation
+
+
+@dataclass
+class FakeClock:
+    now: datetime = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "wijkbrug.sqlite3"
+
+
+@pytest.fixture
+async def conn(db_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    connection = await connect(db_path)
+    async with transaction(connection):
+        await organisations.upsert(connection, Organisation(id="lantaarn", name="De Lantaarn (invented)"))
+        await organisations.upsert(connection, Organisation(id="kompas", name="Het Kompas (invented)"))
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture(scope="session")
+def catalogs() -> Catalogs:
+    return Catalogs()

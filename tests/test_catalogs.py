@@ -1,0 +1,26 @@
+"""Every shipped catalog is complete and correct (see bot/i18n_check.py for what is checked)."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.i18n_check import check_catalog, check_template
+from locales import CATALOG_DIR, DOMAIN
+
+ROOT = Path(__file__).parent.parent
+POT = CATALOG_DIR / f"{DOMAIN}.pot"
+CATALOGS = sorted(CATALOG_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+
+
+def test_template_matches_the_code() -> None:
+    assert check_template(ROOT, POT) == []
+
+
+@pytest.mark.parametrize("po", CATALOGS, ids=lambda p: p.parent.parent.name)
+def test_catalog_is_complete(po: Path) -> None:
+    assert check_catalog(po, POT) == []
+
+
+def test_required_languages_ship() -> None:
+    shipped = {p.parent.parent.name for p in CATALOGS}
+    assert {"nl", "tr", "ar"} <= shipped

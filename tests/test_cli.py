@@ -1,0 +1,100 @@
+"""The operator's command line: clear errors naming file, line and problem; invites; the demo."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot import cli, directory_file
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's folder
+    database = tmp_path / "data" / "test.sqlite3"
+    monkeypatch.setenv("WIJKBRUG_DATABASE", str(database))
+    monkeypatch.delenv("WIJKBRUG_TELEGRAM_TOKEN", raising=False)
+    monkeypatch.delenv("WIJKBRUG_BOT_USERNAME", raising=False)
+    return database
+
+
+def test_run_without_a_token_says_which_variable_to_set(env, capsys) -> None:
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "WIJKBRUG_TELEGRAM_TOKEN" in err and "BotFather" in err and len(err.strip().splitlines()) == 1
+
+
+def test_migrate_creates_the_database(env, capsys) -> None:
+    assert cli.main(["migrate"]) == 0
+    assert env.exists() and "001_initial.sql" in capsys.readouterr().out
+    assert cli.main(["migrate"]) == 0
+    assert "applied" not in capsys.readouterr().out
+
+
+def test_invite_needs_a_known_organisation(env, capsys) -> None:
+    assert cli.main(["invite", "--role", "volunteer", "--org", "lantaarn"]) == 2
+    assert "unknown organisation 'lantaarn'" in capsys.readouterr().err
+
+
+def test_invite_prints_code_link_and_expiry_as_json(env, capsys, monkeypatch) -> None:
+    assert cli.main(["directory", "import", str(directory_file.sample_path())]) == 0
+    assert "organisations added 3" in capsys.readouterr().out
+    monkeypatch.setenv("WIJKBRUG_BOT_USERNAME", "wijkbrug_demo_bot")
+    assert cli.main(["invite", "--role", "volunteer", "--org", "lantaarn", "--json"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert made["link"] == f"https://t.me/wijkbrug_demo_bot?start={made['code']}"
+    expires = datetime.fromisoformat(made["expires_at"])
+    assert timedelta(days=13, hours=23) < expires - datetime.now(UTC) <= timedelta(days=14)
+    assert len(made["code"]) >= 16 and all(c.isalnum() or c in "-_" for c in made["code"])
+
+
+def test_importing_the_same_directory_again_changes_nothing(env, capsys) -> None:
+    assert cli.main(["directory", "import", str(directory_file.sample_path())]) == 0
+    assert cli.main(["directory", "import", str(directory_file.sample_path())]) == 0
+    assert "added 0, changed 0, unchanged 3" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("organisations:\n  - id: ok\n    name: A\n  - id: Bad Id\n    name: B\n", ":4: organisations[1].id: String should match pattern"),
+        ("organisations:\n  - id: a\n    name: A\n  - id: a\n    name: B\n", ":4: organisations[1].id: 'a' is already used on line 2"),
+        ("organisations:\n  - id: a\n    nam: A\n", ":3: organisations[0].nam: Extra inputs are not permitted"),
+        ("organisations:\n  - id: a\n    name: A\n   - oops\n", ":4: not valid YAML"),
+        ("organisations:\n  - id: a\n    name: A\n    name: B\n", ":4: 'name' appears twice"),
+        ("wijken: []\n", ":1: wijken: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_directory_file_is_refused_with_file_line_and_problem(env, tmp_path, capsys, content, expected) -> None:
+    path = tmp_path / "directory.yaml"
+    path.write_text(content, "utf-8")
+    assert cli.main(["directory", "import", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}{expected}" in err, err
+    assert not env.exists() or cli.main(["invite", "--role", "volunteer", "--org", "a"]) == 2  # nothing written
+
+
+def test_check_validates_without_writing(env, capsys) -> None:
+    assert cli.main(["directory", "import", "--check", str(directory_file.sample_path())]) == 0
+    assert "valid (3 organisations)" in capsys.readouterr().out
+    assert not env.exists()
+
+
+def test_the_demo_replays_the_example_script(env, capsys) -> None:
+    assert cli.main(["demo", "--script", str(EXAMPLES / "demo-script.txt"), "--language", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "Welcome to Wijkbrug, Demo!" in out
+    assert "If a child is in acute danger, call 112 now." in out
+    assert "Saved. The question code is Q-" in out
+    assert "Traceback" not in out
+
+
+def test_the_demo_speaks_the_chosen_language(env, capsys) -> None:
+    assert cli.main(["demo", "--script", str(EXAMPLES / "demo-script.txt"), "--language", "tr"]) == 0
+    out = capsys.readouterr().out
+    assert "Hoş geldiniz, Demo!" in out and "112" in out and "Q-" in out

@@ -1,0 +1,126 @@
+"""Repository tests on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from db import alerts, conversations, inbox, invites, outbox, questions, users
+from db.connection import DatabaseError, connect, migrations, schema_version, transaction
+from db.inbox import Incoming
+from flows.model import LogQuestion, Message, Role, ToCoordinators
+from flows.state import Conversation, Draft, Step
+from flows.text import t
+
+
+async def test_migrates_an_empty_database_to_the_newest_schema(db_path: Path) -> None:
+    conn = await connect(db_path)
+    try:
+        assert await schema_version(conn) == migrations()[-1][0]
+        async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
+            tables = {row[0] for row in await cur.fetchall()}
+        assert {"organisations", "users", "invites", "conversations", "questions", "inbox", "outbox", "settings", "pending_alerts"} <= tables
+        async with conn.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone())[0] == "wal"
+        async with conn.execute("PRAGMA foreign_keys") as cur:
+            assert (await cur.fetchone())[0] == 1
+    finally:
+        await conn.close()
+    again = await connect(db_path)  # a second start applies nothing and keeps the data
+    await again.close()
+
+
+async def test_refuses_a_database_from_a_newer_wijkbrug(db_path: Path) -> None:
+    raw = sqlite3.connect(db_path)
+    raw.execute("PRAGMA user_version = 999")
+    raw.close()
+    with pytest.raises(DatabaseError, match="newer"):
+        await connect(db_path)
+
+
+async def test_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    path.write_bytes(b"these are not the bytes of a database" * 200)
+    with pytest.raises(DatabaseError, match="notes.sqlite3"):
+        await connect(path)
+
+
+async def test_invites_are_single_use_expire_and_are_stored_hashed(conn, clock, db_path) -> None:
+    async with transaction(conn):
+        invite = await invites.create(conn, role=Role.VOLUNTEER, org_id="lantaarn", now=clock(), valid_for=timedelta(days=14))
+    usable = await invites.find_usable(conn, invite.code, clock())
+    assert usable is not None and usable.role is Role.VOLUNTEER and usable.org_id == "lantaarn"
+    assert invite.code.encode() not in db_path.read_bytes() + Path(f"{db_path}-wal").read_bytes()
+
+    clock.advance(days=14, seconds=1)
+    assert await invites.find_usable(conn, invite.code, clock()) is None  # expired
+    clock.advance(days=-14)
+    account = await users.create(conn, channel="telegram", chat_id="1", role=Role.VOLUNTEER, org_id="lantaarn", language="nl", display_name="A", now=clock())
+    assert await invites.mark_used(conn, usable.code_hash, account.id, clock())
+    assert await invites.find_usable(conn, invite.code, clock()) is None  # used
+    assert not await invites.mark_used(conn, usable.code_hash, account.id, clock())
+    assert await invites.find_usable(conn, "no-such-code", clock()) is None
+
+
+async def test_inbox_ignores_a_redelivered_update_and_forgets_content_once_processed(conn, clock) -> None:
+    first = [Incoming(update_id=10, payload='{"update_id": 10}'), Incoming(update_id=11, payload='{"update_id": 11}')]
+    async with transaction(conn):
+        assert await inbox.receive(conn, "telegram", first, clock()) == 2
+    async with transaction(conn):
+        assert await inbox.receive(conn, "telegram", [first[1], Incoming(update_id=12, payload="{}")], clock()) == 1
+    assert [u.update_id for u in await inbox.pending(conn, "telegram")] == [10, 11, 12]
+    async with transaction(conn):
+        await inbox.mark_processed(conn, "telegram", 10, "handled", clock())
+    assert [u.update_id for u in await inbox.pending(conn, "telegram")] == [11, 12]
+    async with conn.execute("SELECT payload FROM inbox WHERE update_id = 10") as cur:
+        assert (await cur.fetchone())[0] is None
+
+
+async def test_outbox_hands_out_the_oldest_call_per_chat_only(conn, clock) -> None:
+    async with transaction(conn):
+        for chat, text in [("1", "a"), ("2", "b"), ("1", "c")]:
+            await outbox.enqueue(conn, "telegram", chat, "sendMessage", {"chat_id": chat, "text": text}, clock())
+    due = await outbox.due(conn, "telegram", clock())
+    assert [(d.chat_id, d.payload["text"]) for d in due] == [("1", "a"), ("2", "b")]
+    await outbox.retry_later(conn, due[0].id, clock() + timedelta(seconds=30))
+    # chat 1 waits for its first call: the later one must not overtake it
+    assert [d.payload["text"] for d in await outbox.due(conn, "telegram", clock())] == ["b"]
+    assert await outbox.next_due_at(conn, "telegram") == clock()
+    clock.advance(seconds=30)
+    again = await outbox.due(conn, "telegram", clock())
+    assert [(d.payload["text"], d.attempts) for d in again] == [("a", 1), ("b", 0)]
+    await outbox.done(conn, again[0].id)
+    assert [d.payload["text"] for d in await outbox.due(conn, "telegram", clock())] == ["b", "c"]
+    assert await outbox.size(conn, "telegram") == 2
+
+
+async def test_conversation_state_round_trips(conn, clock) -> None:
+    account = await users.create(conn, channel="telegram", chat_id="5", role=Role.VOLUNTEER, org_id="lantaarn", language="ar", display_name="", now=clock())
+    assert await conversations.load(conn, account.id) == Conversation()
+    state = Conversation(step=Step.POSTCODE, draft=Draft(urgent=False, theme="school", age_group="4-12", parent_language="other:Pashto"), token=7)
+    await conversations.save(conn, account.id, state, clock())
+    assert await conversations.load(conn, account.id) == state
+
+
+async def test_question_codes_are_unique_and_scoped_to_the_organisation(conn, clock) -> None:
+    account = await users.create(conn, channel="telegram", chat_id="6", role=Role.VOLUNTEER, org_id="lantaarn", language="nl", display_name="", now=clock())
+    question = LogQuestion(code="Q-AB23", volunteer_id=account.id, org_id="lantaarn", urgent=True, theme="safety", age_group="0-4", parent_language="ar", pc4="3452", text="invented text", created_at=clock())
+    await questions.insert(conn, question)
+    assert await questions.code_taken(conn, "Q-AB23")
+    with pytest.raises(sqlite3.IntegrityError):
+        await questions.insert(conn, question)
+    stored = await questions.by_code(conn, "lantaarn", "Q-AB23")
+    assert stored is not None and stored.urgent and stored.pc4 == "3452" and stored.volunteer_id == account.id
+    assert await questions.by_code(conn, "kompas", "Q-AB23") is None
+
+
+async def test_alerts_wait_for_a_coordinator(conn, clock) -> None:
+    message = Message(to=ToCoordinators(org_id="lantaarn"), parts=(t("Urgent"),))
+    await alerts.hold(conn, "lantaarn", message, clock())
+    assert await alerts.count(conn, "lantaarn") == 1
+    assert await alerts.take(conn, "kompas") == []
+    assert await alerts.take(conn, "lantaarn") == [message]
+    assert await alerts.count(conn, "lantaarn") == 0

@@ -1,0 +1,120 @@
+"""The delivery worker: in order per chat, retried until delivered, paced to the channel's limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.delivery import DeliveryWorker, Pacer, Permanent, RetryAfter, Transient
+from db import outbox
+from db.connection import transaction
+
+
+class ScriptedSender:
+    """Fails the calls it is told to, in order; records every attempt."""
+
+    def __init__(self, failures: dict[str, list[Exception]] | None = None) -> None:
+        self.failures = failures or {}
+        self.attempts: list[str] = []
+        self.delivered: list[str] = []
+
+    async def call(self, method: str, payload: dict[str, Any]) -> Any:
+        text = payload.get("text", method)
+        self.attempts.append(text)
+        queue = self.failures.get(text)
+        if queue:
+            raise queue.pop(0)
+        self.delivered.append(text)
+        return {"message_id": len(self.delivered)}
+
+
+async def queue(conn, clock, *items: tuple[str, str]) -> None:
+    async with transaction(conn):
+        for chat, text in items:
+            await outbox.enqueue(conn, "telegram", chat, "sendMessage", {"chat_id": chat, "text": text}, clock())
+
+
+def worker(conn, clock, sender, pacer: Pacer | None = None) -> DeliveryWorker:
+    ticks = iter(range(10**6))
+    return DeliveryWorker(conn, sender, clock, "telegram", pacer=pacer or Pacer(1e9, 1e9, 1e9, 1e9), monotonic=lambda: float(next(ticks)))
+
+
+async def drain(w: DeliveryWorker) -> None:
+    while await w.drain_once():
+        pass
+
+
+async def test_each_chat_gets_its_messages_in_order(conn, clock) -> None:
+    await queue(conn, clock, ("1", "a1"), ("2", "b1"), ("1", "a2"), ("2", "b2"), ("1", "a3"))
+    sender = ScriptedSender()
+    await drain(worker(conn, clock, sender))
+    assert [t for t in sender.delivered if t.startswith("a")] == ["a1", "a2", "a3"]
+    assert [t for t in sender.delivered if t.startswith("b")] == ["b1", "b2"]
+    assert await outbox.size(conn) == 0
+
+
+async def test_retry_after_waits_exactly_as_long_as_asked_and_holds_the_chat(conn, clock) -> None:
+    await queue(conn, clock, ("1", "first"), ("1", "second"), ("2", "other"))
+    sender = ScriptedSender({"first": [RetryAfter(7)]})
+    w = worker(conn, clock, sender)
+    await drain(w)
+    assert sender.delivered == ["other"]  # chat 1 waits; its second message does not overtake
+    clock.advance(seconds=6.9)
+    await drain(w)
+    assert sender.delivered == ["other"]
+    clock.advance(seconds=0.1)
+    await drain(w)
+    assert sender.delivered == ["other", "first", "second"]
+
+
+async def test_network_trouble_is_retried_with_growing_pauses(conn, clock) -> None:
+    await queue(conn, clock, ("1", "hello"))
+    sender = ScriptedSender({"hello": [Transient("TimedOut"), Transient("NetworkError"), Transient("TimedOut")]})
+    w = worker(conn, clock, sender)
+    pauses = []
+    for _ in range(3):
+        await drain(w)
+        due = await outbox.next_due_at(conn, "telegram")
+        pauses.append((due - clock()).total_seconds())
+        clock.now = due
+    await drain(w)
+    assert sender.delivered == ["hello"]
+    assert pauses == [0.5, 1.0, 2.0]
+
+
+async def test_a_refused_call_is_dropped_and_reported_without_blocking_the_chat(conn, clock) -> None:
+    await queue(conn, clock, ("1", "bad"), ("1", "good"))
+    refused = []
+
+    async def report(item, exc) -> None:
+        refused.append((item.chat_id, exc.args[0]))
+
+    sender = ScriptedSender({"bad": [Permanent("Forbidden")]})
+    w = worker(conn, clock, sender)
+    w.on_permanent = report
+    await drain(w)
+    assert sender.delivered == ["good"] and refused == [("1", "Forbidden")]
+
+
+@pytest.mark.parametrize(
+    ("sent_before", "chat", "expected"),
+    [
+        (0, "1", 0.0),  # nothing sent: go now
+        (3, "1", 1.0),  # the chat's burst of 3 is used: one per second after that
+        (3, "2", 0.0),  # another chat is not held back by chat 1
+    ],
+)
+def test_pacer_lets_bursts_through_and_holds_what_exceeds_the_limits(sent_before: int, chat: str, expected: float) -> None:
+    pacer = Pacer(per_second=25, burst=25, chat_per_second=1, chat_burst=3)
+    for _ in range(sent_before):
+        pacer.take("1", 100.0)
+    assert pacer.wait(chat, 100.0) == pytest.approx(expected)
+
+
+def test_pacer_holds_the_whole_bot_to_its_overall_rate() -> None:
+    pacer = Pacer(per_second=25, burst=25, chat_per_second=1, chat_burst=3)
+    for chat in range(25):
+        pacer.take(str(chat), 0.0)
+    assert pacer.wait("new-chat", 0.0) == pytest.approx(1 / 25)
+    assert pacer.wait("new-chat", 1 / 25) == pytest.approx(0.0)

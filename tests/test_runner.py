@@ -1,0 +1,170 @@
+"""The runner: access before any flow, one transaction per update, rendering per recipient."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+
+from bot.runner import Runner
+from db import alerts, conversations, inbox, invites, outbox, questions, users
+from db.connection import transaction
+from db.inbox import Incoming
+from flows import session
+from flows.model import Role
+from flows.state import Step
+from tests import updates
+
+
+async def feed(runner: Runner, update: dict) -> None:
+    async with transaction(runner.conn):
+        await inbox.receive(runner.conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock())
+    await runner.process_pending()
+
+
+async def sent(runner: Runner) -> list[tuple[str, str, dict]]:
+    """Everything waiting in the outbox as (chat, method, payload); clears it, as delivery would."""
+    calls = await outbox.waiting(runner.conn, "telegram")
+    for call in calls:
+        await outbox.done(runner.conn, call.id)
+    return [(c.chat_id, c.method, c.payload) for c in calls]
+
+
+async def invite(runner: Runner, role: Role = Role.VOLUNTEER, org: str = "lantaarn") -> str:
+    async with transaction(runner.conn):
+        made = await invites.create(runner.conn, role=role, org_id=org, now=runner.clock(), valid_for=timedelta(days=14))
+    return made.code
+
+
+@pytest.fixture
+def runner(conn, catalogs, clock) -> Runner:
+    # Two candidate codes, so a test can take one and see the other used.
+    codes = itertools.cycle(["Q-AAAA", "Q-BBBB"])
+    return Runner(conn, catalogs, clock, "telegram", new_code=lambda: next(codes))
+
+
+async def test_a_stranger_is_answered_politely_and_nothing_of_them_is_kept(runner, conn) -> None:
+    for text in ["/start", "/start not-a-code", "hello"]:
+        await feed(runner, updates.message(900, text, language_code="tr"))
+    calls = await sent(runner)
+    assert [c[1] for c in calls] == ["sendMessage"] * 3
+    assert "davet" in calls[0][2]["text"]  # Turkish, from the phone's language
+    assert await users.by_chat(conn, "telegram", "900") is None
+    assert await inbox.pending(conn, "telegram") == []
+    async with conn.execute("SELECT count(*) FROM inbox WHERE payload IS NOT NULL") as cur:
+        assert (await cur.fetchone())[0] == 0
+
+
+async def test_an_invite_registers_once_with_the_phone_language(runner, conn) -> None:
+    code = await invite(runner)
+    await feed(runner, updates.message(901, f"/start {code}", first_name="Yusuf", language_code="ar"))
+    account = await users.by_chat(conn, "telegram", "901")
+    assert account is not None and account.role is Role.VOLUNTEER and account.org_id == "lantaarn"
+    assert account.language == "ar" and account.display_name == "Yusuf"
+    welcome = (await sent(runner))[0][2]["text"]
+    assert "Yusuf" in welcome and "/new" in welcome
+
+    await feed(runner, updates.message(902, f"/start {code}", language_code="de"))  # used already
+    assert await users.by_chat(conn, "telegram", "902") is None
+    refusal = (await sent(runner))[0][2]["text"]
+    assert "uitnodigingslink" in refusal  # German is not shipped: Dutch
+
+
+async def test_a_saved_question_is_stored_and_the_conversation_reset(runner, conn) -> None:
+    code = await invite(runner)
+    await feed(runner, updates.message(903, f"/start {code}", language_code="en"))
+    await feed(runner, updates.message(903, "/new"))
+    await sent(runner)
+    for value in ["no", "school", "4-12", "tr"]:
+        state = await conversations.load(conn, 1)
+        await feed(runner, updates.press(903, 50, f"{state.token}|{value}"))
+    await feed(runner, updates.message(903, "3561 AB"))
+    await feed(runner, updates.message(903, "An invented question about a letter from school."))
+    state = await conversations.load(conn, 1)
+    assert state.step is Step.REVIEW
+    await sent(runner)
+    await feed(runner, updates.press(903, 51, f"{state.token}|save", text="Please check the question:"))
+    calls = await sent(runner)
+    assert [c[1] for c in calls] == ["answerCallbackQuery", "editMessageText", "sendMessage"]
+    assert calls[1][2]["text"].endswith("✓ Save") and calls[1][2]["message_id"] == 51
+    [stored] = await questions.of_volunteer(conn, 1)
+    assert stored.code in calls[2][2]["text"]
+    assert stored.theme == "school" and stored.pc4 == "3561" and stored.parent_language == "tr"
+    assert (await conversations.load(conn, 1)).step is None
+
+
+async def test_a_taken_question_code_is_replaced_not_lost(runner, conn, clock) -> None:
+    code = await invite(runner)
+    await feed(runner, updates.message(904, f"/start {code}", language_code="en"))
+    from flows.model import LogQuestion
+
+    await questions.insert(conn, LogQuestion(code="Q-AAAA", volunteer_id=1, org_id="lantaarn", urgent=False, theme="other", age_group="0-4", parent_language="nl", pc4="3500", text="x", created_at=clock()))
+    await feed(runner, updates.message(904, "/new"))
+    for value in ["no", "housing", "0-4", "nl"]:
+        await feed(runner, updates.press(904, 1, f"{(await conversations.load(conn, 1)).token}|{value}"))
+    await feed(runner, updates.message(904, "3500"))
+    await feed(runner, updates.message(904, "invented"))
+    await feed(runner, updates.press(904, 1, f"{(await conversations.load(conn, 1)).token}|save"))
+    assert await questions.by_code(conn, "lantaarn", "Q-BBBB") is not None  # a taken code is skipped
+
+
+async def test_danger_alerts_wait_for_a_coordinator_who_gets_them_on_joining(runner, conn) -> None:
+    await feed(runner, updates.message(905, f"/start {await invite(runner)}", first_name="Sara", language_code="en"))
+    await feed(runner, updates.message(905, "/new"))
+    await sent(runner)
+    await feed(runner, updates.press(905, 1, f"{(await conversations.load(conn, 1)).token}|yes"))
+    to_volunteer = [c for c in await sent(runner) if c[1] == "sendMessage"]
+    safety = to_volunteer[0][2]["text"]  # first, and on its own
+    assert "112" in safety and "0800-2000" in safety and "?" not in safety
+    assert await alerts.count(conn, "lantaarn") == 1
+
+    await feed(runner, updates.message(906, f"/start {await invite(runner, Role.COORDINATOR)}", language_code="nl"))
+    to_coordinator = [c for c in await sent(runner) if c[0] == "906"]
+    assert len(to_coordinator) == 2 and "Sara" in to_coordinator[1][2]["text"] and "Dringend" in to_coordinator[1][2]["text"]
+    assert await alerts.count(conn, "lantaarn") == 0
+
+    # the next alert goes straight to the coordinator, in the coordinator's language
+    await feed(runner, updates.message(905, "/cancel"))
+    await feed(runner, updates.message(905, "/new"))
+    await feed(runner, updates.press(905, 1, f"{(await conversations.load(conn, 1)).token}|yes"))
+    assert any(c[0] == "906" and "Dringend" in c[2]["text"] for c in await sent(runner))
+
+
+async def test_a_coordinator_of_another_organisation_gets_no_alert(runner, conn) -> None:
+    await feed(runner, updates.message(907, f"/start {await invite(runner, Role.COORDINATOR, 'kompas')}"))
+    await feed(runner, updates.message(908, f"/start {await invite(runner)}"))
+    await sent(runner)
+    await feed(runner, updates.message(908, "/new"))
+    await feed(runner, updates.press(908, 1, f"{(await conversations.load(conn, 2)).token}|yes"))
+    assert all(c[0] != "907" for c in await sent(runner))
+    assert await alerts.count(conn, "lantaarn") == 1
+
+
+async def test_a_failing_step_changes_nothing_and_is_answered(runner, conn, monkeypatch) -> None:
+    await feed(runner, updates.message(909, f"/start {await invite(runner)}", language_code="en"))
+    await feed(runner, updates.message(909, "/new"))
+    before = await conversations.load(conn, 1)
+    await sent(runner)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug, with words the user typed in it")
+
+    monkeypatch.setattr(session, "step", broken)
+    await feed(runner, updates.message(909, "the text"))
+    assert await conversations.load(conn, 1) == before
+    calls = await sent(runner)
+    assert len(calls) == 1 and "went wrong" in calls[0][2]["text"]
+    assert list((await inbox.outcomes(conn, "telegram")).values())[-1] == "failed"
+
+
+async def test_a_stale_press_only_answers_the_callback(runner, conn) -> None:
+    await feed(runner, updates.message(910, f"/start {await invite(runner)}", language_code="en"))
+    await feed(runner, updates.message(910, "/new"))
+    state = await conversations.load(conn, 1)
+    await sent(runner)
+    await feed(runner, updates.press(910, 3, f"{state.token - 1}|no"))
+    calls = await sent(runner)
+    assert [c[1] for c in calls] == ["answerCallbackQuery"]
+    assert "expired" in calls[0][2]["text"]
+    assert await conversations.load(conn, 1) == state
