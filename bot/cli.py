@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -99,12 +100,24 @@ def _run(settings: Settings) -> int:
     async def go() -> None:
         conn = await connect(settings.database)  # creates and migrates a new database
         await conn.close()
-        await TelegramBot(settings, catalogs, utc_now).run()
+        task = asyncio.create_task(TelegramBot(settings, catalogs, utc_now).run())
+        # SIGTERM (systemd, docker stop) ends the bot as Ctrl-C does; nothing is lost either way.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            log.info("stopped")
+
+    from telegram.error import InvalidToken
 
     try:
         asyncio.run(go())
     except KeyboardInterrupt:
         log.info("stopped")
+    except InvalidToken:
+        raise OperatorError(
+            "Telegram refused the token in WIJKBRUG_TELEGRAM_TOKEN; copy it again from @BotFather"
+        ) from None
     return 0
 
 

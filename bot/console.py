@@ -20,7 +20,8 @@ import aiosqlite
 from bot.delivery import DeliveryWorker, Pacer
 from bot.i18n import Catalogs
 from bot.runner import Runner, new_question_code
-from db import inbox, settings as stored
+from db import inbox
+from db import settings as stored
 from db.connection import transaction
 from db.inbox import Incoming
 

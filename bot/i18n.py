@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from functools import lru_cache
+from functools import cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
 
@@ -27,7 +27,7 @@ LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
 COMMAND = re.compile(r"(?<![\w/])/[a-z_]+\b")
 
 
-@lru_cache(maxsize=None)
+@cache
 def locale(code: str) -> Locale:
     return Locale.parse(code)
 

@@ -70,7 +70,7 @@ class Runner:
                 return
             except _CodeTaken:
                 continue
-            except Exception as exc:  # a bug must not stop every later update: park this one
+            except Exception as exc:  # noqa: BLE001 - a bug must not stop every later update: park this one
                 # The type and where, never the message: it may hold what the user typed.
                 where = "".join(traceback.format_tb(exc.__traceback__)[-4:])
                 log.error("update %s failed with %s\n%s", update_id, type(exc).__name__, where)

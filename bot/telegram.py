@@ -12,20 +12,33 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import warnings
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 from telegram import BotCommand
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ApplicationBuilder
+from telegram.warnings import PTBUserWarning
 
 from bot import delivery
 from bot.i18n import Catalogs
 from bot.runner import Runner
 from bot.settings import Settings
-from db import inbox, settings as stored
+from db import inbox
+from db import settings as stored
 from db.connection import connect, transaction
 from db.inbox import Incoming
 from flows.model import Role
@@ -37,6 +50,16 @@ CHANNEL = "telegram"
 OFFSET_KEY = "telegram.offset"
 USERNAME_KEY = "telegram.username"
 ALLOWED_UPDATES = ["message", "callback_query"]
+
+# The outbox stores Bot API calls as data and replays them with do_api_request, which warns that
+# a typed method exists; the typed methods would only rebuild the same JSON.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
+
+
+def _seconds(retry_after: object) -> float:
+    """PTB 22 gives retry_after as int seconds or (opted in) a timedelta."""
+    total = getattr(retry_after, "total_seconds", None)
+    return float(total()) if callable(total) else float(retry_after)  # type: ignore[arg-type]
 
 
 def build_application(settings: Settings) -> Application:
@@ -62,7 +85,7 @@ class TelegramSender:
         try:
             return await self.bot.do_api_request(method, api_kwargs=payload)
         except RetryAfter as exc:
-            raise delivery.RetryAfter(exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else float(exc.retry_after)) from None
+            raise delivery.RetryAfter(_seconds(exc.retry_after)) from None
         except (Forbidden, BadRequest, ChatMigrated, InvalidToken) as exc:
             raise delivery.Permanent(type(exc).__name__) from None
         except (TimedOut, NetworkError) as exc:
@@ -87,7 +110,7 @@ class TelegramBot:
         work_db = await connect(self.settings.database)
         send_db = await connect(self.settings.database)
         try:
-            await app.initialize()
+            await self._initialize()
             me = app.bot.bot
             async with transaction(poll_db):
                 await stored.put(poll_db, USERNAME_KEY, me.username or "")
@@ -113,6 +136,20 @@ class TelegramBot:
             for conn in (poll_db, work_db, send_db):
                 await conn.close()
 
+    async def _initialize(self) -> None:
+        """Meet Telegram (getMe); wait for the network rather than give up, but not for a bad token."""
+        pause = 1.0
+        while True:
+            try:
+                await self.application.initialize()
+                return
+            except InvalidToken:
+                raise
+            except (TimedOut, NetworkError) as exc:
+                log.warning("cannot reach Telegram (%s); trying again in %.0fs", type(exc).__name__, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 60.0)
+
     async def _poll(self, conn: aiosqlite.Connection) -> None:
         bot = self.application.bot
         await bot.do_api_request("deleteWebhook", api_kwargs={"drop_pending_updates": False})
@@ -125,7 +162,15 @@ class TelegramBot:
                     api_kwargs={"offset": offset, "timeout": self.settings.poll_timeout, "allowed_updates": ALLOWED_UPDATES},
                     read_timeout=self.settings.poll_timeout + 10,
                 )
-            except (TimedOut, NetworkError) as exc:
+            except RetryAfter as exc:
+                log.warning("getUpdates: Telegram asks to wait %.0fs", _seconds(exc.retry_after))
+                await asyncio.sleep(_seconds(exc.retry_after))
+                continue
+            except InvalidToken:
+                raise
+            except (Conflict, TimedOut, NetworkError, TelegramError) as exc:
+                # Conflict: another process polls with this token (or a webhook is set); keep trying
+                # so the bot takes over once the other stops, but say so.
                 log.warning("getUpdates failed (%s); trying again in %.0fs", type(exc).__name__, pause)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 30.0)

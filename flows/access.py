@@ -11,6 +11,7 @@ from flows.model import Message, Role, ToUser, User
 from flows.session import help_parts
 from flows.text import Text, t
 
+
 def _registered_as(user: User, org_name: str) -> Text:
     # Whole sentences per role: a role name dropped into a sentence does not inflect in every language.
     if user.role is Role.VOLUNTEER:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,7 +66,7 @@ class Attachment(BaseModel):
     media: str  # photo, document, voice, sticker, ...
 
 
-Input = Annotated[Union[Command, Choice, Said, Attachment], Field(discriminator="kind")]
+Input = Annotated[Command | Choice | Said | Attachment, Field(discriminator="kind")]
 
 
 class Env(BaseModel):
@@ -102,7 +102,7 @@ class ToCoordinators(BaseModel):
     org_id: str
 
 
-Recipient = Annotated[Union[ToUser, ToCoordinators], Field(discriminator="kind")]
+Recipient = Annotated[ToUser | ToCoordinators, Field(discriminator="kind")]
 
 
 class Message(BaseModel):
@@ -136,7 +136,7 @@ class LogQuestion(BaseModel):
     created_at: datetime
 
 
-Effect = Annotated[Union[SetLanguage, LogQuestion], Field(discriminator="kind")]
+Effect = Annotated[SetLanguage | LogQuestion, Field(discriminator="kind")]
 
 
 class Transition(BaseModel):

@@ -14,7 +14,6 @@ from flows import intake
 from flows.intake import CHANGEABLE, FIELD_NAMES, STEPS
 from flows.model import (
     Attachment,
-    Button,
     Choice,
     Command,
     Effect,
@@ -92,9 +91,8 @@ def reask(state: Conversation, user: User, env: Env, *before: Text) -> Transitio
     if state.step is Step.LANGUAGE:
         return _language_menu(state, user, env, *before)
     assert state.step is not None and state.draft is not None
-    if state.step in STEPS and STEPS[state.step].take_text is not None:
-        if before:
-            return Transition(state=state, messages=(_say(user, *before),))
+    if before and state.step in STEPS and STEPS[state.step].take_text is not None:
+        return Transition(state=state, messages=(_say(user, *before),))  # the reason says what to type
     return ask(state, user, state.step, state.draft, *before)
 
 

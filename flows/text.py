@@ -13,8 +13,6 @@ language first), so a message can name a translated theme inside a translated se
 
 from __future__ import annotations
 
-from typing import Union
-
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -41,7 +39,7 @@ class Text(BaseModel):
     n: int | None = None
     context: str | None = None
     verbatim: bool = False  # not looked up in the catalogs (see `plain`)
-    params: dict[str, Union[str, int, Ltr, Lang, "Text"]] = Field(default_factory=dict)
+    params: dict[str, str | int | Ltr | Lang | Text] = Field(default_factory=dict)
 
 
 def t(msgid: str, **params: str | int | Ltr | Lang | Text) -> Text:

@@ -37,7 +37,20 @@ from pathlib import Path
 
 from bot.i18n import Catalogs
 from flows import session
-from flows.model import Attachment, Choice, Command, Env, Input, LogQuestion, Message, Role, Said, SetLanguage, ToCoordinators, User
+from flows.model import (
+    Attachment,
+    Choice,
+    Command,
+    Env,
+    Input,
+    LogQuestion,
+    Message,
+    Role,
+    Said,
+    SetLanguage,
+    ToCoordinators,
+    User,
+)
 from flows.state import Conversation
 
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)

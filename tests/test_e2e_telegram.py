@@ -1,0 +1,207 @@
+"""End to end over HTTP: the real `wijkbrug run` process (python-telegram-bot inside) against the
+local fake Bot API server, driven the way a volunteer would — and killed with SIGKILL midway."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot import directory_file
+from tests.fakebotapi import FakeBotApi
+
+TOKEN = "123:TEST"
+VOLUNTEER = 5001
+STRANGER = 5002
+
+
+class Wijkbrug:
+    """Starts, kills and restarts `wijkbrug run` as a separate process."""
+
+    def __init__(self, api: FakeBotApi, folder: Path) -> None:
+        self.api = api
+        self.folder = folder
+        self.database = folder / "wijkbrug.sqlite3"
+        self.process: asyncio.subprocess.Process | None = None
+        self.starts = 0
+        self.env = {
+            **os.environ,
+            "WIJKBRUG_TELEGRAM_TOKEN": TOKEN,
+            "WIJKBRUG_TELEGRAM_API_URL": api.api_url,
+            "WIJKBRUG_TELEGRAM_FILE_URL": api.file_url,
+            "WIJKBRUG_DATABASE": str(self.database),
+            "WIJKBRUG_POLL_TIMEOUT": "2",
+        }
+
+    async def operator(self, *args: str) -> str:
+        """An operator command, as a process of its own; returns what it printed."""
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", *args, env=self.env, cwd=self.folder,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(child.communicate(), 30)
+        assert child.returncode == 0, err.decode()
+        return out.decode()
+
+    async def start(self) -> None:
+        self.starts += 1
+        log = (self.folder / f"run-{self.starts}.log").open("wb")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", env=self.env, cwd=self.folder, stdout=log, stderr=log
+        )
+
+    async def settled(self) -> None:
+        """Wait until the bot has handled every update and delivered every call: a kill now cuts
+        no call in flight (those may be sent twice, by design; the crash tests count them)."""
+        def idle() -> bool:
+            waiting = stored(self.database, "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM inbox WHERE processed_at IS NULL)")
+            return waiting == [(0,)] and self.api.pending_updates == 0
+
+        await self.api.wait_for(lambda _: idle(), timeout=20)
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(self.process.wait(), 10)
+
+    async def stop(self) -> int:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(self.process.wait(), 10)
+        return self.process.returncode or 0
+
+    def logs(self) -> str:
+        return "\n".join((self.folder / f"run-{i}.log").read_text(errors="replace") for i in range(1, self.starts + 1))
+
+
+@pytest.fixture
+async def wijkbrug(tmp_path: Path) -> AsyncIterator[Wijkbrug]:
+    async with FakeBotApi(token=TOKEN) as api:
+        bot = Wijkbrug(api, tmp_path)
+        await bot.operator("directory", "import", str(directory_file.sample_path()))
+        yield bot
+        if bot.process is not None and bot.process.returncode is None:
+            await bot.kill()
+
+
+def texts(api: FakeBotApi, chat: int) -> list[str]:
+    return [m.get("text", "") for m in api.messages(chat)]
+
+
+async def reply_containing(api: FakeBotApi, chat: int, fragment: str, count: int = 1) -> None:
+    await api.wait_for(lambda a: sum(fragment in t for t in texts(a, chat)) >= count, timeout=20)
+
+
+def press(api: FakeBotApi, chat: int, label: str) -> dict:
+    keyboard = api.last_keyboard(chat)
+    assert keyboard is not None, "no message with buttons"
+    message_id, rows = keyboard
+    for row in rows:
+        for button in row:
+            if button["text"] == label:
+                return api.user_presses(chat, message_id, button["callback_data"], language_code="en")
+    raise AssertionError(f"no button {label!r}: {[b['text'] for row in rows for b in row]}")
+
+
+def stored(database: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(database) as conn:
+        return conn.execute(sql).fetchall()
+
+
+async def test_a_volunteer_logs_a_question_across_a_crash_and_nothing_is_lost(wijkbrug: Wijkbrug) -> None:
+    api = wijkbrug.api
+    invite = json.loads(await wijkbrug.operator("invite", "--role", "volunteer", "--org", "lantaarn", "--json"))
+    await wijkbrug.start()
+
+    api.user_sends(STRANGER, "/start made-up-code", language_code="en")
+    api.user_sends(VOLUNTEER, f"/start {invite['code']}", first_name="Fatima", language_code="en")
+    await reply_containing(api, VOLUNTEER, "Welcome to Wijkbrug, Fatima!")
+    await reply_containing(api, STRANGER, "does not work")
+    # Before the bot first met Telegram its username was unknown; now invite links carry it.
+    assert invite["link"] == f"https://t.me/<bot username>?start={invite['code']}"
+    later = json.loads(await wijkbrug.operator("invite", "--role", "coordinator", "--org", "lantaarn", "--json"))
+    assert later["link"] == f"https://t.me/wijkbrug_test_bot?start={later['code']}"
+
+    # The command menu is published in every shipped language (and as the default).
+    await api.wait_for(lambda a: sum(c["method"] == "setMyCommands" for c in a.calls) >= 10, timeout=20)
+    menus = {c["params"].get("language_code"): c["params"]["commands"] for c in api.calls if c["method"] == "setMyCommands"}
+    assert {None, "nl", "en", "tr", "ar"} <= set(menus)
+    assert [c["command"] for c in menus["tr"]] == ["new", "cancel", "language", "help"]
+
+    api.user_sends(VOLUNTEER, "/new", language_code="en")
+    await reply_containing(api, VOLUNTEER, "Is a child in danger right now")
+    press(api, VOLUNTEER, "No")
+    await reply_containing(api, VOLUNTEER, "What is the question about?")
+    # the pressed prompt now shows the choice, without buttons
+    danger_prompt = next(m for m in api.messages(VOLUNTEER) if "Is a child in danger" in m.get("text", ""))
+    assert danger_prompt["text"].endswith("✓ No") and "reply_markup" not in danger_prompt
+    press(api, VOLUNTEER, "School and education")
+    await reply_containing(api, VOLUNTEER, "How old is the child?")
+
+    # The bot dies hard. Meanwhile the volunteer carries on; Telegram keeps the updates.
+    await wijkbrug.settled()
+    await wijkbrug.kill()
+    press(api, VOLUNTEER, "4–12 years")
+    await asyncio.sleep(0.3)
+    await wijkbrug.start()
+    await reply_containing(api, VOLUNTEER, "Which language does the parent speak best?")
+    press(api, VOLUNTEER, "Turkish")
+    await reply_containing(api, VOLUNTEER, "postcode")
+    api.user_sends(VOLUNTEER, "35611", language_code="en")
+    await reply_containing(api, VOLUNTEER, "That is not a Dutch postcode")
+
+    await wijkbrug.settled()
+    await wijkbrug.kill()  # and once more, with updates waiting
+    api.user_sends(VOLUNTEER, "3561 AB", language_code="en")
+    api.user_sends(VOLUNTEER, "An invented question about a letter from school.", language_code="en")
+    await wijkbrug.start()
+    await reply_containing(api, VOLUNTEER, "Please check the question:")
+    press(api, VOLUNTEER, "Save")
+    await reply_containing(api, VOLUNTEER, "Saved. The question code is")
+
+    rows = stored(wijkbrug.database, "SELECT code, theme, age_group, parent_language, pc4, urgent FROM questions")
+    assert len(rows) == 1 and rows[0][1:] == ("school", "4-12", "tr", "3561", 0)
+    assert rows[0][0] in texts(api, VOLUNTEER)[-1]
+
+    # Every update Telegram handed out was processed exactly once, and the inbox keeps no content.
+    outcomes = dict(stored(wijkbrug.database, "SELECT update_id, outcome FROM inbox"))
+    assert set(outcomes) == set(api.handed_out) and None not in outcomes.values()
+    assert stored(wijkbrug.database, "SELECT count(*) FROM inbox WHERE payload IS NOT NULL") == [(0,)]
+    prompts = [t for t in texts(api, VOLUNTEER) if "How old is the child?" in t or "Which language" in t]
+    assert len(prompts) == 2, prompts  # no step was answered twice
+    assert stored(wijkbrug.database, "SELECT count(*) FROM users") == [(1,)]  # the stranger left no trace
+    assert await wijkbrug.stop() == 0
+    assert "An invented question" not in wijkbrug.logs() and "Fatima" not in wijkbrug.logs()
+
+
+async def test_telegram_faults_delay_but_lose_nothing(wijkbrug: Wijkbrug) -> None:
+    api = wijkbrug.api
+    invite = json.loads(await wijkbrug.operator("invite", "--role", "volunteer", "--org", "kompas", "--json"))
+    api.fail_next("getUpdates", status=500)
+    api.fail_next("sendMessage", status=429, retry_after=1)
+    api.fail_next("sendMessage", status=500)
+    await wijkbrug.start()
+    api.user_sends(VOLUNTEER, f"/start {invite['code']}", language_code="ar")
+    await reply_containing(api, VOLUNTEER, "Wijkbrug")
+    failed = [c["failed"] for c in api.calls if c["method"] == "sendMessage" and "failed" in c]
+    assert failed == [429, 500]
+    welcome = texts(api, VOLUNTEER)[0]
+    assert "\u2066/new\u2069" in welcome  # Arabic: the commands stay left-to-right
+    assert await wijkbrug.stop() == 0
+
+
+async def test_a_wrong_token_stops_the_bot_with_a_clear_message(wijkbrug: Wijkbrug) -> None:
+    wijkbrug.env["WIJKBRUG_TELEGRAM_TOKEN"] = "999:WRONG"
+    await wijkbrug.start()
+    assert wijkbrug.process is not None
+    assert await asyncio.wait_for(wijkbrug.process.wait(), 20) == 2
+    assert "Telegram refused the token in WIJKBRUG_TELEGRAM_TOKEN" in wijkbrug.logs()
+    assert "Traceback" not in wijkbrug.logs()
