@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     imp = dir_commands.add_parser("import", help="load a directory file (YAML)")
     imp.add_argument("file", type=Path)
     imp.add_argument("--check", action="store_true", help="only validate; change nothing")
+    i18n = commands.add_parser("i18n", help="the translation catalogs")
+    i18n_commands = i18n.add_subparsers(dest="i18n_command", required=True)
+    i18n_commands.add_parser("check", help="check every catalog: complete, placeholders, plurals, template current")
+    i18n_commands.add_parser("review", help="list the translations marked for a native speaker's review")
     return parser
 
 
@@ -79,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if command == "directory":
             return asyncio.run(_import_directory(settings, args.file, args.check))
+        if command == "i18n":
+            return _i18n(args.i18n_command)
     except (OperatorError, DatabaseError, directory_file.DirectoryError) as exc:
         print(f"wijkbrug {command}: {exc}", file=sys.stderr)
         return 2
@@ -232,6 +238,23 @@ async def _import_directory(settings: Settings, file: Path, check: bool) -> int:
     finally:
         await conn.close()
     print(f"{file}: organisations added {counts['added']}, changed {counts['changed']}, unchanged {counts['unchanged']}")
+    return 0
+
+
+def _i18n(what: str) -> int:
+    from bot import i18n_check
+
+    if what == "review":
+        for line in i18n_check.review_list():
+            print(line)
+        return 0
+    root = Path(__file__).resolve().parent.parent
+    problems = i18n_check.check_all(root)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 1
+    print(f"all catalogs complete ({', '.join(Catalogs().languages)})")
     return 0
 
 

@@ -14,12 +14,15 @@ from functools import cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
 
+from zoneinfo import ZoneInfo
+
 from babel import Locale
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
-from flows.text import Lang, Ltr, Text
+from flows.text import Day, Lang, Ltr, Moment, Percent, Text
 from locales import CATALOG_DIR, DOMAIN, SOURCE_LANGUAGE
 
 LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
@@ -59,8 +62,9 @@ def compile_catalog(po_path: Path) -> GNUTranslations:
 class Catalogs:
     """Every shipped language's translations, loaded once."""
 
-    def __init__(self, directory: Path = CATALOG_DIR, default: str = "nl") -> None:
+    def __init__(self, directory: Path = CATALOG_DIR, default: str = "nl", timezone: str = "Europe/Amsterdam") -> None:
         self.default = default
+        self.timezone = ZoneInfo(timezone)
         self.languages = shipped_languages(directory, default)
         self._translations: dict[str, NullTranslations] = {SOURCE_LANGUAGE: NullTranslations()}
         for code in self.languages:
@@ -108,10 +112,13 @@ class Catalogs:
             # A catalog with a broken placeholder must not silence a message: fall back to English.
             return text.msgid.format_map(values) if not text.plural else text.plural.format_map(values)
 
-    def _value(self, value: str | int | Ltr | Lang | Text, language: str) -> str:
+    def _value(self, value: str | int | Ltr | Lang | Moment | Day | Percent | Text, language: str) -> str:
         rtl = is_rtl(language)
         if isinstance(value, Text):
             return self._render(value, language)
+        if isinstance(value, Moment | Day | Percent):
+            shown = self._format(value, language)
+            return f"{FSI}{shown}{PDI}" if rtl else shown
         if isinstance(value, Lang):
             return language_name(value.code, value.code if value.own else language)
         if isinstance(value, Ltr):
@@ -121,6 +128,27 @@ class Catalogs:
         if rtl or _has_rtl(value):
             return f"{FSI}{value}{PDI}"
         return value
+
+
+    def _format(self, value: Moment | Day | Percent, language: str) -> str:
+        where = locale(language)
+        if isinstance(value, Percent):
+            return format_percent(value.share, locale=where)
+        if isinstance(value, Day):
+            return format_date(value.on, format="long", locale=where)
+        at = value.at.astimezone(self.timezone)
+        if value.style == "date":
+            return format_date(at.date(), format="long", locale=where)
+        if value.style == "time":
+            return format_time(at, format="short", locale=where)
+        if value.style == "weekday":
+            return format_date(at.date(), format="full", locale=where)
+        # The locale's own way of joining a date and a time, without seconds.
+        joined = where.datetime_formats["medium"]
+        pattern = joined if isinstance(joined, str) else joined.pattern
+        return pattern.replace("'", "").format(
+            format_time(at, format="short", locale=where), format_date(at.date(), format="medium", locale=where)
+        )
 
 
 def language_name(code: str, in_language: str) -> str:

@@ -88,9 +88,10 @@ def check_catalog(po: Path, pot: Path) -> list[str]:
         forms = list(message.string) if isinstance(message.string, tuple) else [message.string]
         if isinstance(message.id, tuple) and len(forms) != catalog.num_plurals:
             problems.append(f"{where}: {key[0]!r} has {len(forms)} plural forms; {language} needs {catalog.num_plurals}")
-        for form in forms:
+        for index, form in enumerate(forms):
             if not form or not form.strip():
-                problems.append(f"{where}: {key[0]!r} is not translated")
+                which = f" (plural form {index})" if isinstance(message.id, tuple) else ""
+                problems.append(f"{where}: {key[0]!r} is not translated{which}")
                 continue
             got = placeholders(form)
             exact = not isinstance(message.id, tuple)
@@ -117,3 +118,16 @@ def check_all(root: Path, directory: Path = CATALOG_DIR) -> list[str]:
     for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         problems += check_catalog(po, pot)
     return problems
+
+
+def review_list(directory: Path = CATALOG_DIR) -> list[str]:
+    """`language  file:line  why  msgid` for every entry marked `# Review:` by a translator."""
+    lines = []
+    for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        for message in _read(po, po.parent.parent.name):
+            reasons = [c.removeprefix("Review:").strip() for c in message.user_comments if c.startswith("Review")]
+            if message.id and reasons:
+                msgid = message.id[0] if isinstance(message.id, tuple) else message.id
+                short = msgid if len(msgid) <= 60 else msgid[:57] + "..."
+                lines.append(f"{po.parent.parent.name}\t{po.relative_to(directory.parent)}:{message.lineno}\t{'; '.join(reasons)}\t{short!r}")
+    return lines

@@ -42,6 +42,7 @@ from db import settings as stored
 from db.connection import connect, transaction
 from db.inbox import Incoming
 from flows.model import Role
+from flows.access import DESCRIPTION, SHORT_DESCRIPTION
 from flows.session import COMMAND_HELP, COMMANDS
 
 log = logging.getLogger(__name__)
@@ -199,17 +200,23 @@ class TelegramBot:
                 pass
 
     async def _publish_commands(self) -> None:
-        """The command menu in every shipped language; a failure is logged, never fatal."""
+        """The command menu and the descriptions in every shipped language (and, for clients in
+        other languages, in the default one); a failure is logged, never fatal."""
         bot = self.application.bot
         for language in (None, *self.catalogs.languages):
+            shown = language or self.catalogs.default
             commands = [
-                BotCommand(name, self.catalogs.render(COMMAND_HELP[name], language or self.catalogs.default)[:256])
+                BotCommand(name, self.catalogs.render(COMMAND_HELP[name], shown)[:256])
                 for name in COMMANDS[Role.VOLUNTEER]
             ]
             try:
                 await bot.set_my_commands(commands, language_code=language)
+                await bot.set_my_description(self.catalogs.render(DESCRIPTION, shown)[:512], language_code=language)
+                await bot.set_my_short_description(
+                    self.catalogs.render(SHORT_DESCRIPTION, shown)[:120], language_code=language
+                )
             except TelegramError as exc:
-                log.warning("setMyCommands for %s failed: %s", language, type(exc).__name__)
+                log.warning("publishing the menu for %s failed: %s", language or "default", type(exc).__name__)
 
 
 async def stored_username(conn: aiosqlite.Connection) -> str | None:

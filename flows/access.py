@@ -33,7 +33,8 @@ def refuse_stranger(gave_code: bool) -> Text:
         )
     return t(
         "Hello! Wijkbrug is only for invited volunteers of migrant organisations and members "
-        "of the wijkteams. Please ask your organisation's coordinator for an invite link."
+        "of the wijkteams (the municipality's neighbourhood teams for families). Please ask your "
+        "organisation's coordinator for an invite link."
     )
 
 
@@ -41,3 +42,14 @@ def welcome(user: User, org_name: str) -> Message:
     greeting = (t("Welcome to Wijkbrug, {name}!", name=user.name), _registered_as(user, org_name))
     language = t("I write to you in the language of your phone. Send /language to choose another.")
     return Message(to=ToUser(user_id=user.id), parts=(greeting, language, *help_parts(user)))
+
+
+# TRANSLATORS: the bot's description, shown in an empty chat before someone presses Start
+# (at most 512 characters).
+DESCRIPTION = t(
+    "Wijkbrug connects volunteers of migrant organisations with the wijkteams: the municipality's "
+    "neighbourhood teams for families. It is only for invited people: open the invite link you got "
+    "from your coordinator. I am a bot: I do not give advice myself, I help you reach the right people."
+)
+# TRANSLATORS: the bot's short description on its profile (at most 120 characters).
+SHORT_DESCRIPTION = t("Connects volunteers of migrant organisations with the wijkteams. By invitation only.")

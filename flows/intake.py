@@ -14,10 +14,11 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from flows.model import Button
 from flows.state import Draft, Step
-from flows.text import Text, lang, ltr, plain, t, tp
+from flows.text import Text, lang, ltr, plain, t, tn, tp, when
 
 QUESTION_LIMIT = 1000
 OTHER_LANGUAGE_LIMIT = 40
@@ -53,11 +54,7 @@ _POSTCODE = re.compile(r"^([1-9][0-9]{3})\s*([A-Za-z]{2})?$")
 
 def clean_text(raw: str) -> str:
     """Drop control and bidi-override characters; keep line breaks, tabs, emoji and any script."""
-    kept = (
-        ch
-        for ch in raw.translate(_BIDI_CONTROLS)
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
+    kept = (ch for ch in raw.translate(_BIDI_CONTROLS) if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
     return "".join(kept).strip()
 
 
@@ -73,10 +70,10 @@ def parse_postcode(raw: str) -> str | None:
 
 @dataclass(frozen=True)
 class Answer:
-    """What a step made of an answer: a new draft, or the reason it was refused."""
+    """What a step made of an answer: a new draft, or the reasons it was refused."""
 
     draft: Draft | None = None
-    refusal: Text | None = None
+    refusal: tuple[Text, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,7 +89,7 @@ class StepSpec:
 def _choice(field: str, allowed: Callable[[], dict[str, Text] | tuple[str, ...]]):
     def take(draft: Draft, value: str) -> Answer:
         if value not in allowed():
-            return Answer(refusal=t("Please choose one of the buttons."))
+            return Answer(refusal=(t("Please choose one of the buttons."),))
         return Answer(draft=draft.model_copy(update={field: value}))
 
     return take
@@ -100,7 +97,7 @@ def _choice(field: str, allowed: Callable[[], dict[str, Text] | tuple[str, ...]]
 
 def _take_danger(draft: Draft, value: str) -> Answer:
     if value not in ("yes", "no"):
-        return Answer(refusal=t("Please choose one of the buttons."))
+        return Answer(refusal=(t("Please choose one of the buttons."),))
     return Answer(draft=draft.model_copy(update={"urgent": value == "yes"}))
 
 
@@ -108,9 +105,12 @@ def _take_other_language(draft: Draft, raw: str) -> Answer:
     name = clean_text(raw)
     if not name or len(name) > OTHER_LANGUAGE_LIMIT or "\n" in name:
         return Answer(
-            refusal=t(
-                "Please choose a language, or type its name (at most {limit} characters).",
-                limit=OTHER_LANGUAGE_LIMIT,
+            refusal=(
+                tn(
+                    "Please choose a language, or type its name (at most {n} character).",
+                    "Please choose a language, or type its name (at most {n} characters).",
+                    OTHER_LANGUAGE_LIMIT,
+                ),
             )
         )
     return Answer(draft=draft.model_copy(update={"parent_language": f"other:{name}"}))
@@ -120,11 +120,13 @@ def _take_postcode(draft: Draft, raw: str) -> Answer:
     pc4 = parse_postcode(raw)
     if pc4 is None:
         return Answer(
-            refusal=t(
-                "That is not a Dutch postcode. Type four digits, with or without the two "
-                "letters, for example {example1} or {example2}.",
-                example1=ltr("3561"),
-                example2=ltr("3561 AB"),
+            refusal=(
+                t(
+                    "That is not a Dutch postcode. Type four digits, with or without the two "
+                    "letters, for example {example1} or {example2}.",
+                    example1=ltr("3561"),
+                    example2=ltr("3561 AB"),
+                ),
             )
         )
     return Answer(draft=draft.model_copy(update={"pc4": pc4}))
@@ -133,13 +135,16 @@ def _take_postcode(draft: Draft, raw: str) -> Answer:
 def _take_question(draft: Draft, raw: str) -> Answer:
     text = clean_text(raw)
     if not text:
-        return Answer(refusal=t("The question is empty. Please type it in a few words."))
+        return Answer(refusal=(t("The question is empty. Please type it in a few words."),))
     if len(text) > QUESTION_LIMIT:
         return Answer(
-            refusal=t(
-                "That is {length} characters; the limit is {limit}. Please make it shorter.",
-                length=len(text),
-                limit=QUESTION_LIMIT,
+            refusal=(
+                tn("Your text has {n} character.", "Your text has {n} characters.", len(text)),
+                tn(
+                    "That is too long: at most {n} character fits. Please make it shorter.",
+                    "That is too long: at most {n} characters fit. Please make it shorter.",
+                    QUESTION_LIMIT,
+                ),
             )
         )
     return Answer(draft=draft.model_copy(update={"text": text}))
@@ -158,15 +163,12 @@ def _parent_language_options() -> list[tuple[str, Text]]:
 
 
 def _no_text(draft: Draft, raw: str) -> Answer:
-    return Answer(refusal=t("Please choose one of the buttons."))
+    return Answer(refusal=(t("Please choose one of the buttons."),))
 
 
 STEPS: dict[Step, StepSpec] = {
     Step.DANGER: StepSpec(
-        prompt=lambda: t(
-            "First, a safety question. Is a child in danger right now, "
-            "or is someone being hurt at home?"
-        ),
+        prompt=lambda: t("First, a safety question. Is a child in danger right now, or is someone being hurt at home?"),
         options=lambda: [("yes", t("Yes, a child is in danger")), ("no", t("No"))],
         per_row=1,
         take_choice=_take_danger,
@@ -182,10 +184,7 @@ STEPS: dict[Step, StepSpec] = {
         label=lambda d: THEMES.get(d.theme or ""),
     ),
     Step.AGE: StepSpec(
-        prompt=lambda: t(
-            "How old is the child? If there are more children, choose the one the question "
-            "is about."
-        ),
+        prompt=lambda: t("How old is the child? If there are more children, choose the one the question is about."),
         options=lambda: list(AGE_GROUPS.items()),
         per_row=2,
         take_choice=_choice("age_group", lambda: AGE_GROUPS),
@@ -194,8 +193,7 @@ STEPS: dict[Step, StepSpec] = {
     ),
     Step.PARENT_LANGUAGE: StepSpec(
         prompt=lambda: t(
-            "Which language does the parent speak best? Choose one, or type the name of "
-            "another language."
+            "Which language does the parent speak best? Choose one, or type the name of another language."
         ),
         options=_parent_language_options,
         per_row=3,
@@ -219,10 +217,12 @@ STEPS: dict[Step, StepSpec] = {
         label=lambda d: None if d.pc4 is None else plain(ltr(d.pc4)),
     ),
     Step.TEXT: StepSpec(
-        prompt=lambda: t(
+        prompt=lambda: tn(
             "Describe the question in your own words. Please leave out the family's name and "
-            "address. At most {limit} characters.",
-            limit=QUESTION_LIMIT,
+            "address. At most {n} character.",
+            "Describe the question in your own words. Please leave out the family's name and "
+            "address. At most {n} characters.",
+            QUESTION_LIMIT,
         ),
         options=list,
         per_row=1,
@@ -301,13 +301,15 @@ def danger_messages() -> list[Text]:
     ]
 
 
-def coordinator_alert(volunteer_name: str) -> Text:
-    # TRANSLATORS: sent to a coordinator. Keep "Veilig Thuis" as it is: it is the name of the
-    # national advice and reporting centre for domestic violence and child abuse.
+def coordinator_alert(volunteer_name: str, at: datetime) -> Text:
+    # TRANSLATORS: sent to a coordinator, perhaps read later than it was sent: {when} is the date
+    # and time of the report. Keep "Veilig Thuis" as it is: it is the name of the national advice
+    # and reporting centre for domestic violence and child abuse.
     return t(
-        "Urgent: {volunteer}, a volunteer of your organisation, reports that a child may be in "
-        "danger right now. They have been shown {emergency} and Veilig Thuis ({veilig_thuis}). "
+        "Urgent ({when}): {volunteer}, a volunteer of your organisation, reports that a child may be "
+        "in danger right now. They have been shown {emergency} and Veilig Thuis ({veilig_thuis}). "
         "Please contact them as soon as you can.",
+        when=when(at),
         volunteer=volunteer_name,
         emergency=ltr("112"),
         veilig_thuis=ltr("0800-2000"),

@@ -186,20 +186,20 @@ def _choice(state: Conversation, user: User, choice: Choice, env: Env) -> Transi
         return ask(state, user, Step(value), draft).model_copy(update={"chosen": FIELD_NAMES[Step(value)]})
     spec = STEPS[state.step]
     answer = spec.take_choice(draft, value)
-    if answer.refusal is not None or answer.draft is None:
+    if answer.draft is None:
         return Transition(state=state, notice=_expired())
     chosen = dict(spec.options()).get(value)
-    return _advance(state, user, answer.draft).model_copy(update={"chosen": chosen})
+    return _advance(state, user, answer.draft, env).model_copy(update={"chosen": chosen})
 
 
-def _advance(state: Conversation, user: User, draft: Draft) -> Transition:
+def _advance(state: Conversation, user: User, draft: Draft, env: Env) -> Transition:
     """Take an accepted answer: the safety reply first when a child is in danger, then the next step."""
     if not (state.step is Step.DANGER and draft.urgent):
         return ask(state, user, intake.next_step(draft), draft)
     # The safety text stands alone, first, so it is not lost above the next question.
     first = [_say(user, *intake.danger_messages())]
     if user.org_id is not None:
-        first.append(Message(to=ToCoordinators(org_id=user.org_id), parts=(intake.coordinator_alert(user.name),)))
+        first.append(Message(to=ToCoordinators(org_id=user.org_id), parts=(intake.coordinator_alert(user.name, env.now),)))
     moved = ask(state, user, intake.next_step(draft), draft, t("Thank you. Let us go on with the question."))
     return moved.model_copy(update={"messages": (*first, *moved.messages)})
 
@@ -258,6 +258,6 @@ def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
     if spec.take_text is None:
         return reask(state, user, env, t("Please choose one of the buttons."))
     answer = spec.take_text(state.draft, event.text)
-    if answer.refusal is not None or answer.draft is None:
-        return reask(state, user, env, answer.refusal or t("Please try again."))
-    return _advance(state, user, answer.draft)
+    if answer.draft is None:
+        return reask(state, user, env, *answer.refusal)
+    return _advance(state, user, answer.draft, env)

@@ -13,6 +13,9 @@ language first), so a message can name a translated theme inside a translated se
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -20,6 +23,7 @@ class Ltr(BaseModel):
     """A left-to-right fragment (postcode, code, number) that must not be scrambled in RTL text."""
 
     model_config = ConfigDict(frozen=True)
+    kind: Literal["ltr"] = "ltr"
     value: str
 
 
@@ -27,8 +31,36 @@ class Lang(BaseModel):
     """A language's name, written by Babel in the reader's language (or, with own=True, in itself)."""
 
     model_config = ConfigDict(frozen=True)
+    kind: Literal["lang"] = "lang"
     code: str
     own: bool = False
+
+
+class Moment(BaseModel):
+    """A point in time, written by Babel in the reader's locale and the bot's time zone.
+
+    `style` is `datetime` (date and time), `date`, `time` or `weekday` (e.g. "maandag 30 november")."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["moment"] = "moment"
+    at: datetime
+    style: Literal["datetime", "date", "time", "weekday"] = "datetime"
+
+
+class Day(BaseModel):
+    """A calendar date (no time of day), written by Babel in the reader's locale."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["day"] = "day"
+    on: date
+
+
+class Percent(BaseModel):
+    """A share (0.25 is 25 %), written by Babel in the reader's locale."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["percent"] = "percent"
+    share: float
 
 
 class Text(BaseModel):
@@ -39,18 +71,18 @@ class Text(BaseModel):
     n: int | None = None
     context: str | None = None
     verbatim: bool = False  # not looked up in the catalogs (see `plain`)
-    params: dict[str, str | int | Ltr | Lang | Text] = Field(default_factory=dict)
+    params: dict[str, str | int | Ltr | Lang | Moment | Day | Percent | Text] = Field(default_factory=dict)
 
 
-def t(msgid: str, **params: str | int | Ltr | Lang | Text) -> Text:
+def t(msgid: str, **params: str | int | Ltr | Lang | Moment | Day | Percent | Text) -> Text:
     return Text(msgid=msgid, params=params)
 
 
-def tn(singular: str, plural: str, n: int, **params: str | int | Ltr | Lang | Text) -> Text:
+def tn(singular: str, plural: str, n: int, **params: str | int | Ltr | Lang | Moment | Day | Percent | Text) -> Text:
     return Text(msgid=singular, plural=plural, n=n, params={"n": n, **params})
 
 
-def tp(context: str, msgid: str, **params: str | int | Ltr | Lang | Text) -> Text:
+def tp(context: str, msgid: str, **params: str | int | Ltr | Lang | Moment | Day | Percent | Text) -> Text:
     return Text(msgid=msgid, context=context, params=params)
 
 
@@ -62,6 +94,10 @@ def lang(code: str, own: bool = False) -> Lang:
     return Lang(code=code, own=own)
 
 
-def plain(value: str | int | Ltr | Lang) -> Text:
+def when(at: datetime, style: Literal["datetime", "date", "time", "weekday"] = "datetime") -> Moment:
+    return Moment(at=at, style=style)
+
+
+def plain(value: str | int | Ltr | Lang | Moment | Day | Percent) -> Text:
     """A value shown as it is (or, for a `Lang`, as Babel names it): nothing to translate."""
     return Text(msgid="{value}", verbatim=True, params={"value": value})

@@ -98,3 +98,13 @@ def test_the_demo_speaks_the_chosen_language(env, capsys) -> None:
     assert cli.main(["demo", "--script", str(EXAMPLES / "demo-script.txt"), "--language", "tr"]) == 0
     out = capsys.readouterr().out
     assert "Hoş geldiniz, Demo!" in out and "112" in out and "Q-" in out
+
+
+def test_i18n_check_passes_and_review_lists_what_native_speakers_should_read(env, capsys) -> None:
+    assert cli.main(["i18n", "check"]) == 0
+    assert "all catalogs complete" in capsys.readouterr().out
+    assert cli.main(["i18n", "review"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    # every catalog but the Dutch one (written by a native speaker) marks its child-safety text
+    safety = {line.split("\t")[0] for line in listed if "If a child is in acute danger" in line}
+    assert safety == {"tr", "ar", "pl", "uk", "ti", "so", "fa"}

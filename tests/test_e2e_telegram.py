@@ -135,6 +135,9 @@ async def test_a_volunteer_logs_a_question_across_a_crash_and_nothing_is_lost(wi
     menus = {c["params"].get("language_code"): c["params"]["commands"] for c in api.calls if c["method"] == "setMyCommands"}
     assert {None, "nl", "en", "tr", "ar"} <= set(menus)
     assert [c["command"] for c in menus["tr"]] == ["new", "cancel", "language", "help"]
+    await api.wait_for(lambda a: sum(c["method"] == "setMyShortDescription" for c in a.calls) >= 10, timeout=20)
+    descriptions = {c["params"].get("language_code"): c["params"]["description"] for c in api.calls if c["method"] == "setMyDescription"}
+    assert "wijkteam" in descriptions["ar"] and descriptions["nl"].startswith("Wijkbrug verbindt")
 
     api.user_sends(VOLUNTEER, "/new", language_code="en")
     await reply_containing(api, VOLUNTEER, "Is a child in danger right now")

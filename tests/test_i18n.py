@@ -1,0 +1,122 @@
+"""Rendering per recipient: Babel's plurals, numbers, dates and names; right-to-left done right."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po, write_po
+
+from bot.i18n import FSI, LRI, PDI, Catalogs
+from bot.i18n_check import check_catalog
+from flows import intake
+from flows.session import COMMANDS
+from flows.model import Role
+from flows.text import Day, Percent, lang, ltr, plain, t, tn, when
+from locales import CATALOG_DIR, DOMAIN
+
+
+def test_the_nine_languages_ship_with_english_as_the_source(catalogs: Catalogs) -> None:
+    assert set(catalogs.languages) == {"nl", "en", "tr", "ar", "pl", "uk", "ti", "so", "fa"}
+    assert catalogs.languages[0] == "nl"  # the default comes first in the menu
+
+
+@pytest.mark.parametrize(
+    ("code", "own_name"),
+    [("tr", "Türkçe"), ("ar", "العربية"), ("pl", "Polski"), ("uk", "Українська"), ("ti", "ትግርኛ"), ("so", "Soomaali"), ("fa", "فارسی"), ("nl", "Nederlands")],
+)
+def test_languages_are_listed_by_their_own_names_from_babel(catalogs: Catalogs, code: str, own_name: str) -> None:
+    assert catalogs.render(plain(lang(code, own=True)), "en") == own_name
+
+
+@pytest.mark.parametrize(
+    ("client", "expected"),
+    [("tr", "tr"), ("en-GB", "en"), ("pt-BR", "nl"), ("uk", "uk"), (None, "nl"), ("", "nl"), ("AR", "ar")],
+)
+def test_the_phone_language_is_used_when_we_ship_it(catalogs: Catalogs, client: str | None, expected: str) -> None:
+    assert catalogs.pick(client) == expected
+
+
+def test_rtl_messages_isolate_postcodes_codes_commands_and_latin_names(catalogs: Catalogs) -> None:
+    for language in ("ar", "fa"):
+        saved = catalogs.render(t("Saved. The question code is {code}; use it when you talk about this question.", code=ltr("Q-7K2M")), language)
+        assert f"{LRI}Q-7K2M{PDI}" in saved
+        bad = catalogs.render(intake.STEPS[intake.Step.POSTCODE].prompt(), language)
+        assert f"{LRI}3561{PDI}" in bad
+        welcome = catalogs.render(t("Welcome to Wijkbrug, {name}!", name="Fatima"), language)
+        assert f"{FSI}Fatima{PDI}" in welcome
+        again = catalogs.render(t("Send /new to start again."), language)
+        assert f"{LRI}/new{PDI}" in again
+        danger = catalogs.render(intake.danger_messages()[0], language)
+        assert f"{LRI}112{PDI}" in danger and f"{LRI}0800-2000{PDI}" in danger
+
+
+def test_ltr_messages_stay_clean_but_isolate_right_to_left_values(catalogs: Catalogs) -> None:
+    assert catalogs.render(t("Welcome to Wijkbrug, {name}!", name="Fatima"), "nl") == "Welkom bij Wijkbrug, Fatima!"
+    assert catalogs.render(t("Welcome to Wijkbrug, {name}!", name="فاطمة"), "nl") == f"Welkom bij Wijkbrug, {FSI}فاطمة{PDI}!"
+    assert LRI not in catalogs.render(t("Send /new to start again."), "nl")
+
+
+def test_numbers_follow_the_reader_s_locale(catalogs: Catalogs) -> None:
+    prompt = intake.STEPS[intake.Step.TEXT].prompt()
+    assert "1.000" in catalogs.render(prompt, "nl")
+    assert "1,000" in catalogs.render(prompt, "en")
+    assert catalogs.render(plain(Percent(share=0.256)), "nl") == "26%"
+
+
+@pytest.mark.parametrize(
+    ("language", "counts"),
+    [
+        ("ar", [1, 2, 3, 11]),  # six plural forms; these four always read differently
+        ("pl", [1, 2, 5]),  # three
+        ("uk", [1, 2, 5]),  # three
+        ("nl", [1, 2]),
+    ],
+)
+def test_plurals_use_each_language_s_cldr_rules(catalogs: Catalogs, language: str, counts: list[int]) -> None:
+    rendered = [catalogs.render(tn("Your text has {n} character.", "Your text has {n} characters.", n), language) for n in counts]
+    words = [text.replace(str(n), "#") for text, n in zip(rendered, counts, strict=True)]
+    assert len(set(words)) == len(counts), rendered  # every count takes its own form
+
+
+def test_times_are_shown_in_amsterdam_time_across_the_clock_change(catalogs: Catalogs) -> None:
+    before = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # 01:30 CET
+    after = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)  # 11:30 CEST
+    assert catalogs.render(plain(when(before)), "nl") == "29 mrt 2026, 01:30"
+    assert catalogs.render(plain(when(after)), "nl") == "29 mrt 2026, 11:30"
+    assert catalogs.render(plain(when(after, "time")), "en") == "11:30\u202fAM"
+    assert catalogs.render(plain(when(datetime(2026, 11, 30, 9, tzinfo=UTC), "weekday")), "nl") == "maandag 30 november 2026"
+    assert catalogs.render(plain(Day(on=date(2026, 12, 25))), "tr") == "25 Aralık 2026"
+
+
+def test_every_shipped_language_has_the_whole_volunteer_menu(catalogs: Catalogs) -> None:
+    from flows.session import COMMAND_HELP
+
+    for language in catalogs.languages:
+        for name in COMMANDS[Role.VOLUNTEER]:
+            shown = catalogs.render(COMMAND_HELP[name], language)
+            assert shown and (language == "en" or shown != COMMAND_HELP[name].msgid)
+
+
+def test_a_tenth_language_needs_only_a_catalog(tmp_path: Path) -> None:
+    """`pybabel init -l de`, translate, done: the bot offers German, no code changes."""
+    shutil.copytree(CATALOG_DIR, tmp_path / "locales", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    folder = tmp_path / "locales"
+    with (folder / f"{DOMAIN}.pot").open("rb") as handle:
+        template = read_po(handle)
+    template.locale = "de"  # what `pybabel init` does
+    for message in template:
+        if message.id:
+            # a stand-in translation that keeps the placeholders, as a translator would
+            message.string = tuple(f"DE {form}" for form in message.id) if isinstance(message.id, tuple) else f"DE {message.id}"
+    po = folder / "de" / "LC_MESSAGES" / f"{DOMAIN}.po"
+    po.parent.mkdir(parents=True)
+    with po.open("wb") as handle:
+        write_po(handle, template)
+    assert check_catalog(po, folder / f"{DOMAIN}.pot") == []
+    catalogs = Catalogs(directory=folder)
+    assert "de" in catalogs.languages and catalogs.pick("de-AT") == "de"
+    assert catalogs.render(t("Please choose one of the buttons."), "de") == "DE Please choose one of the buttons."
+    assert catalogs.render(plain(lang("de", own=True)), "en") == "Deutsch"
