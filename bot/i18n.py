@@ -13,7 +13,6 @@ import re
 from functools import cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
-
 from zoneinfo import ZoneInfo
 
 from babel import Locale

@@ -41,8 +41,8 @@ from db import inbox
 from db import settings as stored
 from db.connection import connect, transaction
 from db.inbox import Incoming
-from flows.model import Role
 from flows.access import DESCRIPTION, SHORT_DESCRIPTION
+from flows.model import Role
 from flows.session import COMMAND_HELP, COMMANDS
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from babel.messages.pofile import read_po, write_po
 from bot.i18n import FSI, LRI, PDI, Catalogs
 from bot.i18n_check import check_catalog
 from flows import intake
-from flows.session import COMMANDS
 from flows.model import Role
+from flows.session import COMMANDS
 from flows.text import Day, Percent, lang, ltr, plain, t, tn, when
 from locales import CATALOG_DIR, DOMAIN
 
