@@ -19,9 +19,10 @@ from pathlib import Path
 from bot import directory_file
 from bot.i18n import Catalogs
 from bot.settings import Settings
-from db import invites, organisations
+from db import directory as stored_directory
+from db import invites
 from db.connection import DatabaseError, connect, migrate, transaction
-from db.organisations import Organisation
+from flows.directory import Directory
 from flows.model import Role
 
 log = logging.getLogger("wijkbrug")
@@ -47,18 +48,22 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--database", type=Path, help="keep the demo's database in this file (default: thrown away)")
 
     invite = commands.add_parser("invite", help="make a single-use invite code and link")
-    invite.add_argument("--role", choices=[r.value for r in Role if r is not Role.MEMBER], required=True)
-    invite.add_argument("--org", required=True, help="the organisation's id in the directory")
+    invite.add_argument("--role", choices=[r.value for r in Role], required=True)
+    bound = invite.add_mutually_exclusive_group(required=True)
+    bound.add_argument("--org", help="for a volunteer or coordinator: the organisation's id in the directory")
+    bound.add_argument("--contact", help="for a wijkteam member: their contact id in the directory")
     invite.add_argument("--days", type=int, default=None, help="days until it expires (default 14)")
     invite.add_argument("--json", action="store_true", help="print JSON: code, link, expires_at")
 
     commands.add_parser("migrate", help="create or update the database schema")
 
-    directory = commands.add_parser("directory", help="the directory of organisations")
+    directory = commands.add_parser("directory", help="the directory: organisations, wijken, teams, contacts, services")
     dir_commands = directory.add_subparsers(dest="directory_command", required=True)
-    imp = dir_commands.add_parser("import", help="load a directory file (YAML)")
+    imp = dir_commands.add_parser("import", help="load a directory file (YAML), replacing what is stored")
     imp.add_argument("file", type=Path)
     imp.add_argument("--check", action="store_true", help="only validate; change nothing")
+    exp = dir_commands.add_parser("export", help="write the stored directory as a file import reads back")
+    exp.add_argument("-o", "--output", type=Path, help="the file to write (default: print it)")
     i18n = commands.add_parser("i18n", help="the translation catalogs")
     i18n_commands = i18n.add_subparsers(dest="i18n_command", required=True)
     i18n_commands.add_parser("check", help="check every catalog: complete, placeholders, plurals, template current")
@@ -78,9 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "demo":
             return asyncio.run(_demo(settings, getattr(args, "script", None), getattr(args, "language", None), getattr(args, "database", None)))
         if command == "invite":
-            return asyncio.run(_invite(settings, Role(args.role), args.org, args.days, args.json))
+            return asyncio.run(_invite(settings, Role(args.role), args.org, args.contact, args.days, args.json))
         if command == "migrate":
             return asyncio.run(_migrate(settings))
+        if command == "directory" and args.directory_command == "export":
+            return asyncio.run(_export_directory(settings, args.output))
         if command == "directory":
             return asyncio.run(_import_directory(settings, args.file, args.check))
         if command == "i18n":
@@ -128,10 +135,9 @@ def _run(settings: Settings) -> int:
 
 
 async def _seed_sample(conn) -> None:
-    directory = directory_file.load(directory_file.sample_path())
+    loaded = directory_file.load(directory_file.sample_path())
     async with transaction(conn):
-        for org in directory.organisations:
-            await organisations.upsert(conn, Organisation(id=org.id, name=org.name))
+        await stored_directory.replace(conn, loaded.directory, loaded.away_given)
 
 
 async def _demo(settings: Settings, script: Path | None, language: str | None, database: Path | None) -> int:
@@ -180,19 +186,28 @@ async def _demo(settings: Settings, script: Path | None, language: str | None, d
             await conn.close()
 
 
-async def _invite(settings: Settings, role: Role, org_id: str, days: int | None, as_json: bool) -> int:
+async def _invite(
+    settings: Settings, role: Role, org_id: str | None, contact_id: str | None, days: int | None, as_json: bool
+) -> int:
+    if (role is Role.MEMBER) != (contact_id is not None):
+        raise OperatorError("a member's invite needs --contact ID; a volunteer's or coordinator's needs --org ORG")
     conn = await connect(settings.database)
     try:
-        if await organisations.get(conn, org_id) is None:
-            known = ", ".join(o.id for o in await organisations.all_(conn)) or "none yet"
+        stored = await stored_directory.load(conn)
+        if org_id is not None and org_id not in {o.id for o in stored.organisations}:
+            known = ", ".join(o.id for o in stored.organisations) or "none yet"
             raise OperatorError(
                 f"unknown organisation {org_id!r} (known: {known}); load them with `wijkbrug directory import FILE`"
             )
+        if contact_id is not None and stored.contact(contact_id) is None:
+            raise OperatorError(f"unknown contact {contact_id!r}; see `wijkbrug directory export` for the ids")
         valid = timedelta(days=days if days is not None else settings.invite_days)
         if valid <= timedelta(0):
             raise OperatorError("--days must be 1 or more")
         async with transaction(conn):
-            invite = await invites.create(conn, role=role, org_id=org_id, now=utc_now(), valid_for=valid)
+            invite = await invites.create(
+                conn, role=role, org_id=org_id, contact_id=contact_id, now=utc_now(), valid_for=valid
+            )
         from bot.telegram import stored_username
 
         username = settings.bot_username or await stored_username(conn)
@@ -203,7 +218,7 @@ async def _invite(settings: Settings, role: Role, org_id: str, days: int | None,
     if as_json:
         print(json.dumps({"code": invite.code, "link": link, "expires_at": expires}))
     else:
-        print(f"Invite for a {role.value} of {org_id}, single use, valid until {expires}:")
+        print(f"Invite for a {role.value} of {org_id or contact_id}, single use, valid until {expires}:")
         print(f"  code: {invite.code}")
         print(f"  link: {link}")
     if username is None:
@@ -224,20 +239,48 @@ async def _migrate(settings: Settings) -> int:
     return 0
 
 
+def _counts(directory: Directory) -> str:
+    return ", ".join(f"{len(getattr(directory, kind))} {kind}" for kind in stored_directory.KINDS)
+
+
 async def _import_directory(settings: Settings, file: Path, check: bool) -> int:
-    directory = directory_file.load(file)
+    loaded = directory_file.load(file)
     if check:
-        print(f"{file}: valid ({len(directory.organisations)} organisations)")
+        print(f"{file}: valid ({_counts(loaded.directory)})")
         return 0
     conn = await connect(settings.database)
     try:
-        counts = {"added": 0, "changed": 0, "unchanged": 0}
         async with transaction(conn):
-            for org in directory.organisations:
-                counts[await organisations.upsert(conn, Organisation(id=org.id, name=org.name))] += 1
+            report = await stored_directory.replace(conn, loaded.directory, loaded.away_given)
+    except stored_directory.InUse as exc:
+        raise OperatorError(f"{file}: nothing imported: {exc}") from None
     finally:
         await conn.close()
-    print(f"{file}: organisations added {counts['added']}, changed {counts['changed']}, unchanged {counts['unchanged']}")
+    print(f"{file}: imported ({_counts(loaded.directory)})")
+    for kind, change in report.items():
+        for what in ("added", "changed", "removed"):
+            ids = getattr(change, what)
+            if ids:
+                shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+                print(f"  {kind} {what} ({len(ids)}): {shown}")
+    if not any(c.added or c.changed or c.removed for c in report.values()):
+        print("  nothing changed")
+    return 0
+
+
+async def _export_directory(settings: Settings, output: Path | None) -> int:
+    conn = await connect(settings.database)
+    try:
+        stored = await stored_directory.load(conn)
+    finally:
+        await conn.close()
+    heading = f"# Wijkbrug directory, exported {utc_now():%Y-%m-%d %H:%M} UTC. Import it with `wijkbrug directory import`."
+    text = directory_file.dump(stored, heading)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, "utf-8")
+        print(f"{output}: written ({_counts(stored)})", file=sys.stderr)
     return 0
 
 

@@ -15,7 +15,7 @@ import secrets
 import sqlite3
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,17 +23,32 @@ import aiosqlite
 
 from bot.i18n import Catalogs
 from bot.updates import Inbound, parse
-from db import alerts, conversations, inbox, invites, organisations, outbox, questions, users
+from db import alerts, conversations, inbox, invites, outbox, questions, users
+from db import directory as stored_directory
 from db.connection import transaction
 from db.users import Account
 from flows import access, session
-from flows.model import Command, Effect, Env, LogQuestion, Message, SetLanguage, ToCoordinators, ToUser, Transition
+from flows.directory import Directory
+from flows.model import (
+    Command,
+    Effect,
+    Env,
+    LogQuestion,
+    Message,
+    SetAway,
+    SetLanguage,
+    SetQuestionWijk,
+    ToCoordinators,
+    ToUser,
+    Transition,
+)
 from flows.text import t
 
 log = logging.getLogger(__name__)
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud over the phone
 CODE_ATTEMPTS = 8
+MAX_TEXT = 4096  # Telegram's limit for one message
 
 
 def new_question_code() -> str:
@@ -51,6 +66,16 @@ class Runner:
     clock: Callable[[], datetime]
     channel: str = "telegram"
     new_code: Callable[[], str] = new_question_code
+    _directory: Directory = field(default_factory=Directory)
+    _directory_version: str | None = None
+
+    async def directory(self) -> Directory:
+        """The directory in memory, read again when an import or /away changed it."""
+        version = await stored_directory.version(self.conn)
+        if version != self._directory_version:
+            self._directory = await stored_directory.load(self.conn)
+            self._directory_version = version
+        return self._directory
 
     async def process_pending(self, limit: int = 100) -> int:
         """Process what waits in this channel's inbox, oldest first. Returns how many."""
@@ -98,9 +123,20 @@ class Runner:
             return await self._stranger(inbound)
         state = await conversations.load(self.conn, account.id)
         code = self.new_code()
-        while await questions.code_taken(self.conn, code):
+        for _ in range(CODE_ATTEMPTS * 8):
+            if not await questions.code_taken(self.conn, code):
+                break
             code = self.new_code()
-        env = Env(now=self.clock(), new_code=code, languages=self.catalogs.languages)
+        else:
+            raise RuntimeError("no free question code found")  # ~900,000 codes: only if nearly all are used
+        now = self.clock()
+        env = Env(
+            now=now,
+            today=now.astimezone(self.catalogs.timezone).date(),
+            new_code=code,
+            languages=self.catalogs.languages,
+            directory=await self.directory(),
+        )
         moved = session.step(state, account.as_user(), inbound.event, env)
         await self._apply(moved.effects)
         await conversations.save(self.conn, account.id, moved.state, self.clock())
@@ -127,10 +163,11 @@ class Runner:
             language=self.catalogs.pick(inbound.language_code),
             display_name=inbound.first_name[:64],
             now=self.clock(),
+            contact_id=invite.contact_id,
         )
         await invites.mark_used(self.conn, invite.code_hash, account.id, self.clock())
-        org = await organisations.get(self.conn, invite.org_id) if invite.org_id else None
-        await self._deliver(access.welcome(account.as_user(), org.name if org else ""))
+        await self._deliver(access.welcome(account.as_user(), await self.directory()))
+        await self._publish_menu(account)
         if account.role == "coordinator" and account.org_id:
             for held in await alerts.take(self.conn, account.org_id):
                 await self._deliver(held)
@@ -140,6 +177,13 @@ class Runner:
         for effect in effects:
             if isinstance(effect, SetLanguage):
                 await users.set_language(self.conn, effect.user_id, effect.language)
+                fresh = await users.get(self.conn, effect.user_id)
+                if fresh is not None:
+                    await self._publish_menu(fresh)
+            elif isinstance(effect, SetQuestionWijk):
+                await questions.set_wijk(self.conn, effect.org_id, effect.code, effect.wijk)
+            elif isinstance(effect, SetAway):
+                await stored_directory.set_away(self.conn, effect.contact_id, effect.until)
             elif isinstance(effect, LogQuestion):
                 try:
                     await questions.insert(self.conn, effect)
@@ -184,10 +228,23 @@ class Runner:
             await self._send(account.chat_id, text, keyboard, channel=account.channel)
 
     async def _send(self, chat_id: str, text: str, keyboard: Any, channel: str | None = None) -> None:
-        payload: dict[str, Any] = {"chat_id": chat_id, "text": text}
-        if keyboard:
-            payload["reply_markup"] = {"inline_keyboard": keyboard}
-        await outbox.enqueue(self.conn, channel or self.channel, chat_id, "sendMessage", payload, self.clock())
+        """One message, or several when the text is longer than a message may be (the buttons go
+        with the last one)."""
+        pieces = split_text(text)
+        for i, piece in enumerate(pieces):
+            payload: dict[str, Any] = {"chat_id": chat_id, "text": piece}
+            if keyboard and i == len(pieces) - 1:
+                payload["reply_markup"] = {"inline_keyboard": keyboard}
+            await outbox.enqueue(self.conn, channel or self.channel, chat_id, "sendMessage", payload, self.clock())
+
+    async def _publish_menu(self, account: Account) -> None:
+        """The command menu of this person's role, in their language, for their chat only."""
+        commands = [
+            {"command": name, "description": self.catalogs.render(session.COMMAND_HELP[name], account.language)[:256]}
+            for name in session.COMMANDS[account.role]
+        ]
+        payload = {"commands": commands, "scope": {"type": "chat", "chat_id": account.chat_id}}
+        await outbox.enqueue(self.conn, account.channel, account.chat_id, "setMyCommands", payload, self.clock())
 
     async def _answer_callback(self, callback_id: str, notice: str | None, chat_id: str) -> None:
         payload: dict[str, Any] = {"callback_query_id": callback_id}
@@ -203,3 +260,18 @@ def _parse(payload: str) -> Inbound | None:
     except ValueError:
         return None
 
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Cut a long text at paragraph (else line, else any) boundaries into pieces within `limit`."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n\n", 0, limit)
+        if cut <= 0:
+            cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip("\n")
+    pieces.append(text)
+    return pieces

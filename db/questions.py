@@ -20,19 +20,20 @@ class Question(BaseModel):
     age_group: str
     parent_language: str
     pc4: str
+    wijk: str | None
     text: str | None
     created_at: datetime
 
 
-_COLUMNS = "id, code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, text, created_at"
+_COLUMNS = "id, code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, wijk, text, created_at"
 
 
 async def insert(conn: aiosqlite.Connection, q: LogQuestion) -> int:
     cur = await conn.execute(
-        "INSERT INTO questions (code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, "
-        "text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (q.code, q.org_id, q.volunteer_id, int(q.urgent), q.theme, q.age_group, q.parent_language, q.pc4, q.text,
-         q.created_at.isoformat()),
+        "INSERT INTO questions (code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, wijk, "
+        "text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (q.code, q.org_id, q.volunteer_id, int(q.urgent), q.theme, q.age_group, q.parent_language, q.pc4, q.wijk,
+         q.text, q.created_at.isoformat()),
     )
     return int(cur.lastrowid or 0)
 
@@ -45,7 +46,7 @@ async def code_taken(conn: aiosqlite.Connection, code: str) -> bool:
 def _question(row) -> Question:
     return Question(
         id=row[0], code=row[1], org_id=row[2], volunteer_id=row[3], urgent=bool(row[4]), theme=row[5],
-        age_group=row[6], parent_language=row[7], pc4=row[8], text=row[9], created_at=row[10],
+        age_group=row[6], parent_language=row[7], pc4=row[8], wijk=row[9], text=row[10], created_at=row[11],
     )
 
 
@@ -61,3 +62,7 @@ async def of_volunteer(conn: aiosqlite.Connection, volunteer_id: int) -> list[Qu
         f"SELECT {_COLUMNS} FROM questions WHERE volunteer_id = ? ORDER BY id", (volunteer_id,)
     ) as cur:
         return [_question(r) for r in await cur.fetchall()]
+
+
+async def set_wijk(conn: aiosqlite.Connection, org_id: str, code: str, wijk: str) -> None:
+    await conn.execute("UPDATE questions SET wijk = ? WHERE org_id = ? AND code = ?", (wijk, org_id, code))

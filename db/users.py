@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from flows.model import Role, User
 
-_COLUMNS = "id, channel, chat_id, role, org_id, language, display_name"
+_COLUMNS = "id, channel, chat_id, role, org_id, language, display_name, contact_id"
 
 
 class Account(BaseModel):
@@ -20,14 +20,19 @@ class Account(BaseModel):
     org_id: str | None
     language: str
     display_name: str
+    contact_id: str | None = None
 
     def as_user(self) -> User:
-        return User(id=self.id, role=self.role, org_id=self.org_id, language=self.language, name=self.display_name)
+        return User(
+            id=self.id, role=self.role, org_id=self.org_id, language=self.language, name=self.display_name,
+            contact_id=self.contact_id,
+        )
 
 
 def _account(row) -> Account:
     return Account(
-        id=row[0], channel=row[1], chat_id=row[2], role=row[3], org_id=row[4], language=row[5], display_name=row[6]
+        id=row[0], channel=row[1], chat_id=row[2], role=row[3], org_id=row[4], language=row[5], display_name=row[6],
+        contact_id=row[7],
     )
 
 
@@ -55,11 +60,12 @@ async def create(
     language: str,
     display_name: str,
     now: datetime,
+    contact_id: str | None = None,
 ) -> Account:
     cur = await conn.execute(
-        "INSERT INTO users (channel, chat_id, role, org_id, language, display_name, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (channel, chat_id, role.value, org_id, language, display_name, now.isoformat()),
+        "INSERT INTO users (channel, chat_id, role, org_id, language, display_name, created_at, contact_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (channel, chat_id, role.value, org_id, language, display_name, now.isoformat(), contact_id),
     )
     account = await get(conn, int(cur.lastrowid or 0))
     assert account is not None

@@ -7,22 +7,28 @@ existed.
 
 from __future__ import annotations
 
+from flows.directory import Directory
 from flows.model import Message, Role, ToUser, User
 from flows.session import help_parts
 from flows.text import Text, t
 
 
-def _registered_as(user: User, org_name: str) -> Text:
+def _registered_as(user: User, directory: Directory) -> Text:
     # Whole sentences per role: a role name dropped into a sentence does not inflect in every language.
+    org = next((o.name for o in directory.organisations if o.id == user.org_id), "")
     if user.role is Role.VOLUNTEER:
-        return t("You are registered as a volunteer of {organisation}.", organisation=org_name)
+        return t("You are registered as a volunteer of {organisation}.", organisation=org)
     if user.role is Role.COORDINATOR:
         return t(
             "You are registered as a coordinator of {organisation}. You will get urgent alerts "
             "from its volunteers here.",
-            organisation=org_name,
+            organisation=org,
         )
-    return t("You are registered as a member of a wijkteam.")
+    contact = directory.contact(user.contact_id or "")
+    team = directory.team(contact.team) if contact else None
+    if team is None:
+        return t("You are registered as a member of a wijkteam.")
+    return t("You are registered as {name} of {team}.", name=contact.name if contact else "", team=team.name)
 
 
 def refuse_stranger(gave_code: bool) -> Text:
@@ -38,8 +44,8 @@ def refuse_stranger(gave_code: bool) -> Text:
     )
 
 
-def welcome(user: User, org_name: str) -> Message:
-    greeting = (t("Welcome to Wijkbrug, {name}!", name=user.name), _registered_as(user, org_name))
+def welcome(user: User, directory: Directory) -> Message:
+    greeting = (t("Welcome to Wijkbrug, {name}!", name=user.name), _registered_as(user, directory))
     language = t("I write to you in the language of your phone. Send /language to choose another.")
     return Message(to=ToUser(user_id=user.id), parts=(greeting, language, *help_parts(user)))
 

@@ -6,12 +6,14 @@ new state, carries out the effects and queues the messages in one transaction.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flows.directory import Directory
 from flows.state import Conversation
 from flows.text import Text
 
@@ -32,6 +34,7 @@ class User(BaseModel):
     org_id: str | None = None
     language: str
     name: str = ""  # how colleagues know them (their Telegram first name); never logged
+    contact_id: str | None = None  # a wijkteam member's entry in the directory
 
 
 # ---- inputs -------------------------------------------------------------------------------
@@ -72,11 +75,14 @@ Input = Annotated[Command | Choice | Said | Attachment, Field(discriminator="kin
 class Env(BaseModel):
     """What a step may consult besides state and input; passed in so flows stay pure."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     now: datetime
+    today: date  # the date in the bot's time zone
     new_code: str  # a fresh question code, used only if the step saves a question
     languages: tuple[str, ...]  # the interface languages shipped, in menu order
+    directory: Directory = Directory()
+    open_handovers: Mapping[str, int] = {}  # contact id -> handovers waiting for them
 
 
 # ---- outputs ------------------------------------------------------------------------------
@@ -132,11 +138,29 @@ class LogQuestion(BaseModel):
     age_group: str
     parent_language: str
     pc4: str
+    wijk: str | None = None
     text: str
     created_at: datetime
 
 
-Effect = Annotated[SetLanguage | LogQuestion, Field(discriminator="kind")]
+class SetQuestionWijk(BaseModel):
+    """The volunteer chose the wijk of a question whose postcode the directory does not know."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["set_question_wijk"] = "set_question_wijk"
+    code: str
+    org_id: str
+    wijk: str
+
+
+class SetAway(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["set_away"] = "set_away"
+    contact_id: str
+    until: date | None  # None: back
+
+
+Effect = Annotated[SetLanguage | LogQuestion | SetQuestionWijk | SetAway, Field(discriminator="kind")]
 
 
 class Transition(BaseModel):

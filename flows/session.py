@@ -1,53 +1,67 @@
 """One step of a registered user's conversation: `step(state, user, input, env) -> Transition`.
 
-Theory of operation: commands work from anywhere (/cancel, /help, /language, /new); a button
-press is first checked against the token of the prompt it belongs to, so a press on an older
-prompt is answered "expired" and changes nothing; anything else goes to the open step. Every
-answer a step refuses leaves the state as it was and says why, in the user's language (the
-runner renders every `Text` for its recipient after the effects are applied, so a language
-change is already visible in the reply that confirms it).
+Theory of operation: commands work from anywhere; a button press is first checked against the
+token of the prompt it belongs to, so a press on an older prompt is answered "expired" and
+changes nothing; anything else goes to the open step. Every answer a step refuses leaves the
+state as it was and says why, in the user's language (the runner renders every `Text` for its
+recipient after the effects are applied, so a language change is already visible in the reply
+that confirms it). The /language and /contacts menus are detours: after them, the step that was
+open is asked again.
 """
 
 from __future__ import annotations
 
-from flows import intake
+from flows import cards, intake, suggest
+from flows.away import parse_day
 from flows.intake import CHANGEABLE, FIELD_NAMES, STEPS
 from flows.model import (
     Attachment,
+    Button,
     Choice,
     Command,
-    Effect,
     Env,
     Input,
     LogQuestion,
     Message,
     Role,
     Said,
+    SetAway,
     SetLanguage,
+    SetQuestionWijk,
     ToCoordinators,
     ToUser,
     Transition,
     User,
 )
-from flows.state import Conversation, Draft, Step
-from flows.text import Text, lang, ltr, plain, t
+from flows.state import Conversation, Draft, Saved, Step
+from flows.text import Day, Text, lang, ltr, plain, t
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.VOLUNTEER: ("new", "cancel", "language", "help"),
-    Role.MEMBER: ("language", "help"),
-    Role.COORDINATOR: ("language", "help"),
+    Role.VOLUNTEER: ("new", "contacts", "cancel", "language", "help"),
+    Role.MEMBER: ("contacts", "away", "back", "language", "help"),
+    Role.COORDINATOR: ("contacts", "language", "help"),
 }
 
 COMMAND_HELP: dict[str, Text] = {
     "new": t("log a parent's question"),
+    "contacts": t("the wijkteams and their people, by wijk"),
+    "away": t("say you are away until a date"),
+    "back": t("say you are back"),
     "cancel": t("stop what you are doing; nothing is saved"),
     "language": t("choose your language"),
     "help": t("what I can do for you"),
 }
 
+DETOURS = (Step.LANGUAGE, Step.BROWSE)
+Keyboard = tuple[tuple[Button, ...], ...]
 
-def _say(user: User, *parts: Text | tuple[Text, ...], buttons=()) -> Message:
+
+def _say(user: User, *parts: Text | tuple[Text, ...], buttons: Keyboard = ()) -> Message:
     return Message(to=ToUser(user_id=user.id), parts=parts, buttons=buttons)
+
+
+def _reply(state: Conversation, user: User, *parts: Text | tuple[Text, ...]) -> Transition:
+    return Transition(state=state, messages=(_say(user, *parts),))
 
 
 def bot_disclosure() -> Text:
@@ -66,89 +80,104 @@ def help_parts(user: User) -> tuple[Text | tuple[Text, ...], ...]:
     return (bot_disclosure(), (t("What you can do:"), *lines))
 
 
-def ask(state: Conversation, user: User, step: Step, draft: Draft, *before: Text) -> Transition:
-    """Put the prompt of `step` to the user, with fresh buttons that expire the older ones."""
-    token = state.token + 1
-    new_state = Conversation(step=step, draft=draft, token=token)
+# ---- prompts ------------------------------------------------------------------------------
+
+
+def _prompt(step: Step, state: Conversation, env: Env) -> tuple[tuple[Text | tuple[Text, ...], ...], list[tuple[str, Text]], int]:
+    """What `step` asks: its text, its options (value, label) and how many buttons per row."""
     if step is Step.REVIEW:
-        parts = (t("Please check the question:"), tuple(intake.summary(draft)))
+        assert state.draft is not None
         options = [("save", t("Save")), ("change", t("Change something")), ("cancel", t("Cancel"))]
-        keyboard = intake.buttons(options, 1, token)
-    elif step is Step.CHANGE:
-        parts = (t("What do you want to change?"),)
+        return (t("Please check the question:"), tuple(intake.summary(state.draft))), options, 1
+    if step is Step.CHANGE:
         options = [(s.value, FIELD_NAMES[s]) for s in CHANGEABLE] + [("back", t("Back to the summary"))]
-        keyboard = intake.buttons(options, 2, token)
-    else:
-        spec = STEPS[step]
-        parts = (spec.prompt(),)
-        keyboard = intake.buttons(spec.options(), spec.per_row, token)
-    message = _say(user, *before, *parts, buttons=keyboard)
+        return (t("What do you want to change?"),), options, 2
+    if step is Step.LANGUAGE:
+        return (t("Choose your language:"),), [(code, plain(lang(code, own=True))) for code in env.languages], 3
+    if step is Step.BROWSE:
+        return (t("Which wijk do you want to see?"),), suggest.wijk_options(env), 2
+    if step is Step.PICK_WIJK:
+        options = [*suggest.wijk_options(env), ("unknown", t("I do not know"))]
+        return (t("Which wijk does the family live in?"),), options, 2
+    spec = STEPS[step]
+    return (spec.prompt(),), spec.options(), spec.per_row
+
+
+def ask(state: Conversation, user: User, env: Env, step: Step, *before: Text | tuple[Text, ...], **changes) -> Transition:
+    """Put the prompt of `step`, with fresh buttons that expire the older ones."""
+    token = state.token + 1
+    new_state = state.model_copy(update={"step": step, "token": token, **changes})
+    parts, options, per_row = _prompt(step, new_state, env)
+    message = _say(user, *before, *parts, buttons=intake.buttons(options, per_row, token))
     return Transition(state=new_state, messages=(message,))
 
 
 def reask(state: Conversation, user: User, env: Env, *before: Text) -> Transition:
-    """The open step again, after a refusal or a detour; a button step gets its buttons back."""
-    if state.step is Step.LANGUAGE:
-        return _language_menu(state, user, env, *before)
-    assert state.step is not None and state.draft is not None
+    """The open step again, after a refusal; a step that wants typing just gets the reason."""
+    assert state.step is not None
     if before and state.step in STEPS and STEPS[state.step].take_text is not None:
-        return Transition(state=state, messages=(_say(user, *before),))  # the reason says what to type
-    return ask(state, user, state.step, state.draft, *before)
+        return _reply(state, user, *before)  # the reason says what to type
+    return ask(state, user, env, state.step, *before)
 
 
-def _language_menu(state: Conversation, user: User, env: Env, *before: Text) -> Transition:
-    token = state.token + 1
-    options = [(code, plain(lang(code, own=True))) for code in env.languages]
-    resume = state.resume if state.step is Step.LANGUAGE else state.step
-    new_state = state.model_copy(update={"step": Step.LANGUAGE, "token": token, "resume": resume})
-    message = _say(user, *before, t("Choose your language:"), buttons=intake.buttons(options, 3, token))
-    return Transition(state=new_state, messages=(message,))
+def _detour(state: Conversation, user: User, env: Env, step: Step) -> Transition:
+    resume = state.resume if state.step in DETOURS else state.step
+    return ask(state, user, env, step, resume=resume)
 
 
-def _set_language(state: Conversation, user: User, code: str) -> Transition:
-    """Switch the language, then go back to whatever was open before the menu."""
-    effect = SetLanguage(user_id=user.id, language=code)
-    user = user.model_copy(update={"language": code})
-    # TRANSLATORS: {language} is the language's name as Babel writes it in this language
-    # (e.g. "Turks" in Dutch). Phrase the sentence so that the plain name fits.
-    done = t("From now on I will write to you in this language: {language}.", language=lang(code))
-    back = state.resume if state.step is Step.LANGUAGE else state.step
+def _resume(state: Conversation, user: User, env: Env, *before: Text | tuple[Text, ...]) -> Transition:
+    """Back from a detour to the step that was open before it (if any)."""
+    back = state.resume if state.step in DETOURS else state.step
     resumed = state.model_copy(update={"step": back, "resume": None})
-    if back is None or resumed.draft is None:
-        moved = Transition(state=resumed, messages=(_say(user, done),))
-    else:
-        moved = ask(resumed, user, back, resumed.draft, done)
-    return moved.model_copy(update={"effects": (effect,)})
+    if back is None or (back in STEPS and resumed.draft is None):
+        return _reply(resumed.model_copy(update={"step": None}), user, *before)
+    return ask(resumed, user, env, back, *before)
+
+
+# ---- commands -----------------------------------------------------------------------------
 
 
 def _command(state: Conversation, user: User, command: Command, env: Env) -> Transition:
     name = command.name
     if name not in COMMANDS[user.role] and name != "start":
         if name in COMMAND_HELP:
-            return Transition(state=state, messages=(_say(user, t("That command is not for your role."), *help_parts(user)),))
-        return Transition(
-            state=state,
-            messages=(_say(user, t("I do not know the command {command}. Send /help to see what you can do.", command=ltr(f"/{name}"))),),
-        )
+            return _reply(state, user, t("That command is not for your role."), *help_parts(user))
+        unknown = t("I do not know the command {command}. Send /help to see what you can do.", command=ltr(f"/{name}"))
+        return _reply(state, user, unknown)
     if name in ("start", "help"):
-        return Transition(state=state, messages=(_say(user, *help_parts(user)),))
+        return _reply(state, user, *help_parts(user))
     if name == "language":
         code = command.args.strip().lower().replace("-", "_")
         if code in env.languages:
-            return _set_language(state, user, code)
-        return _language_menu(state, user, env)
+            return _set_language(state, user, env, code)
+        return _detour(state, user, env, Step.LANGUAGE)
+    if name == "contacts":
+        if not env.directory.wijken:
+            return _reply(state, user, t("The directory of wijkteams is empty; the operator has not loaded it yet."))
+        return _detour(state, user, env, Step.BROWSE)
     if name == "cancel":
         return _cancel(state, user)
+    if name in ("away", "back"):
+        return _availability(state, user, env, name, command.args)
     # /new
     if state.draft is not None:
         return reask(state, user, env, t("You are already logging a question. Carry on below, or send /cancel to stop."))
-    return ask(state, user, intake.ORDER[0], Draft())
+    return ask(state, user, env, intake.ORDER[0], draft=Draft(), saved=None, resume=None)
+
+
+def _set_language(state: Conversation, user: User, env: Env, code: str) -> Transition:
+    effect = SetLanguage(user_id=user.id, language=code)
+    user = user.model_copy(update={"language": code})
+    # TRANSLATORS: {language} is the language's name as Babel writes it in this language
+    # (e.g. "Turks" in Dutch). Phrase the sentence so that the plain name fits.
+    done = t("From now on I will write to you in this language: {language}.", language=lang(code))
+    return _resume(state, user, env, done).model_copy(update={"effects": (effect,)})
 
 
 def _cancel(state: Conversation, user: User) -> Transition:
     cleared = Conversation(token=state.token + 1)
     if state.draft is None:
-        return Transition(state=cleared, messages=(_say(user, t("There is nothing to cancel.")),))
+        return _reply(cleared, user, t("There is nothing to cancel."))
     lines = intake.summary(state.draft)
     parts: list[Text | tuple[Text, ...]] = []
     if lines:
@@ -158,7 +187,37 @@ def _cancel(state: Conversation, user: User) -> Transition:
     if state.draft.urgent:
         parts.append(t("The coordinator was already told that a child may be in danger; that alert stands."))
     parts.append(t("Send /new to start again."))
-    return Transition(state=cleared, messages=(_say(user, *parts),))
+    return _reply(cleared, user, *parts)
+
+
+def _availability(state: Conversation, user: User, env: Env, name: str, args: str) -> Transition:
+    if user.contact_id is None or env.directory.contact(user.contact_id) is None:
+        return _reply(state, user, t("Your account is not linked to an entry of the wijkteam directory. Please ask the operator."))
+    if name == "back":
+        effect = SetAway(contact_id=user.contact_id, until=None)
+        done = t("Welcome back! Volunteers can find you again, and requests come to you again.")
+        return Transition(state=state, messages=(_say(user, done),), effects=(effect,))
+    day = parse_day(args, env.today)
+    if day is None:
+        return _reply(
+            state,
+            user,
+            t(
+                "Until which day are you away? Send it like this: {example1} or {example2} "
+                "(a date from today up to a year ahead).",
+                example1=ltr("/away 24-12"),
+                example2=ltr("/away 2027-01-06"),
+            ),
+        )
+    effect = SetAway(contact_id=user.contact_id, until=day)
+    done = t(
+        "You are away until {day}. Until then volunteers are sent to your colleagues. Send /back when you are back earlier.",
+        day=Day(on=day),
+    )
+    return Transition(state=state, messages=(_say(user, done),), effects=(effect,))
+
+
+# ---- button presses -----------------------------------------------------------------------
 
 
 def _expired() -> Text:
@@ -169,38 +228,38 @@ def _choice(state: Conversation, user: User, choice: Choice, env: Env) -> Transi
     token, _, value = choice.data.partition("|")
     if state.step is None or token != str(state.token):
         return Transition(state=state, notice=_expired())
-    if state.step is Step.LANGUAGE:
-        if value not in env.languages:
-            return Transition(state=state, notice=_expired())
-        moved = _set_language(state, user, value)
-        return moved.model_copy(update={"chosen": plain(lang(value, own=True))})
-    draft = state.draft
-    assert draft is not None
-    if state.step is Step.REVIEW:
-        return _review(state, user, value, env)
-    if state.step is Step.CHANGE:
-        if value == "back":
-            return ask(state, user, Step.REVIEW, draft).model_copy(update={"chosen": t("Back to the summary")})
-        if value not in {s.value for s in CHANGEABLE}:
-            return Transition(state=state, notice=_expired())
-        return ask(state, user, Step(value), draft).model_copy(update={"chosen": FIELD_NAMES[Step(value)]})
-    spec = STEPS[state.step]
-    answer = spec.take_choice(draft, value)
-    if answer.draft is None:
+    _, options, _ = _prompt(state.step, state, env)
+    chosen = dict(options).get(value)
+    if chosen is None:  # forged, or from a menu whose options changed
         return Transition(state=state, notice=_expired())
-    chosen = dict(spec.options()).get(value)
-    return _advance(state, user, answer.draft, env).model_copy(update={"chosen": chosen})
+    if state.step is Step.LANGUAGE:
+        moved = _set_language(state, user, env, value)
+    elif state.step is Step.BROWSE:
+        moved = _resume(state, user, env, *_wijk_contacts(value, env))
+    elif state.step is Step.PICK_WIJK:
+        moved = _picked_wijk(state, user, env, value)
+    elif state.step is Step.REVIEW:
+        moved = _review(state, user, value, env)
+    elif state.step is Step.CHANGE:
+        target = Step.REVIEW if value == "back" else Step(value)
+        moved = ask(state, user, env, target)
+    else:
+        answer = STEPS[state.step].take_choice(state.draft or Draft(), value)
+        if answer.draft is None:
+            return Transition(state=state, notice=_expired())
+        moved = _advance(state, user, answer.draft, env)
+    return moved.model_copy(update={"chosen": chosen})
 
 
 def _advance(state: Conversation, user: User, draft: Draft, env: Env) -> Transition:
     """Take an accepted answer: the safety reply first when a child is in danger, then the next step."""
     if not (state.step is Step.DANGER and draft.urgent):
-        return ask(state, user, intake.next_step(draft), draft)
+        return ask(state, user, env, intake.next_step(draft), draft=draft)
     # The safety text stands alone, first, so it is not lost above the next question.
     first = [_say(user, *intake.danger_messages())]
     if user.org_id is not None:
         first.append(Message(to=ToCoordinators(org_id=user.org_id), parts=(intake.coordinator_alert(user.name, env.now),)))
-    moved = ask(state, user, intake.next_step(draft), draft, t("Thank you. Let us go on with the question."))
+    moved = ask(state, user, env, intake.next_step(draft), t("Thank you. Let us go on with the question."), draft=draft)
     return moved.model_copy(update={"messages": (*first, *moved.messages)})
 
 
@@ -208,12 +267,11 @@ def _review(state: Conversation, user: User, value: str, env: Env) -> Transition
     draft = state.draft
     assert draft is not None
     if value == "cancel":
-        return _cancel(state, user).model_copy(update={"chosen": t("Cancel")})
+        return _cancel(state, user)
     if value == "change":
-        return ask(state, user, Step.CHANGE, draft).model_copy(update={"chosen": t("Change something")})
-    if value != "save":
-        return Transition(state=state, notice=_expired())
-    effect: Effect = LogQuestion(
+        return ask(state, user, env, Step.CHANGE)
+    wijk = env.directory.wijk_by_pc4.get(draft.pc4 or "")
+    effect = LogQuestion(
         code=env.new_code,
         volunteer_id=user.id,
         org_id=user.org_id or "",
@@ -222,20 +280,54 @@ def _review(state: Conversation, user: User, value: str, env: Env) -> Transition
         age_group=draft.age_group or "",
         parent_language=draft.parent_language or "",
         pc4=draft.pc4 or "",
+        wijk=wijk,
         text=draft.text or "",
         created_at=env.now,
     )
-    saved = _say(
-        user,
-        t("Saved. The question code is {code}; use it when you talk about this question.", code=ltr(env.new_code)),
-        t("Send /new to log another question."),
+    saved = Saved(code=env.new_code, theme=effect.theme, parent_language=effect.parent_language, urgent=effect.urgent)
+    done = t("Saved. The question code is {code}; use it when you talk about this question.", code=ltr(env.new_code))
+    if wijk is not None or not env.directory.wijken:
+        found = suggest.suggestions(saved, env.directory.wijk(wijk), env) if wijk else suggest.services(saved, env)
+        message = _say(user, done, *found, t("Send /new to log another question."))
+        return Transition(state=Conversation(token=state.token + 1), messages=(message,), effects=(effect,))
+    unknown = t(
+        "I do not know postcode {postcode}: it may be outside the city, or new.",
+        postcode=ltr(draft.pc4 or ""),
     )
-    return Transition(
-        state=Conversation(token=state.token + 1),
-        messages=(saved,),
-        effects=(effect,),
-        chosen=t("Save"),
-    )
+    moved = ask(Conversation(token=state.token), user, env, Step.PICK_WIJK, done, unknown, saved=saved)
+    return moved.model_copy(update={"effects": (effect,)})
+
+
+def _picked_wijk(state: Conversation, user: User, env: Env, value: str) -> Transition:
+    saved = state.saved
+    assert saved is not None
+    cleared = Conversation(token=state.token + 1)
+    if value == "unknown":
+        return _reply(
+            cleared,
+            user,
+            t("Then ask the family which neighbourhood they live in, or look through the wijkteams with /contacts."),
+            *suggest.services(saved, env),
+        )
+    wijk = env.directory.wijk(value)
+    assert wijk is not None
+    effect = SetQuestionWijk(code=saved.code, org_id=user.org_id or "", wijk=wijk.code)
+    message = _say(user, *suggest.suggestions(saved, wijk, env), t("Send /new to log another question."))
+    return Transition(state=cleared, messages=(message,), effects=(effect,))
+
+
+def _wijk_contacts(code: str, env: Env) -> list[Text | tuple[Text, ...]]:
+    """/contacts for one wijk: its team(s) and everyone in them."""
+    wijk = env.directory.wijk(code)
+    assert wijk is not None
+    parts: list[Text | tuple[Text, ...]] = [t("The wijkteam of {wijk}:", wijk=wijk.name)]
+    for team in env.directory.teams_by_wijk.get(code, ()):
+        parts.append(cards.team_card(team))
+        parts.extend(cards.person_card(c, env.today) for c in env.directory.contacts_by_team.get(team.id, ()))
+    return parts
+
+
+# ---- typing -------------------------------------------------------------------------------
 
 
 def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
@@ -243,20 +335,15 @@ def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
         return _command(state, user, event, env)
     if isinstance(event, Choice):
         return _choice(state, user, event, env)
-    if state.step is Step.LANGUAGE:
-        return reask(state, user, env, t("Please choose one of the buttons."))
-    if state.step is None or state.draft is None:
+    if state.step is None:
         hint = t("To log a parent's question, send /new.") if user.role is Role.VOLUNTEER else None
-        parts = (hint, t("Send /help to see what you can do.")) if hint else (t("Send /help to see what you can do."),)
-        return Transition(state=state, messages=(_say(user, *parts),))
-    if state.step in (Step.REVIEW, Step.CHANGE):
-        return reask(state, user, env, t("Please choose one of the buttons."))
-    spec = STEPS[state.step]
+        return _reply(state, user, *([hint] if hint else []), t("Send /help to see what you can do."))
     if isinstance(event, Attachment):
         return reask(state, user, env, t("I can only read typed text and button presses here."))
-    assert isinstance(event, Said)
-    if spec.take_text is None:
+    spec = STEPS.get(state.step)
+    if spec is None or spec.take_text is None:
         return reask(state, user, env, t("Please choose one of the buttons."))
+    assert isinstance(event, Said) and state.draft is not None
     answer = spec.take_text(state.draft, event.text)
     if answer.draft is None:
         return reask(state, user, env, *answer.refusal)

@@ -16,6 +16,8 @@ class Step(StrEnum):
     TEXT = "text"
     REVIEW = "review"
     CHANGE = "change"  # which answer to change, from the review
+    PICK_WIJK = "pick_wijk"  # a saved question's postcode is unknown: which wijk?
+    BROWSE = "browse"  # /contacts: which wijk to show
     LANGUAGE = "language"  # the /language menu, over whatever step was open
 
 
@@ -32,6 +34,17 @@ class Draft(BaseModel):
     text: str | None = None
 
 
+class Saved(BaseModel):
+    """What the steps after saving need to know of the question just saved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    theme: str
+    parent_language: str
+    urgent: bool
+
+
 class Conversation(BaseModel):
     """`token` changes with every prompt that has buttons, so a press from an older prompt
     can be told apart and answered "expired". `resume` is the step to return to after a detour
@@ -41,5 +54,6 @@ class Conversation(BaseModel):
 
     step: Step | None = None
     draft: Draft | None = None
+    saved: Saved | None = None
     token: int = 0
     resume: Step | None = None

@@ -101,3 +101,8 @@ def when(at: datetime, style: Literal["datetime", "date", "time", "weekday"] = "
 def plain(value: str | int | Ltr | Lang | Moment | Day | Percent) -> Text:
     """A value shown as it is (or, for a `Lang`, as Babel names it): nothing to translate."""
     return Text(msgid="{value}", verbatim=True, params={"value": value})
+
+
+def layout(pattern: str, **params: str | int | Ltr | Lang | Moment | Day | Percent | Text) -> Text:
+    """Values arranged around symbols that need no translation (e.g. "☎ {phone} · ✉ {email}")."""
+    return Text(msgid=pattern, verbatim=True, params=params)

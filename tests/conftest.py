@@ -11,9 +11,9 @@ import aiosqlite
 import pytest
 
 from bot.i18n import Catalogs
-from db import organisations
+from db import directory
 from db.connection import connect, transaction
-from db.organisations import Organisation
+from flows.directory import Directory, Organisation
 
 
 @dataclass
@@ -40,9 +40,9 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 async def conn(db_path: Path) -> AsyncIterator[aiosqlite.Connection]:
     connection = await connect(db_path)
+    orgs = [Organisation(id="lantaarn", name="De Lantaarn (invented)"), Organisation(id="kompas", name="Het Kompas (invented)")]
     async with transaction(connection):
-        await organisations.upsert(connection, Organisation(id="lantaarn", name="De Lantaarn (invented)"))
-        await organisations.upsert(connection, Organisation(id="kompas", name="Het Kompas (invented)"))
+        await directory.replace(connection, Directory.of(organisations=orgs), frozenset())
     yield connection
     await connection.close()
 

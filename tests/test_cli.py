@@ -43,7 +43,9 @@ def test_invite_needs_a_known_organisation(env, capsys) -> None:
 
 def test_invite_prints_code_link_and_expiry_as_json(env, capsys, monkeypatch) -> None:
     assert cli.main(["directory", "import", str(directory_file.sample_path())]) == 0
-    assert "organisations added 3" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "imported (5 organisations, 10 wijken, 10 teams, 36 contacts, 7 services)" in out
+    assert "contacts added (36): c-binnenstad-1" in out
     monkeypatch.setenv("WIJKBRUG_BOT_USERNAME", "wijkbrug_demo_bot")
     assert cli.main(["invite", "--role", "volunteer", "--org", "lantaarn", "--json"]) == 0
     made = json.loads(capsys.readouterr().out)
@@ -55,19 +57,42 @@ def test_invite_prints_code_link_and_expiry_as_json(env, capsys, monkeypatch) ->
 
 def test_importing_the_same_directory_again_changes_nothing(env, capsys) -> None:
     assert cli.main(["directory", "import", str(directory_file.sample_path())]) == 0
+    capsys.readouterr()
     assert cli.main(["directory", "import", str(directory_file.sample_path())]) == 0
-    assert "added 0, changed 0, unchanged 3" in capsys.readouterr().out
+    assert "nothing changed" in capsys.readouterr().out
+
+
+def test_a_member_invite_is_bound_to_a_directory_entry(env, capsys) -> None:
+    assert cli.main(["directory", "import", str(directory_file.sample_path())]) == 0
+    assert cli.main(["invite", "--role", "member", "--contact", "c-overvecht-1", "--json"]) == 0
+    assert "code" in json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert cli.main(["invite", "--role", "member", "--contact", "c-nobody"]) == 2
+    assert "unknown contact 'c-nobody'" in capsys.readouterr().err
+    assert cli.main(["invite", "--role", "member", "--org", "lantaarn"]) == 2
+    assert cli.main(["invite", "--role", "volunteer", "--contact", "c-overvecht-1"]) == 2
+
+
+def test_export_writes_what_import_reads_back(env, tmp_path, capsys) -> None:
+    assert cli.main(["directory", "import", str(directory_file.sample_path())]) == 0
+    exported = tmp_path / "exported.yaml"
+    assert cli.main(["directory", "export", "-o", str(exported)]) == 0
+    back, sample = directory_file.load(exported).directory, directory_file.load(directory_file.sample_path()).directory
+    assert sorted(back.organisations, key=lambda o: o.id) == sorted(sample.organisations, key=lambda o: o.id)
+    assert (back.wijken, back.teams, back.contacts, back.services) == (sample.wijken, sample.teams, sample.contacts, sample.services)
+    capsys.readouterr()
+    assert cli.main(["directory", "import", str(exported)]) == 0
+    assert "nothing changed" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
         ("organisations:\n  - id: ok\n    name: A\n  - id: Bad Id\n    name: B\n", ":4: organisations[1].id: String should match pattern"),
-        ("organisations:\n  - id: a\n    name: A\n  - id: a\n    name: B\n", ":4: organisations[1].id: 'a' is already used on line 2"),
+        ("organisations:\n  - id: a\n    name: A\n  - id: a\n    name: B\n", ":4: organisations[1]: id 'a' is already on line 2"),
         ("organisations:\n  - id: a\n    nam: A\n", ":3: organisations[0].nam: Extra inputs are not permitted"),
         ("organisations:\n  - id: a\n    name: A\n   - oops\n", ":4: not valid YAML"),
         ("organisations:\n  - id: a\n    name: A\n    name: B\n", ":4: 'name' appears twice"),
-        ("wijken: []\n", ":1: wijken: Extra inputs are not permitted"),
+        ("wijkteams: []\n", ":1: wijkteams: Extra inputs are not permitted"),
     ],
 )
 def test_a_bad_directory_file_is_refused_with_file_line_and_problem(env, tmp_path, capsys, content, expected) -> None:
@@ -81,7 +106,7 @@ def test_a_bad_directory_file_is_refused_with_file_line_and_problem(env, tmp_pat
 
 def test_check_validates_without_writing(env, capsys) -> None:
     assert cli.main(["directory", "import", "--check", str(directory_file.sample_path())]) == 0
-    assert "valid (3 organisations)" in capsys.readouterr().out
+    assert "valid (5 organisations, 10 wijken, 10 teams, 36 contacts, 7 services)" in capsys.readouterr().out
     assert not env.exists()
 
 

@@ -134,7 +134,7 @@ async def test_a_volunteer_logs_a_question_across_a_crash_and_nothing_is_lost(wi
     await api.wait_for(lambda a: sum(c["method"] == "setMyCommands" for c in a.calls) >= 10, timeout=20)
     menus = {c["params"].get("language_code"): c["params"]["commands"] for c in api.calls if c["method"] == "setMyCommands"}
     assert {None, "nl", "en", "tr", "ar"} <= set(menus)
-    assert [c["command"] for c in menus["tr"]] == ["new", "cancel", "language", "help"]
+    assert [c["command"] for c in menus["tr"]] == ["new", "contacts", "cancel", "language", "help"]
     await api.wait_for(lambda a: sum(c["method"] == "setMyShortDescription" for c in a.calls) >= 10, timeout=20)
     descriptions = {c["params"].get("language_code"): c["params"]["description"] for c in api.calls if c["method"] == "setMyDescription"}
     assert "wijkteam" in descriptions["ar"] and descriptions["nl"].startswith("Wijkbrug verbindt")
@@ -169,9 +169,12 @@ async def test_a_volunteer_logs_a_question_across_a_crash_and_nothing_is_lost(wi
     await reply_containing(api, VOLUNTEER, "Please check the question:")
     press(api, VOLUNTEER, "Save")
     await reply_containing(api, VOLUNTEER, "Saved. The question code is")
+    # …with the people of Overvecht's wijkteam who fit it best, and why
+    assert "The family lives in Overvecht." in texts(api, VOLUNTEER)[-1]
+    assert "✓ speaks Turkish · handles questions about school" in texts(api, VOLUNTEER)[-1]
 
-    rows = stored(wijkbrug.database, "SELECT code, theme, age_group, parent_language, pc4, urgent FROM questions")
-    assert len(rows) == 1 and rows[0][1:] == ("school", "4-12", "tr", "3561", 0)
+    rows = stored(wijkbrug.database, "SELECT code, theme, age_group, parent_language, pc4, wijk, urgent FROM questions")
+    assert len(rows) == 1 and rows[0][1:] == ("school", "4-12", "tr", "3561", "overvecht", 0)
     assert rows[0][0] in texts(api, VOLUNTEER)[-1]
 
     # Every update Telegram handed out was processed exactly once, and the inbox keeps no content.

@@ -39,8 +39,8 @@ async def invite(runner: Runner, role: Role = Role.VOLUNTEER, org: str = "lantaa
 
 @pytest.fixture
 def runner(conn, catalogs, clock) -> Runner:
-    # Two candidate codes, so a test can take one and see the other used.
-    codes = itertools.cycle(["Q-AAAA", "Q-BBBB"])
+    # Predictable codes, so a test can take one and see another used.
+    codes = itertools.cycle([f"Q-{letter * 4}" for letter in "ABCDEFGH"])
     return Runner(conn, catalogs, clock, "telegram", new_code=lambda: next(codes))
 
 
@@ -106,7 +106,9 @@ async def test_a_taken_question_code_is_replaced_not_lost(runner, conn, clock) -
     await feed(runner, updates.message(904, "3500"))
     await feed(runner, updates.message(904, "invented"))
     await feed(runner, updates.press(904, 1, f"{(await conversations.load(conn, 1)).token}|save"))
-    assert await questions.by_code(conn, "lantaarn", "Q-BBBB") is not None  # a taken code is skipped
+    saved = await questions.of_volunteer(conn, 1)
+    assert len(saved) == 2 and saved[0].code == "Q-AAAA"
+    assert saved[1].code != "Q-AAAA" and saved[1].text == "invented"  # the taken code was skipped
 
 
 async def test_danger_alerts_wait_for_a_coordinator_who_gets_them_on_joining(runner, conn) -> None:
@@ -120,7 +122,7 @@ async def test_danger_alerts_wait_for_a_coordinator_who_gets_them_on_joining(run
     assert await alerts.count(conn, "lantaarn") == 1
 
     await feed(runner, updates.message(906, f"/start {await invite(runner, Role.COORDINATOR)}", language_code="nl"))
-    to_coordinator = [c for c in await sent(runner) if c[0] == "906"]
+    to_coordinator = [c for c in await sent(runner) if c[0] == "906" and c[1] == "sendMessage"]
     assert len(to_coordinator) == 2 and "Sara" in to_coordinator[1][2]["text"] and "Dringend" in to_coordinator[1][2]["text"]
     assert await alerts.count(conn, "lantaarn") == 0
 
@@ -168,3 +170,48 @@ async def test_a_stale_press_only_answers_the_callback(runner, conn) -> None:
     assert [c[1] for c in calls] == ["answerCallbackQuery"]
     assert "expired" in calls[0][2]["text"]
     assert await conversations.load(conn, 1) == state
+
+
+async def test_a_member_joins_bound_to_their_entry_and_away_changes_who_is_suggested(runner, conn, clock) -> None:
+    from bot.directory_file import load, sample_path
+    from db import directory as stored_directory
+
+    sample = load(sample_path())
+    async with transaction(conn):
+        await stored_directory.replace(conn, sample.directory, sample.away_given)
+        member_code = (await invites.create(conn, role=Role.MEMBER, org_id=None, contact_id="c-overvecht-2", now=clock(), valid_for=timedelta(days=1))).code
+    await feed(runner, updates.message(920, f"/start {member_code}", first_name="Emre", language_code="en"))
+    member = await users.by_chat(conn, "telegram", "920")
+    assert member is not None and member.contact_id == "c-overvecht-2" and member.org_id is None
+    calls = await sent(runner)
+    assert "You are registered as Emre Kocabaş of Buurtteam Overvecht." in calls[0][2]["text"]
+    menu = next(c for c in calls if c[1] == "setMyCommands")
+    assert [c["command"] for c in menu[2]["commands"]] == ["contacts", "away", "back", "language", "help"]
+    assert menu[2]["scope"] == {"type": "chat", "chat_id": "920"}
+
+    async def suggested() -> str:
+        await feed(runner, updates.message(921, "/new", language_code="en"))
+        for value in ["no", "school", "4-12", "tr"]:
+            await feed(runner, updates.press(921, 1, f"{(await conversations.load(conn, 2)).token}|{value}"))
+        await feed(runner, updates.message(921, "3561"))
+        await feed(runner, updates.message(921, "An invented question."))
+        await feed(runner, updates.press(921, 1, f"{(await conversations.load(conn, 2)).token}|save"))
+        return [c for c in await sent(runner) if c[1] == "sendMessage"][-1][2]["text"]
+
+    await feed(runner, updates.message(921, f"/start {await invite(runner)}", language_code="en"))
+    await sent(runner)
+    assert "Emre Kocabaş" in await suggested()  # speaks Turkish, handles school
+    await feed(runner, updates.message(920, "/away 2026-12-24"))
+    assert "Emre Kocabaş" not in await suggested()  # away: a colleague is suggested instead
+    await feed(runner, updates.message(920, "/back"))
+    assert "Emre Kocabaş" in await suggested()
+
+
+def test_long_texts_are_cut_at_paragraphs_within_telegram_s_limit() -> None:
+    from bot.runner import split_text
+
+    paragraphs = [f"paragraph {i} " + "x" * 900 for i in range(10)]
+    pieces = split_text("\n\n".join(paragraphs))
+    assert all(len(p) <= 4096 for p in pieces) and len(pieces) == 3
+    assert "\n\n".join(pieces) == "\n\n".join(paragraphs)
+    assert split_text("y" * 5000) == ["y" * 4096, "y" * 904]

@@ -9,6 +9,7 @@ Header (before the first `>`):
     # free comments saying what the transcript shows
     language: nl        the volunteer's language
     role: volunteer     volunteer | member | coordinator
+    contact: c-west-1   a member's entry in the directory (the invented Utrecht sample)
 
 What the user can do:
     > /new                    a command (or any text starting with /)
@@ -35,8 +36,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.directory_file import load, sample_path
 from bot.i18n import Catalogs
 from flows import session
+from flows.directory import Directory
 from flows.model import (
     Attachment,
     Choice,
@@ -47,7 +50,9 @@ from flows.model import (
     Message,
     Role,
     Said,
+    SetAway,
     SetLanguage,
+    SetQuestionWijk,
     ToCoordinators,
     User,
 )
@@ -55,6 +60,7 @@ from flows.state import Conversation
 
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
 CODE = "Q-TEST"
+DIRECTORY = load(sample_path()).directory  # the invented Utrecht sample
 
 
 @dataclass
@@ -69,12 +75,18 @@ class Replay:
     state: Conversation = field(default_factory=Conversation)
     keyboards: list[Keyboard] = field(default_factory=list)
     out: list[str] = field(default_factory=list)
+    directory: Directory = DIRECTORY
+
+    def _set_away(self, effect: SetAway) -> None:
+        d = self.directory
+        contacts = [c.model_copy(update={"away_until": effect.until}) if c.id == effect.contact_id else c for c in d.contacts]
+        self.directory = Directory.of(d.organisations, d.wijken, d.teams, contacts, d.services)
 
     def do(self, line: str) -> None:
         event = self._input(line)
         if event is None:
             return
-        env = Env(now=NOW, new_code=CODE, languages=self.catalogs.languages)
+        env = Env(now=NOW, today=NOW.date(), new_code=CODE, languages=self.catalogs.languages, directory=self.directory)
         # The state goes through JSON before every step, as it does through SQLite in the bot.
         state = Conversation.model_validate_json(self.state.model_dump_json())
         moved = session.step(state, self.user, event, env)
@@ -88,8 +100,13 @@ class Replay:
                 self.out.append(
                     f"= saved {effect.code}: urgent={'yes' if effect.urgent else 'no'} theme={effect.theme} "
                     f"age={effect.age_group} parent_language={effect.parent_language} pc4={effect.pc4} "
-                    f"text={len(effect.text)} characters"
+                    f"wijk={effect.wijk} text={len(effect.text)} characters"
                 )
+            elif isinstance(effect, SetQuestionWijk):
+                self.out.append(f"= wijk of {effect.code}: {effect.wijk}")
+            elif isinstance(effect, SetAway):
+                self.out.append(f"= {effect.contact_id} away until {effect.until}")
+                self._set_away(effect)
         if moved.chosen is not None:
             self.out.append(f"✓ {self.catalogs.render(moved.chosen, self.user.language)}")
         for message in moved.messages:
@@ -151,7 +168,15 @@ def replay(path: Path, catalogs: Catalogs) -> str:
             header.append(line)
     while header and not header[-1].strip():
         header.pop()
-    user = User(id=1, role=Role(settings.get("role", "volunteer")), org_id="lantaarn", language=settings.get("language", "nl"), name="Amina")
+    role = Role(settings.get("role", "volunteer"))
+    user = User(
+        id=1,
+        role=role,
+        org_id=None if role is Role.MEMBER else "lantaarn",
+        language=settings.get("language", "nl"),
+        name="Amina",
+        contact_id=settings.get("contact"),
+    )
     run = Replay(catalogs, user)
     for line in lines[body_start:]:
         if line.startswith(">"):
