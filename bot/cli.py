@@ -22,6 +22,7 @@ from bot.settings import Settings
 from db import directory as stored_directory
 from db import invites
 from db.connection import DatabaseError, connect, migrate, transaction
+from db.vault import KeyProblem, Vault, open_vault
 from flows.directory import Directory
 from flows.model import Role
 
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     bound = invite.add_mutually_exclusive_group(required=True)
     bound.add_argument("--org", help="for a volunteer or coordinator: the organisation's id in the directory")
     bound.add_argument("--contact", help="for a wijkteam member: their contact id in the directory")
+    bound.add_argument("--team", help="for a wijkteam's coordinator: the team's id in the directory")
     invite.add_argument("--days", type=int, default=None, help="days until it expires (default 14)")
     invite.add_argument("--json", action="store_true", help="print JSON: code, link, expires_at")
 
@@ -83,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "demo":
             return asyncio.run(_demo(settings, getattr(args, "script", None), getattr(args, "language", None), getattr(args, "database", None)))
         if command == "invite":
-            return asyncio.run(_invite(settings, Role(args.role), args.org, args.contact, args.days, args.json))
+            return asyncio.run(_invite(settings, Role(args.role), args.org, args.contact, args.team, args.days, args.json))
         if command == "migrate":
             return asyncio.run(_migrate(settings))
         if command == "directory" and args.directory_command == "export":
@@ -92,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_import_directory(settings, args.file, args.check))
         if command == "i18n":
             return _i18n(args.i18n_command)
-    except (OperatorError, DatabaseError, directory_file.DirectoryError) as exc:
+    except (OperatorError, DatabaseError, directory_file.DirectoryError, KeyProblem) as exc:
         print(f"wijkbrug {command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -160,7 +162,9 @@ async def _demo(settings: Settings, script: Path | None, language: str | None, d
             async with transaction(conn):
                 invite = await invites.create(conn, role=Role.VOLUNTEER, org_id="lantaarn", now=utc_now(), valid_for=timedelta(days=1))
             catalogs = Catalogs(default=settings.default_locale)
-            chat = ConsoleChat(conn, catalogs, utc_now, out, first_name="Demo", language_code=language)
+            # A kept demo database keeps its key beside it; a throw-away one needs none.
+            vault = await open_vault(conn, None, database.with_suffix(".key")) if database else Vault.generate()
+            chat = ConsoleChat(conn, catalogs, utc_now, out, first_name="Demo", language_code=language, vault=vault)
             out.write(
                 "Wijkbrug demo — you are a volunteer of an invented organisation. Type a message, the\n"
                 "number of a button, or a command (/new, /language, /help, /cancel). Ctrl-D ends the demo.\n\n"
@@ -187,10 +191,18 @@ async def _demo(settings: Settings, script: Path | None, language: str | None, d
 
 
 async def _invite(
-    settings: Settings, role: Role, org_id: str | None, contact_id: str | None, days: int | None, as_json: bool
+    settings: Settings,
+    role: Role,
+    org_id: str | None,
+    contact_id: str | None,
+    team_id: str | None,
+    days: int | None,
+    as_json: bool,
 ) -> int:
-    if (role is Role.MEMBER) != (contact_id is not None):
-        raise OperatorError("a member's invite needs --contact ID; a volunteer's or coordinator's needs --org ORG")
+    if (role is Role.MEMBER) != (contact_id is not None) or (team_id is not None and role is not Role.COORDINATOR):
+        raise OperatorError(
+            "a member's invite needs --contact ID; a volunteer's needs --org ORG; a coordinator's --org ORG or --team TEAM"
+        )
     conn = await connect(settings.database)
     try:
         stored = await stored_directory.load(conn)
@@ -201,12 +213,14 @@ async def _invite(
             )
         if contact_id is not None and stored.contact(contact_id) is None:
             raise OperatorError(f"unknown contact {contact_id!r}; see `wijkbrug directory export` for the ids")
+        if team_id is not None and stored.team(team_id) is None:
+            raise OperatorError(f"unknown team {team_id!r}; see `wijkbrug directory export` for the ids")
         valid = timedelta(days=days if days is not None else settings.invite_days)
         if valid <= timedelta(0):
             raise OperatorError("--days must be 1 or more")
         async with transaction(conn):
             invite = await invites.create(
-                conn, role=role, org_id=org_id, contact_id=contact_id, now=utc_now(), valid_for=valid
+                conn, role=role, org_id=org_id, contact_id=contact_id, team_id=team_id, now=utc_now(), valid_for=valid
             )
         from bot.telegram import stored_username
 
@@ -218,7 +232,7 @@ async def _invite(
     if as_json:
         print(json.dumps({"code": invite.code, "link": link, "expires_at": expires}))
     else:
-        print(f"Invite for a {role.value} of {org_id or contact_id}, single use, valid until {expires}:")
+        print(f"Invite for a {role.value} of {org_id or contact_id or team_id}, single use, valid until {expires}:")
         print(f"  code: {invite.code}")
         print(f"  link: {link}")
     if username is None:

@@ -24,6 +24,7 @@ from db import inbox
 from db import settings as stored
 from db.connection import transaction
 from db.inbox import Incoming
+from db.vault import Vault, attach
 
 CHANNEL = "console"
 DEMO_CHAT = "1001"
@@ -77,10 +78,11 @@ class ConsoleChat:
     language_code: str | None = None
     new_code: Callable[[], str] = new_question_code
     chat_id: str = DEMO_CHAT
+    vault: Vault = field(default_factory=Vault.generate)
 
     def __post_init__(self) -> None:
         self.sender = ConsoleSender(self.out)
-        self.runner = Runner(self.conn, self.catalogs, self.clock, CHANNEL, new_code=self.new_code)
+        self.runner = Runner(self.conn, self.catalogs, self.clock, CHANNEL, new_code=self.new_code, vault=attach(self.conn, self.vault))
         # The console has no rate limits: a wide pacer keeps the demo instant.
         self.worker = DeliveryWorker(
             self.conn, self.sender, self.clock, CHANNEL, pacer=Pacer(per_second=1e9, burst=1e9, chat_per_second=1e9, chat_burst=1e9)
@@ -95,6 +97,7 @@ class ConsoleChat:
             update["update_id"] = update_id
             await inbox.receive(self.conn, CHANNEL, [Incoming(update_id=update_id, payload=json.dumps(update, ensure_ascii=False))], self.clock())
         await self.runner.process_pending()
+        await self.runner.fire_timers()
         while await self.worker.drain_once():
             pass
 

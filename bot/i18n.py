@@ -89,6 +89,8 @@ class Catalogs:
         return "\n\n".join(self.render(part, language) for part in parts)
 
     def _render(self, text: Text, language: str) -> str:
+        if text.language is not None:
+            language = text.language if text.language in self._translations else language
         translations = self._translations.get(language, self._translations[SOURCE_LANGUAGE])
         if text.verbatim:
             pattern = text.msgid

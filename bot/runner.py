@@ -23,24 +23,36 @@ import aiosqlite
 
 from bot.i18n import Catalogs
 from bot.updates import Inbound, parse
-from db import alerts, conversations, inbox, invites, outbox, questions, users
+from db import alerts, conversations, inbox, invites, outbox, questions, timers, users
+from db import cases as stored_cases
 from db import directory as stored_directory
 from db.connection import transaction
 from db.users import Account
-from flows import access, session
+from db.vault import Vault, attach
+from db.vault import of as vault_of
+from flows import access, cases, session
 from flows.directory import Directory
 from flows.model import (
+    AddAttachment,
+    ChangeCase,
+    Choice,
     Command,
     Effect,
     Env,
+    EraseParent,
     LogQuestion,
     Message,
+    OpenCase,
+    RecordConsent,
+    SaveParent,
+    Schedule,
     SetAway,
     SetLanguage,
     SetQuestionWijk,
     ToCoordinators,
     ToUser,
     Transition,
+    Unschedule,
 )
 from flows.text import t
 
@@ -55,6 +67,10 @@ def new_question_code() -> str:
     return "Q-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
 
 
+def new_case_id() -> str:
+    return "H-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+
+
 class _CodeTaken(Exception):
     pass
 
@@ -66,8 +82,25 @@ class Runner:
     clock: Callable[[], datetime]
     channel: str = "telegram"
     new_code: Callable[[], str] = new_question_code
+    vault: Vault | None = None  # default: the one opened for this connection
+    reminder_hours: float = 16
+    new_case: Callable[[], str] = new_case_id
     _directory: Directory = field(default_factory=Directory)
     _directory_version: str | None = None
+    _holidays: dict[int, frozenset] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.vault is None:
+            self.vault = vault_of(self.conn)
+        attach(self.conn, self.vault)
+
+    def holidays(self, year: int) -> frozenset:
+        """Dutch public holidays of this year and the next (reminders may run over New Year)."""
+        if year not in self._holidays:
+            import holidays as calendar
+
+            self._holidays[year] = frozenset(calendar.country_holidays("NL", years=[year, year + 1]))
+        return self._holidays[year]
 
     async def directory(self) -> Directory:
         """The directory in memory, read again when an import or /away changed it."""
@@ -76,6 +109,76 @@ class Runner:
             self._directory = await stored_directory.load(self.conn)
             self._directory_version = version
         return self._directory
+
+    async def env(self, case=None, my_cases: tuple = ()) -> Env:
+        """What the flows may consult for one update."""
+        code = self.new_code()
+        for _ in range(CODE_ATTEMPTS * 8):
+            if not await questions.code_taken(self.conn, code):
+                break
+            code = self.new_code()
+        else:
+            raise RuntimeError("no free question code found")  # ~900,000 codes: only if nearly all are used
+        case_id = self.new_case()
+        while await stored_cases.taken(self.conn, case_id):
+            case_id = self.new_case()
+        now = self.clock()
+        return Env(
+            now=now,
+            today=now.astimezone(self.catalogs.timezone).date(),
+            new_code=code,
+            new_case_id=case_id,
+            languages=self.catalogs.languages,
+            directory=await self.directory(),
+            reachable=await users.members_by_contact(self.conn),
+            open_handovers=await stored_cases.open_counts(self.conn),
+            timezone=self.catalogs.timezone.key,
+            holidays=self.holidays(now.year),
+            reminder_hours=self.reminder_hours,
+            case=case,
+            my_cases=my_cases,
+        )
+
+    async def case(self, case_id: str) -> cases.Case | None:
+        record = await stored_cases.get(self.conn, case_id, self.vault)
+        return await self._view(record) if record else None
+
+    async def _view(self, r: stored_cases.CaseRecord) -> cases.Case:
+        """A stored case with the names the directory and the accounts give it."""
+        directory = await self.directory()
+        contact = directory.contact(r.contact_id)
+        team = directory.team(r.team_id)
+        wijk = directory.wijk(r.wijk or "")
+        volunteer = await users.get(self.conn, r.volunteer_id) if r.volunteer_id else None
+        org = next((o.name for o in directory.organisations if o.id == r.org_id), r.org_id)
+        parent = cases.Parent(first_name=r.first_name, phone=r.phone, call_time=r.call_time) if r.first_name and r.phone else None
+        return cases.Case(
+            id=r.id, kind=r.kind, status=r.status, version=r.version, question_code=r.question_code, theme=r.theme,
+            age_group=r.age_group, parent_language=r.parent_language, wijk=r.wijk, wijk_name=wijk.name if wijk else None,
+            urgent=r.urgent, question_text=r.question_text, volunteer_id=r.volunteer_id,
+            volunteer_name=volunteer.display_name if volunteer else "–", org_id=r.org_id, org_name=org,
+            contact_id=r.contact_id, contact_name=contact.name if contact else r.contact_id,
+            contact_phone=contact.phone if contact else "", member_id=r.member_id, team_id=r.team_id,
+            team_name=team.name if team else r.team_id, team_address=team.address if team else "", way=r.way,
+            escalated=r.escalated, parent=parent, attachment_media=r.attachment_media, attachment_file=r.attachment_file,
+            opened_at=r.opened_at,
+        )
+
+    async def fire_timers(self) -> int:
+        """Fire every timer that is due (also those that fell due while the bot was down), each
+        once, in its own transaction with what it causes."""
+        fired = 0
+        for timer in await timers.due(self.conn, self.clock()):
+            async with transaction(self.conn):
+                case = await self.case(timer.case_id)
+                if case is not None:
+                    messages, effects = cases.on_timer(case, timer.kind, self.reminder_hours, self.clock())
+                    await self._apply(tuple(effects))
+                    for message in messages:
+                        await self._deliver(message)
+                await timers.fired(self.conn, timer.id, self.clock())
+            fired += 1
+        return fired
 
     async def process_pending(self, limit: int = 100) -> int:
         """Process what waits in this channel's inbox, oldest first. Returns how many."""
@@ -122,22 +225,23 @@ class Runner:
         if account is None:
             return await self._stranger(inbound)
         state = await conversations.load(self.conn, account.id)
-        code = self.new_code()
-        for _ in range(CODE_ATTEMPTS * 8):
-            if not await questions.code_taken(self.conn, code):
-                break
-            code = self.new_code()
+        user = account.as_user()
+        event = inbound.event
+        case_ref = cases.parse_button(event.data) if isinstance(event, Choice) else None
+        case_id = case_ref[0] if case_ref else state.case_id
+        case = await self.case(case_id) if case_id else None
+        mine: tuple = ()
+        if isinstance(event, Command) and event.name in ("inbox", "cases", "away"):
+            mine = tuple([view for r in await stored_cases.of_user(self.conn, account.id, self.vault) if (view := await self._view(r))])
+        env = await self.env(case=case, my_cases=mine)
+        if case_ref is not None:
+            # Authorisation, before any flow runs: only the people of a case may act on it.
+            if case is None or not access.may_act(user, case):
+                await self._answer(inbound, Transition(state=state, notice=access.refusal()), account)
+                return "refused"
+            moved = session.case_action(state, user, case, case_ref[1], case_ref[2], env)
         else:
-            raise RuntimeError("no free question code found")  # ~900,000 codes: only if nearly all are used
-        now = self.clock()
-        env = Env(
-            now=now,
-            today=now.astimezone(self.catalogs.timezone).date(),
-            new_code=code,
-            languages=self.catalogs.languages,
-            directory=await self.directory(),
-        )
-        moved = session.step(state, account.as_user(), inbound.event, env)
+            moved = session.step(state, user, event, env)
         await self._apply(moved.effects)
         await conversations.save(self.conn, account.id, moved.state, self.clock())
         await self._answer(inbound, moved, account)
@@ -164,12 +268,14 @@ class Runner:
             display_name=inbound.first_name[:64],
             now=self.clock(),
             contact_id=invite.contact_id,
+            team_id=invite.team_id,
         )
         await invites.mark_used(self.conn, invite.code_hash, account.id, self.clock())
         await self._deliver(access.welcome(account.as_user(), await self.directory()))
         await self._publish_menu(account)
-        if account.role == "coordinator" and account.org_id:
-            for held in await alerts.take(self.conn, account.org_id):
+        if account.role == "coordinator":
+            scope = f"team:{account.team_id}" if account.team_id else f"org:{account.org_id}"
+            for held in await alerts.take(self.conn, scope):
                 await self._deliver(held)
         return "registered"
 
@@ -186,11 +292,34 @@ class Runner:
                 await stored_directory.set_away(self.conn, effect.contact_id, effect.until)
             elif isinstance(effect, LogQuestion):
                 try:
-                    await questions.insert(self.conn, effect)
+                    await questions.insert(self.conn, effect, self.vault)
                 except sqlite3.IntegrityError as exc:
                     if "questions.code" in str(exc):
                         raise _CodeTaken from None
                     raise
+            elif isinstance(effect, RecordConsent):
+                await stored_cases.record_consent(self.conn, effect)
+            elif isinstance(effect, SaveParent):
+                await stored_cases.save_parent(self.conn, effect, self.vault)
+            elif isinstance(effect, AddAttachment):
+                await stored_cases.add_attachment(self.conn, effect, self.vault)
+            elif isinstance(effect, OpenCase):
+                await stored_cases.open_case(self.conn, effect)
+                opened = await self.case(effect.case_id)
+                assert opened is not None
+                now = self.clock()
+                messages, follow = cases.opened(opened, now, self.catalogs.timezone.key, self.holidays(now.year), self.reminder_hours)
+                await self._apply(tuple(follow))
+                for message in messages:
+                    await self._deliver(message)
+            elif isinstance(effect, ChangeCase):
+                await stored_cases.change(self.conn, effect, self.vault)
+            elif isinstance(effect, EraseParent):
+                await stored_cases.erase_parent(self.conn, effect.org_id, effect.question_code, effect.at)
+            elif isinstance(effect, Schedule):
+                await timers.schedule(self.conn, effect.timer, effect.case_id, effect.due_at)
+            elif isinstance(effect, Unschedule):
+                await timers.cancel(self.conn, effect.case_id, self.clock())
 
     async def _answer(self, inbound: Inbound, moved: Transition, account: Account) -> None:
         pressed = inbound.pressed
@@ -215,9 +344,9 @@ class Runner:
             recipients = [a for a in [await users.get(self.conn, message.to.user_id)] if a is not None]
         else:
             assert isinstance(message.to, ToCoordinators)
-            recipients = await users.coordinators(self.conn, message.to.org_id)
+            recipients = await users.coordinators(self.conn, message.to.scope)
             if not recipients:
-                await alerts.hold(self.conn, message.to.org_id, message, self.clock())
+                await alerts.hold(self.conn, message.to.scope, message, self.clock())
                 return
         for account in recipients:
             text = self.catalogs.render_parts(message.parts, account.language)
@@ -225,6 +354,12 @@ class Runner:
                 [{"text": self.catalogs.render(b.label, account.language), "callback_data": b.data} for b in row]
                 for row in message.buttons
             ]
+            if message.attachment is not None:
+                key = "photo" if message.attachment.media == "photo" else "document"
+                method = "sendPhoto" if key == "photo" else "sendDocument"
+                payload = {"chat_id": account.chat_id, key: message.attachment.file_id, "caption": text[:1024]}
+                await outbox.enqueue(self.conn, account.channel, account.chat_id, method, payload, self.clock())
+                continue
             await self._send(account.chat_id, text, keyboard, channel=account.channel)
 
     async def _send(self, chat_id: str, text: str, keyboard: Any, channel: str | None = None) -> None:

@@ -23,3 +23,13 @@ class Settings(BaseSettings):
     invite_days: int = 14
     # Long-poll timeout for getUpdates, in seconds.
     poll_timeout: int = 25
+    # Working hours without an answer before a member is reminded; twice this, the team's
+    # coordinator is alerted. Weekends and Dutch public holidays do not count.
+    reminder_hours: float = 16
+    # The key that encrypts personal data at rest (Fernet, comma-separated newest first), or the
+    # file it is kept in (created with mode 0600 beside a new database).
+    secret_key: SecretStr | None = None
+    key_file: Path | None = None
+
+    def key_path(self) -> Path:
+        return self.key_file or self.database.with_suffix(".key")

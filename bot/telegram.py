@@ -41,6 +41,7 @@ from db import inbox
 from db import settings as stored
 from db.connection import connect, transaction
 from db.inbox import Incoming
+from db.vault import attach, open_vault
 from flows.access import DESCRIPTION, SHORT_DESCRIPTION
 from flows.model import Role
 from flows.session import COMMAND_HELP, COMMANDS
@@ -117,7 +118,11 @@ class TelegramBot:
                 await stored.put(poll_db, USERNAME_KEY, me.username or "")
             log.info("connected to Telegram as @%s", me.username)
             worker = delivery.DeliveryWorker(send_db, TelegramSender(app), self.clock, CHANNEL)
-            runner = Runner(work_db, self.catalogs, self.clock, CHANNEL)
+            secret = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
+            vault = await open_vault(work_db, secret, self.settings.key_path())
+            for conn in (poll_db, work_db, send_db):
+                attach(conn, vault)
+            runner = Runner(work_db, self.catalogs, self.clock, CHANNEL, vault=vault, reminder_hours=self.settings.reminder_hours)
             tasks = [
                 asyncio.create_task(self._poll(poll_db), name="poll"),
                 asyncio.create_task(self._process(runner, worker), name="process"),
@@ -189,8 +194,9 @@ class TelegramBot:
             self.received.set()
 
     async def _process(self, runner: Runner, worker: delivery.DeliveryWorker) -> None:
+        """Updates and timers, one at a time on one connection (so no transaction interleaves)."""
         while True:
-            if await runner.process_pending():
+            if await runner.process_pending() + await runner.fire_timers():
                 worker.wake.set()
                 continue
             self.received.clear()

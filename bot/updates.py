@@ -66,7 +66,7 @@ def _message(message: dict[str, Any]) -> Inbound | None:
             event = Said(text=text)
     else:
         media = next((kind for kind in _MEDIA if kind in message), "other")
-        event = Attachment(media=media)
+        event = Attachment(media=media, file_id=_file_id(message, media))
     return Inbound(chat_id=str(chat["id"]), first_name=name, language_code=language, event=event)
 
 
@@ -79,3 +79,12 @@ def _callback(query: dict[str, Any]) -> Inbound | None:
     return Inbound(
         chat_id=str(chat_id), first_name=name, language_code=language, event=Choice(data=data), pressed=pressed
     )
+
+
+def _file_id(message: dict[str, Any], media: str) -> str:
+    """The file reference to forward: the largest size of a photo, or the document itself."""
+    if media == "photo" and message.get("photo"):
+        return str(message["photo"][-1].get("file_id", ""))
+    if media == "document":
+        return str((message.get("document") or {}).get("file_id", ""))
+    return ""

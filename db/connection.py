@@ -37,6 +37,8 @@ async def connect(path: str | Path, upgrade: bool = True) -> aiosqlite.Connectio
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows are overwritten, not left in free pages: an erasure leaves no trace.
+        await conn.execute("PRAGMA secure_delete = ON")
         if upgrade:
             await migrate(conn)
     except sqlite3.DatabaseError as exc:

@@ -1,4 +1,5 @@
-"""Each user's conversation state, stored as the JSON of flows.state.Conversation."""
+"""Each user's conversation state: the JSON of flows.state.Conversation, sealed (a draft holds
+the question's text and, during a handover request, the parent's name and number)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,19 @@ from datetime import datetime
 
 import aiosqlite
 
+from db import vault
 from flows.state import Conversation
 
 
 async def load(conn: aiosqlite.Connection, user_id: int) -> Conversation:
     async with conn.execute("SELECT state FROM conversations WHERE user_id = ?", (user_id,)) as cur:
         row = await cur.fetchone()
-    return Conversation.model_validate_json(row[0]) if row else Conversation()
+    return Conversation.model_validate_json(vault.of(conn).open(row[0]) or "{}") if row else Conversation()
 
 
 async def save(conn: aiosqlite.Connection, user_id: int, state: Conversation, now: datetime) -> None:
     await conn.execute(
         "INSERT INTO conversations (user_id, state, updated_at) VALUES (?, ?, ?) "
         "ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-        (user_id, state.model_dump_json(exclude_defaults=True), now.isoformat()),
+        (user_id, vault.of(conn).seal(state.model_dump_json(exclude_defaults=True)), now.isoformat()),
     )

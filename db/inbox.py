@@ -1,4 +1,5 @@
-"""Incoming updates, stored before they are acknowledged to the channel and processed once."""
+"""Incoming updates, stored (sealed: they hold what people typed) before they are acknowledged to
+the channel, and processed once."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from datetime import datetime
 
 import aiosqlite
 from pydantic import BaseModel
+
+from db import vault
 
 
 class Incoming(BaseModel):
@@ -18,7 +21,7 @@ async def receive(conn: aiosqlite.Connection, channel: str, updates: list[Incomi
     before = conn.total_changes
     await conn.executemany(
         "INSERT OR IGNORE INTO inbox (channel, update_id, payload, received_at) VALUES (?, ?, ?, ?)",
-        [(channel, u.update_id, u.payload, now.isoformat()) for u in updates],
+        [(channel, u.update_id, vault.of(conn).seal(u.payload), now.isoformat()) for u in updates],
     )
     return conn.total_changes - before
 
@@ -28,7 +31,7 @@ async def pending(conn: aiosqlite.Connection, channel: str, limit: int = 100) ->
         "SELECT update_id, payload FROM inbox WHERE processed_at IS NULL AND channel = ? ORDER BY update_id LIMIT ?",
         (channel, limit),
     ) as cur:
-        return [Incoming(update_id=r[0], payload=r[1]) for r in await cur.fetchall()]
+        return [Incoming(update_id=r[0], payload=vault.of(conn).open(r[1]) or "") for r in await cur.fetchall()]
 
 
 async def mark_processed(conn: aiosqlite.Connection, channel: str, update_id: int, outcome: str, now: datetime) -> None:

@@ -20,6 +20,7 @@ class Invite(BaseModel):
     role: Role
     org_id: str | None
     contact_id: str | None = None
+    team_id: str | None = None
     expires_at: datetime
 
 
@@ -28,6 +29,7 @@ class Redeemable(BaseModel):
     role: Role
     org_id: str | None
     contact_id: str | None = None
+    team_id: str | None = None
 
 
 def _hash(code: str) -> str:
@@ -42,26 +44,29 @@ async def create(
     now: datetime,
     valid_for: timedelta,
     contact_id: str | None = None,
+    team_id: str | None = None,
 ) -> Invite:
-    """An invite for a volunteer or coordinator of `org_id`, or a member bound to `contact_id`."""
+    """An invite for a volunteer or coordinator of `org_id`, a coordinator of wijkteam `team_id`,
+    or a member bound to `contact_id`."""
     code = secrets.token_urlsafe(CODE_BYTES)
     expires = now + valid_for
     await conn.execute(
-        "INSERT INTO invites (code_hash, role, org_id, contact_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (_hash(code), role.value, org_id, contact_id, now.isoformat(), expires.isoformat()),
+        "INSERT INTO invites (code_hash, role, org_id, contact_id, team_id, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (_hash(code), role.value, org_id, contact_id, team_id, now.isoformat(), expires.isoformat()),
     )
-    return Invite(code=code, role=role, org_id=org_id, contact_id=contact_id, expires_at=expires)
+    return Invite(code=code, role=role, org_id=org_id, contact_id=contact_id, team_id=team_id, expires_at=expires)
 
 
 async def find_usable(conn: aiosqlite.Connection, code: str, now: datetime) -> Redeemable | None:
     """The invite behind `code` if it exists, is unused and has not expired."""
     async with conn.execute(
-        "SELECT code_hash, role, org_id, contact_id FROM invites "
+        "SELECT code_hash, role, org_id, contact_id, team_id FROM invites "
         "WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
         (_hash(code.strip()), now.isoformat()),
     ) as cur:
         row = await cur.fetchone()
-    return Redeemable(code_hash=row[0], role=row[1], org_id=row[2], contact_id=row[3]) if row else None
+    return Redeemable(code_hash=row[0], role=row[1], org_id=row[2], contact_id=row[3], team_id=row[4]) if row else None
 
 
 async def mark_used(conn: aiosqlite.Connection, code_hash: str, user_id: int, now: datetime) -> bool:

@@ -1,5 +1,6 @@
 """Outgoing calls to a channel, rendered and stored in the same transaction as the state change
-that caused them; a delivery worker sends them in order per chat and deletes them once done."""
+that caused them (sealed: they hold what people wrote); a delivery worker sends them in order per
+chat and deletes them once done."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 import aiosqlite
 from pydantic import BaseModel
+
+from db import vault
 
 
 class Outgoing(BaseModel):
@@ -25,7 +28,7 @@ async def enqueue(
     stamp = now.isoformat()
     await conn.execute(
         "INSERT INTO outbox (channel, chat_id, method, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (channel, chat_id, method, json.dumps(payload, ensure_ascii=False), stamp, stamp),
+        (channel, chat_id, method, vault.of(conn).seal(json.dumps(payload, ensure_ascii=False)), stamp, stamp),
     )
 
 
@@ -38,7 +41,12 @@ async def due(conn: aiosqlite.Connection, channel: str, now: datetime, limit: in
         (channel, now.isoformat(), limit),
     ) as cur:
         rows = await cur.fetchall()
-    return [Outgoing(id=r[0], chat_id=r[1], method=r[2], payload=json.loads(r[3]), attempts=r[4]) for r in rows]
+    return [_outgoing(conn, r) for r in rows]
+
+
+def _outgoing(conn: aiosqlite.Connection, row) -> Outgoing:
+    payload = json.loads(vault.of(conn).open(row[3]) or "{}")
+    return Outgoing(id=row[0], chat_id=row[1], method=row[2], payload=payload, attempts=row[4])
 
 
 async def next_due_at(conn: aiosqlite.Connection, channel: str) -> datetime | None:
@@ -72,4 +80,4 @@ async def waiting(conn: aiosqlite.Connection, channel: str) -> list[Outgoing]:
         "SELECT id, chat_id, method, payload, attempts FROM outbox WHERE channel = ? ORDER BY id", (channel,)
     ) as cur:
         rows = await cur.fetchall()
-    return [Outgoing(id=r[0], chat_id=r[1], method=r[2], payload=json.loads(r[3]), attempts=r[4]) for r in rows]
+    return [_outgoing(conn, r) for r in rows]

@@ -7,6 +7,7 @@ from datetime import datetime
 import aiosqlite
 from pydantic import BaseModel
 
+from db.vault import Vault
 from flows.model import LogQuestion
 
 
@@ -28,12 +29,13 @@ class Question(BaseModel):
 _COLUMNS = "id, code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, wijk, text, created_at"
 
 
-async def insert(conn: aiosqlite.Connection, q: LogQuestion) -> int:
+async def insert(conn: aiosqlite.Connection, q: LogQuestion, vault: Vault) -> int:
+    """Store a question; its free text is sealed (encrypted at rest)."""
     cur = await conn.execute(
         "INSERT INTO questions (code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, wijk, "
         "text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (q.code, q.org_id, q.volunteer_id, int(q.urgent), q.theme, q.age_group, q.parent_language, q.pc4, q.wijk,
-         q.text, q.created_at.isoformat()),
+         vault.seal(q.text), q.created_at.isoformat()),
     )
     return int(cur.lastrowid or 0)
 
@@ -43,25 +45,25 @@ async def code_taken(conn: aiosqlite.Connection, code: str) -> bool:
         return await cur.fetchone() is not None
 
 
-def _question(row) -> Question:
+def _question(row, vault: Vault) -> Question:
     return Question(
         id=row[0], code=row[1], org_id=row[2], volunteer_id=row[3], urgent=bool(row[4]), theme=row[5],
-        age_group=row[6], parent_language=row[7], pc4=row[8], wijk=row[9], text=row[10], created_at=row[11],
+        age_group=row[6], parent_language=row[7], pc4=row[8], wijk=row[9], text=vault.open(row[10]), created_at=row[11],
     )
 
 
-async def by_code(conn: aiosqlite.Connection, org_id: str, code: str) -> Question | None:
+async def by_code(conn: aiosqlite.Connection, org_id: str, code: str, vault: Vault) -> Question | None:
     """A question of one organisation: a code from another organisation is not found."""
     async with conn.execute(f"SELECT {_COLUMNS} FROM questions WHERE org_id = ? AND code = ?", (org_id, code)) as cur:
         row = await cur.fetchone()
-    return _question(row) if row else None
+    return _question(row, vault) if row else None
 
 
-async def of_volunteer(conn: aiosqlite.Connection, volunteer_id: int) -> list[Question]:
+async def of_volunteer(conn: aiosqlite.Connection, volunteer_id: int, vault: Vault) -> list[Question]:
     async with conn.execute(
         f"SELECT {_COLUMNS} FROM questions WHERE volunteer_id = ? ORDER BY id", (volunteer_id,)
     ) as cur:
-        return [_question(r) for r in await cur.fetchall()]
+        return [_question(r, vault) for r in await cur.fetchall()]
 
 
 async def set_wijk(conn: aiosqlite.Connection, org_id: str, code: str, wijk: str) -> None:

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from flows.model import Role, User
 
-_COLUMNS = "id, channel, chat_id, role, org_id, language, display_name, contact_id"
+_COLUMNS = "id, channel, chat_id, role, org_id, language, display_name, contact_id, team_id"
 
 
 class Account(BaseModel):
@@ -21,6 +21,7 @@ class Account(BaseModel):
     language: str
     display_name: str
     contact_id: str | None = None
+    team_id: str | None = None  # a wijkteam's coordinator
 
     def as_user(self) -> User:
         return User(
@@ -32,7 +33,7 @@ class Account(BaseModel):
 def _account(row) -> Account:
     return Account(
         id=row[0], channel=row[1], chat_id=row[2], role=row[3], org_id=row[4], language=row[5], display_name=row[6],
-        contact_id=row[7],
+        contact_id=row[7], team_id=row[8],
     )
 
 
@@ -61,11 +62,12 @@ async def create(
     display_name: str,
     now: datetime,
     contact_id: str | None = None,
+    team_id: str | None = None,
 ) -> Account:
     cur = await conn.execute(
-        "INSERT INTO users (channel, chat_id, role, org_id, language, display_name, created_at, contact_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (channel, chat_id, role.value, org_id, language, display_name, now.isoformat(), contact_id),
+        "INSERT INTO users (channel, chat_id, role, org_id, language, display_name, created_at, contact_id, team_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (channel, chat_id, role.value, org_id, language, display_name, now.isoformat(), contact_id, team_id),
     )
     account = await get(conn, int(cur.lastrowid or 0))
     assert account is not None
@@ -76,8 +78,17 @@ async def set_language(conn: aiosqlite.Connection, user_id: int, language: str) 
     await conn.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
 
 
-async def coordinators(conn: aiosqlite.Connection, org_id: str) -> list[Account]:
+async def coordinators(conn: aiosqlite.Connection, scope: str) -> list[Account]:
+    """The coordinators of `org:<id>` or `team:<id>`."""
+    kind, _, key = scope.partition(":")
+    column = "team_id" if kind == "team" else "org_id"
     async with conn.execute(
-        f"SELECT {_COLUMNS} FROM users WHERE org_id = ? AND role = 'coordinator' ORDER BY id", (org_id,)
+        f"SELECT {_COLUMNS} FROM users WHERE {column} = ? AND role = 'coordinator' ORDER BY id", (key,)
     ) as cur:
         return [_account(r) for r in await cur.fetchall()]
+
+
+async def members_by_contact(conn: aiosqlite.Connection) -> dict[str, int]:
+    """Directory contact id -> the member account bound to it (the newest, if several)."""
+    async with conn.execute("SELECT contact_id, max(id) FROM users WHERE contact_id IS NOT NULL GROUP BY contact_id") as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}

@@ -59,3 +59,12 @@ DESCRIPTION = t(
 )
 # TRANSLATORS: the bot's short description on its profile (at most 120 characters).
 SHORT_DESCRIPTION = t("Connects volunteers of migrant organisations with the wijkteams. By invitation only.")
+
+
+def may_act(user: User, case) -> bool:
+    """Only the two people of a case (its volunteer and its member) may press its buttons."""
+    return user.id in (case.member_id, case.volunteer_id)
+
+
+def refusal() -> Text:
+    return t("This request is not yours; nothing was changed.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,6 +67,7 @@ class Attachment(BaseModel):
     model_config = ConfigDict(frozen=True)
     kind: Literal["attachment"] = "attachment"
     media: str  # photo, document, voice, sticker, ...
+    file_id: str = ""  # the channel's reference to the file, for forwarding
 
 
 Input = Annotated[Command | Choice | Said | Attachment, Field(discriminator="kind")]
@@ -83,6 +84,13 @@ class Env(BaseModel):
     languages: tuple[str, ...]  # the interface languages shipped, in menu order
     directory: Directory = Directory()
     open_handovers: Mapping[str, int] = {}  # contact id -> handovers waiting for them
+    reachable: Mapping[str, int] = {}  # contact id -> the member account that receives their requests
+    new_case_id: str = ""  # a fresh case id, used only if the step opens a case
+    timezone: str = "Europe/Amsterdam"
+    holidays: frozenset[date] = frozenset()  # public holidays, for working hours
+    reminder_hours: float = 16  # working hours before a reminder; twice that before escalation
+    case: Any = None  # flows.cases.Case the update is about (a case button, or a detour about one)
+    my_cases: tuple[Any, ...] = ()  # flows.cases.Case of this user, for /inbox, /cases and /away
 
 
 # ---- outputs ------------------------------------------------------------------------------
@@ -101,11 +109,16 @@ class ToUser(BaseModel):
 
 
 class ToCoordinators(BaseModel):
-    """Every coordinator of an organisation; held until one exists."""
+    """Every coordinator of an organisation, or of a wijkteam; held until one exists."""
 
     model_config = ConfigDict(frozen=True)
     kind: Literal["coordinators"] = "coordinators"
-    org_id: str
+    org_id: str | None = None
+    team_id: str | None = None
+
+    @property
+    def scope(self) -> str:
+        return f"team:{self.team_id}" if self.team_id else f"org:{self.org_id}"
 
 
 Recipient = Annotated[ToUser | ToCoordinators, Field(discriminator="kind")]
@@ -118,6 +131,7 @@ class Message(BaseModel):
     # Rendered and joined by blank lines; a tuple inside is a block of lines joined by line breaks.
     parts: tuple[Text | tuple[Text, ...], ...]
     buttons: tuple[tuple[Button, ...], ...] = ()
+    attachment: Attachment | None = None  # a file sent along (the parts become its caption)
 
 
 class SetLanguage(BaseModel):
@@ -160,7 +174,110 @@ class SetAway(BaseModel):
     until: date | None  # None: back
 
 
-Effect = Annotated[SetLanguage | LogQuestion | SetQuestionWijk | SetAway, Field(discriminator="kind")]
+class RecordConsent(BaseModel):
+    """The parent agreed, as the volunteer confirmed, to the wording shown in `language`."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["record_consent"] = "record_consent"
+    question_code: str
+    org_id: str
+    volunteer_id: int
+    wording_version: str
+    language: str
+    at: datetime
+
+
+class SaveParent(BaseModel):
+    """The parent's details for a handover; stored encrypted."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["save_parent"] = "save_parent"
+    question_code: str
+    org_id: str
+    first_name: str
+    phone: str
+    call_time: str | None
+
+
+class AddAttachment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["add_attachment"] = "add_attachment"
+    question_code: str
+    org_id: str
+    media: str
+    file_id: str
+    at: datetime
+
+
+class OpenCase(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["open_case"] = "open_case"
+    case_id: str
+    case_kind: Literal["handover", "consult"]
+    question_code: str | None
+    org_id: str
+    volunteer_id: int
+    contact_id: str
+    member_id: int | None
+    team_id: str
+    way: str | None
+    previous_id: str | None
+    at: datetime
+
+
+class ChangeCase(BaseModel):
+    """A case moves on; `version` is the one the change was decided on (a stale one is refused)."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["change_case"] = "change_case"
+    case_id: str
+    version: int
+    status: str
+    at: datetime
+    reason: str | None = None
+    reason_text: str | None = None
+    escalated: bool = False
+
+
+class EraseParent(BaseModel):
+    """Consent withdrawn: the parent's data and attachments go at once."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["erase_parent"] = "erase_parent"
+    question_code: str
+    org_id: str
+    at: datetime
+
+
+class Schedule(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["schedule"] = "schedule"
+    timer: Literal["remind", "escalate"]
+    case_id: str
+    due_at: datetime
+
+
+class Unschedule(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["unschedule"] = "unschedule"
+    case_id: str
+
+
+Effect = Annotated[
+    SetLanguage
+    | LogQuestion
+    | SetQuestionWijk
+    | SetAway
+    | RecordConsent
+    | SaveParent
+    | AddAttachment
+    | OpenCase
+    | ChangeCase
+    | EraseParent
+    | Schedule
+    | Unschedule,
+    Field(discriminator="kind"),
+]
 
 
 class Transition(BaseModel):

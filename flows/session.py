@@ -11,7 +11,7 @@ open is asked again.
 
 from __future__ import annotations
 
-from flows import cards, intake, suggest
+from flows import cards, cases, intake, request, suggest
 from flows.away import parse_day
 from flows.intake import CHANGEABLE, FIELD_NAMES, STEPS
 from flows.model import (
@@ -33,17 +33,19 @@ from flows.model import (
     Transition,
     User,
 )
-from flows.state import Conversation, Draft, Saved, Step
-from flows.text import Day, Text, lang, ltr, plain, t
+from flows.state import Conversation, Draft, Request, Saved, Step
+from flows.text import Day, Text, lang, layout, ltr, plain, t
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.VOLUNTEER: ("new", "contacts", "cancel", "language", "help"),
-    Role.MEMBER: ("contacts", "away", "back", "language", "help"),
+    Role.VOLUNTEER: ("new", "cases", "contacts", "cancel", "language", "help"),
+    Role.MEMBER: ("inbox", "contacts", "away", "back", "cancel", "language", "help"),
     Role.COORDINATOR: ("contacts", "language", "help"),
 }
 
 COMMAND_HELP: dict[str, Text] = {
     "new": t("log a parent's question"),
+    "cases": t("your requests and where they stand"),
+    "inbox": t("the requests waiting for you"),
     "contacts": t("the wijkteams and their people, by wijk"),
     "away": t("say you are away until a date"),
     "back": t("say you are back"),
@@ -52,7 +54,8 @@ COMMAND_HELP: dict[str, Text] = {
     "help": t("what I can do for you"),
 }
 
-DETOURS = (Step.LANGUAGE, Step.BROWSE)
+TYPED = (*request.TYPED, Step.DECLINE_TEXT, Step.NOTE_TEXT)
+DETOURS = (Step.LANGUAGE, Step.BROWSE, Step.DECLINE_REASON, Step.DECLINE_TEXT, Step.NOTE_TEXT)
 Keyboard = tuple[tuple[Button, ...], ...]
 
 
@@ -83,7 +86,7 @@ def help_parts(user: User) -> tuple[Text | tuple[Text, ...], ...]:
 # ---- prompts ------------------------------------------------------------------------------
 
 
-def _prompt(step: Step, state: Conversation, env: Env) -> tuple[tuple[Text | tuple[Text, ...], ...], list[tuple[str, Text]], int]:
+def _prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple[Text | tuple[Text, ...], ...], list[tuple[str, Text]], int]:
     """What `step` asks: its text, its options (value, label) and how many buttons per row."""
     if step is Step.REVIEW:
         assert state.draft is not None
@@ -99,6 +102,14 @@ def _prompt(step: Step, state: Conversation, env: Env) -> tuple[tuple[Text | tup
     if step is Step.PICK_WIJK:
         options = [*suggest.wijk_options(env), ("unknown", t("I do not know"))]
         return (t("Which wijk does the family live in?"),), options, 2
+    if step in request.STEPS:
+        return request.prompt(step, state, user, env)
+    if step is Step.DECLINE_REASON:
+        return (t("Why can you not take {case}?", case=ltr(state.case_id or "")),), list(cases.DECLINE_REASONS.items()), 1
+    if step is Step.DECLINE_TEXT:
+        return (t("Please type the reason in a few words; the volunteer will read it."),), [], 1
+    if step is Step.NOTE_TEXT:
+        return (t("Type your message about {case}; I will pass it on.", case=ltr(state.case_id or "")),), [], 1
     spec = STEPS[step]
     return (spec.prompt(),), spec.options(), spec.per_row
 
@@ -107,7 +118,7 @@ def ask(state: Conversation, user: User, env: Env, step: Step, *before: Text | t
     """Put the prompt of `step`, with fresh buttons that expire the older ones."""
     token = state.token + 1
     new_state = state.model_copy(update={"step": step, "token": token, **changes})
-    parts, options, per_row = _prompt(step, new_state, env)
+    parts, options, per_row = _prompt(step, new_state, user, env)
     message = _say(user, *before, *parts, buttons=intake.buttons(options, per_row, token))
     return Transition(state=new_state, messages=(message,))
 
@@ -115,22 +126,24 @@ def ask(state: Conversation, user: User, env: Env, step: Step, *before: Text | t
 def reask(state: Conversation, user: User, env: Env, *before: Text) -> Transition:
     """The open step again, after a refusal; a step that wants typing just gets the reason."""
     assert state.step is not None
-    if before and state.step in STEPS and STEPS[state.step].take_text is not None:
+    wants_text = (state.step in STEPS and STEPS[state.step].take_text is not None) or state.step in TYPED
+    if before and wants_text:
         return _reply(state, user, *before)  # the reason says what to type
     return ask(state, user, env, state.step, *before)
 
 
-def _detour(state: Conversation, user: User, env: Env, step: Step) -> Transition:
+def _detour(state: Conversation, user: User, env: Env, step: Step, **changes) -> Transition:
     resume = state.resume if state.step in DETOURS else state.step
-    return ask(state, user, env, step, resume=resume)
+    return ask(state, user, env, step, resume=resume, **changes)
 
 
 def _resume(state: Conversation, user: User, env: Env, *before: Text | tuple[Text, ...]) -> Transition:
     """Back from a detour to the step that was open before it (if any)."""
     back = state.resume if state.step in DETOURS else state.step
-    resumed = state.model_copy(update={"step": back, "resume": None})
+    resumed = state.model_copy(update={"step": back, "resume": None, "case_id": None})
     if back is None or (back in STEPS and resumed.draft is None):
-        return _reply(resumed.model_copy(update={"step": None}), user, *before)
+        idle = resumed.model_copy(update={"step": None})
+        return _reply(idle, user, *before) if before else Transition(state=idle)
     return ask(resumed, user, env, back, *before)
 
 
@@ -159,6 +172,8 @@ def _command(state: Conversation, user: User, command: Command, env: Env) -> Tra
         return _cancel(state, user)
     if name in ("away", "back"):
         return _availability(state, user, env, name, command.args)
+    if name in ("inbox", "cases"):
+        return _list_cases(state, user, env)
     # /new
     if state.draft is not None:
         return reask(state, user, env, t("You are already logging a question. Carry on below, or send /cancel to stop."))
@@ -209,12 +224,19 @@ def _availability(state: Conversation, user: User, env: Env, name: str, args: st
                 example2=ltr("/away 2027-01-06"),
             ),
         )
-    effect = SetAway(contact_id=user.contact_id, until=day)
+    effects: list = [SetAway(contact_id=user.contact_id, until=day)]
     done = t(
         "You are away until {day}. Until then volunteers are sent to your colleagues. Send /back when you are back earlier.",
         day=Day(on=day),
     )
-    return Transition(state=state, messages=(_say(user, done),), effects=(effect,))
+    messages = [_say(user, done)]
+    # Requests still waiting for this member go to the team's coordinator now, not after the timers.
+    for case in env.my_cases:
+        if case.member_id == user.id and case.status == cases.WAITING:
+            told, changed = cases.escalate(case, t("{name} is away until {day}.", name=case.contact_name, day=Day(on=day)), env.now)
+            messages += told
+            effects += changed
+    return Transition(state=state, messages=tuple(messages), effects=tuple(effects))
 
 
 # ---- button presses -----------------------------------------------------------------------
@@ -228,7 +250,7 @@ def _choice(state: Conversation, user: User, choice: Choice, env: Env) -> Transi
     token, _, value = choice.data.partition("|")
     if state.step is None or token != str(state.token):
         return Transition(state=state, notice=_expired())
-    _, options, _ = _prompt(state.step, state, env)
+    _, options, _ = _prompt(state.step, state, user, env)
     chosen = dict(options).get(value)
     if chosen is None:  # forged, or from a menu whose options changed
         return Transition(state=state, notice=_expired())
@@ -243,6 +265,13 @@ def _choice(state: Conversation, user: User, choice: Choice, env: Env) -> Transi
     elif state.step is Step.CHANGE:
         target = Step.REVIEW if value == "back" else Step(value)
         moved = ask(state, user, env, target)
+    elif state.step in request.STEPS:
+        moved = _request_choice(state, user, env, value)
+    elif state.step is Step.DECLINE_REASON:
+        if value == "other":
+            moved = ask(state, user, env, Step.DECLINE_TEXT)
+        else:
+            moved = _decline(state, user, env, value, None)
     else:
         answer = STEPS[state.step].take_choice(state.draft or Draft(), value)
         if answer.draft is None:
@@ -284,11 +313,12 @@ def _review(state: Conversation, user: User, value: str, env: Env) -> Transition
         text=draft.text or "",
         created_at=env.now,
     )
-    saved = Saved(code=env.new_code, theme=effect.theme, parent_language=effect.parent_language, urgent=effect.urgent)
+    saved = Saved(code=env.new_code, theme=effect.theme, parent_language=effect.parent_language, urgent=effect.urgent, wijk=wijk)
     done = t("Saved. The question code is {code}; use it when you talk about this question.", code=ltr(env.new_code))
-    if wijk is not None or not env.directory.wijken:
-        found = suggest.suggestions(saved, env.directory.wijk(wijk), env) if wijk else suggest.services(saved, env)
-        message = _say(user, done, *found, t("Send /new to log another question."))
+    if wijk is not None:
+        return _offer(state, user, env, saved, done).model_copy(update={"effects": (effect,)})
+    if not env.directory.wijken:
+        message = _say(user, done, *suggest.services(saved, env), t("Send /new to log another question."))
         return Transition(state=Conversation(token=state.token + 1), messages=(message,), effects=(effect,))
     unknown = t(
         "I do not know postcode {postcode}: it may be outside the city, or new.",
@@ -309,11 +339,179 @@ def _picked_wijk(state: Conversation, user: User, env: Env, value: str) -> Trans
             t("Then ask the family which neighbourhood they live in, or look through the wijkteams with /contacts."),
             *suggest.services(saved, env),
         )
-    wijk = env.directory.wijk(value)
+    effect = SetQuestionWijk(code=saved.code, org_id=user.org_id or "", wijk=value)
+    moved = _offer(state, user, env, saved.model_copy(update={"wijk": value}))
+    return moved.model_copy(update={"effects": (effect, *moved.effects)})
+
+
+def _offer(state: Conversation, user: User, env: Env, saved: Saved, *before: Text) -> Transition:
+    """The best people for a saved question, and the offer to ask one of them for a handover.
+    An urgent question also reaches the wijkteam's coordinator now."""
+    wijk = env.directory.wijk(saved.wijk or "")
     assert wijk is not None
-    effect = SetQuestionWijk(code=saved.code, org_id=user.org_id or "", wijk=wijk.code)
-    message = _say(user, *suggest.suggestions(saved, wijk, env), t("Send /new to log another question."))
-    return Transition(state=cleared, messages=(message,), effects=(effect,))
+    parts = [*before, *suggest.suggestions(saved, wijk, env)]
+    alerts = []
+    if saved.urgent:
+        org = next((o.name for o in env.directory.organisations if o.id == user.org_id), "")
+        alerts = [cases.urgent_alert(team.id, saved.code, wijk.name, saved.theme, org) for team in env.directory.teams_by_wijk.get(wijk.code, ())]
+    offered = Conversation(token=state.token, saved=saved)
+    if request.reachable_matches(offered, env):
+        moved = ask(offered, user, env, Step.SUGGESTED, *parts)
+    else:
+        found = [m for m in suggest.matching.rank(env.directory, wijk.code, saved.theme, saved.parent_language, env.today, env.open_handovers)]
+        tail = [request.unreachable_note()] if found else []
+        moved = _reply(Conversation(token=state.token + 1), user, *parts, *tail, t("Send /new to log another question."))
+    return moved.model_copy(update={"messages": (*alerts, *moved.messages)})
+
+
+def _request_choice(state: Conversation, user: User, env: Env, value: str) -> Transition:
+    """A button of the handover request (see flows/request.py)."""
+    current = state.request
+    if state.step is Step.SUGGESTED:
+        if value == "consult":
+            return ask(state, user, env, Step.SUGGESTED, request=Request(contact_id="", kind="consult"))
+        chosen = (current or Request(contact_id="")).model_copy(update={"contact_id": value.removeprefix("to:")})
+        nxt = state.model_copy(update={"request": chosen})
+        return ask(nxt, user, env, request.first(nxt))
+    assert current is not None and state.saved is not None
+    if state.step is Step.WAY:
+        language = request.consent_language(state.saved.parent_language, env.languages)
+        nxt = state.model_copy(update={"request": current.model_copy(update={"way": value, "consent_language": language})})
+        return ask(nxt, user, env, request.after_way(nxt))
+    if state.step is Step.CONSENT:
+        if value == "yes":
+            return ask(state, user, env, Step.PARENT_NAME)
+        contact = env.directory.contact(current.contact_id)
+        consult = current.model_copy(update={"kind": "consult", "way": None})
+        why = t(
+            "Then nothing about the family is passed on. You can still ask {name} for advice, without naming the family.",
+            name=contact.name if contact else "",
+        )
+        return ask(state, user, env, Step.SEND, why, request=consult)
+    if state.step is Step.CALL_TIME:
+        return ask(state, user, env, Step.ATTACH)
+    if state.step is Step.ATTACH:
+        return ask(state, user, env, Step.SEND)
+    # Step.SEND
+    cleared = Conversation(token=state.token + 1)
+    if value == "cancel":
+        return _reply(cleared, user, t("Cancelled: nothing was sent."))
+    return Transition(state=cleared, messages=(_say(user, request.sent_text(state, env)),), effects=tuple(request.send(state, user, env)))
+
+
+def _request_typed(state: Conversation, user: User, env: Env, event: Input) -> Transition:
+    current = state.request
+    assert current is not None
+    if state.step is Step.ATTACH:
+        if not isinstance(event, Attachment):
+            return reask(state, user, env, t("Please send a photo or a document (a PDF, for example), or press “No attachment”."))
+        refusal = request.take_attachment(event)
+        if refusal is not None:
+            return reask(state, user, env, refusal)
+        done = current.model_copy(update={"attachment_media": event.media, "attachment_file": event.file_id})
+        return ask(state, user, env, Step.SEND, request=done)
+    if isinstance(event, Attachment):
+        return reask(state, user, env, t("I can only read typed text and button presses here."))
+    assert isinstance(event, Said)
+    take, field, then = {
+        Step.PARENT_NAME: (request.take_name, "first_name", Step.PARENT_PHONE),
+        Step.PARENT_PHONE: (request.take_phone, "phone", Step.CALL_TIME),
+        Step.CALL_TIME: (request.take_call_time, "call_time", Step.ATTACH),
+    }[state.step]
+    value = take(event.text)
+    if isinstance(value, Text):
+        return reask(state, user, env, value)
+    return ask(state, user, env, then, request=current.model_copy(update={field: value}))
+
+
+# ---- cases ------------------------------------------------------------------------------------
+
+
+def case_action(state: Conversation, user: User, case: cases.Case, action: str, version: int, env: Env) -> Transition:
+    """A press on a case's button, by someone the runner found may act on that case."""
+    if version != case.version:
+        return Transition(state=state, notice=_expired())
+    is_member = user.id == case.member_id
+    open_ = case.status in cases.OPEN
+    if action == "show":
+        return _show_case(state, user, case)
+    if action == "note" and open_:
+        return _note(state, user, env, case)
+    if is_member and case.status == cases.WAITING and action == "accept" and case.kind == "handover":
+        messages, effects = cases.accept(case, env.now)
+        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Accept"))
+    if is_member and case.status == cases.WAITING and action == "decline":
+        return _decline_reason(state, user, env, case)
+    if is_member and action == "contact_made" and case.status == "accepted":
+        messages, effects = cases.progress(case, env.now, "contact_made")
+        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Contact made"))
+    if action == "close" and open_ and (is_member or case.kind == "consult"):
+        messages, effects = cases.progress(case, env.now, "closed")
+        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Closed"))
+    if not is_member and action == "withdraw" and open_ and case.kind == "handover":
+        confirm = cases.button(case, "withdraw_yes", t("Yes, withdraw consent"))
+        ask_ = t("Withdraw the parent's consent for {case}? Their details are erased at once and {name} is told.", case=ltr(case.id), name=case.contact_name)
+        return Transition(state=state, messages=(_say(user, ask_, buttons=((confirm,),)),))
+    if not is_member and action == "withdraw_yes" and open_:
+        messages, effects = cases.withdraw(case, env.now)
+        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Yes, withdraw consent"))
+    if not is_member and action == "next" and case.status == "declined" and case.question_code:
+        saved = Saved(code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent, wijk=case.wijk)
+        follow = Request(contact_id="", previous_id=case.id, has_consent=case.parent is not None, excluded=(case.contact_id,))
+        offered = Conversation(token=state.token, saved=saved, request=follow)
+        if not request.reachable_matches(offered, env):
+            return _reply(state, user, t("There is nobody else in this wijkteam who uses Wijkbrug and is available. Use /contacts to call someone directly."))
+        return ask(offered, user, env, Step.SUGGESTED).model_copy(update={"chosen": t("Ask someone else")})
+    return Transition(state=state, notice=_expired())
+
+
+def _note(state: Conversation, user: User, env: Env, case: cases.Case) -> Transition:
+    return _detour(state, user, env, Step.NOTE_TEXT, case_id=case.id)
+
+
+def _decline_reason(state: Conversation, user: User, env: Env, case: cases.Case) -> Transition:
+    return _detour(state, user, env, Step.DECLINE_REASON, case_id=case.id)
+
+
+def _decline(state: Conversation, user: User, env: Env, reason: str, text: str | None) -> Transition:
+    case = env.case
+    if case is None or case.status != cases.WAITING:
+        return _resume(state, user, env, t("This request has already been answered."))
+    messages, effects = cases.decline(case, env.now, reason, text)
+    resumed = _resume(state, user, env)
+    return resumed.model_copy(update={"messages": (*messages, *resumed.messages), "effects": tuple(effects)})
+
+
+def _show_case(state: Conversation, user: User, case: cases.Case) -> Transition:
+    if user.id == case.member_id:
+        return Transition(state=state, messages=(cases.to_member(case),))
+    buttons = []
+    if case.status in cases.OPEN:
+        if case.kind == "handover":
+            buttons.append((cases.button(case, "withdraw", t("Withdraw consent")),))
+        buttons.append((cases.button(case, "note", t("Send a message")),))
+        if case.kind == "consult":
+            buttons.append((cases.button(case, "close", t("Close")),))
+    if case.status == "declined":
+        buttons.append((cases.button(case, "next", t("Ask someone else")),))
+    head = cases.summary_line(case)
+    return Transition(state=state, messages=(_say(user, head, cases._about(case), buttons=tuple(buttons)),))
+
+
+def _list_cases(state: Conversation, user: User, env: Env) -> Transition:
+    mine = [c for c in env.my_cases if (c.member_id == user.id) == (user.role is Role.MEMBER)]
+    if user.role is Role.MEMBER:
+        mine = [c for c in mine if c.status in cases.OPEN]
+        if not mine:
+            return _reply(state, user, t("No requests are waiting for you."))
+        head = t("Requests for you:")
+    else:
+        if not mine:
+            return _reply(state, user, t("You have not sent any requests yet. Log a question with /new."))
+        head = t("Your requests:")
+    lines = tuple(cases.summary_line(c) for c in mine)
+    buttons = tuple((cases.button(c, "show", layout("{case}", case=ltr(c.id))),) for c in mine[:10])
+    return Transition(state=state, messages=(_say(user, head, lines, buttons=buttons),))
 
 
 def _wijk_contacts(code: str, env: Env) -> list[Text | tuple[Text, ...]]:
@@ -338,6 +536,19 @@ def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
     if state.step is None:
         hint = t("To log a parent's question, send /new.") if user.role is Role.VOLUNTEER else None
         return _reply(state, user, *([hint] if hint else []), t("Send /help to see what you can do."))
+    if state.step in request.TYPED:
+        return _request_typed(state, user, env, event)
+    if state.step in (Step.DECLINE_TEXT, Step.NOTE_TEXT):
+        if not isinstance(event, Said) or not intake.clean_text(event.text):
+            return reask(state, user, env, t("Please type your message."))
+        text = intake.clean_text(event.text)[: intake.QUESTION_LIMIT]
+        if state.step is Step.DECLINE_TEXT:
+            return _decline(state, user, env, "other", text)
+        case = env.case
+        if case is None or case.status not in cases.OPEN:
+            return _resume(state, user, env, t("This request is closed; your message was not passed on."))
+        resumed = _resume(state, user, env, t("Passed on."))
+        return resumed.model_copy(update={"messages": (*cases.relay(case, user.id == case.member_id, text), *resumed.messages)})
     if isinstance(event, Attachment):
         return reask(state, user, env, t("I can only read typed text and button presses here."))
     spec = STEPS.get(state.step)

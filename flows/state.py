@@ -17,8 +17,20 @@ class Step(StrEnum):
     REVIEW = "review"
     CHANGE = "change"  # which answer to change, from the review
     PICK_WIJK = "pick_wijk"  # a saved question's postcode is unknown: which wijk?
+    SUGGESTED = "suggested"  # the best contacts are shown: hand over to one, or ask for advice
+    WAY = "way"  # how the family will meet the professional
+    CONSENT = "consent"  # the parent's consent, shown in their language
+    PARENT_NAME = "parent_name"
+    PARENT_PHONE = "parent_phone"
+    CALL_TIME = "call_time"
+    ATTACH = "attach"  # a photo or document, or none
+    SEND = "send"  # the request summed up: send or cancel
     BROWSE = "browse"  # /contacts: which wijk to show
     LANGUAGE = "language"  # the /language menu, over whatever step was open
+    # Detours about a case (the case id is in `case_id`):
+    DECLINE_REASON = "decline_reason"
+    DECLINE_TEXT = "decline_text"
+    NOTE_TEXT = "note_text"  # a question or answer to relay to the other side
 
 
 class Draft(BaseModel):
@@ -43,6 +55,27 @@ class Saved(BaseModel):
     theme: str
     parent_language: str
     urgent: bool
+    wijk: str | None = None
+
+
+class Request(BaseModel):
+    """A warm handover (or consult) being put together by a volunteer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    contact_id: str
+    kind: str = "handover"  # or "consult"
+    way: str | None = None
+    consent_language: str | None = None
+    first_name: str | None = None
+    phone: str | None = None
+    call_time: str | None = None
+    attachment_media: str | None = None
+    attachment_file: str | None = None
+    attachment_done: bool = False
+    previous_id: str | None = None  # the declined case this one follows
+    has_consent: bool = False  # consent and the parent's details were given for an earlier request
+    excluded: tuple[str, ...] = ()  # contacts who declined this question already
 
 
 class Conversation(BaseModel):
@@ -55,5 +88,7 @@ class Conversation(BaseModel):
     step: Step | None = None
     draft: Draft | None = None
     saved: Saved | None = None
+    request: Request | None = None
+    case_id: str | None = None  # the case a detour is about
     token: int = 0
     resume: Step | None = None

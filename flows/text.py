@@ -71,6 +71,7 @@ class Text(BaseModel):
     n: int | None = None
     context: str | None = None
     verbatim: bool = False  # not looked up in the catalogs (see `plain`)
+    language: str | None = None  # rendered in this language, whoever reads it (the parent's consent)
     params: dict[str, str | int | Ltr | Lang | Moment | Day | Percent | Text] = Field(default_factory=dict)
 
 

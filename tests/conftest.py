@@ -13,6 +13,7 @@ import pytest
 from bot.i18n import Catalogs
 from db import directory
 from db.connection import connect, transaction
+from db.vault import Vault, attach
 from flows.directory import Directory, Organisation
 
 
@@ -40,6 +41,7 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 async def conn(db_path: Path) -> AsyncIterator[aiosqlite.Connection]:
     connection = await connect(db_path)
+    attach(connection, Vault.generate())
     orgs = [Organisation(id="lantaarn", name="De Lantaarn (invented)"), Organisation(id="kompas", name="Het Kompas (invented)")]
     async with transaction(connection):
         await directory.replace(connection, Directory.of(organisations=orgs), frozenset())

@@ -70,6 +70,9 @@ def test_a_member_invite_is_bound_to_a_directory_entry(env, capsys) -> None:
     assert "unknown contact 'c-nobody'" in capsys.readouterr().err
     assert cli.main(["invite", "--role", "member", "--org", "lantaarn"]) == 2
     assert cli.main(["invite", "--role", "volunteer", "--contact", "c-overvecht-1"]) == 2
+    assert cli.main(["invite", "--role", "coordinator", "--team", "bt-overvecht"]) == 0
+    assert cli.main(["invite", "--role", "coordinator", "--team", "bt-nowhere"]) == 2
+    assert cli.main(["invite", "--role", "volunteer", "--team", "bt-overvecht"]) == 2
 
 
 def test_export_writes_what_import_reads_back(env, tmp_path, capsys) -> None:

@@ -11,6 +11,7 @@ import pytest
 from db import alerts, conversations, inbox, invites, outbox, questions, users
 from db.connection import DatabaseError, connect, migrations, schema_version, transaction
 from db.inbox import Incoming
+from db.vault import Vault
 from flows.model import LogQuestion, Message, Role, ToCoordinators
 from flows.state import Conversation, Draft, Step
 from flows.text import t
@@ -22,7 +23,7 @@ async def test_migrates_an_empty_database_to_the_newest_schema(db_path: Path) ->
         assert await schema_version(conn) == migrations()[-1][0]
         async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
             tables = {row[0] for row in await cur.fetchall()}
-        assert {"organisations", "users", "invites", "conversations", "questions", "inbox", "outbox", "settings", "pending_alerts"} <= tables
+        assert {"organisations", "users", "invites", "conversations", "questions", "inbox", "outbox", "settings", "held_alerts", "cases", "consents", "parents", "attachments", "timers"} <= tables
         async with conn.execute("PRAGMA journal_mode") as cur:
             assert (await cur.fetchone())[0] == "wal"
         async with conn.execute("PRAGMA foreign_keys") as cur:
@@ -108,19 +109,21 @@ async def test_conversation_state_round_trips(conn, clock) -> None:
 async def test_question_codes_are_unique_and_scoped_to_the_organisation(conn, clock) -> None:
     account = await users.create(conn, channel="telegram", chat_id="6", role=Role.VOLUNTEER, org_id="lantaarn", language="nl", display_name="", now=clock())
     question = LogQuestion(code="Q-AB23", volunteer_id=account.id, org_id="lantaarn", urgent=True, theme="safety", age_group="0-4", parent_language="ar", pc4="3452", text="invented text", created_at=clock())
-    await questions.insert(conn, question)
+    vault = Vault.generate()
+    await questions.insert(conn, question, vault)
     assert await questions.code_taken(conn, "Q-AB23")
     with pytest.raises(sqlite3.IntegrityError):
-        await questions.insert(conn, question)
-    stored = await questions.by_code(conn, "lantaarn", "Q-AB23")
+        await questions.insert(conn, question, vault)
+    stored = await questions.by_code(conn, "lantaarn", "Q-AB23", vault)
     assert stored is not None and stored.urgent and stored.pc4 == "3452" and stored.volunteer_id == account.id
-    assert await questions.by_code(conn, "kompas", "Q-AB23") is None
+    assert stored.text == "invented text"
+    assert await questions.by_code(conn, "kompas", "Q-AB23", vault) is None
 
 
 async def test_alerts_wait_for_a_coordinator(conn, clock) -> None:
     message = Message(to=ToCoordinators(org_id="lantaarn"), parts=(t("Urgent"),))
-    await alerts.hold(conn, "lantaarn", message, clock())
-    assert await alerts.count(conn, "lantaarn") == 1
-    assert await alerts.take(conn, "kompas") == []
-    assert await alerts.take(conn, "lantaarn") == [message]
-    assert await alerts.count(conn, "lantaarn") == 0
+    await alerts.hold(conn, "org:lantaarn", message, clock())
+    assert await alerts.count(conn, "org:lantaarn") == 1
+    assert await alerts.take(conn, "org:kompas") == []
+    assert await alerts.take(conn, "org:lantaarn") == [message]
+    assert await alerts.count(conn, "org:lantaarn") == 0

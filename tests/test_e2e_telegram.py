@@ -134,7 +134,7 @@ async def test_a_volunteer_logs_a_question_across_a_crash_and_nothing_is_lost(wi
     await api.wait_for(lambda a: sum(c["method"] == "setMyCommands" for c in a.calls) >= 10, timeout=20)
     menus = {c["params"].get("language_code"): c["params"]["commands"] for c in api.calls if c["method"] == "setMyCommands"}
     assert {None, "nl", "en", "tr", "ar"} <= set(menus)
-    assert [c["command"] for c in menus["tr"]] == ["new", "contacts", "cancel", "language", "help"]
+    assert [c["command"] for c in menus["tr"]] == ["new", "cases", "contacts", "cancel", "language", "help"]
     await api.wait_for(lambda a: sum(c["method"] == "setMyShortDescription" for c in a.calls) >= 10, timeout=20)
     descriptions = {c["params"].get("language_code"): c["params"]["description"] for c in api.calls if c["method"] == "setMyDescription"}
     assert "wijkteam" in descriptions["ar"] and descriptions["nl"].startswith("Wijkbrug verbindt")
@@ -211,3 +211,62 @@ async def test_a_wrong_token_stops_the_bot_with_a_clear_message(wijkbrug: Wijkbr
     assert await asyncio.wait_for(wijkbrug.process.wait(), 20) == 2
     assert "Telegram refused the token in WIJKBRUG_TELEGRAM_TOKEN" in wijkbrug.logs()
     assert "Traceback" not in wijkbrug.logs()
+
+
+MEMBER = 5003
+
+
+async def test_a_member_accepts_a_warm_handover_by_pressing_the_button(wijkbrug: Wijkbrug) -> None:
+    api = wijkbrug.api
+    volunteer = json.loads(await wijkbrug.operator("invite", "--role", "volunteer", "--org", "lantaarn", "--json"))
+    member = json.loads(await wijkbrug.operator("invite", "--role", "member", "--contact", "c-overvecht-2", "--json"))
+    await wijkbrug.start()
+    api.user_sends(VOLUNTEER, f"/start {volunteer['code']}", first_name="Fatima", language_code="en")
+    api.user_sends(MEMBER, f"/start {member['code']}", first_name="Emre", language_code="nl")
+    await reply_containing(api, MEMBER, "Emre Kocabaş van Buurtteam Overvecht")
+
+    api.user_sends(VOLUNTEER, "/new", language_code="en")
+    await reply_containing(api, VOLUNTEER, "Is a child in danger right now")
+    for label, expect in [
+        ("No", "What is the question about?"),
+        ("School and education", "How old is the child?"),
+        ("4–12 years", "Which language does the parent speak best?"),
+        ("Turkish", "postcode"),
+    ]:
+        press(api, VOLUNTEER, label)
+        await reply_containing(api, VOLUNTEER, expect)
+    api.user_sends(VOLUNTEER, "3561", language_code="en")
+    await reply_containing(api, VOLUNTEER, "Describe the question")
+    api.user_sends(VOLUNTEER, "An invented question about a school letter.", language_code="en")
+    await reply_containing(api, VOLUNTEER, "Please check the question:")
+    press(api, VOLUNTEER, "Save")
+    await reply_containing(api, VOLUNTEER, "warm handover?")
+    press(api, VOLUNTEER, "🤝 Emre Kocabaş")
+    await reply_containing(api, VOLUNTEER, "How will the family meet")
+    press(api, VOLUNTEER, "The parent calls the professional")
+    await reply_containing(api, VOLUNTEER, "Please read this to the parent")
+    press(api, VOLUNTEER, "The parent agrees")
+    await reply_containing(api, VOLUNTEER, "first name")
+    api.user_sends(VOLUNTEER, "Invented", language_code="en")
+    await reply_containing(api, VOLUNTEER, "phone number")
+    api.user_sends(VOLUNTEER, "06 12345678", language_code="en")
+    await reply_containing(api, VOLUNTEER, "best call the parent")
+    press(api, VOLUNTEER, "No preference")
+    await reply_containing(api, VOLUNTEER, "photo or a document")
+    api.user_sends_photo(VOLUNTEER, language_code="en")
+    await reply_containing(api, VOLUNTEER, "Please check the request")
+    press(api, VOLUNTEER, "Send the request")
+
+    # The member reads the request in Dutch, without the parent's identity, and accepts.
+    await reply_containing(api, MEMBER, "H-")
+    request = texts(api, MEMBER)[-1]
+    assert "Invented" not in request and "12345678" not in request
+    keyboard = api.last_keyboard(MEMBER)
+    assert keyboard is not None
+    accept = next(b for row in keyboard[1] for b in row if b["callback_data"].endswith(":accept:1"))
+    api.user_presses(MEMBER, keyboard[0], accept["callback_data"], language_code="nl")
+    await reply_containing(api, VOLUNTEER, "accepted your request")
+    await api.wait_for(lambda a: any(c["method"] == "sendPhoto" for c in a.sent(MEMBER)), timeout=20)
+    assert "Invented" in "\n".join(texts(api, MEMBER)) and "+31612345678" in "\n".join(texts(api, MEMBER))
+    assert "Please ask the parent to call Emre Kocabaş on 06 9999 0402." in texts(api, VOLUNTEER)[-1]
+    assert await wijkbrug.stop() == 0

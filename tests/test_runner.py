@@ -88,7 +88,7 @@ async def test_a_saved_question_is_stored_and_the_conversation_reset(runner, con
     calls = await sent(runner)
     assert [c[1] for c in calls] == ["answerCallbackQuery", "editMessageText", "sendMessage"]
     assert calls[1][2]["text"].endswith("✓ Save") and calls[1][2]["message_id"] == 51
-    [stored] = await questions.of_volunteer(conn, 1)
+    [stored] = await questions.of_volunteer(conn, 1, runner.vault)
     assert stored.code in calls[2][2]["text"]
     assert stored.theme == "school" and stored.pc4 == "3561" and stored.parent_language == "tr"
     assert (await conversations.load(conn, 1)).step is None
@@ -99,14 +99,14 @@ async def test_a_taken_question_code_is_replaced_not_lost(runner, conn, clock) -
     await feed(runner, updates.message(904, f"/start {code}", language_code="en"))
     from flows.model import LogQuestion
 
-    await questions.insert(conn, LogQuestion(code="Q-AAAA", volunteer_id=1, org_id="lantaarn", urgent=False, theme="other", age_group="0-4", parent_language="nl", pc4="3500", text="x", created_at=clock()))
+    await questions.insert(conn, LogQuestion(code="Q-AAAA", volunteer_id=1, org_id="lantaarn", urgent=False, theme="other", age_group="0-4", parent_language="nl", pc4="3500", text="x", created_at=clock()), runner.vault)
     await feed(runner, updates.message(904, "/new"))
     for value in ["no", "housing", "0-4", "nl"]:
         await feed(runner, updates.press(904, 1, f"{(await conversations.load(conn, 1)).token}|{value}"))
     await feed(runner, updates.message(904, "3500"))
     await feed(runner, updates.message(904, "invented"))
     await feed(runner, updates.press(904, 1, f"{(await conversations.load(conn, 1)).token}|save"))
-    saved = await questions.of_volunteer(conn, 1)
+    saved = await questions.of_volunteer(conn, 1, runner.vault)
     assert len(saved) == 2 and saved[0].code == "Q-AAAA"
     assert saved[1].code != "Q-AAAA" and saved[1].text == "invented"  # the taken code was skipped
 
@@ -119,12 +119,12 @@ async def test_danger_alerts_wait_for_a_coordinator_who_gets_them_on_joining(run
     to_volunteer = [c for c in await sent(runner) if c[1] == "sendMessage"]
     safety = to_volunteer[0][2]["text"]  # first, and on its own
     assert "112" in safety and "0800-2000" in safety and "?" not in safety
-    assert await alerts.count(conn, "lantaarn") == 1
+    assert await alerts.count(conn, "org:lantaarn") == 1
 
     await feed(runner, updates.message(906, f"/start {await invite(runner, Role.COORDINATOR)}", language_code="nl"))
     to_coordinator = [c for c in await sent(runner) if c[0] == "906" and c[1] == "sendMessage"]
     assert len(to_coordinator) == 2 and "Sara" in to_coordinator[1][2]["text"] and "Dringend" in to_coordinator[1][2]["text"]
-    assert await alerts.count(conn, "lantaarn") == 0
+    assert await alerts.count(conn, "org:lantaarn") == 0
 
     # the next alert goes straight to the coordinator, in the coordinator's language
     await feed(runner, updates.message(905, "/cancel"))
@@ -140,7 +140,7 @@ async def test_a_coordinator_of_another_organisation_gets_no_alert(runner, conn)
     await feed(runner, updates.message(908, "/new"))
     await feed(runner, updates.press(908, 1, f"{(await conversations.load(conn, 2)).token}|yes"))
     assert all(c[0] != "907" for c in await sent(runner))
-    assert await alerts.count(conn, "lantaarn") == 1
+    assert await alerts.count(conn, "org:lantaarn") == 1
 
 
 async def test_a_failing_step_changes_nothing_and_is_answered(runner, conn, monkeypatch) -> None:
@@ -186,7 +186,7 @@ async def test_a_member_joins_bound_to_their_entry_and_away_changes_who_is_sugge
     calls = await sent(runner)
     assert "You are registered as Emre Kocabaş of Buurtteam Overvecht." in calls[0][2]["text"]
     menu = next(c for c in calls if c[1] == "setMyCommands")
-    assert [c["command"] for c in menu[2]["commands"]] == ["contacts", "away", "back", "language", "help"]
+    assert [c["command"] for c in menu[2]["commands"]] == ["inbox", "contacts", "away", "back", "cancel", "language", "help"]
     assert menu[2]["scope"] == {"type": "chat", "chat_id": "920"}
 
     async def suggested() -> str:

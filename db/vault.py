@@ -1,0 +1,107 @@
+"""Encryption at rest of personal data (the parent's name and phone, question text, file refs).
+
+Fernet (AES-128-CBC with HMAC-SHA256) from `cryptography`, behind MultiFernet so that a new key
+can be added in front of the old ones. The key lives outside the database: in the environment
+(WIJKBRUG_SECRET_KEY) or in a key file created with mode 0600 on first run. A sealed value is
+`v1:<token>`; a value without the prefix is legacy plain text from before encryption.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+PREFIX = "v1:"
+CHECK_KEY = "vault.check"
+CHECK_TEXT = "wijkbrug"
+
+
+class KeyProblem(Exception):
+    """The key is missing or does not open what this database holds: stop, never garble."""
+
+
+class Vault:
+    def __init__(self, keys: list[bytes]) -> None:
+        if not keys:
+            raise KeyProblem("no encryption key")
+        try:
+            self._fernet = MultiFernet([Fernet(key) for key in keys])
+        except ValueError as exc:
+            raise KeyProblem(f"the encryption key is not a valid Fernet key ({exc})") from None
+
+    @classmethod
+    def generate(cls) -> Vault:
+        return cls([Fernet.generate_key()])
+
+    def seal(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        return PREFIX + self._fernet.encrypt(text.encode("utf-8")).decode("ascii")
+
+    def open(self, sealed: str | None) -> str | None:
+        if sealed is None or not sealed.startswith(PREFIX):
+            return sealed
+        try:
+            return self._fernet.decrypt(sealed[len(PREFIX):].encode("ascii")).decode("utf-8")
+        except InvalidToken:
+            raise KeyProblem("the encryption key does not open the data in this database") from None
+
+    def rotate(self, sealed: str | None) -> str | None:
+        """The same value sealed under the newest key."""
+        if sealed is None or not sealed.startswith(PREFIX):
+            return self.seal(sealed)
+        return PREFIX + self._fernet.rotate(sealed[len(PREFIX):].encode("ascii")).decode("ascii")
+
+
+def load_keys(secret: str | None, key_file: Path, create: bool) -> list[bytes]:
+    """Keys from WIJKBRUG_SECRET_KEY (comma-separated, newest first), else from the key file,
+    which is created (mode 0600) only when `create` is true: for a new database."""
+    if secret:
+        return [part.strip().encode("ascii") for part in secret.split(",") if part.strip()]
+    if key_file.exists():
+        return [line.strip().encode("ascii") for line in key_file.read_text("ascii").splitlines() if line.strip()]
+    if not create:
+        raise KeyProblem(
+            f"the key file {key_file} is missing, and this database holds encrypted data; restore the key "
+            "file or set WIJKBRUG_SECRET_KEY"
+        )
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(Fernet.generate_key().decode("ascii") + "\n")
+    return load_keys(None, key_file, create=False)
+
+
+async def open_vault(conn, secret: str | None, key_file: Path) -> Vault:
+    """The vault for this database: a new database gets a new key (file); an existing one must be
+    opened by the key it was sealed with, or Wijkbrug stops with a clear message."""
+    from db import settings
+    from db.connection import transaction
+
+    check = await settings.get(conn, CHECK_KEY)
+    vault = Vault(load_keys(secret, key_file, create=check is None))
+    if check is None:
+        async with transaction(conn):
+            await settings.put(conn, CHECK_KEY, vault.seal(CHECK_TEXT) or "")
+    elif vault.open(check) != CHECK_TEXT:
+        raise KeyProblem("the encryption key does not open the data in this database")
+    return vault
+
+
+_ATTACHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def attach(conn, vault: Vault) -> Vault:
+    """Use `vault` for what is sealed on this connection (the inbox, outbox and conversations)."""
+    _ATTACHED[conn] = vault
+    return vault
+
+
+def of(conn) -> Vault:
+    try:
+        return _ATTACHED[conn]
+    except KeyError:
+        raise KeyProblem("no encryption key was opened for this database connection") from None

@@ -1,0 +1,341 @@
+"""Warm handovers and consults once they are sent: what each side may do, and who hears what.
+
+Theory of operation: a case (a handover or a consult) has a status and a version. Its buttons
+carry `c:<case>:<action>:<version>`; a press whose version is not the case's current one is
+answered "expired" and changes nothing, so two people (or two old messages) cannot both move a
+case. The member accepts, declines (with a reason) or asks a question; later marks contact
+made and closed. The volunteer hears each step as a status only, and may withdraw the parent's
+consent, which erases the parent's data at once. Timers remind the member and then escalate to
+the team's coordinator; they never delay an urgent question, which reaches that coordinator at
+once when it is saved.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from flows import intake
+from flows.model import (
+    Attachment,
+    Button,
+    ChangeCase,
+    EraseParent,
+    Message,
+    Schedule,
+    ToCoordinators,
+    ToUser,
+    Unschedule,
+)
+from flows.text import Text, layout, ltr, plain, t, tn, tp
+from flows.workhours import add_working_hours
+
+OPEN = ("requested", "accepted", "contact_made")
+WAITING = "requested"
+
+
+class Parent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    first_name: str
+    phone: str
+    call_time: str | None = None
+
+
+class Case(BaseModel):
+    """A case as the flows see it, with the question it is about (decrypted by the runner)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    kind: str  # handover, consult
+    status: str
+    version: int
+    question_code: str | None
+    theme: str
+    age_group: str
+    parent_language: str
+    wijk: str | None
+    wijk_name: str | None
+    urgent: bool
+    question_text: str | None
+    volunteer_id: int | None
+    volunteer_name: str
+    org_id: str
+    org_name: str
+    contact_id: str
+    contact_name: str
+    contact_phone: str = ""
+    member_id: int | None
+    team_id: str
+    team_name: str
+    team_address: str = ""
+    way: str | None
+    escalated: bool = False
+    parent: Parent | None = None
+    attachment_media: str | None = None
+    attachment_file: str | None = None
+    opened_at: datetime
+
+
+WAYS: dict[str, Text] = {
+    "parent_calls": tp("way", "The parent calls the professional"),
+    "call_together": tp("way", "The volunteer and the parent call together"),
+    "meet_org": tp("way", "A meeting of the three at the organisation"),
+    "meet_team": tp("way", "A meeting of the three at the wijkteam's office"),
+}
+
+DECLINE_REASONS: dict[str, Text] = {
+    "not_our_wijk": tp("decline", "Not our wijk"),
+    "no_capacity": tp("decline", "No capacity now"),
+    "other_service": tp("decline", "Another service fits better"),
+    "other": tp("decline", "Another reason (type it)"),
+}
+
+STATUS: dict[str, Text] = {
+    "requested": tp("status", "waiting for an answer"),
+    "accepted": tp("status", "accepted"),
+    "declined": tp("status", "declined"),
+    "contact_made": tp("status", "contact made"),
+    "closed": tp("status", "closed"),
+    "withdrawn": tp("status", "consent withdrawn"),
+}
+
+
+def button(case: Case, action: str, label: Text) -> Button:
+    return Button(label=label, data=f"c:{case.id}:{action}:{case.version}")
+
+
+def parse_button(data: str) -> tuple[str, str, int] | None:
+    """(case id, action, version) from a case button's data, or None if it is not one."""
+    parts = data.split(":")
+    if len(parts) != 4 or parts[0] != "c" or not parts[3].isdigit():
+        return None
+    return parts[1], parts[2], int(parts[3])
+
+
+def _about(case: Case) -> tuple[Text, ...]:
+    """The question in a few lines, without the parent's identity."""
+    lines = [
+        t("{field}: {value}", field=t("Theme"), value=intake.THEMES.get(case.theme, intake.THEMES["other"])),
+        t("{field}: {value}", field=t("Age of the child"), value=intake.AGE_GROUPS.get(case.age_group, plain("–"))),
+    ]
+    if case.parent_language:
+        lines.append(t("{field}: {value}", field=t("Parent's language"), value=intake.language_label(case.parent_language) or plain("–")))
+    if case.wijk_name:
+        lines.append(t("{field}: {value}", field=t("Wijk"), value=case.wijk_name))
+    if case.way:
+        lines.append(t("{field}: {value}", field=t("Way"), value=WAYS[case.way]))
+    return tuple(lines)
+
+
+def _question(case: Case) -> Text:
+    return layout("“{text}”", text=case.question_text or "–")
+
+
+def to_member(case: Case) -> Message:
+    """The request as the member receives it, with the buttons that fit its status."""
+    assert case.member_id is not None
+    who = t("From {volunteer} of {organisation}.", volunteer=case.volunteer_name, organisation=case.org_name)
+    if case.kind == "consult":
+        head = t("💬 Request for advice {case}: a situation, without naming the family.", case=ltr(case.id))
+        keyboard = ((button(case, "note", t("Answer")), button(case, "close", t("Close"))),)
+        return Message(to=ToUser(user_id=case.member_id), parts=(head, who, _about(case), _question(case)), buttons=keyboard)
+    head = t("🤝 Request for a warm handover {case}", case=ltr(case.id))
+    parts: list[Text | tuple[Text, ...]] = [head, who, _about(case), _question(case)]
+    if case.status == WAITING:
+        if case.urgent:
+            parts.insert(1, t("⚠️ The volunteer reported that a child may be in danger."))
+        parts.append(t("The parent agreed that their first name and phone number are passed on to you once you accept."))
+        keyboard = (
+            (button(case, "accept", t("Accept")), button(case, "decline", t("Decline"))),
+            (button(case, "note", t("Ask a question")),),
+        )
+    else:
+        parts.append(_parent_details(case))
+        keyboard = _member_followup(case)
+    return Message(to=ToUser(user_id=case.member_id), parts=tuple(parts), buttons=keyboard)
+
+
+def _member_followup(case: Case) -> tuple[tuple[Button, ...], ...]:
+    if case.status == "accepted":
+        return ((button(case, "contact_made", t("Contact made")), button(case, "close", t("Closed"))), (button(case, "note", t("Send the volunteer a message")),))
+    if case.status == "contact_made":
+        return ((button(case, "close", t("Closed")), button(case, "note", t("Send the volunteer a message"))),)
+    return ()
+
+
+def _parent_details(case: Case) -> Text | tuple[Text, ...]:
+    if case.parent is None:
+        return t("The parent's details have been erased.")
+    lines = [
+        t("The parent: {name}, phone {phone}.", name=case.parent.first_name, phone=ltr(case.parent.phone)),
+    ]
+    if case.parent.call_time:
+        lines.append(t("Best time to call: {when}", when=case.parent.call_time))
+    return tuple(lines)
+
+
+def _to_volunteer(case: Case, *parts: Text | tuple[Text, ...], buttons: tuple[tuple[Button, ...], ...] = ()) -> list[Message]:
+    if case.volunteer_id is None:
+        return []
+    return [Message(to=ToUser(user_id=case.volunteer_id), parts=parts, buttons=buttons)]
+
+
+def what_next(case: Case) -> Text:
+    """What the volunteer tells the parent after an acceptance, by the way chosen."""
+    if case.way == "parent_calls":
+        return t("Please ask the parent to call {name} on {phone}.", name=case.contact_name, phone=ltr(case.contact_phone or "–"))
+    if case.way == "call_together":
+        return t("Call {name} together with the parent, on {phone}.", name=case.contact_name, phone=ltr(case.contact_phone or "–"))
+    if case.way == "meet_team":
+        return t("{name} will contact you to plan a meeting at the wijkteam's office ({address}).", name=case.contact_name, address=case.team_address or "–")
+    return t("{name} will contact you to plan a meeting at your organisation.", name=case.contact_name)
+
+
+def opened(case: Case, now: datetime, timezone: str, holidays: frozenset, reminder_hours: float) -> tuple[list[Message], list]:
+    """A new case: the request to the member, and the timers that follow it up."""
+    remind = add_working_hours(now, reminder_hours, timezone, holidays)
+    escalate = add_working_hours(now, 2 * reminder_hours, timezone, holidays)
+    effects = [Schedule(timer="remind", case_id=case.id, due_at=remind), Schedule(timer="escalate", case_id=case.id, due_at=escalate)]
+    return [to_member(case)], effects
+
+
+def _change(case: Case, status: str, now: datetime, **extra) -> ChangeCase:
+    return ChangeCase(case_id=case.id, version=case.version, status=status, at=now, **extra)
+
+
+def moved(case: Case, status: str) -> Case:
+    return case.model_copy(update={"status": status, "version": case.version + 1})
+
+
+def accept(case: Case, now: datetime) -> tuple[list[Message], list]:
+    after = moved(case, "accepted")
+    messages = [to_member(after)]
+    if case.attachment_file and case.parent is not None:
+        messages.append(
+            Message(
+                to=ToUser(user_id=case.member_id or 0),
+                parts=(t("The document the volunteer added to {case}.", case=ltr(case.id)),),
+                attachment=_attachment(case),
+            )
+        )
+    messages += _to_volunteer(
+        case,
+        t("✅ {name} ({team}) accepted your request {case}.", name=case.contact_name, team=case.team_name, case=ltr(case.id)),
+        what_next(after),
+    )
+    return messages, [_change(case, "accepted", now), Unschedule(case_id=case.id)]
+
+
+def _attachment(case: Case) -> Attachment:
+    return Attachment(media=case.attachment_media or "document", file_id=case.attachment_file or "")
+
+
+def decline(case: Case, now: datetime, reason: str, text: str | None) -> tuple[list[Message], list]:
+    shown: Text = DECLINE_REASONS[reason] if reason != "other" else plain(text or "–")
+    after = moved(case, "declined")
+    messages = _to_volunteer(
+        case,
+        t("{name} ({team}) cannot take your request {case}. Reason: {reason}", name=case.contact_name, team=case.team_name, case=ltr(case.id), reason=shown),
+        t("You can ask someone else; the parent's consent still stands for the wijkteam."),
+        buttons=((button(after, "next", t("Ask someone else")),),),
+    )
+    messages.append(Message(to=ToUser(user_id=case.member_id or 0), parts=(t("You declined {case}. The volunteer has been told.", case=ltr(case.id)),)))
+    effects = [_change(case, "declined", now, reason=reason, reason_text=text if reason == "other" else None), Unschedule(case_id=case.id)]
+    return messages, effects
+
+
+def progress(case: Case, now: datetime, status: str) -> tuple[list[Message], list]:
+    """Contact made, or closed: the volunteer hears the status, never the content."""
+    after = moved(case, status)
+    if status == "contact_made":
+        news = t("📞 {name} has made contact with the family ({case}).", name=case.contact_name, case=ltr(case.id))
+    elif case.kind == "consult":
+        news = t("{name} closed the conversation {case}.", name=case.contact_name, case=ltr(case.id))
+    else:
+        news = t("✔️ {name} has closed {case}. Thank you for the warm handover!", name=case.contact_name, case=ltr(case.id))
+    mine = Message(to=ToUser(user_id=case.member_id or 0), parts=(t("Noted: {case} is now {status}.", case=ltr(case.id), status=STATUS[status]),), buttons=_member_followup(after))
+    effects: list = [_change(case, status, now)]
+    if status == "closed":
+        effects.append(Unschedule(case_id=case.id))
+    return [mine, *_to_volunteer(case, news)], effects
+
+
+def withdraw(case: Case, now: datetime) -> tuple[list[Message], list]:
+    messages = [
+        Message(
+            to=ToUser(user_id=case.member_id or 0),
+            parts=(
+                t("The parent has withdrawn consent for {case}. Their details have been erased from Wijkbrug and the request is closed.", case=ltr(case.id)),
+                t("Please also delete any notes with their details that you made outside Wijkbrug."),
+            ),
+        )
+    ] if case.member_id else []
+    messages += _to_volunteer(case, t("Consent for {case} is withdrawn: the parent's details are erased, and {name} has been told.", case=ltr(case.id), name=case.contact_name))
+    effects = [_change(case, "withdrawn", now), Unschedule(case_id=case.id)]
+    if case.question_code:
+        effects.append(EraseParent(question_code=case.question_code, org_id=case.org_id, at=now))
+    return messages, effects
+
+
+def relay(case: Case, from_member: bool, text: str) -> list[Message]:
+    """A question or an answer, passed to the other side in the same case."""
+    if from_member:
+        head = t("💬 {name} ({team}) about {case}:", name=case.contact_name, team=case.team_name, case=ltr(case.id))
+        return _to_volunteer(case, head, layout("“{text}”", text=text), buttons=((button(case, "note", t("Answer")),),))
+    head = t("💬 {volunteer} ({organisation}) about {case}:", volunteer=case.volunteer_name, organisation=case.org_name, case=ltr(case.id))
+    return [Message(to=ToUser(user_id=case.member_id or 0), parts=(head, layout("“{text}”", text=text)), buttons=((button(case, "note", t("Answer")),),))]
+
+
+def on_timer(case: Case, kind: str, hours: float, now: datetime) -> tuple[list[Message], list]:
+    """A reminder to the member, then an escalation to the team's coordinator; nothing once answered."""
+    if case.status != WAITING:
+        return [], []
+    if kind == "remind":
+        again = to_member(case)
+        reminder = t("⏰ Reminder: {volunteer} is waiting for your answer to {case}.", volunteer=case.volunteer_name, case=ltr(case.id))
+        return [again.model_copy(update={"parts": (reminder, *again.parts)})], []
+    return escalate(case, tn("No answer after {n} working hour.", "No answer after {n} working hours.", int(2 * hours)), now)
+
+
+def escalate(case: Case, why: Text, now: datetime) -> tuple[list[Message], list]:
+    alert = Message(
+        to=ToCoordinators(team_id=case.team_id),
+        parts=(
+            t("⚠️ Request {case} to {name} ({team}) needs follow-up.", case=ltr(case.id), name=case.contact_name, team=case.team_name),
+            why,
+            _about(case),
+            t("From {volunteer} of {organisation}.", volunteer=case.volunteer_name, organisation=case.org_name),
+        ),
+    )
+    told = _to_volunteer(case, t("{name} has not answered {case} yet. The wijkteam's coordinator is following it up.", name=case.contact_name, case=ltr(case.id)))
+    return [alert, *told], [_change(case, case.status, now, escalated=True)]
+
+
+def urgent_alert(team_id: str, code: str, wijk_name: str, theme: str, org_name: str) -> Message:
+    """An urgent question reaches the wijkteam's coordinator at once: no timer, no consent step."""
+    return Message(
+        to=ToCoordinators(team_id=team_id),
+        parts=(
+            t(
+                "⚠️ Urgent question {code} in {wijk}: a volunteer of {organisation} reports that a child may be in danger. "
+                "They have been shown 112 and Veilig Thuis, and their organisation's coordinator is alerted.",
+                code=ltr(code),
+                wijk=wijk_name,
+                organisation=org_name,
+            ),
+            t("{field}: {value}", field=t("Theme"), value=intake.THEMES.get(theme, intake.THEMES["other"])),
+        ),
+    )
+
+
+def summary_line(case: Case) -> Text:
+    """One line per case for /cases and /inbox."""
+    return layout(
+        "{case} · {theme} · {name} · {status}",
+        case=ltr(case.id),
+        theme=intake.THEMES.get(case.theme, intake.THEMES["other"]),
+        name=case.contact_name,
+        status=STATUS.get(case.status, plain(case.status)),
+    )

@@ -1,0 +1,245 @@
+"""A volunteer asks a professional for a warm handover (or only for advice) about a saved question.
+
+Theory of operation: after the suggestions, the volunteer picks a person. For a handover they
+choose how the family will meet that person, show the parent the consent text in the parent's
+own language (and their own), and — only if the parent agrees — give the parent's first name,
+phone number, a good time to call and, if they like, a photo or document. Without consent no
+personal data leaves the question, and a consult (advice without naming the family) is offered
+instead. A consult skips all of that. The last step sums the request up before it is sent.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from flows import intake, matching
+from flows.cases import WAYS
+from flows.model import AddAttachment, Attachment, Env, OpenCase, RecordConsent, SaveParent, User
+from flows.state import Conversation, Step
+from flows.text import Text, layout, ltr, t, tn
+
+CONSENT_VERSION = "2026-11"
+NAME_LIMIT = 40
+CALL_TIME_LIMIT = 80
+STEPS = (Step.SUGGESTED, Step.WAY, Step.CONSENT, Step.PARENT_NAME, Step.PARENT_PHONE, Step.CALL_TIME, Step.ATTACH, Step.SEND)
+TYPED = (Step.PARENT_NAME, Step.PARENT_PHONE, Step.CALL_TIME, Step.ATTACH)
+
+
+def reachable_matches(state: Conversation, env: Env) -> list[matching.Match]:
+    """The suggested people who use Wijkbrug (a request can only reach them), best first."""
+    saved = state.saved
+    if saved is None or saved.wijk is None:
+        return []
+    excluded = state.request.excluded if state.request else ()
+    found = matching.rank(env.directory, saved.wijk, saved.theme, saved.parent_language, env.today, env.open_handovers, limit=50)
+    return [m for m in found if m.contact.id in env.reachable and m.contact.id not in excluded][: matching.TOP]
+
+
+def consent_language(parent_language: str, shipped: tuple[str, ...]) -> str | None:
+    """The language to show the parent the consent in, if Wijkbrug speaks it."""
+    code = {"fa_AF": "fa"}.get(parent_language, parent_language)
+    return code if code in shipped else None
+
+
+def consent_text(org_name: str, volunteer: str, contact: str, team: str, language: str | None) -> Text:
+    # TRANSLATORS: the parent's consent, read to or by the parent. Plain words; every part matters
+    # (who receives what, for which purpose, how to withdraw). Native speakers must review it.
+    text = t(
+        "{organisation} would like to pass your first name, your phone number and your question to "
+        "{contact} of {team}: the municipality's team for families in your neighbourhood. They use it only "
+        "to contact you about your question. You can take this back at any time by telling {volunteer}; "
+        "your details are then erased.",
+        organisation=org_name,
+        contact=contact,
+        team=team,
+        volunteer=volunteer,
+    )
+    return text.model_copy(update={"language": language})
+
+
+def _contact(state: Conversation, env: Env):
+    request = state.request
+    contact = env.directory.contact(request.contact_id) if request else None
+    team = env.directory.team(contact.team) if contact else None
+    return contact, team
+
+
+def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple[Text | tuple[Text, ...], ...], list[tuple[str, Text]], int]:
+    request = state.request
+    contact, team = _contact(state, env)
+    name = contact.name if contact else ""
+    if step is Step.SUGGESTED:
+        found = reachable_matches(state, env)
+        if request is not None and request.kind == "consult":
+            options = [(f"to:{m.contact.id}", layout("💬 {name}", name=m.contact.name)) for m in found]
+            return (t("Whom do you want to ask for advice? The family is not named."),), options, 1
+        options = [(f"to:{m.contact.id}", layout("🤝 {name}", name=m.contact.name)) for m in found]
+        options.append(("consult", t("💬 Only ask for advice")))
+        return (t("Do you want to ask one of them for a warm handover?"),), options, 1
+    if step is Step.WAY:
+        options = [(code, label) for code, label in WAYS.items()]
+        return (t("How will the family meet {name}?", name=name),), options, 1
+    if step is Step.CONSENT:
+        assert contact is not None and team is not None and request is not None
+        org = next((o.name for o in env.directory.organisations if o.id == user.org_id), "")
+        language = request.consent_language
+        parts: list[Text | tuple[Text, ...]] = [t("Please read this to the parent, and ask whether they agree:")]
+        if language is not None and language != user.language:
+            parts.append(consent_text(org, user.name, contact.name, team.name, language))
+            parts.append(t("In your language:"))
+        elif language is None:
+            parts.append(t("Wijkbrug does not have this text in the parent's language: please translate it for them."))
+        parts.append(consent_text(org, user.name, contact.name, team.name, None))
+        options = [("yes", t("The parent agrees")), ("no", t("The parent does not agree"))]
+        return tuple(parts), options, 1
+    if step is Step.PARENT_NAME:
+        return (t("What is the parent's first name? (Only the first name.)"),), [], 1
+    if step is Step.PARENT_PHONE:
+        return (t("What is the parent's phone number? For example {example1} or {example2}.", example1=ltr("06 12345678"), example2=ltr("+32 470 12 34 56")),), [], 1
+    if step is Step.CALL_TIME:
+        return (t("When can {name} best call the parent? Type it (for example: mornings, not on Friday).", name=name),), [("none", t("No preference"))], 1
+    if step is Step.ATTACH:
+        return (
+            t("Do you want to add a photo or a document, for example a letter from school? Send it now. Only {name} will see it, after accepting.", name=name),
+        ), [("none", t("No attachment"))], 1
+    assert step is Step.SEND and request is not None
+    return summary(state, env), [("send", t("Send the request")), ("cancel", t("Cancel"))], 1
+
+
+def summary(state: Conversation, env: Env) -> tuple[Text | tuple[Text, ...], ...]:
+    request = state.request
+    assert request is not None
+    contact, team = _contact(state, env)
+    who = layout("{name} ({team})", name=contact.name if contact else "", team=team.name if team else "")
+    if request.kind == "consult":
+        return (t("Ask {who} for advice about question {code}? The family is not named.", who=who, code=ltr(state.saved.code if state.saved else "")),)
+    lines = [t("{field}: {value}", field=t("To"), value=who)]
+    if request.way:
+        lines.append(t("{field}: {value}", field=t("Way"), value=WAYS[request.way]))
+    if request.first_name:
+        lines.append(t("{field}: {value}", field=t("Parent"), value=layout("{name}, {phone}", name=request.first_name, phone=ltr(request.phone or ""))))
+    if request.call_time:
+        lines.append(t("{field}: {value}", field=t("Best time to call"), value=request.call_time))
+    if request.attachment_file:
+        lines.append(t("{field}: {value}", field=t("Attachment"), value=t("yes")))
+    if request.has_consent:
+        lines.append(t("The parent's consent and details from the earlier request are used."))
+    return (t("Please check the request:"), tuple(lines))
+
+
+def first(state: Conversation) -> Step:
+    """The step after the person was picked."""
+    request = state.request
+    assert request is not None
+    if request.kind == "consult":
+        return Step.SEND
+    return Step.WAY
+
+
+def after_way(state: Conversation) -> Step:
+    request = state.request
+    assert request is not None
+    return Step.SEND if request.has_consent else Step.CONSENT
+
+
+def take_name(raw: str) -> str | Text:
+    name = intake.clean_text(raw)
+    if not name or len(name) > NAME_LIMIT or "\n" in name or any(ch.isdigit() for ch in name):
+        return tn(
+            "Please type only the parent's first name (at most {n} letter).",
+            "Please type only the parent's first name (at most {n} letters).",
+            NAME_LIMIT,
+        )
+    return name
+
+
+def take_phone(raw: str) -> str | Text:
+    """A valid Dutch or international number, in E.164 (+31612345678)."""
+    try:
+        number = phonenumbers.parse(raw.strip(), "NL")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        return t(
+            "That is not a phone number I can use. Type a Dutch number such as {example1}, or an international one with + and the country code, such as {example2}.",
+            example1=ltr("06 12345678"),
+            example2=ltr("+32 470 12 34 56"),
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def take_call_time(raw: str) -> str | Text:
+    text = intake.clean_text(raw)
+    if not text or len(text) > CALL_TIME_LIMIT:
+        return tn(
+            "Please keep it short (at most {n} character), or press “No preference”.",
+            "Please keep it short (at most {n} characters), or press “No preference”.",
+            CALL_TIME_LIMIT,
+        )
+    return text
+
+
+def take_attachment(event: Attachment) -> Text | None:
+    if event.media not in ("photo", "document") or not event.file_id:
+        return t("Please send a photo or a document (a PDF, for example), or press “No attachment”.")
+    return None
+
+
+def send(state: Conversation, user: User, env: Env) -> list:
+    """The effects of sending: consent, the parent's details and the attachment (for a new
+    handover), and the case itself; the runner then delivers the request (flows.cases.opened)."""
+    request, saved = state.request, state.saved
+    assert request is not None and saved is not None
+    contact, team = _contact(state, env)
+    assert contact is not None and team is not None
+    org_id = user.org_id or ""
+    effects: list = []
+    if request.kind == "handover" and not request.has_consent:
+        effects.append(
+            RecordConsent(
+                question_code=saved.code,
+                org_id=org_id,
+                volunteer_id=user.id,
+                wording_version=CONSENT_VERSION,
+                language=request.consent_language or user.language,
+                at=env.now,
+            )
+        )
+        effects.append(
+            SaveParent(question_code=saved.code, org_id=org_id, first_name=request.first_name or "", phone=request.phone or "", call_time=request.call_time)
+        )
+        if request.attachment_file:
+            effects.append(
+                AddAttachment(question_code=saved.code, org_id=org_id, media=request.attachment_media or "document", file_id=request.attachment_file, at=env.now)
+            )
+    effects.append(
+        OpenCase(
+            case_id=env.new_case_id,
+            case_kind="consult" if request.kind == "consult" else "handover",
+            question_code=saved.code,
+            org_id=org_id,
+            volunteer_id=user.id,
+            contact_id=contact.id,
+            member_id=env.reachable.get(contact.id),
+            team_id=team.id,
+            way=request.way,
+            previous_id=request.previous_id,
+            at=env.now,
+        )
+    )
+    return effects
+
+
+def sent_text(state: Conversation, env: Env) -> Text:
+    contact, _ = _contact(state, env)
+    return t(
+        "Sent to {name} as {case}. You will hear here when they answer; /cases shows where your requests stand.",
+        name=contact.name if contact else "",
+        case=ltr(env.new_case_id),
+    )
+
+
+def unreachable_note() -> Text:
+    """When none of the suggested people uses Wijkbrug yet: the volunteer calls them directly."""
+    return t("None of them uses Wijkbrug yet: call or e-mail them directly, with the parent's consent.")
+

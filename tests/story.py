@@ -1,0 +1,212 @@
+"""Stories: conversations between several people through the whole bot (runner, SQLite, outbox),
+as golden files a domain expert can read. Replayed by tests/test_stories.py; rewrite the answers
+with WIJKBRUG_UPDATE_GOLDEN=1.
+
+Header (before the first action):
+    # what the story shows
+    Ayşe: volunteer lantaarn tr          name: role, organisation / contact / team scope, language
+    Joost: member c-overvecht-2 nl
+    Petra: coordinator team:bt-overvecht nl
+    Karin: coordinator org:lantaarn nl
+    clock: 2026-11-27 14:00              Amsterdam time the story starts
+
+Actions:
+    Ayşe > /new                          what a person types
+    Ayşe > [Hayır]                       a button on that person's newest message that has it
+    Ayşe > (photo)                       a photo (or document) sent
+    clock: 2026-11-30 09:00              time passes (due timers fire)
+    restart                              the bot stops and starts again (same database)
+
+What Wijkbrug did:
+    → Joost: text…                       a message (further lines indented, buttons in [ ])
+    ✓ Joost: Accept                      a pressed button's message now shows the choice
+    ! Joost: …                           the short notice a press is answered with
+    📎 Joost: photo                      a file forwarded
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from bot.directory_file import load, sample_path
+from bot.i18n import Catalogs
+from bot.runner import Runner
+from db import directory, inbox, invites, outbox
+from db.connection import connect, transaction
+from db.inbox import Incoming
+from db.vault import Vault, attach
+from flows.model import Role
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+@dataclass
+class Person:
+    name: str
+    chat: int
+    role: Role
+    bound: str
+    language: str
+    messages: dict[int, tuple[str, list[list[dict]]]] = field(default_factory=dict)
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now.astimezone(ZoneInfo("UTC"))  # the bot's clock runs in UTC
+
+
+@dataclass
+class Story:
+    path: Path
+    catalogs: Catalogs
+    database: Path
+    people: dict[str, Person] = field(default_factory=dict)
+    out: list[str] = field(default_factory=list)
+    ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    conn: aiosqlite.Connection | None = None
+    runner: Runner | None = None
+    vault: Vault = field(default_factory=Vault.generate)
+
+    async def start(self, clock: Clock) -> None:
+        self.conn = await connect(self.database)
+        attach(self.conn, self.vault)
+        codes = (f"Q-{n:04d}" for n in itertools.count(1001))
+        cases = (f"H-{n:06d}" for n in itertools.count(100001))
+        self.runner = Runner(self.conn, self.catalogs, clock, "telegram", new_code=lambda: next(codes), vault=self.vault, new_case=lambda: next(cases))
+
+    async def stop(self) -> None:
+        if self.conn is not None:
+            await self.conn.close()
+
+    async def setup(self, clock: Clock) -> None:
+        await self.start(clock)
+        assert self.conn is not None
+        sample = load(sample_path())
+        async with transaction(self.conn):
+            await directory.replace(self.conn, sample.directory, sample.away_given)
+        for person in self.people.values():
+            scope, _, key = person.bound.partition(":")
+            async with transaction(self.conn):
+                made = await invites.create(
+                    self.conn,
+                    role=person.role,
+                    org_id=person.bound if person.role is Role.VOLUNTEER else (key if scope == "org" else None),
+                    contact_id=person.bound if person.role is Role.MEMBER else None,
+                    team_id=key if scope == "team" else None,
+                    now=clock(),
+                    valid_for=timedelta(days=1),
+                )
+            await self.send(person, {"text": f"/start {made.code}"})
+        await self.drain(quiet=True)
+
+    async def send(self, person: Person, content: dict) -> None:
+        assert self.conn is not None and self.runner is not None
+        sender = {"id": person.chat, "is_bot": False, "first_name": person.name, "language_code": person.language}
+        chat = {"id": person.chat, "type": "private"}
+        update_id = next(self.ids)
+        if "data" in content:
+            message_id, text = content["message_id"], content["message_text"]
+            update = {"update_id": update_id, "callback_query": {"id": f"cb{update_id}", "from": sender, "data": content["data"], "chat_instance": "s", "message": {"message_id": message_id, "chat": chat, "date": 0, "text": text}}}
+        else:
+            update = {"update_id": update_id, "message": {"message_id": 0, "from": sender, "chat": chat, "date": 0, **content}}
+        async with transaction(self.conn):
+            await inbox.receive(self.conn, "telegram", [Incoming(update_id=update_id, payload=json.dumps(update))], self.runner.clock())
+        await self.runner.process_pending()
+        await self.runner.fire_timers()
+
+    async def drain(self, quiet: bool = False) -> None:
+        assert self.conn is not None
+        by_chat = {p.chat: p for p in self.people.values()}
+        for call in await outbox.waiting(self.conn, "telegram"):
+            await outbox.done(self.conn, call.id)
+            person = by_chat.get(int(call.chat_id))
+            if person is None or quiet and call.method != "sendMessage":
+                continue
+            self._show(person, call.method, call.payload, quiet)
+
+    def _show(self, person: Person, method: str, payload: dict, quiet: bool) -> None:
+        if method == "sendMessage":
+            message_id = next(self.ids)
+            rows = (payload.get("reply_markup") or {}).get("inline_keyboard", [])
+            person.messages[message_id] = (payload["text"], rows)
+            if quiet:
+                return
+            first, *rest = payload["text"].split("\n")
+            self.out.append(f"→ {person.name}: {first}")
+            self.out.extend(f"  {line}".rstrip() for line in rest)
+            self.out.extend("    " + " ".join(f"[{b['text']}]" for b in row) for row in rows)
+        elif method == "editMessageText":
+            text = payload["text"]
+            self.out.append(f"✓ {person.name}: {text.rsplit('✓ ', 1)[-1]}")
+            person.messages[int(payload["message_id"])] = (text, [])
+        elif method == "answerCallbackQuery" and payload.get("text"):
+            self.out.append(f"! {person.name}: {payload['text']}")
+        elif method in ("sendPhoto", "sendDocument"):
+            self.out.append(f"📎 {person.name}: {method.removeprefix('send').lower()} “{payload.get('caption', '')}”")
+
+    def press(self, person: Person, label: str) -> dict:
+        for message_id in sorted(person.messages, reverse=True):
+            text, rows = person.messages[message_id]
+            for row in rows:
+                for button in row:
+                    if button["text"] == label:
+                        return {"data": button["callback_data"], "message_id": message_id, "message_text": text}
+        raise AssertionError(f"{person.name} has no button {label!r}")
+
+
+async def replay(path: Path, catalogs: Catalogs, database: Path) -> str:
+    lines = path.read_text("utf-8").splitlines()
+    story = Story(path, catalogs, database)
+    header: list[str] = []
+    clock = Clock(datetime(2026, 11, 30, 9, 0, tzinfo=AMSTERDAM))
+    body = next((i for i, line in enumerate(lines) if " > " in line or line.startswith(("clock:", "restart"))), len(lines))
+    for line in lines[:body]:
+        if found := re.fullmatch(r"(\w+): (volunteer|member|coordinator) (\S+) (\w+)", line):
+            name = found.group(1)
+            story.people[name] = Person(name, 7000 + len(story.people), Role(found.group(2)), found.group(3), found.group(4))
+        elif found := re.fullmatch(r"start: (\d{4}-\d\d-\d\d \d\d:\d\d)", line):
+            clock.now = datetime.fromisoformat(found.group(1)).replace(tzinfo=AMSTERDAM)
+        if line.strip() or header:
+            header.append(line)
+    while header and not header[-1].strip():
+        header.pop()
+    await story.setup(clock)
+    try:
+        for line in lines[body:]:
+            if not line.strip() or not (" > " in line or line.startswith(("clock:", "restart"))):
+                continue
+            story.out += ["", line]
+            if line.startswith("clock:"):
+                clock.now = datetime.fromisoformat(line.removeprefix("clock:").strip()).replace(tzinfo=AMSTERDAM)
+                assert story.runner is not None
+                await story.runner.fire_timers()
+            elif line == "restart":
+                await story.stop()
+                await story.start(clock)
+                await story.runner.fire_timers()
+            else:
+                name, _, action = line.partition(" > ")
+                person = story.people[name]
+                if found := re.fullmatch(r"\[(.+)\]", action):
+                    await story.send(person, story.press(person, found.group(1)))
+                elif action in ("(photo)", "(document)"):
+                    media = action.strip("()")
+                    content = {"photo": [{"file_id": "invented-photo-id", "width": 1, "height": 1, "file_unique_id": "u"}]} if media == "photo" else {"document": {"file_id": "invented-doc-id", "file_unique_id": "u"}}
+                    await story.send(person, content)
+                else:
+                    await story.send(person, {"text": action})
+            await story.drain()
+    finally:
+        await story.stop()
+    return "\n".join([*header, *story.out]) + "\n"
