@@ -66,6 +66,15 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--check", action="store_true", help="only validate; change nothing")
     exp = dir_commands.add_parser("export", help="write the stored directory as a file import reads back")
     exp.add_argument("-o", "--output", type=Path, help="the file to write (default: print it)")
+    report = commands.add_parser("summary", help="a week's summary of an organisation or a wijkteam")
+    scope = report.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--org", help="the organisation's id")
+    scope.add_argument("--team", help="the wijkteam's id")
+    report.add_argument("--week", default="", help="e.g. 2026-W47, or 'last' (default: this week so far)")
+    report.add_argument("--format", choices=["text", "csv", "png"], default="text")
+    report.add_argument("--language", default=None, help="the language of the text and chart (default nl)")
+    report.add_argument("-o", "--output", type=Path, help="the file to write (default: print text or CSV)")
+
     i18n = commands.add_parser("i18n", help="the translation catalogs")
     i18n_commands = i18n.add_subparsers(dest="i18n_command", required=True)
     i18n_commands.add_parser("check", help="check every catalog: complete, placeholders, plurals, template current")
@@ -94,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_import_directory(settings, args.file, args.check))
         if command == "i18n":
             return _i18n(args.i18n_command)
+        if command == "summary":
+            return asyncio.run(_summary(settings, args))
     except (OperatorError, DatabaseError, directory_file.DirectoryError, KeyProblem) as exc:
         print(f"wijkbrug {command}: {exc}", file=sys.stderr)
         return 2
@@ -295,6 +306,48 @@ async def _export_directory(settings: Settings, output: Path | None) -> int:
     else:
         output.write_text(text, "utf-8")
         print(f"{output}: written ({_counts(stored)})", file=sys.stderr)
+    return 0
+
+
+async def _summary(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runner import Runner
+    from flows import summary as summaries
+
+    catalogs = Catalogs(default=settings.default_locale)
+    language = catalogs.pick(args.language) if args.language else catalogs.default
+    conn = await connect(settings.database)
+    try:
+        secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+        runner = Runner(conn, catalogs, utc_now, vault=await open_vault(conn, secret, settings.key_path()))
+        directory = await runner.directory()
+        if args.org and args.org not in {o.id for o in directory.organisations}:
+            raise OperatorError(f"unknown organisation {args.org!r}")
+        if args.team and directory.team(args.team) is None:
+            raise OperatorError(f"unknown team {args.team!r}")
+        week = summaries.parse_week(args.week, utc_now().astimezone(catalogs.timezone).date())
+        if week is None:
+            raise OperatorError(f"--week {args.week!r}: give a past or the current ISO week like 2026-W47, or 'last'")
+        scope = f"org:{args.org}" if args.org else f"team:{args.team}"
+        report, rows = await runner.report_for_scope(scope, week, with_rows=args.format == "csv")
+    finally:
+        await conn.close()
+    if args.format == "png":
+        from bot.charts import draw
+
+        data = draw(report, catalogs, language)
+        if args.output is None:
+            raise OperatorError("a chart needs -o FILE.png")
+    elif args.format == "csv":
+        from bot.export import to_csv
+
+        data = to_csv(rows)
+    else:
+        data = (catalogs.render_parts(tuple(summaries.report_parts(report, directory)), language) + "\n").encode("utf-8")
+    if args.output is None:
+        sys.stdout.write(data.decode("utf-8"))
+    else:
+        args.output.write_bytes(data)
+        print(f"{args.output}: written", file=sys.stderr)
     return 0
 
 

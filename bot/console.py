@@ -61,6 +61,11 @@ class ConsoleSender:
         if method == "editMessageText":
             self.messages[int(payload["message_id"])] = payload["text"]
             return True
+        if method in ("sendPhoto", "sendDocument"):
+            upload = payload.get("_upload") or {}
+            what = upload.get("filename") or payload.get("photo") or payload.get("document") or "file"
+            self.out.write(f"  bot | [{what}] {payload.get('caption', '')}\n")
+            return {"message_id": next(self._ids)}
         if method == "answerCallbackQuery":
             if payload.get("text"):
                 self.out.write(f"  bot | ({payload['text']})\n")

@@ -9,6 +9,7 @@ update in the inbox to be processed again; after it, everything the update cause
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import secrets
@@ -16,21 +17,23 @@ import sqlite3
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import aiosqlite
 
+from bot.export import to_csv
 from bot.i18n import Catalogs
 from bot.updates import Inbound, parse
-from db import alerts, conversations, inbox, invites, outbox, questions, timers, users
+from db import alerts, conversations, inbox, invites, outbox, questions, summaries, timers, users
 from db import cases as stored_cases
 from db import directory as stored_directory
+from db import settings as stored_settings
 from db.connection import transaction
 from db.users import Account
 from db.vault import Vault, attach
 from db.vault import of as vault_of
-from flows import access, cases, session
+from flows import access, cases, session, summary
 from flows.directory import Directory
 from flows.model import (
     AddAttachment,
@@ -61,6 +64,7 @@ log = logging.getLogger(__name__)
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud over the phone
 CODE_ATTEMPTS = 8
 MAX_TEXT = 4096  # Telegram's limit for one message
+PUSH_KEY = "summary.next_push"
 
 
 def new_question_code() -> str:
@@ -88,6 +92,8 @@ class Runner:
     _directory: Directory = field(default_factory=Directory)
     _directory_version: str | None = None
     _holidays: dict[int, frozenset] = field(default_factory=dict)
+    summary_threshold: int = summary.THRESHOLD
+    push_at: time = time(9, 0)  # Mondays, in the bot's time zone
 
     def __post_init__(self) -> None:
         if self.vault is None:
@@ -164,6 +170,62 @@ class Runner:
             opened_at=r.opened_at,
         )
 
+    def scope_of(self, account: Account) -> str:
+        return f"team:{account.team_id}" if account.team_id else f"org:{account.org_id}"
+
+    async def report(self, account: Account, week: summary.Week, with_rows: bool = False) -> tuple[summary.Report, list[dict]]:
+        return await self.report_for_scope(self.scope_of(account), week, with_rows)
+
+    async def report_for_scope(self, scope: str, week: summary.Week, with_rows: bool = False) -> tuple[summary.Report, list[dict]]:
+        """One week's report of one scope (and, for an export, its rows): nothing of another scope."""
+        directory = await self.directory()
+        kind, _, key = scope.partition(":")
+        team = directory.team(key) if kind == "team" else None
+        wijken = list(team.wijken) if team else []
+        name = team.name if team else next((o.name for o in directory.organisations if o.id == key), key)
+        zone = self.catalogs.timezone.key
+        now = self.clock()
+        facts = []
+        for one in (week, week.previous()):
+            start, end = one.bounds(zone)
+            facts.append((await summaries.questions(self.conn, scope, wijken, start, end), await summaries.events(self.conn, scope, start, end)))
+        late = summary.stalled(await summaries.waiting(self.conn, scope), now, zone, self.holidays(now.year), self.reminder_hours)
+        report = summary.build(name, week, facts[0], facts[1], late, now.astimezone(self.catalogs.timezone).date(), self.summary_threshold)
+        rows = await summaries.export_rows(self.conn, scope, wijken, *week.bounds(zone)) if with_rows else []
+        return report, rows
+
+    async def push_summaries(self) -> int:
+        """Every Monday (09:00 in the bot's time zone, configurable) each coordinator gets last week's
+        summary. The next push time is stored: a bot that was down sends it once when it is back."""
+        now = self.clock()
+        due = await stored_settings.get(self.conn, PUSH_KEY)
+        if due is None:
+            async with transaction(self.conn):
+                await stored_settings.put(self.conn, PUSH_KEY, self._next_push(now).isoformat())
+            return 0
+        if datetime.fromisoformat(due) > now:
+            return 0
+        sent = 0
+        async with transaction(self.conn):
+            week = summary.week_of(now.astimezone(self.catalogs.timezone).date() - timedelta(days=7))
+            directory = await self.directory()
+            for coordinator in await users.all_coordinators(self.conn):
+                report, _ = await self.report(coordinator, week)
+                messages = session.weekly_push(coordinator.as_user(), report, directory)
+                for message in messages:
+                    await self._deliver(message)
+                sent += 1
+            await stored_settings.put(self.conn, PUSH_KEY, self._next_push(now).isoformat())
+        return sent
+
+    def _next_push(self, now: datetime) -> datetime:
+        local = now.astimezone(self.catalogs.timezone)
+        day = local.date() + timedelta(days=(7 - local.weekday()) % 7)
+        at = datetime.combine(day, self.push_at, self.catalogs.timezone)
+        if at <= now:
+            at = datetime.combine(day + timedelta(days=7), self.push_at, self.catalogs.timezone)
+        return at.astimezone(UTC)
+
     async def fire_timers(self) -> int:
         """Fire every timer that is due (also those that fell due while the bot was down), each
         once, in its own transaction with what it causes."""
@@ -178,7 +240,7 @@ class Runner:
                         await self._deliver(message)
                 await timers.fired(self.conn, timer.id, self.clock())
             fired += 1
-        return fired
+        return fired + await self.push_summaries()
 
     async def process_pending(self, limit: int = 100) -> int:
         """Process what waits in this channel's inbox, oldest first. Returns how many."""
@@ -234,6 +296,11 @@ class Runner:
         if isinstance(event, Command) and event.name in ("inbox", "cases", "away"):
             mine = tuple([view for r in await stored_cases.of_user(self.conn, account.id, self.vault) if (view := await self._view(r))])
         env = await self.env(case=case, my_cases=mine)
+        if isinstance(event, Command) and event.name in ("summary", "export") and account.role == "coordinator":
+            week = summary.parse_week(event.args, env.today)
+            if week is not None:
+                report, rows = await self.report(account, week, with_rows=event.name == "export")
+                env = env.model_copy(update={"report": report, "export_rows": tuple(rows)})
         if case_ref is not None:
             # Authorisation, before any flow runs: only the people of a case may act on it.
             if case is None or not access.may_act(user, case):
@@ -354,6 +421,9 @@ class Runner:
                 [{"text": self.catalogs.render(b.label, account.language), "callback_data": b.data} for b in row]
                 for row in message.buttons
             ]
+            if message.upload is not None:
+                await self._upload(account, message, text)
+                continue
             if message.attachment is not None:
                 key = "photo" if message.attachment.media == "photo" else "document"
                 method = "sendPhoto" if key == "photo" else "sendDocument"
@@ -361,6 +431,24 @@ class Runner:
                 await outbox.enqueue(self.conn, account.channel, account.chat_id, method, payload, self.clock())
                 continue
             await self._send(account.chat_id, text, keyboard, channel=account.channel)
+
+    async def _upload(self, account: Account, message: Message, caption: str) -> None:
+        """A chart or an export, made for this reader in their language, sent as a file."""
+        upload = message.upload
+        assert upload is not None
+        report = summary.Report.model_validate(upload.report)
+        if upload.kind == "chart":
+            from bot.charts import draw  # matplotlib is loaded only when a chart is drawn
+
+            data, field_name, method, filename = draw(report, self.catalogs, account.language), "photo", "sendPhoto", "summary.png"
+        else:
+            data, field_name, method, filename = to_csv(upload.rows), "document", "sendDocument", f"wijkbrug-{report.week.label}.csv"
+        payload = {
+            "chat_id": account.chat_id,
+            "caption": caption[:1024],
+            "_upload": {"field": field_name, "filename": filename, "data": base64.b64encode(data).decode("ascii")},
+        }
+        await outbox.enqueue(self.conn, account.channel, account.chat_id, method, payload, self.clock())
 
     async def _send(self, chat_id: str, text: str, keyboard: Any, channel: str | None = None) -> None:
         """One message, or several when the text is longer than a message may be (the buttons go

@@ -10,6 +10,7 @@ beside it, each on its own SQLite connection.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import warnings
@@ -18,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import aiosqlite
-from telegram import BotCommand
+from telegram import BotCommand, InputFile
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -84,8 +85,12 @@ class TelegramSender:
         self.bot = application.bot
 
     async def call(self, method: str, payload: dict[str, Any]) -> Any:
+        kwargs = dict(payload)
+        upload = kwargs.pop("_upload", None)
+        if upload is not None:  # a file made by the bot (chart, export): sent as multipart
+            kwargs[upload["field"]] = InputFile(base64.b64decode(upload["data"]), filename=upload["filename"])
         try:
-            return await self.bot.do_api_request(method, api_kwargs=payload)
+            return await self.bot.do_api_request(method, api_kwargs=kwargs)
         except RetryAfter as exc:
             raise delivery.RetryAfter(_seconds(exc.retry_after)) from None
         except (Forbidden, BadRequest, ChatMigrated, InvalidToken) as exc:

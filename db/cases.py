@@ -102,6 +102,11 @@ async def open_case(conn: aiosqlite.Connection, c: OpenCase) -> None:
         (c.case_id, c.case_kind, qid, c.org_id, c.volunteer_id, c.contact_id, c.member_id, c.team_id, c.way,
          c.previous_id, c.at.isoformat()),
     )
+    await _event(conn, c.case_id, "requested", c.at)
+
+
+async def _event(conn: aiosqlite.Connection, case_id: str, status: str, at: datetime) -> None:
+    await conn.execute("INSERT INTO case_events (case_id, status, at) VALUES (?, ?, ?)", (case_id, status, at.isoformat()))
 
 
 async def change(conn: aiosqlite.Connection, c: ChangeCase, vault: Vault) -> None:
@@ -117,6 +122,8 @@ async def change(conn: aiosqlite.Connection, c: ChangeCase, vault: Vault) -> Non
     )
     if cur.rowcount != 1:
         raise Stale(c.case_id)
+    if c.event:
+        await _event(conn, c.case_id, c.event, c.at)
 
 
 _SELECT = (

@@ -92,3 +92,8 @@ async def members_by_contact(conn: aiosqlite.Connection) -> dict[str, int]:
     """Directory contact id -> the member account bound to it (the newest, if several)."""
     async with conn.execute("SELECT contact_id, max(id) FROM users WHERE contact_id IS NOT NULL GROUP BY contact_id") as cur:
         return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+async def all_coordinators(conn: aiosqlite.Connection) -> list[Account]:
+    async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE role = 'coordinator' ORDER BY id") as cur:
+        return [_account(r) for r in await cur.fetchall()]

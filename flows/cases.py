@@ -279,8 +279,16 @@ def withdraw(case: Case, now: datetime) -> tuple[list[Message], list]:
     return messages, effects
 
 
-def relay(case: Case, from_member: bool, text: str) -> list[Message]:
-    """A question or an answer, passed to the other side in the same case."""
+def relay(case: Case, from_member: bool, text: str, now: datetime) -> tuple[list[Message], list]:
+    """A question or an answer, passed to the other side in the same case (a member's first
+    answer to a consult is counted as its answer)."""
+    effects: list = []
+    if from_member and case.kind == "consult":
+        effects.append(_change(case, case.status, now, answered=True))
+    return _relay(case, from_member, text), effects
+
+
+def _relay(case: Case, from_member: bool, text: str) -> list[Message]:
     if from_member:
         head = t("💬 {name} ({team}) about {case}:", name=case.contact_name, team=case.team_name, case=ltr(case.id))
         return _to_volunteer(case, head, layout("“{text}”", text=text), buttons=((button(case, "note", t("Answer")),),))

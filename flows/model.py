@@ -91,6 +91,8 @@ class Env(BaseModel):
     reminder_hours: float = 16  # working hours before a reminder; twice that before escalation
     case: Any = None  # flows.cases.Case the update is about (a case button, or a detour about one)
     my_cases: tuple[Any, ...] = ()  # flows.cases.Case of this user, for /inbox, /cases and /away
+    report: Any = None  # flows.summary.Report for /summary and /export (None: the week asked is not valid)
+    export_rows: tuple[dict[str, Any], ...] = ()  # for /export
 
 
 # ---- outputs ------------------------------------------------------------------------------
@@ -124,6 +126,16 @@ class ToCoordinators(BaseModel):
 Recipient = Annotated[ToUser | ToCoordinators, Field(discriminator="kind")]
 
 
+class Upload(BaseModel):
+    """A file the bot makes for each recipient, in their language: `chart` or `csv` of a report
+    (the flows.summary.Report, as a dict)."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["chart", "csv"]
+    report: dict[str, Any]
+    rows: tuple[dict[str, Any], ...] = ()  # for csv: the pseudonymous rows
+
+
 class Message(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -132,6 +144,7 @@ class Message(BaseModel):
     parts: tuple[Text | tuple[Text, ...], ...]
     buttons: tuple[tuple[Button, ...], ...] = ()
     attachment: Attachment | None = None  # a file sent along (the parts become its caption)
+    upload: Upload | None = None  # a file made for the recipient (a chart, a CSV export)
 
 
 class SetLanguage(BaseModel):
@@ -237,6 +250,14 @@ class ChangeCase(BaseModel):
     reason: str | None = None
     reason_text: str | None = None
     escalated: bool = False
+    answered: bool = False  # a consult's first answer (counted in the summaries)
+
+    @property
+    def event(self) -> str | None:
+        """What the summaries count of this change."""
+        if self.answered:
+            return "answered"
+        return None if self.escalated else self.status
 
 
 class EraseParent(BaseModel):

@@ -11,7 +11,7 @@ open is asked again.
 
 from __future__ import annotations
 
-from flows import cards, cases, intake, request, suggest
+from flows import cards, cases, intake, request, suggest, summary
 from flows.away import parse_day
 from flows.intake import CHANGEABLE, FIELD_NAMES, STEPS
 from flows.model import (
@@ -31,6 +31,7 @@ from flows.model import (
     ToCoordinators,
     ToUser,
     Transition,
+    Upload,
     User,
 )
 from flows.state import Conversation, Draft, Request, Saved, Step
@@ -39,13 +40,15 @@ from flows.text import Day, Text, lang, layout, ltr, plain, t
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.VOLUNTEER: ("new", "cases", "contacts", "cancel", "language", "help"),
     Role.MEMBER: ("inbox", "contacts", "away", "back", "cancel", "language", "help"),
-    Role.COORDINATOR: ("contacts", "language", "help"),
+    Role.COORDINATOR: ("summary", "export", "contacts", "language", "help"),
 }
 
 COMMAND_HELP: dict[str, Text] = {
     "new": t("log a parent's question"),
     "cases": t("your requests and where they stand"),
     "inbox": t("the requests waiting for you"),
+    "summary": t("the week's summary (also: /summary last, /summary 2026-W47)"),
+    "export": t("the week's figures as a CSV file, without names"),
     "contacts": t("the wijkteams and their people, by wijk"),
     "away": t("say you are away until a date"),
     "back": t("say you are back"),
@@ -174,6 +177,8 @@ def _command(state: Conversation, user: User, command: Command, env: Env) -> Tra
         return _availability(state, user, env, name, command.args)
     if name in ("inbox", "cases"):
         return _list_cases(state, user, env)
+    if name in ("summary", "export"):
+        return _summary(state, user, env, name)
     # /new
     if state.draft is not None:
         return reask(state, user, env, t("You are already logging a question. Carry on below, or send /cancel to stop."))
@@ -498,6 +503,34 @@ def _show_case(state: Conversation, user: User, case: cases.Case) -> Transition:
     return Transition(state=state, messages=(_say(user, head, cases._about(case), buttons=tuple(buttons)),))
 
 
+def _summary(state: Conversation, user: User, env: Env, name: str) -> Transition:
+    """A coordinator's weekly summary (text and chart), or the week's rows as CSV."""
+    report = env.report
+    if report is None:
+        return _reply(
+            state,
+            user,
+            t("Which week? Send /{command}, /{command} last, or a week like {example}.", command=name, example=ltr("2026-W47")),
+        )
+    dumped = report.model_dump(mode="json")
+    if name == "export":
+        caption = t("Week {week}: one row per question or request; codes only, no names or phone numbers.", week=ltr(report.week.label))
+        upload = Upload(kind="csv", report=dumped, rows=env.export_rows)
+        return Transition(state=state, messages=(Message(to=ToUser(user_id=user.id), parts=(caption,), upload=upload),))
+    text = Message(to=ToUser(user_id=user.id), parts=tuple(summary.report_parts(report, env.directory)))
+    chart = Message(to=ToUser(user_id=user.id), parts=(t("Questions by theme, and the handovers of week {week}.", week=ltr(report.week.label)),), upload=Upload(kind="chart", report=dumped))
+    return Transition(state=state, messages=(text, chart))
+
+
+def weekly_push(user: User, report: summary.Report, directory) -> list[Message]:
+    """Monday's summary of last week, pushed to a coordinator."""
+    dumped = report.model_dump(mode="json")
+    intro = t("Good morning! Here is last week's summary.")
+    text = Message(to=ToUser(user_id=user.id), parts=(intro, *summary.report_parts(report, directory)))
+    chart = Message(to=ToUser(user_id=user.id), parts=(t("Questions by theme, and the handovers of week {week}.", week=ltr(report.week.label)),), upload=Upload(kind="chart", report=dumped))
+    return [text, chart]
+
+
 def _list_cases(state: Conversation, user: User, env: Env) -> Transition:
     mine = [c for c in env.my_cases if (c.member_id == user.id) == (user.role is Role.MEMBER)]
     if user.role is Role.MEMBER:
@@ -548,7 +581,8 @@ def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
         if case is None or case.status not in cases.OPEN:
             return _resume(state, user, env, t("This request is closed; your message was not passed on."))
         resumed = _resume(state, user, env, t("Passed on."))
-        return resumed.model_copy(update={"messages": (*cases.relay(case, user.id == case.member_id, text), *resumed.messages)})
+        relayed, effects = cases.relay(case, user.id == case.member_id, text, env.now)
+        return resumed.model_copy(update={"messages": (*relayed, *resumed.messages), "effects": tuple(effects)})
     if isinstance(event, Attachment):
         return reask(state, user, env, t("I can only read typed text and button presses here."))
     spec = STEPS.get(state.step)

@@ -136,3 +136,19 @@ def test_i18n_check_passes_and_review_lists_what_native_speakers_should_read(env
     # every catalog but the Dutch one (written by a native speaker) marks its child-safety text
     safety = {line.split("\t")[0] for line in listed if "If a child is in acute danger" in line}
     assert safety == {"tr", "ar", "pl", "uk", "ti", "so", "fa"}
+
+
+def test_summary_for_operators_as_text_csv_and_png(env, tmp_path, capsys) -> None:
+    assert cli.main(["directory", "import", str(directory_file.sample_path())]) == 0
+    capsys.readouterr()
+    assert cli.main(["summary", "--org", "lantaarn", "--week", "last", "--language", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "📊 Summary for Demo-stichting De Lantaarn (invented), week" in out and "0 questions logged" in out
+    assert cli.main(["summary", "--team", "bt-overvecht", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.startswith("type,code,question,date")
+    chart = tmp_path / "week.png"
+    assert cli.main(["summary", "--team", "bt-overvecht", "--format", "png", "--language", "ar", "-o", str(chart)]) == 0
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    assert cli.main(["summary", "--org", "nowhere"]) == 2
+    assert cli.main(["summary", "--org", "lantaarn", "--week", "2099-W01"]) == 2
+    assert "--week '2099-W01'" in capsys.readouterr().err

@@ -1,0 +1,223 @@
+"""Coordinators' weekly summaries: counts checked against an independent count of generated
+data, suppression of small numbers, scope, week boundaries around the clock change, the
+Monday push after downtime, and the CSV export without personal data."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import random
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.directory_file import load, sample_path
+from bot.runner import Runner
+from db import cases as stored_cases
+from db import directory as stored_directory
+from db import outbox, questions, users
+from db.connection import transaction
+from flows import summary
+from flows.intake import AGE_GROUPS, THEMES
+from flows.model import ChangeCase, LogQuestion, OpenCase, Role
+from flows.summary import Week, cell, parse_week, week_of
+
+AMS = ZoneInfo("Europe/Amsterdam")
+WEEK = Week(year=2026, number=47)  # 16–22 November 2026
+
+
+@pytest.fixture
+async def runner(conn, catalogs, clock) -> Runner:
+    sample = load(sample_path())
+    async with transaction(conn):
+        await stored_directory.replace(conn, sample.directory, sample.away_given)
+    return Runner(conn, catalogs, clock, "telegram")
+
+
+async def make_user(conn, clock, chat: str, role: Role, org: str | None = None, team: str | None = None, contact: str | None = None):
+    return await users.create(conn, channel="telegram", chat_id=chat, role=role, org_id=org, language="nl", display_name="X", now=clock(), team_id=team, contact_id=contact)
+
+
+async def generate(runner: Runner, clock, seed: int = 3) -> list[dict]:
+    """Questions and handovers spread over three weeks, two organisations, several wijken."""
+    rng = random.Random(seed)
+    conn = runner.conn
+    volunteers = {org: [await make_user(conn, clock, f"{org}{i}", Role.VOLUNTEER, org=org) for i in range(4)] for org in ("lantaarn", "kompas")}
+    made = []
+    start, _ = WEEK.previous().bounds("Europe/Amsterdam")
+    wijken = {"overvecht": "bt-overvecht", "west": "bt-west", "zuid": "bt-zuid"}
+    async with transaction(conn):
+        for n in range(400):
+            org = rng.choice(["lantaarn", "kompas"])
+            at = start + timedelta(minutes=rng.randrange(3 * 7 * 24 * 60))
+            wijk = rng.choice(list(wijken))
+            item = {
+                "code": f"Q-{n:04d}", "org": org, "at": at, "theme": rng.choice(list(THEMES)), "wijk": wijk,
+                "language": rng.choice(["tr", "ar", "nl", "so"]), "age": rng.choice(list(AGE_GROUPS)),
+                "urgent": rng.random() < 0.1, "volunteer": rng.choice(volunteers[org]).id,
+            }
+            await questions.insert(conn, LogQuestion(code=item["code"], volunteer_id=item["volunteer"], org_id=org, urgent=item["urgent"], theme=item["theme"], age_group=item["age"], parent_language=item["language"], pc4="3561", wijk=wijk, text="invented", created_at=at), runner.vault)
+            if rng.random() < 0.5:
+                case_id = f"H-{n:06d}"
+                await stored_cases.open_case(conn, OpenCase(case_id=case_id, case_kind="handover", question_code=item["code"], org_id=org, volunteer_id=item["volunteer"], contact_id="c-overvecht-1", member_id=None, team_id=wijken[wijk], way="parent_calls", previous_id=None, at=at))
+                item["case"] = case_id
+                item["team"] = wijken[wijk]
+                if rng.random() < 0.7:
+                    accepted = at + timedelta(hours=rng.randrange(1, 60))
+                    await stored_cases.change(conn, ChangeCase(case_id=case_id, version=1, status="accepted", at=accepted), runner.vault)
+                    item["accepted"] = accepted
+            made.append(item)
+    return made
+
+
+def independent(made: list[dict], week: Week, scope) -> dict:
+    start, end = week.bounds("Europe/Amsterdam")
+    mine = [m for m in made if scope(m) and start <= m["at"] < end]
+    accepted = [m for m in made if scope(m) and "accepted" in m and start <= m["accepted"] < end]
+    waits = sorted((m["accepted"] - m["at"]).total_seconds() / 3600 for m in accepted)
+    return {
+        "questions": len(mine),
+        "urgent": sum(m["urgent"] for m in mine),
+        "by_theme": {t: sum(m["theme"] == t for m in mine) for t in THEMES if any(m["theme"] == t for m in mine)},
+        "requested": sum(1 for m in made if scope(m) and "case" in m and start <= m["at"] < end),
+        "accepted": len(accepted),
+        "median": (waits[len(waits) // 2] + waits[(len(waits) - 1) // 2]) / 2 if waits else None,
+        "volunteers": len({m["volunteer"] for m in mine}),
+    }
+
+
+async def test_an_organisation_s_summary_counts_what_an_independent_count_finds(runner, clock) -> None:
+    made = await generate(runner, clock)
+    clock.now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    report, _ = await runner.report_for_scope("org:lantaarn", WEEK)
+    expected = independent(made, WEEK, lambda m: m["org"] == "lantaarn")
+    assert report.this.questions == expected["questions"] > 20
+    assert report.this.urgent == expected["urgent"]
+    assert report.this.by_theme == expected["by_theme"]
+    assert report.this.requested == expected["requested"]
+    assert report.this.accepted == expected["accepted"]
+    assert report.this.median_hours_to_accept == pytest.approx(expected["median"])
+    assert report.this.active_volunteers == expected["volunteers"]
+    before = independent(made, WEEK.previous(), lambda m: m["org"] == "lantaarn")
+    assert report.last.questions == before["questions"]
+
+
+async def test_a_team_s_summary_covers_its_wijken_and_its_cases_only(runner, clock) -> None:
+    made = await generate(runner, clock)
+    clock.now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    report, _ = await runner.report_for_scope("team:bt-west", WEEK)
+    expected = independent(made, WEEK, lambda m: m["wijk"] == "west")
+    assert report.this.questions == expected["questions"]
+    assert report.this.requested == expected["requested"]
+    assert set(report.this.by_wijk) == {"west"}
+
+
+async def test_a_coordinator_sees_only_their_own_scope(runner, clock, conn) -> None:
+    made = await generate(runner, clock)
+    clock.now = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    coordinator = await make_user(conn, clock, "c1", Role.COORDINATOR, org="kompas")
+    report, _ = await runner.report(coordinator, WEEK)
+    assert report.this.questions == independent(made, WEEK, lambda m: m["org"] == "kompas")["questions"]
+    assert report.scope_name.startswith("Demo-vereniging Het Kompas")
+
+
+def test_small_numbers_are_shown_as_less_than_the_threshold_and_totals_stay_exact() -> None:
+    assert (cell(0, 5), cell(5, 5), cell(17, 5)) == (0, 5, 17)
+    assert all(cell(n, 5).msgid == "<{k}" and cell(n, 5).params["k"] == 5 for n in (1, 2, 3, 4))
+
+
+async def test_the_report_text_suppresses_small_cells(runner, clock, catalogs) -> None:
+    await generate(runner, clock)
+    clock.now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    report, _ = await runner.report_for_scope("org:lantaarn", WEEK)
+    text = catalogs.render_parts(tuple(summary.report_parts(report, await runner.directory())), "en")
+    assert f"{report.this.questions} questions logged" in text
+    assert "<5" in text  # some wijk × theme cells are small
+    cells = [line.rsplit(": ", 1)[1] for line in text.splitlines() if line.startswith("  ") and ": " in line]
+    assert cells and all(value == "<5" or int(value.replace(",", "")) >= 5 for value in cells)
+
+
+@pytest.mark.parametrize(
+    ("local", "week"),
+    [
+        ("2026-03-29 23:30", "2026-W13"),  # Sunday night, summer time since 02:00 that day
+        ("2026-03-30 00:30", "2026-W14"),  # Monday 00:30 CEST is still Sunday in UTC
+        ("2026-10-25 23:59", "2026-W43"),
+        ("2026-10-26 00:01", "2026-W44"),  # winter time again: Monday 00:01 CET
+        ("2026-12-31 12:00", "2026-W53"),  # 2026 has 53 ISO weeks
+        ("2027-01-03 12:00", "2026-W53"),
+        ("2027-01-04 00:00", "2027-W01"),
+    ],
+)
+def test_weeks_start_on_monday_at_midnight_in_amsterdam(local: str, week: str) -> None:
+    moment = datetime.fromisoformat(local).replace(tzinfo=AMS)
+    found = week_of(moment.date())
+    start, end = found.bounds("Europe/Amsterdam")
+    assert found.label == week and start <= moment < end
+    assert start.astimezone(UTC) <= moment.astimezone(UTC) < end.astimezone(UTC)
+
+
+def test_the_week_with_the_clock_change_is_an_hour_short() -> None:
+    start, end = Week(year=2026, number=13).bounds("Europe/Amsterdam")
+    assert (end - start) == timedelta(days=7) and (end.astimezone(UTC) - start.astimezone(UTC)) == timedelta(hours=167)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [("", "2026-W48"), ("last", "2026-W47"), ("2026-W47", "2026-W47"), ("2026w5", "2026-W05"), ("2026-W49", None), ("2026-W60", None), ("soon", None)],
+)
+def test_which_week(args: str, expected: str | None) -> None:
+    found = parse_week(args, date(2026, 11, 25))
+    assert (found.label if found else None) == expected
+
+
+async def test_the_monday_push_comes_once_even_after_downtime(runner, clock, conn) -> None:
+    coordinator = await make_user(conn, clock, "c9", Role.COORDINATOR, team="bt-overvecht")
+    clock.now = datetime(2026, 11, 27, 12, tzinfo=UTC)  # a Friday
+    assert await runner.push_summaries() == 0  # the first start only plans the next push
+    clock.now = datetime(2026, 11, 30, 7, 59, tzinfo=UTC)  # Monday 08:59 in Amsterdam
+    assert await runner.push_summaries() == 0
+    clock.now = datetime(2026, 11, 30, 13, 0, tzinfo=UTC)  # the bot was down at 09:00; back at 14:00
+    assert await runner.push_summaries() == 1
+    assert await runner.push_summaries() == 0  # never twice
+    sent = await outbox.waiting(conn, "telegram")
+    assert [c.method for c in sent] == ["sendMessage", "sendPhoto"] and all(c.chat_id == coordinator.chat_id for c in sent)
+    assert "2026-W48" in sent[0].payload["text"]
+    clock.now = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # the next Monday at 09:00
+    assert await runner.push_summaries() == 1
+
+
+async def test_export_has_codes_and_categories_but_no_personal_data(runner, clock, conn) -> None:
+    await generate(runner, clock)
+    clock.now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    _, rows = await runner.report_for_scope("org:lantaarn", WEEK, with_rows=True)
+    from bot.export import to_csv
+
+    table = list(csv.DictReader(io.StringIO(to_csv(rows).decode())))
+    assert table and {r["type"] for r in table} == {"question", "handover"}
+    assert all(r["code"].startswith(("Q-", "H-")) for r in table)
+    assert "invented" not in to_csv(rows).decode()  # the question text never leaves
+    assert set(table[0]) == {"type", "code", "question", "date", "theme", "wijk", "parent_language", "age_group", "urgent", "status", "team"}
+
+
+async def test_summary_and_export_by_command_for_a_coordinator_only(runner, clock, conn) -> None:
+    from db import inbox
+    from db.inbox import Incoming
+    from tests import updates
+
+    await generate(runner, clock)
+    clock.now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    coordinator = await make_user(conn, clock, "8001", Role.COORDINATOR, org="lantaarn")
+    for text in ["/summary last", "/export 2026-W47", "/summary someday"]:
+        update = updates.message(8001, text)
+        async with transaction(conn):
+            await inbox.receive(conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], clock())
+        await runner.process_pending()
+    sent = [c for c in await outbox.waiting(conn, "telegram") if c.chat_id == coordinator.chat_id]
+    assert [c.method for c in sent] == ["sendMessage", "sendPhoto", "sendDocument", "sendMessage"]
+    assert "2026-W47" in sent[0].payload["text"]
+    assert base64.b64decode(sent[1].payload["_upload"]["data"]).startswith(b"\x89PNG")
+    assert base64.b64decode(sent[2].payload["_upload"]["data"]).startswith(b"type,code,question")
+    assert "2026-W47" in sent[3].payload["text"]  # the example of a valid week
