@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from bot import directory_file
 from bot.i18n import Catalogs
 from bot.settings import Settings
@@ -75,6 +77,29 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--language", default=None, help="the language of the text and chart (default nl)")
     report.add_argument("-o", "--output", type=Path, help="the file to write (default: print text or CSV)")
 
+    people = commands.add_parser("users", help="the registered users")
+    people_commands = people.add_subparsers(dest="users_command", required=True)
+    people_commands.add_parser("list", help="list users (id, role, scope, language, state; no names)")
+    revoke_user = people_commands.add_parser("revoke", help="end a user's access; their waiting requests are escalated")
+    revoke_user.add_argument("user", type=int)
+
+    codes = commands.add_parser("invites", help="the invites")
+    codes_commands = codes.add_subparsers(dest="invites_command", required=True)
+    codes_commands.add_parser("list", help="list invites by reference (never the code)")
+    revoke_invite = codes_commands.add_parser("revoke", help="revoke an unused invite")
+    revoke_invite.add_argument("ref", help="the reference `invites list` shows")
+
+    erase = commands.add_parser("erase", help="erase every trace of personal data of a question or a user")
+    target = erase.add_mutually_exclusive_group(required=True)
+    target.add_argument("--question", help="a question code, e.g. Q-7K2M")
+    target.add_argument("--user", type=int, help="a user id, as `users list` shows it")
+
+    copy = commands.add_parser("backup", help="a consistent copy of the database while the bot runs")
+    copy.add_argument("file", type=Path)
+
+    commands.add_parser("rotate-key", help="re-encrypt all personal data under a new key, without downtime")
+    commands.add_parser("audit", help="the latest entries of the audit log")
+
     i18n = commands.add_parser("i18n", help="the translation catalogs")
     i18n_commands = i18n.add_subparsers(dest="i18n_command", required=True)
     i18n_commands.add_parser("check", help="check every catalog: complete, placeholders, plurals, template current")
@@ -105,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _i18n(args.i18n_command)
         if command == "summary":
             return asyncio.run(_summary(settings, args))
+        if command in ("users", "invites", "erase", "backup", "rotate-key", "audit"):
+            return asyncio.run(_trust(settings, command, args))
     except (OperatorError, DatabaseError, directory_file.DirectoryError, KeyProblem) as exc:
         print(f"wijkbrug {command}: {exc}", file=sys.stderr)
         return 2
@@ -348,6 +375,71 @@ async def _summary(settings: Settings, args: argparse.Namespace) -> int:
     else:
         args.output.write_bytes(data)
         print(f"{args.output}: written", file=sys.stderr)
+    return 0
+
+
+async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> int:
+    """The operator's access and privacy commands; each is recorded in the audit log."""
+    from bot.runner import Runner
+    from db import privacy, users
+    from db.vault import load_keys, write_keys
+
+    conn = await connect(settings.database)
+    try:
+        secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+        vault = await open_vault(conn, secret, settings.key_path())
+        now = utc_now()
+        if command == "users" and args.users_command == "list":
+            for account in await users.all_(conn):
+                scope = account.org_id or account.team_id or account.contact_id or "-"
+                state = "revoked" if account.revoked_at else "active"
+                print(f"{account.id}\t{account.role.value}\t{scope}\t{account.language}\t{state}")
+        elif command == "users":
+            runner = Runner(conn, Catalogs(default=settings.default_locale), utc_now, vault=vault)
+            if not await runner.revoke(args.user):
+                raise OperatorError(f"no active user {args.user}; see `wijkbrug users list`")
+            print(f"user {args.user}: access ended; requests waiting for them went to their team's coordinator")
+        elif command == "invites" and args.invites_command == "list":
+            for invite in await invites.all_(conn, now):
+                print(f"{invite.ref}\t{invite.role.value}\t{invite.bound_to}\t{invite.expires_at:%Y-%m-%d}\t{invite.state}")
+        elif command == "invites":
+            async with transaction(conn):
+                count = await invites.revoke(conn, args.ref, now)
+                if count:
+                    await privacy.audit(conn, "operator", "revoke", f"invite:{args.ref}", now)
+            if not count:
+                raise OperatorError(f"no open invite with reference {args.ref!r}; see `wijkbrug invites list`")
+            print(f"invite {args.ref}: revoked")
+        elif command == "erase":
+            async with transaction(conn):
+                if args.question:
+                    erased = await privacy.erase_question(conn, args.question.upper(), now)
+                    what = f"question {args.question.upper()}"
+                else:
+                    erased = await privacy.erase_user(conn, args.user, now)
+                    what = f"user {args.user}"
+            if erased is None:
+                raise OperatorError(f"no {what}")
+            print(f"{what}: erased " + ("; ".join(erased.items) if erased.items else "nothing (no personal data was left)"))
+        elif command == "backup":
+            await privacy.backup(conn, args.file, now)
+            print(f"{args.file}: a consistent copy of {settings.database}; keep the key file ({settings.key_path()}) apart from it")
+        elif command == "rotate-key":
+            if secret:
+                raise OperatorError("the key comes from WIJKBRUG_SECRET_KEY: put a new key in front of it there, then run this again")
+            new_key = Fernet.generate_key()
+            old_keys = load_keys(None, settings.key_path(), create=False)
+            # The running bot reloads the key file when it meets data sealed under the new key.
+            write_keys(settings.key_path(), [new_key, *old_keys])
+            rotated = Vault([new_key, *old_keys])
+            async with transaction(conn):
+                count = await privacy.rotate(conn, rotated, now)
+            print(f"{count} value(s) re-encrypted under a new key; {settings.key_path()} holds the new key first")
+        else:
+            for row in await privacy.audit_log(conn):
+                print("\t".join(row))
+    finally:
+        await conn.close()
     return 0
 
 

@@ -25,7 +25,7 @@ import aiosqlite
 from bot.export import to_csv
 from bot.i18n import Catalogs
 from bot.updates import Inbound, parse
-from db import alerts, conversations, inbox, invites, outbox, questions, summaries, timers, users
+from db import alerts, conversations, inbox, invites, outbox, privacy, questions, summaries, timers, users
 from db import cases as stored_cases
 from db import directory as stored_directory
 from db import settings as stored_settings
@@ -65,6 +65,7 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud o
 CODE_ATTEMPTS = 8
 MAX_TEXT = 4096  # Telegram's limit for one message
 PUSH_KEY = "summary.next_push"
+RETENTION_KEY = "retention.next_run"
 
 
 def new_question_code() -> str:
@@ -94,6 +95,8 @@ class Runner:
     _holidays: dict[int, frozenset] = field(default_factory=dict)
     summary_threshold: int = summary.THRESHOLD
     push_at: time = time(9, 0)  # Mondays, in the bot's time zone
+    retention_days: int = 90  # a closed handover's personal data
+    text_retention_days: int = 180  # a question's free text
 
     def __post_init__(self) -> None:
         if self.vault is None:
@@ -240,7 +243,39 @@ class Runner:
                         await self._deliver(message)
                 await timers.fired(self.conn, timer.id, self.clock())
             fired += 1
-        return fired + await self.push_summaries()
+        return fired + await self.push_summaries() + await self.retention()
+
+    async def retention(self) -> int:
+        """Once a day (at night, from a stored next-run time) personal data past its retention
+        period is erased; the counts for the summaries stay."""
+        now = self.clock()
+        due = await stored_settings.get(self.conn, RETENTION_KEY)
+        if due is not None and datetime.fromisoformat(due) > now:
+            return 0
+        async with transaction(self.conn):
+            if due is not None:
+                await privacy.apply_retention(self.conn, now, self.retention_days, self.text_retention_days)
+            local = now.astimezone(self.catalogs.timezone)
+            tomorrow = datetime.combine(local.date() + timedelta(days=1), time(3, 0), self.catalogs.timezone)
+            await stored_settings.put(self.conn, RETENTION_KEY, tomorrow.astimezone(UTC).isoformat())
+        return 0
+
+    async def revoke(self, user_id: int) -> bool:
+        """Revoke an account; requests still waiting for a revoked member go to their team's
+        coordinator at once."""
+        async with transaction(self.conn):
+            account = await users.get(self.conn, user_id)
+            if account is None or not await users.revoke(self.conn, user_id, self.clock()):
+                return False
+            for record in await stored_cases.of_user(self.conn, user_id, self.vault):
+                if record.member_id == user_id and record.status == cases.WAITING:
+                    view = await self._view(record)
+                    messages, effects = cases.escalate(view, access.left(view.contact_name), self.clock())
+                    await self._apply(tuple(effects))
+                    for message in messages:
+                        await self._deliver(message)
+            await privacy.audit(self.conn, "operator", "revoke", f"user:{user_id}", self.clock())
+        return True
 
     async def process_pending(self, limit: int = 100) -> int:
         """Process what waits in this channel's inbox, oldest first. Returns how many."""
@@ -286,6 +321,13 @@ class Runner:
         account = await users.by_chat(self.conn, self.channel, inbound.chat_id)
         if account is None:
             return await self._stranger(inbound)
+        if account.revoked_at:
+            # Nothing of what a revoked person sends is acted on; they are told so, politely.
+            await self._send(inbound.chat_id, self.catalogs.render(access.revoked(), account.language), ())
+            if inbound.pressed is not None:
+                await self._answer_callback(inbound.pressed.callback_id, None, inbound.chat_id)
+            await privacy.audit(self.conn, f"user:{account.id}", "refused", "revoked", self.clock())
+            return "refused"
         state = await conversations.load(self.conn, account.id)
         user = account.as_user()
         event = inbound.event
@@ -305,6 +347,7 @@ class Runner:
             # Authorisation, before any flow runs: only the people of a case may act on it.
             if case is None or not access.may_act(user, case):
                 await self._answer(inbound, Transition(state=state, notice=access.refusal()), account)
+                await privacy.audit(self.conn, f"user:{account.id}", "refused", case_ref[0], self.clock())
                 return "refused"
             moved = session.case_action(state, user, case, case_ref[1], case_ref[2], env)
         else:

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # The key that encrypts personal data at rest (Fernet, comma-separated newest first), or the
     # file it is kept in (created with mode 0600 beside a new database).
     secret_key: SecretStr | None = None
+    # Days after which a closed handover's personal data, and a question's free text, are erased.
+    retention_days: int = 90
+    text_retention_days: int = 180
     key_file: Path | None = None
 
     def key_path(self) -> Path:

@@ -127,7 +127,10 @@ class TelegramBot:
             vault = await open_vault(work_db, secret, self.settings.key_path())
             for conn in (poll_db, work_db, send_db):
                 attach(conn, vault)
-            runner = Runner(work_db, self.catalogs, self.clock, CHANNEL, vault=vault, reminder_hours=self.settings.reminder_hours)
+            runner = Runner(
+                work_db, self.catalogs, self.clock, CHANNEL, vault=vault, reminder_hours=self.settings.reminder_hours,
+                retention_days=self.settings.retention_days, text_retention_days=self.settings.text_retention_days,
+            )
             tasks = [
                 asyncio.create_task(self._poll(poll_db), name="poll"),
                 asyncio.create_task(self._process(runner, worker), name="process"),

@@ -62,7 +62,7 @@ async def find_usable(conn: aiosqlite.Connection, code: str, now: datetime) -> R
     """The invite behind `code` if it exists, is unused and has not expired."""
     async with conn.execute(
         "SELECT code_hash, role, org_id, contact_id, team_id FROM invites "
-        "WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
+        "WHERE code_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
         (_hash(code.strip()), now.isoformat()),
     ) as cur:
         row = await cur.fetchone()
@@ -75,3 +75,38 @@ async def mark_used(conn: aiosqlite.Connection, code_hash: str, user_id: int, no
         (now.isoformat(), user_id, code_hash),
     )
     return cur.rowcount == 1
+
+
+class Listed(BaseModel):
+    """An invite as the operator sees it: by the start of its hash, never the code itself."""
+
+    ref: str
+    role: Role
+    bound_to: str
+    created_at: datetime
+    expires_at: datetime
+    state: str  # open, used, expired, revoked
+
+
+async def all_(conn: aiosqlite.Connection, now: datetime) -> list[Listed]:
+    async with conn.execute(
+        "SELECT code_hash, role, coalesce(org_id, team_id, contact_id, ''), created_at, expires_at, used_at, revoked_at "
+        "FROM invites ORDER BY created_at"
+    ) as cur:
+        rows = await cur.fetchall()
+    out = []
+    for r in rows:
+        state = "revoked" if r[6] else "used" if r[5] else "expired" if r[4] <= now.isoformat() else "open"
+        out.append(Listed(ref=r[0][:10], role=r[1], bound_to=r[2], created_at=r[3], expires_at=r[4], state=state))
+    return out
+
+
+async def revoke(conn: aiosqlite.Connection, ref: str, now: datetime) -> int:
+    """Revoke the unused invites whose hash starts with `ref` (as `invites list` shows it)."""
+    if len(ref) < 6:
+        return 0
+    cur = await conn.execute(
+        "UPDATE invites SET revoked_at = ? WHERE code_hash LIKE ? AND used_at IS NULL AND revoked_at IS NULL",
+        (now.isoformat(), ref + "%"),
+    )
+    return cur.rowcount

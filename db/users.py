@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from flows.model import Role, User
 
-_COLUMNS = "id, channel, chat_id, role, org_id, language, display_name, contact_id, team_id"
+_COLUMNS = "id, channel, chat_id, role, org_id, language, display_name, contact_id, team_id, revoked_at"
 
 
 class Account(BaseModel):
@@ -22,6 +22,7 @@ class Account(BaseModel):
     display_name: str
     contact_id: str | None = None
     team_id: str | None = None  # a wijkteam's coordinator
+    revoked_at: str | None = None
 
     def as_user(self) -> User:
         return User(
@@ -33,7 +34,7 @@ class Account(BaseModel):
 def _account(row) -> Account:
     return Account(
         id=row[0], channel=row[1], chat_id=row[2], role=row[3], org_id=row[4], language=row[5], display_name=row[6],
-        contact_id=row[7], team_id=row[8],
+        contact_id=row[7], team_id=row[8], revoked_at=row[9],
     )
 
 
@@ -83,17 +84,29 @@ async def coordinators(conn: aiosqlite.Connection, scope: str) -> list[Account]:
     kind, _, key = scope.partition(":")
     column = "team_id" if kind == "team" else "org_id"
     async with conn.execute(
-        f"SELECT {_COLUMNS} FROM users WHERE {column} = ? AND role = 'coordinator' ORDER BY id", (key,)
+        f"SELECT {_COLUMNS} FROM users WHERE {column} = ? AND role = 'coordinator' AND revoked_at IS NULL ORDER BY id", (key,)
     ) as cur:
         return [_account(r) for r in await cur.fetchall()]
 
 
 async def members_by_contact(conn: aiosqlite.Connection) -> dict[str, int]:
     """Directory contact id -> the member account bound to it (the newest, if several)."""
-    async with conn.execute("SELECT contact_id, max(id) FROM users WHERE contact_id IS NOT NULL GROUP BY contact_id") as cur:
+    async with conn.execute(
+        "SELECT contact_id, max(id) FROM users WHERE contact_id IS NOT NULL AND revoked_at IS NULL GROUP BY contact_id"
+    ) as cur:
         return {r[0]: r[1] for r in await cur.fetchall()}
 
 
 async def all_coordinators(conn: aiosqlite.Connection) -> list[Account]:
-    async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE role = 'coordinator' ORDER BY id") as cur:
+    async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE role = 'coordinator' AND revoked_at IS NULL ORDER BY id") as cur:
         return [_account(r) for r in await cur.fetchall()]
+
+
+async def all_(conn: aiosqlite.Connection) -> list[Account]:
+    async with conn.execute(f"SELECT {_COLUMNS} FROM users ORDER BY id") as cur:
+        return [_account(r) for r in await cur.fetchall()]
+
+
+async def revoke(conn: aiosqlite.Connection, user_id: int, now: datetime) -> bool:
+    cur = await conn.execute("UPDATE users SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now.isoformat(), user_id))
+    return cur.rowcount == 1

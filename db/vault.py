@@ -24,7 +24,13 @@ class KeyProblem(Exception):
 
 
 class Vault:
-    def __init__(self, keys: list[bytes]) -> None:
+    def __init__(self, keys: list[bytes], reload=None) -> None:
+        """`reload`, if given, reads the keys again: after `wijkbrug rotate-key` a running bot
+        meets data sealed under the new key, reloads once, and goes on (no downtime)."""
+        self._reload = reload
+        self._use(keys)
+
+    def _use(self, keys: list[bytes]) -> None:
         if not keys:
             raise KeyProblem("no encryption key")
         try:
@@ -44,9 +50,16 @@ class Vault:
     def open(self, sealed: str | None) -> str | None:
         if sealed is None or not sealed.startswith(PREFIX):
             return sealed
+        token = sealed[len(PREFIX):].encode("ascii")
         try:
-            return self._fernet.decrypt(sealed[len(PREFIX):].encode("ascii")).decode("utf-8")
+            return self._fernet.decrypt(token).decode("utf-8")
         except InvalidToken:
+            if self._reload is not None:
+                self._use(self._reload())
+                try:
+                    return self._fernet.decrypt(token).decode("utf-8")
+                except InvalidToken:
+                    pass
             raise KeyProblem("the encryption key does not open the data in this database") from None
 
     def rotate(self, sealed: str | None) -> str | None:
@@ -82,7 +95,7 @@ async def open_vault(conn, secret: str | None, key_file: Path) -> Vault:
     from db.connection import transaction
 
     check = await settings.get(conn, CHECK_KEY)
-    vault = Vault(load_keys(secret, key_file, create=check is None))
+    vault = Vault(load_keys(secret, key_file, create=check is None), reload=lambda: load_keys(secret, key_file, create=False))
     if check is None:
         async with transaction(conn):
             await settings.put(conn, CHECK_KEY, vault.seal(CHECK_TEXT) or "")
@@ -105,3 +118,12 @@ def of(conn) -> Vault:
         return _ATTACHED[conn]
     except KeyError:
         raise KeyProblem("no encryption key was opened for this database connection") from None
+
+
+def write_keys(key_file: Path, keys: list[bytes]) -> None:
+    """Replace the key file atomically (mode 0600), newest key first."""
+    temporary = key_file.with_suffix(key_file.suffix + ".new")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write("".join(key.decode("ascii") + "\n" for key in keys))
+    os.replace(temporary, key_file)

@@ -68,3 +68,15 @@ def may_act(user: User, case) -> bool:
 
 def refusal() -> Text:
     return t("This request is not yours; nothing was changed.")
+
+
+def revoked() -> Text:
+    return t(
+        "Your access to Wijkbrug has ended, so I cannot handle your message. If you think this is a "
+        "mistake, please contact your coordinator."
+    )
+
+
+def left(name: str) -> Text:
+    """Why a revoked member's waiting requests go to the team's coordinator."""
+    return t("{name} no longer uses Wijkbrug.", name=name)

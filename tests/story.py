@@ -165,9 +165,9 @@ class Story:
         raise AssertionError(f"{person.name} has no button {label!r}")
 
 
-async def replay(path: Path, catalogs: Catalogs, database: Path) -> str:
+async def replay(path: Path, catalogs: Catalogs, database: Path, vault: Vault | None = None) -> str:
     lines = path.read_text("utf-8").splitlines()
-    story = Story(path, catalogs, database)
+    story = Story(path, catalogs, database, vault=vault or Vault.generate())
     header: list[str] = []
     clock = Clock(datetime(2026, 11, 30, 9, 0, tzinfo=AMSTERDAM))
     body = next((i for i, line in enumerate(lines) if " > " in line or line.startswith(("clock:", "restart"))), len(lines))

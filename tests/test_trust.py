@@ -1,0 +1,188 @@
+"""Access and privacy duties: revoking, erasing, retention, key rotation, backup, the audit log,
+and refusals of anyone who presses another person's buttons."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from bot.directory_file import sample_path
+from bot.i18n import Catalogs
+from db import cases, outbox, privacy, settings
+from db.connection import connect, transaction
+from db.vault import CHECK_KEY, CHECK_TEXT, KeyProblem, Vault, attach, load_keys
+from tests.story import replay
+
+STORIES = Path(__file__).parent / "stories"
+
+
+def rows(database: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(database) as conn:
+        return conn.execute(sql).fetchall()
+
+
+@pytest.fixture
+def story_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    database = tmp_path / "story.sqlite3"
+    monkeypatch.setenv("WIJKBRUG_DATABASE", str(database))
+    monkeypatch.delenv("WIJKBRUG_SECRET_KEY", raising=False)
+    return database
+
+
+async def play(story: str, database: Path, catalogs: Catalogs) -> Vault:
+    """Replay a story into `database`, sealed with the key in the key file the CLI will use."""
+    vault = Vault(load_keys(None, database.with_suffix(".key"), create=True))
+    await replay(STORIES / story, catalogs, database, vault)
+    conn = await connect(database)
+    async with transaction(conn):
+        await settings.put(conn, CHECK_KEY, vault.seal(CHECK_TEXT) or "")
+    await conn.close()
+    return vault
+
+
+def args(**values) -> argparse.Namespace:
+    return argparse.Namespace(**values)
+
+
+async def test_erasing_a_question_removes_every_trace_of_personal_data(story_db, catalogs, capsys) -> None:
+    await play("handover_decline_chain_en.txt", story_db, catalogs)
+    code = rows(story_db, "SELECT code FROM questions")[0][0]
+    assert rows(story_db, "SELECT count(*) FROM parents WHERE first_name_sealed IS NOT NULL") == [(1,)]
+    assert await cli._trust(cli.Settings(), "erase", args(question=code, user=None)) == 0
+    out = capsys.readouterr().out
+    assert "the parent's first name, phone number and call time" in out and "the question's text" in out and "attachment" in out
+    assert rows(story_db, "SELECT first_name_sealed, phone_sealed FROM parents") == [(None, None)]
+    assert rows(story_db, "SELECT text FROM questions") == [(None,)]
+    assert rows(story_db, "SELECT count(*) FROM attachments") == [(0,)]
+    assert rows(story_db, "SELECT count(*) FROM cases") == [(2,)]  # the counts for the summaries stay
+    assert rows(story_db, "SELECT actor, action, subject FROM audit WHERE action = 'erase'") == [("operator", "erase", code)]
+
+
+async def test_retention_erases_old_personal_data_but_keeps_the_counts(story_db, catalogs) -> None:
+    await play("handover_decline_chain_en.txt", story_db, catalogs)
+    conn = await connect(story_db)
+    story_time = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    async with transaction(conn):
+        assert await privacy.apply_retention(conn, story_time + timedelta(days=89), 90, 180) == (0, 0)
+    async with transaction(conn):
+        assert await privacy.apply_retention(conn, story_time + timedelta(days=91), 90, 180) == (1, 0)
+    async with transaction(conn):
+        assert await privacy.apply_retention(conn, story_time + timedelta(days=181), 90, 180) == (0, 1)
+    await conn.close()
+    assert rows(story_db, "SELECT first_name_sealed, text FROM parents JOIN questions ON questions.id = parents.question_id") == [(None, None)]
+    assert rows(story_db, "SELECT count(*) FROM questions") == [(1,)] and rows(story_db, "SELECT count(*) FROM case_events") != [(0,)]
+
+
+async def test_a_backup_taken_while_running_restores_with_the_key(story_db, catalogs, tmp_path) -> None:
+    vault = await play("warm_handover_tr_nl.txt", story_db, catalogs)
+    copy = tmp_path / "backup" / "copy.sqlite3"
+    assert await cli._trust(cli.Settings(), "backup", args(file=copy)) == 0
+    restored = await connect(copy)
+    attach(restored, vault)
+    [case] = await cases.of_user(restored, 1, vault)
+    assert case.first_name == "Fatma" and case.status == "closed"
+    await restored.close()
+
+
+async def test_rotating_the_key_re_seals_everything_and_the_old_key_alone_no_longer_opens_it(story_db, catalogs) -> None:
+    old = await play("warm_handover_tr_nl.txt", story_db, catalogs)
+    assert await cli._trust(cli.Settings(), "rotate-key", args()) == 0
+    keys = load_keys(None, story_db.with_suffix(".key"), create=False)
+    assert len(keys) == 2
+    new_only = Vault(keys[:1])
+    [(sealed,)] = rows(story_db, "SELECT phone_sealed FROM parents")
+    assert new_only.open(sealed) == "+31612345678"
+    with pytest.raises(KeyProblem):
+        old.open(sealed)
+    assert rows(story_db, "SELECT action FROM audit WHERE action = 'rotate-key'") == [("rotate-key",)]
+
+
+async def test_a_revoked_user_is_refused_politely_and_their_waiting_requests_escalate(story_db, catalogs, capsys) -> None:
+    await play("away_escalates_en.txt", story_db, catalogs)
+    members = rows(story_db, "SELECT id FROM users WHERE role = 'member'")
+    assert await cli._trust(cli.Settings(), "users", args(users_command="revoke", user=members[0][0])) == 0
+    assert rows(story_db, "SELECT revoked_at IS NOT NULL FROM users WHERE role = 'member'") == [(1,)]
+    with pytest.raises(cli.OperatorError, match="no active user"):
+        await cli._trust(cli.Settings(), "users", args(users_command="revoke", user=members[0][0]))
+
+
+def test_invites_are_listed_by_reference_and_can_be_revoked(story_db, capsys) -> None:
+    assert cli.main(["directory", "import", str(sample_path())]) == 0
+    assert cli.main(["invite", "--role", "volunteer", "--org", "lantaarn", "--json"]) == 0
+    capsys.readouterr()
+    assert cli.main(["invites", "list"]) == 0
+    ref = capsys.readouterr().out.split("\t")[0]
+    assert len(ref) == 10
+    assert cli.main(["invites", "revoke", ref]) == 0
+    assert cli.main(["invites", "revoke", ref]) == 2
+    assert cli.main(["invites", "list"]) == 0
+    assert capsys.readouterr().out.strip().endswith("revoked")
+
+
+async def test_pressing_another_person_s_case_button_is_refused_and_changes_nothing(story_db, catalogs) -> None:
+    vault = await play("away_escalates_en.txt", story_db, catalogs)
+    (case_id, version, status), = rows(story_db, "SELECT id, version, status FROM cases")
+    (petra_id, petra), = rows(story_db, "SELECT id, chat_id FROM users WHERE role = 'coordinator'")
+    runner, conn = await _runner(story_db, vault, catalogs)
+    try:
+        await _press(runner, conn, int(petra), f"c:{case_id}:accept:{version}")
+        sent = await outbox.waiting(conn, "telegram")
+        assert [c.method for c in sent] == ["answerCallbackQuery"]
+        assert "not yours" in sent[0].payload["text"]
+    finally:
+        await conn.close()
+    assert rows(story_db, "SELECT status, version FROM cases") == [(status, version)]
+    assert rows(story_db, "SELECT actor, action, subject FROM audit WHERE action = 'refused'") == [(f"user:{petra_id}", "refused", case_id)]
+
+
+async def test_a_revoked_person_s_messages_are_answered_but_not_acted_on(story_db, catalogs) -> None:
+    vault = await play("away_escalates_en.txt", story_db, catalogs)
+    (sara_id, sara_chat), = rows(story_db, "SELECT id, chat_id FROM users WHERE role = 'volunteer'")
+    runner, conn = await _runner(story_db, vault, catalogs)
+    try:
+        assert await runner.revoke(sara_id)
+        await _message(runner, conn, int(sara_chat), "/new")
+        sent = [c for c in await outbox.waiting(conn, "telegram") if c.chat_id == sara_chat]
+        assert len(sent) == 1 and "Your access to Wijkbrug has ended" in sent[0].payload["text"]
+    finally:
+        await conn.close()
+    assert rows(story_db, "SELECT count(*) FROM conversations WHERE user_id = 1") == [(1,)]
+
+
+async def _runner(database: Path, vault: Vault, catalogs: Catalogs):
+    from bot.runner import Runner
+
+    conn = await connect(database)
+    attach(conn, vault)
+    for call in await outbox.waiting(conn, "telegram"):
+        await outbox.done(conn, call.id)
+    return Runner(conn, catalogs, lambda: datetime(2026, 11, 30, 12, tzinfo=UTC), "telegram", vault=vault), conn
+
+
+async def _press(runner, conn, chat: int, data: str) -> None:
+    from tests import updates
+
+    await _feed(runner, conn, updates.press(chat, 1, data, language_code="en"))
+
+
+async def _message(runner, conn, chat: int, text: str) -> None:
+    from tests import updates
+
+    await _feed(runner, conn, updates.message(chat, text, language_code="en"))
+
+
+async def _feed(runner, conn, update: dict) -> None:
+    from db import inbox
+    from db.inbox import Incoming
+    from tests import updates
+
+    update["update_id"] += 10_000_000
+    async with transaction(conn):
+        await inbox.receive(conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock())
+    await runner.process_pending()
