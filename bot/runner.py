@@ -343,6 +343,8 @@ class Runner:
             if week is not None:
                 report, rows = await self.report(account, week, with_rows=event.name == "export")
                 env = env.model_copy(update={"report": report, "export_rows": tuple(rows)})
+                if event.name == "export":
+                    await privacy.audit(self.conn, f"user:{account.id}", "export", f"{self.scope_of(account)} {week.label}", self.clock())
         if case_ref is not None:
             # Authorisation, before any flow runs: only the people of a case may act on it.
             if case is None or not access.may_act(user, case):

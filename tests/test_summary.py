@@ -221,3 +221,6 @@ async def test_summary_and_export_by_command_for_a_coordinator_only(runner, cloc
     assert base64.b64decode(sent[1].payload["_upload"]["data"]).startswith(b"\x89PNG")
     assert base64.b64decode(sent[2].payload["_upload"]["data"]).startswith(b"type,code,question")
     assert "2026-W47" in sent[3].payload["text"]  # the example of a valid week
+    from db import privacy
+
+    assert [(a[1], a[2], a[3]) for a in await privacy.audit_log(conn)] == [(f"user:{coordinator.id}", "export", "org:lantaarn 2026-W47")]
