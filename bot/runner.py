@@ -243,7 +243,21 @@ class Runner:
                         await self._deliver(message)
                 await timers.fired(self.conn, timer.id, self.clock())
             fired += 1
-        return fired + await self.push_summaries() + await self.retention()
+        return fired + await self.push_summaries() + await self.retention() + await self.tell_unreachable()
+
+    async def tell_unreachable(self) -> int:
+        """Coordinators hear once about anyone the channel can no longer reach (a 403)."""
+        told = 0
+        for account in await users.newly_unreachable(self.conn):
+            async with transaction(self.conn):
+                directory = await self.directory()
+                contact = directory.contact(account.contact_id or "")
+                message = access.unreachable(account.as_user(), contact.team if contact else None)
+                if message is not None:
+                    await self._deliver(message)
+                await users.told_unreachable(self.conn, account.id)
+            told += 1
+        return told
 
     async def retention(self) -> int:
         """Once a day (at night, from a stored next-run time) personal data past its retention
@@ -328,6 +342,8 @@ class Runner:
                 await self._answer_callback(inbound.pressed.callback_id, None, inbound.chat_id)
             await privacy.audit(self.conn, f"user:{account.id}", "refused", "revoked", self.clock())
             return "refused"
+        if await users.is_unreachable(self.conn, account.id):
+            await users.reachable_again(self.conn, account.id)  # they wrote again: they unblocked the bot
         state = await conversations.load(self.conn, account.id)
         user = account.as_user()
         event = inbound.event

@@ -38,7 +38,7 @@ from bot import delivery
 from bot.i18n import Catalogs
 from bot.runner import Runner
 from bot.settings import Settings
-from db import inbox
+from db import inbox, users
 from db import settings as stored
 from db.connection import connect, transaction
 from db.inbox import Incoming
@@ -122,7 +122,12 @@ class TelegramBot:
             async with transaction(poll_db):
                 await stored.put(poll_db, USERNAME_KEY, me.username or "")
             log.info("connected to Telegram as @%s", me.username)
-            worker = delivery.DeliveryWorker(send_db, TelegramSender(app), self.clock, CHANNEL)
+            async def refused(item, exc: delivery.Permanent) -> None:
+                if exc.args and exc.args[0] == "Forbidden":  # the person blocked the bot: stop trying them
+                    async with transaction(send_db):
+                        await users.mark_unreachable(send_db, CHANNEL, item.chat_id, self.clock())
+
+            worker = delivery.DeliveryWorker(send_db, TelegramSender(app), self.clock, CHANNEL, on_permanent=refused)
             secret = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
             vault = await open_vault(work_db, secret, self.settings.key_path())
             for conn in (poll_db, work_db, send_db):

@@ -110,3 +110,32 @@ async def all_(conn: aiosqlite.Connection) -> list[Account]:
 async def revoke(conn: aiosqlite.Connection, user_id: int, now: datetime) -> bool:
     cur = await conn.execute("UPDATE users SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now.isoformat(), user_id))
     return cur.rowcount == 1
+
+
+async def mark_unreachable(conn: aiosqlite.Connection, channel: str, chat_id: str, now: datetime) -> None:
+    """The channel refused for good to deliver to this chat (the person blocked the bot)."""
+    await conn.execute(
+        "UPDATE users SET unreachable_at = ?, unreachable_told = 0 WHERE channel = ? AND chat_id = ? AND unreachable_at IS NULL",
+        (now.isoformat(), channel, chat_id),
+    )
+
+
+async def reachable_again(conn: aiosqlite.Connection, user_id: int) -> None:
+    await conn.execute("UPDATE users SET unreachable_at = NULL, unreachable_told = 0 WHERE id = ?", (user_id,))
+
+
+async def newly_unreachable(conn: aiosqlite.Connection) -> list[Account]:
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM users WHERE unreachable_at IS NOT NULL AND unreachable_told = 0 AND revoked_at IS NULL"
+    ) as cur:
+        return [_account(r) for r in await cur.fetchall()]
+
+
+async def told_unreachable(conn: aiosqlite.Connection, user_id: int) -> None:
+    await conn.execute("UPDATE users SET unreachable_told = 1 WHERE id = ?", (user_id,))
+
+
+async def is_unreachable(conn: aiosqlite.Connection, user_id: int) -> bool:
+    async with conn.execute("SELECT unreachable_at IS NOT NULL FROM users WHERE id = ?", (user_id,)) as cur:
+        row = await cur.fetchone()
+    return bool(row and row[0])

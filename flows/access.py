@@ -8,7 +8,7 @@ existed.
 from __future__ import annotations
 
 from flows.directory import Directory
-from flows.model import Message, Role, ToUser, User
+from flows.model import Message, Role, ToCoordinators, ToUser, User
 from flows.session import help_parts
 from flows.text import Text, t
 
@@ -80,3 +80,19 @@ def revoked() -> Text:
 def left(name: str) -> Text:
     """Why a revoked member's waiting requests go to the team's coordinator."""
     return t("{name} no longer uses Wijkbrug.", name=name)
+
+
+def unreachable(user: User, team_id: str | None) -> Message | None:
+    """Tell a blocked person's coordinator (of their organisation, or of a member's wijkteam) that
+    requests and alerts no longer reach them."""
+    if user.role is Role.VOLUNTEER and user.org_id:
+        to = ToCoordinators(org_id=user.org_id)
+    elif user.role is Role.MEMBER and team_id:
+        to = ToCoordinators(team_id=team_id)
+    else:
+        return None
+    text = t(
+        "{name} can no longer be reached through Wijkbrug: they may have blocked the bot. Please contact them another way.",
+        name=user.name or "?",
+    )
+    return Message(to=to, parts=(text,))

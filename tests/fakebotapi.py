@@ -9,10 +9,12 @@ talk to it, in-process or from a ``wijkbrug run`` subprocess. Tests play the hum
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import html
 import itertools
 import json
+import random
 import re
 import time
 from collections.abc import Callable
@@ -32,6 +34,8 @@ BOOL_KEYS = frozenset({"show_alert", "disable_notification", "protect_content", 
                        "disable_web_page_preview", "allow_sending_without_reply"})
 # Successful calls of these are not recorded in ``calls`` (they would drown the interesting ones).
 QUIET = frozenset({"getUpdates", "getMe", "getMyCommands", "getFile"})
+# The calls the random faults hit (what the bot sends to people).
+FLAKY = frozenset({"sendMessage", "editMessageText", "answerCallbackQuery", "sendPhoto", "sendDocument"})
 NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply markup are exactly "
                 "the same as a current content and reply markup of the message")
 CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
@@ -77,8 +81,9 @@ def _render(text: str, parse_mode: str | None) -> str:
 class FakeBotApi:
     """One fake bot account plus the chats of the users that talk to it."""
 
-    def __init__(self, token: str = "123:TEST") -> None:
+    def __init__(self, token: str = "123:TEST", fault_rate: float = 0.0, seed: int = 7) -> None:
         self.token = token
+        self._init_chaos(fault_rate, seed)
         self.bot_user: Json = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "Wijkbrug Test",
                                "username": "wijkbrug_test_bot", "can_join_groups": True,
                                "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -120,6 +125,12 @@ class FakeBotApi:
         self._methods = {name.lower(): (name, handler) for name, handler in simple.items()}
 
     # --- server lifecycle ------------------------------------------------------------------------------------
+    def _init_chaos(self, fault_rate: float, seed: int) -> None:
+        """Random faults on sending calls: 429 with retry_after, 500, dropped connections."""
+        self.fault_rate = fault_rate
+        self._chaos = random.Random(seed)
+        self.injected: collections.Counter = collections.Counter()
+
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeBotApi:
         app = web.Application(client_max_size=64 * 2**20)
         app.router.add_route("GET", "/bot{token}/{method}", self._handle)
@@ -234,6 +245,15 @@ class FakeBotApi:
             try:
                 if faults := self._faults.get(name.lower()):
                     raise faults.pop(0)
+                if name in FLAKY and self.fault_rate and self._chaos.random() < self.fault_rate:
+                    kind = self._chaos.choice(["429", "500", "reset"])
+                    self.injected[kind] += 1
+                    if kind == "reset":  # the connection drops before any answer
+                        self.calls.append({**call, "failed": "reset"})
+                        assert request.transport is not None
+                        request.transport.close()
+                        raise ConnectionResetError
+                    raise ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1}) if kind == "429" else ApiError(500, "Internal Server Error")
                 result = handler(params, uploads)
                 result = await result if asyncio.iscoroutine(result) else result
             except ApiError as err:
