@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 import sqlite3
+import time as time_module
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,6 +82,35 @@ class _CodeTaken(Exception):
 
 
 @dataclass
+class Flood:
+    """Per chat, a bucket of `burst` updates refilled at `per_minute`; a warning once per flood."""
+
+    per_minute: float = 30
+    burst: float = 10
+    clock: Callable[[], float] = time_module.monotonic  # real time: a flood is about how fast people type
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _warned: set[str] = field(default_factory=set)
+
+    def allow(self, chat: str, now: float) -> bool:
+        tokens, at = self._buckets.get(chat, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.per_minute / 60)
+        if tokens >= 1:
+            self._buckets[chat] = (tokens - 1, now)
+            if tokens - 1 >= self.burst / 2:
+                self._warned.discard(chat)  # calm again: a next flood is told again
+            return True
+        self._buckets[chat] = (tokens, now)
+        return False
+
+    def warn(self, chat: str) -> bool:
+        """True the first time a chat is held back in a flood."""
+        if chat in self._warned:
+            return False
+        self._warned.add(chat)
+        return True
+
+
+@dataclass
 class Runner:
     conn: aiosqlite.Connection
     catalogs: Catalogs
@@ -95,6 +125,8 @@ class Runner:
     _holidays: dict[int, frozenset] = field(default_factory=dict)
     summary_threshold: int = summary.THRESHOLD
     push_at: time = time(9, 0)  # Mondays, in the bot's time zone
+    # No limit unless the channel sets one (the Telegram bot does, from the settings).
+    flood: Flood = field(default_factory=lambda: Flood(per_minute=float("inf"), burst=float("inf")))
     retention_days: int = 90  # a closed handover's personal data
     text_retention_days: int = 180  # a question's free text
 
@@ -292,13 +324,35 @@ class Runner:
         return True
 
     async def process_pending(self, limit: int = 100) -> int:
-        """Process what waits in this channel's inbox, oldest first. Returns how many."""
+        """Process what waits in this channel's inbox, oldest first. Returns how many.
+
+        Someone sending faster than the flood limit is slowed down: their updates stay in the
+        inbox (nothing is lost) and are handled, in order, as the limit allows; they are told
+        once, politely."""
         done = 0
         while batch := await inbox.pending(self.conn, self.channel, limit):
+            handled = 0
+            held: set[str] = set()
             for item in batch:
+                inbound = _parse(item.payload)
+                chat = inbound.chat_id if inbound else ""
+                if chat in held or (chat and not self.flood.allow(chat, self.flood.clock())):
+                    if chat not in held and self.flood.warn(chat):
+                        await self._slow_down(inbound)
+                    held.add(chat)
+                    continue
                 await self.process(item.update_id, item.payload)
-                done += 1
+                handled += 1
+            done += handled
+            if not handled:
+                break
         return done
+
+    async def _slow_down(self, inbound: Inbound) -> None:
+        async with transaction(self.conn):
+            account = await users.by_chat(self.conn, self.channel, inbound.chat_id)
+            language = account.language if account else self.catalogs.pick(inbound.language_code)
+            await self._send(inbound.chat_id, self.catalogs.render(access.slow_down(), language), ())
 
     async def process(self, update_id: int, payload: str) -> None:
         for _ in range(CODE_ATTEMPTS):

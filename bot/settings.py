@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # file it is kept in (created with mode 0600 beside a new database).
     secret_key: SecretStr | None = None
     # Days after which a closed handover's personal data, and a question's free text, are erased.
+    # Flood protection: messages per minute per person (after a burst of 10) before they are slowed.
+    flood_per_minute: float = 30
     retention_days: int = 90
     text_retention_days: int = 180
     key_file: Path | None = None

@@ -36,7 +36,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import delivery
 from bot.i18n import Catalogs
-from bot.runner import Runner
+from bot.runner import Flood, Runner
 from bot.settings import Settings
 from db import inbox, users
 from db import settings as stored
@@ -135,6 +135,7 @@ class TelegramBot:
             runner = Runner(
                 work_db, self.catalogs, self.clock, CHANNEL, vault=vault, reminder_hours=self.settings.reminder_hours,
                 retention_days=self.settings.retention_days, text_retention_days=self.settings.text_retention_days,
+                flood=Flood(per_minute=self.settings.flood_per_minute),
             )
             tasks = [
                 asyncio.create_task(self._poll(poll_db), name="poll"),

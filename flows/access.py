@@ -96,3 +96,7 @@ def unreachable(user: User, team_id: str | None) -> Message | None:
         name=user.name or "?",
     )
     return Message(to=to, parts=(text,))
+
+
+def slow_down() -> Text:
+    return t("You are sending messages very quickly. I will handle them one by one in a moment; nothing is lost.")

@@ -215,3 +215,24 @@ def test_long_texts_are_cut_at_paragraphs_within_telegram_s_limit() -> None:
     assert all(len(p) <= 4096 for p in pieces) and len(pieces) == 3
     assert "\n\n".join(pieces) == "\n\n".join(paragraphs)
     assert split_text("y" * 5000) == ["y" * 4096, "y" * 904]
+
+
+async def test_a_flood_is_slowed_with_one_polite_message_and_nothing_is_lost(runner, conn) -> None:
+    from bot.runner import Flood
+
+    seconds = [0.0]
+    runner.flood = Flood(per_minute=30, burst=10, clock=lambda: seconds[0])
+    await feed(runner, updates.message(930, f"/start {await invite(runner)}", language_code="en"))
+    await sent(runner)
+    for n in range(14):
+        update = updates.message(930, f"hello {n}")
+        async with transaction(conn):
+            await inbox.receive(conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock())
+    await runner.process_pending()
+    replies = await sent(runner)
+    assert len(replies) == 9 + 1  # nine handled (the tenth token went to /start), then one polite notice
+    assert "very quickly" in replies[-1][2]["text"]
+    assert len(await inbox.pending(conn, "telegram")) == 5  # held back, not lost
+    seconds[0] += 10  # five more tokens
+    await runner.process_pending()
+    assert len(await sent(runner)) == 5 and await inbox.pending(conn, "telegram") == []
