@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wijkbrug", description="Wijkbrug: volunteers and wijkteams, connected.")
     commands = parser.add_subparsers(dest="command")
 
-    commands.add_parser("run", help="run the bot on Telegram (long polling)")
+    run = commands.add_parser("run", help="run the bot on Telegram (long polling, or a webhook)")
+    run.add_argument("--webhook", help="the public HTTPS URL Telegram posts updates to (default: long polling)")
 
     demo = commands.add_parser("demo", help="chat with the bot in this terminal, as a volunteer of an invented organisation")
     demo.add_argument("--script", type=Path, help="replay the lines of FILE instead of reading the keyboard")
@@ -115,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or ("run" if settings.telegram_token else "demo")
     try:
         if command == "run":
-            return _run(settings)
+            return _run(settings, getattr(args, "webhook", None))
         if command == "demo":
             return asyncio.run(_demo(settings, getattr(args, "script", None), getattr(args, "language", None), getattr(args, "database", None)))
         if command == "invite":
@@ -140,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, webhook: str | None = None) -> int:
     if settings.telegram_token is None:
         raise OperatorError(
             "no Telegram token: set WIJKBRUG_TELEGRAM_TOKEN to the token @BotFather gives you "
@@ -153,7 +154,7 @@ def _run(settings: Settings) -> int:
     async def go() -> None:
         conn = await connect(settings.database)  # creates and migrates a new database
         await conn.close()
-        task = asyncio.create_task(TelegramBot(settings, catalogs, utc_now).run())
+        task = asyncio.create_task(TelegramBot(settings, catalogs, utc_now, webhook).run())
         # SIGTERM (systemd, docker stop) ends the bot as Ctrl-C does; nothing is lost either way.
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         try:

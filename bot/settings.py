@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     default_locale: str = "nl"
     timezone: str = "Europe/Amsterdam"
     invite_days: int = 14
+    # Webhook mode (`wijkbrug run --webhook URL`): where the local server listens, and the secret
+    # Telegram sends in X-Telegram-Bot-Api-Secret-Token (made and kept in the database if unset).
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: SecretStr | None = None
     # Long-poll timeout for getUpdates, in seconds.
     poll_timeout: int = 25
     # Working hours without an answer before a member is reminded; twice this, the team's

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import json
 import logging
+import secrets
 import warnings
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiosqlite
 from telegram import BotCommand, InputFile
@@ -52,6 +55,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 OFFSET_KEY = "telegram.offset"
 USERNAME_KEY = "telegram.username"
+WEBHOOK_SECRET_KEY = "telegram.webhook_secret"
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 # The outbox stores Bot API calls as data and replays them with do_api_request, which warns that
@@ -104,7 +108,8 @@ class TelegramSender:
 class TelegramBot:
     """`wijkbrug run`: poll, process and deliver until stopped."""
 
-    def __init__(self, settings: Settings, catalogs: Catalogs, clock: Callable[[], datetime]) -> None:
+    def __init__(self, settings: Settings, catalogs: Catalogs, clock: Callable[[], datetime], webhook: str | None = None) -> None:
+        self.webhook = webhook
         self.settings = settings
         self.catalogs = catalogs
         self.clock = clock
@@ -137,8 +142,9 @@ class TelegramBot:
                 retention_days=self.settings.retention_days, text_retention_days=self.settings.text_retention_days,
                 flood=Flood(per_minute=self.settings.flood_per_minute),
             )
+            receive = self._poll(poll_db) if self.webhook is None else self._serve_webhook(poll_db)
             tasks = [
-                asyncio.create_task(self._poll(poll_db), name="poll"),
+                asyncio.create_task(receive, name="receive"),
                 asyncio.create_task(self._process(runner, worker), name="process"),
                 asyncio.create_task(worker.run(), name="deliver"),
                 asyncio.create_task(self._publish_commands(), name="commands"),
@@ -206,6 +212,51 @@ class TelegramBot:
                 await inbox.receive(conn, CHANNEL, updates, self.clock())
                 await stored.put(conn, OFFSET_KEY, str(offset))
             self.received.set()
+
+    async def _serve_webhook(self, conn: aiosqlite.Connection) -> None:
+        """Telegram POSTs each update to WEBHOOK; it is written to the inbox before the 200 goes
+        back, and a request without the right secret token gets 403 and is not processed."""
+        from aiohttp import web
+
+        secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
+        if secret is None:
+            secret = await stored.get(conn, WEBHOOK_SECRET_KEY)
+            if secret is None:
+                secret = secrets.token_urlsafe(32)
+                async with transaction(conn):
+                    await stored.put(conn, WEBHOOK_SECRET_KEY, secret)
+        path = urlsplit(self.webhook or "").path or "/"
+
+        async def receive(request: web.Request) -> web.Response:
+            given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+            if not hmac.compare_digest(given.encode(), secret.encode()):
+                log.warning("webhook: refused a request without the right secret token")
+                return web.Response(status=403)
+            try:
+                update = await request.json()
+                incoming = Incoming(update_id=int(update["update_id"]), payload=json.dumps(update, ensure_ascii=False))
+            except (ValueError, KeyError, TypeError):
+                return web.Response(status=400)
+            async with transaction(conn):
+                await inbox.receive(conn, CHANNEL, [incoming], self.clock())
+            self.received.set()
+            return web.Response(status=200)
+
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_post(path, receive)
+        server = web.AppRunner(app, access_log=None)
+        await server.setup()
+        site = web.TCPSite(server, self.settings.webhook_listen, self.settings.webhook_port)
+        await site.start()
+        try:
+            await self.application.bot.do_api_request(
+                "setWebhook",
+                api_kwargs={"url": self.webhook, "secret_token": secret, "allowed_updates": ALLOWED_UPDATES},
+            )
+            log.info("webhook set; listening on %s:%s%s", self.settings.webhook_listen, self.settings.webhook_port, path)
+            await asyncio.Event().wait()
+        finally:
+            await server.cleanup()
 
     async def _process(self, runner: Runner, worker: delivery.DeliveryWorker) -> None:
         """Updates and timers, one at a time on one connection (so no transaction interleaves)."""

@@ -120,6 +120,7 @@ class FakeBotApi:
             "setMyShortDescription": lambda p, u: self._put(("short_description", lang(p)),
                                                             p.get("short_description") or ""),
             "sendChatAction": lambda p, u: True, "close": lambda p, u: True, "logOut": lambda p, u: True,
+            "setWebhook": lambda p, u: self._put(("webhook", ""), {"url": p.get("url"), "secret_token": p.get("secret_token")}),
         }
         simple.update((n[5:], getattr(self, n)) for n in dir(self) if n.startswith("_api_"))
         self._methods = {name.lower(): (name, handler) for name, handler in simple.items()}

@@ -50,11 +50,11 @@ class Wijkbrug:
         assert child.returncode == 0, err.decode()
         return out.decode()
 
-    async def start(self) -> None:
+    async def start(self, *extra: str) -> None:
         self.starts += 1
         log = (self.folder / f"run-{self.starts}.log").open("wb")
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", env=self.env, cwd=self.folder, stdout=log, stderr=log
+            sys.executable, "-m", "bot.cli", "run", *extra, env=self.env, cwd=self.folder, stdout=log, stderr=log
         )
 
     async def settled(self) -> None:
