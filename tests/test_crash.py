@@ -6,6 +6,7 @@ may come twice; those are counted), and the outbox is empty."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import sqlite3
@@ -37,7 +38,7 @@ async def volunteer(bot: Wijkbrug, chat: int, code: str, n: int) -> None:
             press(api, chat, action.strip("[]"))
         else:
             api.user_sends(chat, action.format(n=n), language_code="en")
-        await api.wait_for(lambda a, seen=seen: sum(expect in t for t in texts(a, chat)) > seen, timeout=120)
+        await api.wait_for(lambda a, seen=seen, expect=expect: sum(expect in t for t in texts(a, chat)) > seen, timeout=120)
 
 
 async def test_nothing_is_lost_when_the_bot_is_killed_twenty_times(wijkbrug: Wijkbrug) -> None:  # noqa: F811
@@ -70,7 +71,7 @@ async def test_nothing_is_lost_when_the_bot_is_killed_twenty_times(wijkbrug: Wij
     duplicates = 0
     for i in range(VOLUNTEERS):
         said = texts(bot.api, 6000 + i)
-        mine = sum(1 for a, b in zip(said, said[1:]) if a == b)
+        mine = sum(1 for a, b in itertools.pairwise(said) if a == b)
         assert mine <= kills  # per chat, at most the one call in flight at each kill
         duplicates += mine
         assert sum("Saved. The question code is" in t for t in said) >= 1

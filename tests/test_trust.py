@@ -186,3 +186,51 @@ async def _feed(runner, conn, update: dict) -> None:
     async with transaction(conn):
         await inbox.receive(conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock())
     await runner.process_pending()
+
+
+OUTSIDERS = [  # (role, org, team, contact): nobody of the case in warm_handover_tr_nl
+    ("volunteer", "kompas", None, None),
+    ("coordinator", "kompas", None, None),
+    ("member", None, None, "c-overvecht-3"),  # a colleague in the same team, not the case's member
+    ("member", None, None, "c-west-1"),
+    ("coordinator", None, "bt-west", None),
+    ("coordinator", None, "bt-overvecht", None),  # the team's coordinator sees counts, may not act
+]
+ACTIONS = ["show", "accept", "decline", "note", "contact_made", "close", "withdraw", "withdraw_yes", "next"]
+
+
+async def test_nobody_but_a_case_s_two_people_can_touch_it_and_no_command_shows_it(story_db, catalogs) -> None:
+    from db import users as accounts
+    from flows.model import Role
+
+    vault = await play("warm_handover_tr_nl.txt", story_db, catalogs)
+    (case_id, version), = rows(story_db, "SELECT id, version FROM cases")
+    (code,), = rows(story_db, "SELECT code FROM questions")
+    before = rows(story_db, "SELECT status, version FROM cases") + rows(story_db, "SELECT count(*) FROM case_events")
+    runner, conn = await _runner(story_db, vault, catalogs)
+    try:
+        outsiders = []
+        async with transaction(conn):
+            for n, (role, org, team, contact) in enumerate(OUTSIDERS):
+                outsiders.append(await accounts.create(conn, channel="telegram", chat_id=str(9900 + n), role=Role(role), org_id=org, team_id=team, contact_id=contact, language="en", display_name="Outsider", now=runner.clock()))
+        for person in outsiders:
+            for action in ACTIONS:
+                for v in (version, version - 1, version + 1):
+                    await _press(runner, conn, int(person.chat_id), f"c:{case_id}:{action}:{v}")
+            from flows.session import COMMANDS
+
+            if person.team_id == "bt-overvecht":
+                continue  # in scope for counts (and pseudonymous codes in its export), so not asked here
+            for command in COMMANDS[person.role]:
+                for arg in ("", "last", case_id, code):
+                    await _message(runner, conn, int(person.chat_id), f"/{command} {arg}".strip())
+        said = await outbox.waiting(conn, "telegram")
+        leaked = [c for c in said if case_id in str(c.payload) or code in str(c.payload) or "Fatma" in str(c.payload)]
+        assert leaked == []
+        presses = [c for c in said if c.method == "answerCallbackQuery"]
+        assert len(presses) == len(OUTSIDERS) * len(ACTIONS) * 3 and all("not yours" in c.payload["text"] for c in presses)
+    finally:
+        await conn.close()
+    assert rows(story_db, "SELECT status, version FROM cases") + rows(story_db, "SELECT count(*) FROM case_events") == before
+    refused = rows(story_db, "SELECT count(*) FROM audit WHERE action = 'refused'")
+    assert refused == [(len(OUTSIDERS) * len(ACTIONS) * 3,)]
