@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import signal
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -135,6 +136,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_trust(settings, command, args))
     except (OperatorError, DatabaseError, directory_file.DirectoryError, KeyProblem) as exc:
         print(f"wijkbrug {command}: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.OperationalError as exc:
+        print(
+            f"wijkbrug {command}: {settings.database}: cannot write the database ({exc}); is another program "
+            "holding it, or is the disk full? Nothing was changed.",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         return 130

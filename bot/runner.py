@@ -81,6 +81,10 @@ class _CodeTaken(Exception):
     pass
 
 
+class StorageProblem(Exception):
+    """The database cannot be written now (locked, or the disk is full); try again later."""
+
+
 @dataclass
 class Flood:
     """Per chat, a bucket of `burst` updates refilled at `per_minute`; a warning once per flood."""
@@ -363,6 +367,10 @@ class Runner:
                 return
             except _CodeTaken:
                 continue
+            except sqlite3.OperationalError as exc:
+                # Locked by another program, or the disk is full: nothing was written (the
+                # transaction rolled back) and the update stays in the inbox for a later try.
+                raise StorageProblem(str(exc)) from None
             except Exception as exc:  # noqa: BLE001 - a bug must not stop every later update: park this one
                 # The type and where, never the message: it may hold what the user typed.
                 where = "".join(traceback.format_tb(exc.__traceback__)[-4:])

@@ -39,7 +39,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import delivery
 from bot.i18n import Catalogs
-from bot.runner import Flood, Runner
+from bot.runner import Flood, Runner, StorageProblem
 from bot.settings import Settings
 from db import inbox, users
 from db import settings as stored
@@ -260,8 +260,17 @@ class TelegramBot:
 
     async def _process(self, runner: Runner, worker: delivery.DeliveryWorker) -> None:
         """Updates and timers, one at a time on one connection (so no transaction interleaves)."""
+        pause = 1.0
         while True:
-            if await runner.process_pending() + await runner.fire_timers():
+            try:
+                busy = await runner.process_pending() + await runner.fire_timers()
+            except StorageProblem as exc:
+                log.error("the database cannot be written (%s); trying again in %.0fs", exc, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 60.0)
+                continue
+            pause = 1.0
+            if busy:
                 worker.wake.set()
                 continue
             self.received.clear()

@@ -236,3 +236,28 @@ async def test_a_flood_is_slowed_with_one_polite_message_and_nothing_is_lost(run
     seconds[0] += 10  # five more tokens
     await runner.process_pending()
     assert len(await sent(runner)) == 5 and await inbox.pending(conn, "telegram") == []
+
+
+async def test_a_locked_database_writes_nothing_and_the_update_waits(runner, conn, db_path) -> None:
+    import sqlite3
+
+    from bot.runner import StorageProblem
+    from db import connection
+
+    code = await invite(runner)
+    update = updates.message(940, f"/start {code}", language_code="en")
+    async with transaction(conn):
+        await inbox.receive(conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock())
+    other = sqlite3.connect(db_path, timeout=0)
+    other.execute("BEGIN EXCLUSIVE")  # another program holds the database
+    await conn.execute("PRAGMA busy_timeout = 100")
+    try:
+        with pytest.raises(StorageProblem, match="locked"):
+            await runner.process_pending()
+    finally:
+        other.rollback()
+        other.close()
+        await conn.execute(f"PRAGMA busy_timeout = {connection.BUSY_TIMEOUT_MS}")
+    assert len(await inbox.pending(conn, "telegram")) == 1 and await users.by_chat(conn, "telegram", "940") is None
+    await runner.process_pending()  # free again: the update is handled, nothing was lost
+    assert await users.by_chat(conn, "telegram", "940") is not None and await inbox.pending(conn, "telegram") == []
