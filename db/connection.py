@@ -102,7 +102,10 @@ async def transaction(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Con
     try:
         yield conn
     except BaseException:
-        await conn.execute("ROLLBACK")
+        # SQLite may already have rolled back by itself (a full disk does): then there is
+        # nothing to undo, and the original error is the one to report.
+        if conn.in_transaction:
+            await conn.execute("ROLLBACK")
         raise
     else:
         await conn.execute("COMMIT")

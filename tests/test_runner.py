@@ -261,3 +261,24 @@ async def test_a_locked_database_writes_nothing_and_the_update_waits(runner, con
     assert len(await inbox.pending(conn, "telegram")) == 1 and await users.by_chat(conn, "telegram", "940") is None
     await runner.process_pending()  # free again: the update is handled, nothing was lost
     assert await users.by_chat(conn, "telegram", "940") is not None and await inbox.pending(conn, "telegram") == []
+
+
+async def test_a_full_disk_is_reported_as_itself_and_leaves_no_partial_write(conn) -> None:
+    """SQLite rolls a transaction back by itself when the disk is full; the error that reaches
+    the runner (and becomes a StorageProblem, see above) must be that one, not a failed rollback."""
+    import sqlite3
+
+    from db import settings
+
+    async with conn.execute("PRAGMA page_count") as cur:
+        pages = (await cur.fetchone())[0]
+    await conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+    written = 0
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        while True:
+            async with transaction(conn):
+                await settings.put(conn, f"filler.{written}", "x" * 2000)
+                await settings.put(conn, f"filler.{written}.b", "y" * 2000)
+            written += 1
+    assert await settings.get(conn, f"filler.{written}") is None  # the failed transaction left nothing
+    await conn.execute("PRAGMA max_page_count = 1073741823")
