@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: SecretStr | None = None
+    # Outgoing pace: Telegram allows about 30 messages a second overall and 1 a second per chat.
+    send_per_second: float = 25
+    chat_per_second: float = 1
     # Long-poll timeout for getUpdates, in seconds.
     poll_timeout: int = 25
     # Working hours without an answer before a member is reminded; twice this, the team's

@@ -132,7 +132,11 @@ class TelegramBot:
                     async with transaction(send_db):
                         await users.mark_unreachable(send_db, CHANNEL, item.chat_id, self.clock())
 
-            worker = delivery.DeliveryWorker(send_db, TelegramSender(app), self.clock, CHANNEL, on_permanent=refused)
+            pacer = delivery.Pacer(
+                per_second=self.settings.send_per_second, burst=self.settings.send_per_second,
+                chat_per_second=self.settings.chat_per_second, chat_burst=max(3.0, self.settings.chat_per_second),
+            )
+            worker = delivery.DeliveryWorker(send_db, TelegramSender(app), self.clock, CHANNEL, pacer=pacer, on_permanent=refused)
             secret = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
             vault = await open_vault(work_db, secret, self.settings.key_path())
             for conn in (poll_db, work_db, send_db):
