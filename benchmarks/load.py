@@ -62,9 +62,19 @@ class Driver:
         self.latencies: list[float] = []
         self.updates = 0
         self.steps: dict[int, int] = {}
+        self._read = 0
+        self._count: dict[int, int] = {}
 
     def replies(self, chat: int) -> int:
-        return sum(1 for c in self.api.calls if c["method"] == "sendMessage" and c["params"].get("chat_id") == chat and "failed" not in c)
+        """Messages sent to `chat` so far (the server's call log is read once, incrementally)."""
+        calls = self.api.calls
+        while self._read < len(calls):
+            call = calls[self._read]
+            self._read += 1
+            if call["method"] == "sendMessage" and "failed" not in call:
+                target = call["params"].get("chat_id")
+                self._count[target] = self._count.get(target, 0) + 1
+        return self._count.get(chat, 0)
 
     async def one(self, chat: int, step: int) -> None:
         before = self.replies(chat)
@@ -117,6 +127,8 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path) -> d
                 codes = [(await invites.create(conn, role=Role.VOLUNTEER, org_id="lantaarn", now=datetime.now(UTC), valid_for=timedelta(days=1))).code for _ in chats]
             await conn.close()
             command = [sys.executable, "-m", "bot.cli", "run"]
+            if os.environ.get("WIJKBRUG_PROFILE"):  # pyinstrument's report of the bot, written at exit
+                command = [sys.executable, "-m", "pyinstrument", "--renderer", "text", "-o", os.environ["WIJKBRUG_PROFILE"], "-m", "bot.cli", "run"]
         else:
             codes = []
             command = [sys.executable, str(ROOT / "benchmarks" / "echo_ptb.py"), TOKEN, api.api_url]
@@ -144,7 +156,7 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path) -> d
         elapsed = time.monotonic() - began
         cpu = cpu_seconds(child.pid) - cpu_before
         rss = peak_rss_mb(child.pid)
-        child.terminate()
+        child.send_signal(2)  # SIGINT: a clean stop (and the profiler's report)
         await child.wait()
     return {
         "updates_per_second": driver.updates / elapsed,

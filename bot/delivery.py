@@ -102,6 +102,7 @@ class DeliveryWorker:
     async def run(self) -> None:
         """Deliver until cancelled, sleeping until woken or until the next retry falls due."""
         while True:
+            self.wake.clear()  # before looking: a row queued meanwhile wakes us again
             sent = await self.drain_once()
             if sent:
                 continue
@@ -109,7 +110,6 @@ class DeliveryWorker:
             next_at = await outbox.next_due_at(self.conn, self.channel)
             if next_at is not None:
                 pause = min(pause, max(0.05, (next_at - self.clock()).total_seconds()))
-            self.wake.clear()
             try:
                 await asyncio.wait_for(self.wake.wait(), timeout=pause)
             except TimeoutError:

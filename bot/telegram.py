@@ -266,6 +266,7 @@ class TelegramBot:
         """Updates and timers, one at a time on one connection (so no transaction interleaves)."""
         pause = 1.0
         while True:
+            self.received.clear()  # before looking: an update stored meanwhile sets it again
             try:
                 busy = await runner.process_pending() + await runner.fire_timers()
             except StorageProblem as exc:
@@ -277,7 +278,6 @@ class TelegramBot:
             if busy:
                 worker.wake.set()
                 continue
-            self.received.clear()
             try:
                 await asyncio.wait_for(self.received.wait(), timeout=1.0)
             except TimeoutError:
