@@ -95,7 +95,7 @@ class DeliveryWorker:
     channel: str = "telegram"
     pacer: Pacer = field(default_factory=Pacer)
     monotonic: Callable[[], float] = field(default_factory=lambda: asyncio.get_running_loop().time)
-    concurrency: int = 8
+    concurrency: int = 4  # more calls in flight cost more in the HTTP pool than they gain
     on_permanent: Callable[[Outgoing, Permanent], Awaitable[None]] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -116,20 +116,27 @@ class DeliveryWorker:
                 pass
 
     async def drain_once(self) -> int:
-        """Send one batch of due calls (at most one per chat). Returns how many were tried."""
-        batch = await outbox.due(self.conn, self.channel, self.clock(), limit=self.concurrency * 4)
+        """Send what is due: each chat's calls in order, a few chats at a time. Returns how many
+        calls were tried."""
+        batch = await outbox.due_in_order(self.conn, self.channel, self.clock())
         if not batch:
             return 0
+        chats: dict[str, list[Outgoing]] = {}
+        for item in batch:
+            chats.setdefault(item.chat_id, []).append(item)
         limit = asyncio.Semaphore(self.concurrency)
 
-        async def one(item: Outgoing) -> None:
+        async def chat(items: list[Outgoing]) -> None:
             async with limit:
-                await self._deliver(item)
+                for item in items:
+                    if not await self._deliver(item):
+                        return  # to be tried again later: the chat's later calls wait behind it
 
-        await asyncio.gather(*(one(item) for item in batch))
+        await asyncio.gather(*(chat(items) for items in chats.values()))
         return len(batch)
 
-    async def _deliver(self, item: Outgoing) -> None:
+    async def _deliver(self, item: Outgoing) -> bool:
+        """True when the call is done with (delivered, or refused for good)."""
         if item.method not in UNPACED:
             while (pause := self.pacer.wait(item.chat_id, self.monotonic())) > 0:
                 await asyncio.sleep(pause)
@@ -138,19 +145,22 @@ class DeliveryWorker:
             await self.sender.call(item.method, item.payload)
         except RetryAfter as exc:
             await self._later(item, exc.seconds)
+            return False
         except Transient as exc:
             if item.attempts + 1 >= MAX_ATTEMPTS:
                 log.error("gave up on %s #%s after %s attempts (%s)", item.method, item.id, item.attempts + 1, type(exc).__name__)
                 await outbox.done(self.conn, item.id)
-            else:
-                await self._later(item, min(MAX_BACKOFF, 0.5 * 2 ** min(item.attempts, 10)))
+                return True
+            await self._later(item, min(MAX_BACKOFF, 0.5 * 2 ** min(item.attempts, 10)))
+            return False
         except Permanent as exc:
             log.warning("%s #%s refused for good: %s", item.method, item.id, exc.args[0] if exc.args else "")
             await outbox.done(self.conn, item.id)
             if self.on_permanent is not None:
                 await self.on_permanent(item, exc)
-        else:
-            await outbox.done(self.conn, item.id)
+            return True
+        await outbox.done(self.conn, item.id)
+        return True
 
     async def _later(self, item: Outgoing, seconds: float) -> None:
         await outbox.retry_later(self.conn, item.id, self.clock() + timedelta(seconds=seconds))

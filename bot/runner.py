@@ -127,6 +127,7 @@ class Runner:
     _directory: Directory = field(default_factory=Directory)
     _directory_version: str | None = None
     _holidays: dict[int, frozenset] = field(default_factory=dict)
+    _open_counts: dict[str, int] | None = None  # cases per contact; this runner is their only writer
     summary_threshold: int = summary.THRESHOLD
     push_at: time = time(9, 0)  # Mondays, in the bot's time zone
     # No limit unless the channel sets one (the Telegram bot does, from the settings).
@@ -157,16 +158,11 @@ class Runner:
 
     async def env(self, case=None, my_cases: tuple = ()) -> Env:
         """What the flows may consult for one update."""
-        code = self.new_code()
-        for _ in range(CODE_ATTEMPTS * 8):
-            if not await questions.code_taken(self.conn, code):
-                break
-            code = self.new_code()
-        else:
-            raise RuntimeError("no free question code found")  # ~900,000 codes: only if nearly all are used
-        case_id = self.new_case()
-        while await stored_cases.taken(self.conn, case_id):
-            case_id = self.new_case()
+        # Fresh codes are not looked up: a taken one fails the unique key when it is stored, and
+        # the update is handled again with new codes (see `process`).
+        code, case_id = self.new_code(), self.new_case()
+        if self._open_counts is None:
+            self._open_counts = await stored_cases.open_counts(self.conn)
         now = self.clock()
         return Env(
             now=now,
@@ -176,7 +172,7 @@ class Runner:
             languages=self.catalogs.languages,
             directory=await self.directory(),
             reachable=await users.members_by_contact(self.conn),
-            open_handovers=await stored_cases.open_counts(self.conn),
+            open_handovers=self._open_counts,
             timezone=self.catalogs.timezone.key,
             holidays=self.holidays(now.year),
             reminder_hours=self.reminder_hours,
@@ -366,6 +362,7 @@ class Runner:
                     await inbox.mark_processed(self.conn, self.channel, update_id, outcome, self.clock())
                 return
             except _CodeTaken:
+                self._open_counts = None
                 continue
             except sqlite3.OperationalError as exc:
                 # Locked by another program, or the disk is full: nothing was written (the
@@ -404,7 +401,7 @@ class Runner:
                 await self._answer_callback(inbound.pressed.callback_id, None, inbound.chat_id)
             await privacy.audit(self.conn, f"user:{account.id}", "refused", "revoked", self.clock())
             return "refused"
-        if await users.is_unreachable(self.conn, account.id):
+        if account.unreachable_at:
             await users.reachable_again(self.conn, account.id)  # they wrote again: they unblocked the bot
         state = await conversations.load(self.conn, account.id)
         user = account.as_user()
@@ -494,7 +491,13 @@ class Runner:
             elif isinstance(effect, AddAttachment):
                 await stored_cases.add_attachment(self.conn, effect, self.vault)
             elif isinstance(effect, OpenCase):
-                await stored_cases.open_case(self.conn, effect)
+                self._open_counts = None
+                try:
+                    await stored_cases.open_case(self.conn, effect)
+                except sqlite3.IntegrityError as exc:
+                    if "cases.id" in str(exc):
+                        raise _CodeTaken from None
+                    raise
                 opened = await self.case(effect.case_id)
                 assert opened is not None
                 now = self.clock()
@@ -503,6 +506,7 @@ class Runner:
                 for message in messages:
                     await self._deliver(message)
             elif isinstance(effect, ChangeCase):
+                self._open_counts = None
                 await stored_cases.change(self.conn, effect, self.vault)
             elif isinstance(effect, EraseParent):
                 await stored_cases.erase_parent(self.conn, effect.org_id, effect.question_code, effect.at)

@@ -166,8 +166,3 @@ async def open_counts(conn: aiosqlite.Connection) -> dict[str, int]:
         "SELECT contact_id, count(*) FROM cases WHERE status IN ('requested', 'accepted', 'contact_made') GROUP BY contact_id"
     ) as cur:
         return {r[0]: r[1] for r in await cur.fetchall()}
-
-
-async def taken(conn: aiosqlite.Connection, case_id: str) -> bool:
-    async with conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)) as cur:
-        return await cur.fetchone() is not None

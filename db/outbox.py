@@ -49,6 +49,21 @@ def _outgoing(conn: aiosqlite.Connection, row) -> Outgoing:
     return Outgoing(id=row[0], chat_id=row[1], method=row[2], payload=payload, attempts=row[4])
 
 
+async def due_in_order(conn: aiosqlite.Connection, channel: str, now: datetime, limit: int = 200) -> list[Outgoing]:
+    """Every call that may go now, oldest first: a chat's calls wait behind any older call of
+    that chat that is not due yet (a retry), so each chat's calls go out in order."""
+    stamp = now.isoformat()
+    async with conn.execute(
+        "SELECT o.id, o.chat_id, o.method, o.payload, o.attempts FROM outbox o "
+        "WHERE o.channel = ? AND o.next_attempt_at <= ? AND NOT EXISTS ("
+        "  SELECT 1 FROM outbox p WHERE p.channel = o.channel AND p.chat_id = o.chat_id AND p.id < o.id "
+        "  AND p.next_attempt_at > ?) ORDER BY o.id LIMIT ?",
+        (channel, stamp, stamp, limit),
+    ) as cur:
+        rows = await cur.fetchall()
+    return [_outgoing(conn, r) for r in rows]
+
+
 async def next_due_at(conn: aiosqlite.Connection, channel: str) -> datetime | None:
     async with conn.execute("SELECT min(next_attempt_at) FROM outbox WHERE channel = ?", (channel,)) as cur:
         row = await cur.fetchone()

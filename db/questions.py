@@ -40,11 +40,6 @@ async def insert(conn: aiosqlite.Connection, q: LogQuestion, vault: Vault) -> in
     return int(cur.lastrowid or 0)
 
 
-async def code_taken(conn: aiosqlite.Connection, code: str) -> bool:
-    async with conn.execute("SELECT 1 FROM questions WHERE code = ?", (code,)) as cur:
-        return await cur.fetchone() is not None
-
-
 def _question(row, vault: Vault) -> Question:
     return Question(
         id=row[0], code=row[1], org_id=row[2], volunteer_id=row[3], urgent=bool(row[4]), theme=row[5],

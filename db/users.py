@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from flows.model import Role, User
 
-_COLUMNS = "id, channel, chat_id, role, org_id, language, display_name, contact_id, team_id, revoked_at"
+_COLUMNS = "id, channel, chat_id, role, org_id, language, display_name, contact_id, team_id, revoked_at, unreachable_at"
 
 
 class Account(BaseModel):
@@ -23,6 +23,7 @@ class Account(BaseModel):
     contact_id: str | None = None
     team_id: str | None = None  # a wijkteam's coordinator
     revoked_at: str | None = None
+    unreachable_at: str | None = None
 
     def as_user(self) -> User:
         return User(
@@ -34,7 +35,7 @@ class Account(BaseModel):
 def _account(row) -> Account:
     return Account(
         id=row[0], channel=row[1], chat_id=row[2], role=row[3], org_id=row[4], language=row[5], display_name=row[6],
-        contact_id=row[7], team_id=row[8], revoked_at=row[9],
+        contact_id=row[7], team_id=row[8], revoked_at=row[9], unreachable_at=row[10],
     )
 
 
@@ -133,9 +134,3 @@ async def newly_unreachable(conn: aiosqlite.Connection) -> list[Account]:
 
 async def told_unreachable(conn: aiosqlite.Connection, user_id: int) -> None:
     await conn.execute("UPDATE users SET unreachable_told = 1 WHERE id = ?", (user_id,))
-
-
-async def is_unreachable(conn: aiosqlite.Connection, user_id: int) -> bool:
-    async with conn.execute("SELECT unreachable_at IS NOT NULL FROM users WHERE id = ?", (user_id,)) as cur:
-        row = await cur.fetchone()
-    return bool(row and row[0])
