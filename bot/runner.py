@@ -191,7 +191,7 @@ class Runner:
         team = directory.team(r.team_id)
         wijk = directory.wijk(r.wijk or "")
         volunteer = await users.get(self.conn, r.volunteer_id) if r.volunteer_id else None
-        org = next((o.name for o in directory.organisations if o.id == r.org_id), r.org_id)
+        org = directory.organisation_name(r.org_id, r.org_id)
         parent = cases.Parent(first_name=r.first_name, phone=r.phone, call_time=r.call_time) if r.first_name and r.phone else None
         return cases.Case(
             id=r.id, kind=r.kind, status=r.status, version=r.version, question_code=r.question_code, theme=r.theme,
@@ -217,7 +217,7 @@ class Runner:
         kind, _, key = scope.partition(":")
         team = directory.team(key) if kind == "team" else None
         wijken = list(team.wijken) if team else []
-        name = team.name if team else next((o.name for o in directory.organisations if o.id == key), key)
+        name = team.name if team else directory.organisation_name(key, key)
         zone = self.catalogs.timezone.key
         now = self.clock()
         facts = []

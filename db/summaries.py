@@ -15,6 +15,12 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+def _case_scope(scope: str, alias: str = "c.") -> tuple[str, str]:
+    """The column that puts a case in this scope, and the scope's key."""
+    kind, _, key = scope.partition(":")
+    return (f"{alias}org_id" if kind == "org" else f"{alias}team_id"), key
+
+
 def _question_scope(scope: str, wijken: list[str]) -> tuple[str, list[str]]:
     """An organisation's questions, or those in the wijken a team serves."""
     kind, _, key = scope.partition(":")
@@ -38,8 +44,7 @@ async def questions(conn: aiosqlite.Connection, scope: str, wijken: list[str], s
 
 
 async def events(conn: aiosqlite.Connection, scope: str, start: datetime, end: datetime) -> list[EventFact]:
-    kind, _, key = scope.partition(":")
-    column = "c.org_id" if kind == "org" else "c.team_id"
+    column, key = _case_scope(scope)
     async with conn.execute(
         f"SELECT e.case_id, c.kind, e.status, e.at, c.opened_at FROM case_events e JOIN cases c ON c.id = e.case_id "
         f"WHERE {column} = ? AND e.at >= ? AND e.at < ?",
@@ -51,8 +56,7 @@ async def events(conn: aiosqlite.Connection, scope: str, start: datetime, end: d
 
 async def waiting(conn: aiosqlite.Connection, scope: str) -> list[OpenCaseFact]:
     """Handovers of this scope still waiting for an answer."""
-    kind, _, key = scope.partition(":")
-    column = "org_id" if kind == "org" else "team_id"
+    column, key = _case_scope(scope, alias="")
     async with conn.execute(
         f"SELECT id, team_id, opened_at FROM cases WHERE {column} = ? AND status = 'requested' AND kind = 'handover'",
         (key,),
@@ -69,8 +73,7 @@ async def export_rows(conn: aiosqlite.Connection, scope: str, wijken: list[str],
          "status": "", "team": ""}
         for q in await questions(conn, scope, wijken, start, end)
     ]
-    kind, _, key = scope.partition(":")
-    column = "c.org_id" if kind == "org" else "c.team_id"
+    column, key = _case_scope(scope)
     async with conn.execute(
         f"SELECT c.id, c.kind, q.code, c.opened_at, q.theme, q.wijk, q.parent_language, q.age_group, q.urgent, c.status, c.team_id "
         f"FROM cases c LEFT JOIN questions q ON q.id = c.question_id WHERE {column} = ? AND c.opened_at >= ? AND c.opened_at < ?",

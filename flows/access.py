@@ -15,7 +15,7 @@ from flows.text import Text, t
 
 def _registered_as(user: User, directory: Directory) -> Text:
     # Whole sentences per role: a role name dropped into a sentence does not inflect in every language.
-    org = next((o.name for o in directory.organisations if o.id == user.org_id), "")
+    org = directory.organisation_name(user.org_id)
     if user.role is Role.VOLUNTEER:
         return t("You are registered as a volunteer of {organisation}.", organisation=org)
     if user.role is Role.COORDINATOR:

@@ -114,6 +114,9 @@ class Directory:
             },
         )
 
+    def organisation_name(self, org_id: str | None, unknown: str = "") -> str:
+        return next((o.name for o in self.organisations if o.id == org_id), unknown)
+
     def wijk(self, code: str) -> Wijk | None:
         return self._by_id.get(f"wijk:{code}")  # type: ignore[return-value]
 

@@ -81,7 +81,7 @@ def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple
         return (t("How will the family meet {name}?", name=name),), options, 1
     if step is Step.CONSENT:
         assert contact is not None and team is not None and request is not None
-        org = next((o.name for o in env.directory.organisations if o.id == user.org_id), "")
+        org = env.directory.organisation_name(user.org_id)
         language = request.consent_language
         parts: list[Text | tuple[Text, ...]] = [t("Please read this to the parent, and ask whether they agree:")]
         if language is not None and language != user.language:

@@ -11,7 +11,7 @@ open is asked again.
 
 from __future__ import annotations
 
-from flows import cards, cases, intake, request, suggest, summary
+from flows import cards, cases, intake, matching, request, suggest, summary
 from flows.away import parse_day
 from flows.intake import CHANGEABLE, FIELD_NAMES, STEPS
 from flows.model import (
@@ -357,13 +357,13 @@ def _offer(state: Conversation, user: User, env: Env, saved: Saved, *before: Tex
     parts = [*before, *suggest.suggestions(saved, wijk, env)]
     alerts = []
     if saved.urgent:
-        org = next((o.name for o in env.directory.organisations if o.id == user.org_id), "")
+        org = env.directory.organisation_name(user.org_id)
         alerts = [cases.urgent_alert(team.id, saved.code, wijk.name, saved.theme, org) for team in env.directory.teams_by_wijk.get(wijk.code, ())]
     offered = Conversation(token=state.token, saved=saved)
     if request.reachable_matches(offered, env):
         moved = ask(offered, user, env, Step.SUGGESTED, *parts)
     else:
-        found = [m for m in suggest.matching.rank(env.directory, wijk.code, saved.theme, saved.parent_language, env.today, env.open_handovers)]
+        found = matching.rank(env.directory, wijk.code, saved.theme, saved.parent_language, env.today, env.open_handovers)
         tail = [request.unreachable_note()] if found else []
         moved = _reply(Conversation(token=state.token + 1), user, *parts, *tail, t("Send /new to log another question."))
     return moved.model_copy(update={"messages": (*alerts, *moved.messages)})
