@@ -38,6 +38,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.warnings import PTBUserWarning
 
 from bot import delivery
+from bot.http import AiohttpRequest
 from bot.i18n import Catalogs
 from bot.runner import Flood, Runner, StorageProblem
 from bot.settings import Settings
@@ -77,7 +78,8 @@ def build_application(settings: Settings) -> Application:
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
         .updater(None)
-        .connection_pool_size(16)
+        .request(AiohttpRequest(pool_size=16))
+        .get_updates_request(AiohttpRequest(pool_size=1))
         .build()
     )
 

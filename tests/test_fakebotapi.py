@@ -1,4 +1,7 @@
-"""The fake Bot API server answers python-telegram-bot the way Telegram does."""
+"""The fake Bot API server answers python-telegram-bot the way Telegram does.
+
+Every test runs twice: with PTB's own httpx networking and with the aiohttp backend the bot runs
+on (bot/http.py), so both speak to the server, uploads and errors included, the same way."""
 
 from __future__ import annotations
 
@@ -10,8 +13,18 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
-from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 
+from bot.http import AiohttpRequest
 from tests.fakebotapi import FakeBotApi
 
 TOKEN = "123:TEST"
@@ -24,9 +37,10 @@ async def api() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
-@pytest.fixture
-async def bot(api: FakeBotApi) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=api.api_url, base_file_url=api.file_url) as client:
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def bot(api: FakeBotApi, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
+    networking = {"request": AiohttpRequest(), "get_updates_request": AiohttpRequest(pool_size=1)} if request.param == "aiohttp" else {}
+    async with Bot(TOKEN, base_url=api.api_url, base_file_url=api.file_url, **networking) as client:
         yield client
 
 
@@ -274,3 +288,12 @@ async def test_a_bot_in_a_subprocess_talks_to_it_over_http(api: FakeBotApi) -> N
     await api.wait_for(lambda a: [m["text"] for m in a.messages(ALICE)] == ["echo: hallo"], timeout=8)
     assert await asyncio.wait_for(child.wait(), 5) == 0
     assert api.pending_updates == 0
+
+
+async def test_the_aiohttp_backend_maps_a_silent_server_to_timed_out(api: FakeBotApi) -> None:
+    async with Bot(TOKEN, base_url=api.api_url, get_updates_request=AiohttpRequest(pool_size=1, read_timeout=0.2)) as client:
+        with pytest.raises(TimedOut):  # the long poll outlasts the read timeout
+            await client.do_api_request("getUpdates", api_kwargs={"timeout": 5}, read_timeout=0.2)
+    unopened = AiohttpRequest()
+    with pytest.raises(RuntimeError, match="not initialized"):
+        await unopened.do_request(api.api_url + "/getMe", "POST")
