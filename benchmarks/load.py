@@ -1,11 +1,26 @@
-"""Load benchmark: the real `wijkbrug run` process, side by side with a bare PTB echo bot, against
-the same local fake Bot API server and the same driver. Prints, for each: updates per second at
-saturation, update-to-reply latency (p50/p95/p99) at a realistic pace and at saturation, CPU
-seconds per update (from /proc), peak RSS, and start-up time to the first getUpdates.
+"""Load benchmark: the real `wijkbrug run` process beside a bare python-telegram-bot echo bot and a
+bare aiogram echo bot, against the same local fake Bot API server (the one the end-to-end tests
+use) and the same driver.
 
-Run: .venv/bin/python benchmarks/load.py [--volunteers 200] [--seconds 20] [--repeat 3]
-Wijkbrug's outgoing pace is lifted for the measurement (WIJKBRUG_SEND_PER_SECOND): the fake server
-has no rate limits, and the benchmark measures the bot, not Telegram's caps.
+Wijkbrug's people do the whole job: each volunteer goes through the intake (/new, the safety
+question, theme, age, language, postcode, question, save), picks the first proposed wijkteam
+member, records the parent's consent and details and sends the warm handover request; the
+member (every contact of the invented sample directory is registered) accepts it, and the
+volunteer hears back before starting again. The echo bots' people send text and wait for the echo.
+
+For each bot it prints: updates per second at saturation (everyone sends as soon as their reply
+came), update-to-reply latency p50/p95/p99 at a realistic pace (one message every 2 s each, at
+random phases) and at saturation, CPU milliseconds per update (from /proc of the bot process),
+peak RSS, start-up time to the first getUpdates; medians of the repetitions; and Wijkbrug's
+ratios to each baseline. Nothing here is asserted by a test.
+
+Run:  .venv/bin/python benchmarks/load.py [--volunteers 200] [--seconds 15] [--repeat 3]
+The first run makes benchmarks/.venv-aiogram (aiogram pins pydantic below the version Wijkbrug
+uses, so it cannot share Wijkbrug's environment); without it the aiogram baseline is skipped.
+Wijkbrug's outgoing pace and flood limit are lifted for the measurement: the fake server has no
+rate limits, and the benchmark measures the bot, not Telegram's caps. With two or more cores the
+bot runs on one core and the driver with the fake server on another.
+`WIJKBRUG_PROFILE=FILE` runs Wijkbrug under pyinstrument and writes its report to FILE.
 """
 
 from __future__ import annotations
@@ -14,12 +29,16 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,6 +53,10 @@ from tests.fakebotapi import FakeBotApi
 
 TOKEN = "123:BENCH"
 TICKS = os.sysconf("SC_CLK_TCK")
+AIOGRAM = "aiogram==3.31.0"
+AIOGRAM_VENV = ROOT / "benchmarks" / ".venv-aiogram"
+PERIOD = 2.0  # the realistic pace: one message every 2 s each
+Json = dict[str, Any]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -53,137 +76,277 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-class Driver:
-    """Simulated people: each sends a message (or presses a button) and waits for the reply."""
+def aiogram_python() -> Path | None:
+    """The aiogram baseline's interpreter, its environment made on first use (None: not possible)."""
+    python = AIOGRAM_VENV / "bin" / "python"
+    if not python.exists():
+        print(f"making {AIOGRAM_VENV.relative_to(ROOT)} for the aiogram baseline ({AIOGRAM}) ...", flush=True)
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(AIOGRAM_VENV)], check=True)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", AIOGRAM], check=True)
+        except (subprocess.CalledProcessError, OSError) as exc:
+            print(f"no aiogram baseline: {exc}", flush=True)
+            return None
+    return python
 
-    def __init__(self, api: FakeBotApi, wijkbrug: bool) -> None:
+
+class Watch:
+    """Reads the fake server's call log once, incrementally, and hands each chat its messages."""
+
+    def __init__(self, api: FakeBotApi) -> None:
         self.api = api
-        self.wijkbrug = wijkbrug
+        self.inbox: dict[int, asyncio.Queue[Json]] = {}
+        self._read = 0
+
+    def of(self, chat: int) -> asyncio.Queue[Json]:
+        return self.inbox.setdefault(chat, asyncio.Queue())
+
+    async def run(self) -> None:
+        calls = self.api.calls
+        while True:
+            while self._read < len(calls):
+                call = calls[self._read]
+                self._read += 1
+                if call["method"] == "sendMessage" and "failed" not in call:
+                    self.of(int(call["params"]["chat_id"])).put_nowait(call)
+            await self.api._wait(0.05)
+
+
+def keyboard(api: FakeBotApi, chat: int) -> tuple[int, list[Json]]:
+    """The newest message in `chat` with buttons, and its buttons (no copies: the driver is hot)."""
+    for message in reversed(api._msgs.get(chat, {}).values()):
+        if rows := message.get("reply_markup", {}).get("inline_keyboard"):
+            return message["message_id"], [button for row in rows for button in row]
+    return 0, []
+
+
+def press(api: FakeBotApi, chat: int, choose: Callable[[list[Json]], Json | None] = lambda b: b[0]) -> None:
+    message_id, buttons = keyboard(api, chat)
+    chosen = choose(buttons) if buttons else None
+    data = chosen["callback_data"] if chosen else "0|none"  # an unexpected screen: the bot answers "expired"
+    api.user_presses(chat, message_id, data, language_code="en", check_button=False)
+
+
+def accept_button(message: Json) -> str | None:
+    rows = message["params"].get("reply_markup", {}).get("inline_keyboard", [])
+    return next((b["callback_data"] for row in rows for b in row if b["text"] == "Accept"), None)
+
+
+def labelled(prefix: str) -> Callable[[list[Json]], Json | None]:
+    return lambda buttons: next((b for b in buttons if b["text"].startswith(prefix)), buttons[0])
+
+
+class Driver:
+    """Simulated people; `one` sends a person's next update and waits for the reply to them."""
+
+    def __init__(self, api: FakeBotApi, watch: Watch, kind: str, postcodes: dict[int, str]) -> None:
+        self.api = api
+        self.watch = watch
+        self.kind = kind
+        self.postcodes = postcodes
         self.latencies: list[float] = []
         self.updates = 0
         self.steps: dict[int, int] = {}
-        self._read = 0
-        self._count: dict[int, int] = {}
+        self.accepted = 0
 
-    def replies(self, chat: int) -> int:
-        """Messages sent to `chat` so far (the server's call log is read once, incrementally)."""
-        calls = self.api.calls
-        while self._read < len(calls):
-            call = calls[self._read]
-            self._read += 1
-            if call["method"] == "sendMessage" and "failed" not in call:
-                target = call["params"].get("chat_id")
-                self._count[target] = self._count.get(target, 0) + 1
-        return self._count.get(chat, 0)
-
-    async def one(self, chat: int, step: int) -> None:
-        before = self.replies(chat)
-        started = time.monotonic()
-        if self.wijkbrug:
-            self.wijkbrug_step(chat, step)
-        else:
-            self.api.user_sends(chat, f"hello {step}")
-        self.updates += 1
-        await self.api.wait_for(lambda a: self.replies(chat) > before, timeout=60)
+    async def reply(self, chat: int, started: float) -> Json:
+        message = await asyncio.wait_for(self.watch.of(chat).get(), timeout=60)
         self.latencies.append(time.monotonic() - started)
+        self.updates += 1
+        return message
 
-    def wijkbrug_step(self, chat: int, step: int) -> None:
-        """The intake, over and over: /new, four button presses, postcode, question, save."""
-        phase = step % 8
-        if phase == 0:
-            self.api.user_sends(chat, "/new", language_code="en")
-        elif phase in (1, 2, 3, 4, 7):
-            message_id, rows = self.api.last_keyboard(chat) or (0, [[{"callback_data": "0|x"}]])
-            buttons = [b["callback_data"] for row in rows for b in row]
-            wanted = next((b for b in buttons if b.endswith("|no")), buttons[0])  # no child in danger
-            self.api.user_presses(chat, message_id, wanted, language_code="en", check_button=False)
-        elif phase == 5:
-            self.api.user_sends(chat, "3561", language_code="en")
-        else:
-            self.api.user_sends(chat, "An invented question for the benchmark.", language_code="en")
+    async def volunteer_step(self, chat: int) -> None:
+        step = self.steps.get(chat, 0)
+        self.steps[chat] = (step + 1) % len(INTAKE)
+        started = time.monotonic()
+        if self.kind != "wijkbrug":
+            self.api.user_sends(chat, f"hello {step}", language_code="en")
+            await self.reply(chat, started)
+            return
+        INTAKE[step](self, chat)
+        await self.reply(chat, started)
+        if step == len(INTAKE) - 1:  # the request went out: hear back from the member (not a step of theirs)
+            await asyncio.wait_for(self.watch.of(chat).get(), timeout=60)
 
-    async def person(self, chat: int, deadline: float, pause: float) -> None:
-        """One person until the deadline; their place in the intake carries over between phases."""
+    async def member(self, chat: int, stop: asyncio.Event) -> None:
+        """A wijkteam member accepting every request that reaches them; their press is an update."""
+        waiting = self.watch.of(chat)
+        requests: list[Json] = []
+        while not stop.is_set():
+            if not requests:
+                try:
+                    message = await asyncio.wait_for(waiting.get(), timeout=0.2)
+                except TimeoutError:
+                    continue
+                if accept_button(message) is not None:
+                    requests.append(message)
+                continue
+            request = requests.pop(0)
+            started = time.monotonic()
+            message_id = next(m["message_id"] for m in reversed(self.api._msgs[chat].values()) if m.get("text") == request["params"]["text"])
+            self.api.user_presses(chat, message_id, accept_button(request), language_code="en", check_button=False)
+            while accept_button(reply := await waiting.get()) is not None:  # another request came first
+                requests.append(reply)
+            self.latencies.append(time.monotonic() - started)
+            self.updates += 1
+            self.accepted += 1
+
+    async def person(self, chat: int, deadline: float, paced: bool, rng: random.Random) -> None:
+        if paced:  # one message every PERIOD seconds, at a random phase
+            await asyncio.sleep(rng.uniform(0, PERIOD))
+        next_at = time.monotonic()
         while time.monotonic() < deadline:
-            step = self.steps.get(chat, 0)
-            await self.one(chat, step)
-            self.steps[chat] = step + 1
-            if pause:
-                await asyncio.sleep(pause)
+            await self.volunteer_step(chat)
+            if paced:
+                next_at += PERIOD
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
 
-async def measure(kind: str, volunteers: int, seconds: float, folder: Path) -> dict:
+# The volunteer's cycle: each entry sends one update.
+INTAKE: list[Callable[[Driver, int], None]] = [
+    lambda d, c: d.api.user_sends(c, "/new", language_code="en"),
+    lambda d, c: press(d.api, c, labelled("No")),  # no child in danger
+    lambda d, c: press(d.api, c),  # theme
+    lambda d, c: press(d.api, c),  # age
+    lambda d, c: press(d.api, c),  # the parent's language
+    lambda d, c: d.api.user_sends(c, d.postcodes[c], language_code="en"),
+    lambda d, c: d.api.user_sends(c, "An invented question for the benchmark.", language_code="en"),
+    lambda d, c: press(d.api, c, labelled("Save")),
+    lambda d, c: press(d.api, c, labelled("🤝")),  # the best-matching member
+    lambda d, c: press(d.api, c),  # the way the family meets them
+    lambda d, c: press(d.api, c, labelled("The parent agrees")),
+    lambda d, c: d.api.user_sends(c, "Invented", language_code="en"),
+    lambda d, c: d.api.user_sends(c, "06 12345678", language_code="en"),
+    lambda d, c: press(d.api, c, labelled("No preference")),
+    lambda d, c: press(d.api, c, labelled("No attachment")),
+    lambda d, c: press(d.api, c, labelled("Send the request")),
+]
+
+
+async def prepare(database: Path, volunteers: list[int]) -> tuple[list[str], list[str], dict[int, str]]:
+    """The sample directory, an invite for every volunteer and for every contact (as a member),
+    and each volunteer's postcode (spread over the wijken, so requests reach every team)."""
+    sample = load_directory(sample_path())
+    conn = await connect(database)
+    now = datetime.now(UTC)
+    async with transaction(conn):
+        await stored_directory.replace(conn, sample.directory, sample.away_given)
+        volunteer_codes = [(await invites.create(conn, role=Role.VOLUNTEER, org_id="lantaarn", now=now, valid_for=timedelta(days=1))).code for _ in volunteers]
+        member_codes = [(await invites.create(conn, role=Role.MEMBER, org_id=None, contact_id=c.id, now=now, valid_for=timedelta(days=1))).code for c in sample.directory.contacts]
+    await conn.close()
+    postcodes = [wijk.postcodes[0] for wijk in sample.directory.wijken]
+    return volunteer_codes, member_codes, {chat: postcodes[i % len(postcodes)] for i, chat in enumerate(volunteers)}
+
+
+def pin(pid: int, core: int) -> None:
+    if len(os.sched_getaffinity(0)) >= 2:
+        os.sched_setaffinity(pid, {core})
+
+
+async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed: int) -> dict[str, float]:
+    folder.mkdir(parents=True, exist_ok=True)
     async with FakeBotApi(token=TOKEN) as api:
         env = {**os.environ, "WIJKBRUG_TELEGRAM_TOKEN": TOKEN, "WIJKBRUG_TELEGRAM_API_URL": api.api_url,
-               "WIJKBRUG_TELEGRAM_FILE_URL": api.file_url, "WIJKBRUG_DATABASE": str(folder / f"{kind}.sqlite3"),
-               "WIJKBRUG_POLL_TIMEOUT": "10", "WIJKBRUG_SEND_PER_SECOND": "100000", "WIJKBRUG_CHAT_PER_SECOND": "100000",
-               "WIJKBRUG_FLOOD_PER_MINUTE": "100000"}
+               "WIJKBRUG_TELEGRAM_FILE_URL": api.file_url, "WIJKBRUG_DATABASE": str(folder / "wijkbrug.sqlite3"),
+               "WIJKBRUG_KEY_FILE": str(folder / "wijkbrug.key"), "WIJKBRUG_POLL_TIMEOUT": "10",
+               "WIJKBRUG_SEND_PER_SECOND": "100000", "WIJKBRUG_CHAT_PER_SECOND": "100000", "WIJKBRUG_FLOOD_PER_MINUTE": "100000"}
         chats = list(range(10_000, 10_000 + volunteers))
+        members: list[int] = []
+        codes: list[str] = []
+        postcodes: dict[int, str] = {}
         if kind == "wijkbrug":
-            conn = await connect(folder / f"{kind}.sqlite3")
-            sample = load_directory(sample_path())
-            async with transaction(conn):
-                await stored_directory.replace(conn, sample.directory, sample.away_given)
-                codes = [(await invites.create(conn, role=Role.VOLUNTEER, org_id="lantaarn", now=datetime.now(UTC), valid_for=timedelta(days=1))).code for _ in chats]
-            await conn.close()
+            codes, member_codes, postcodes = await prepare(folder / "wijkbrug.sqlite3", chats)
+            members = list(range(20_000, 20_000 + len(member_codes)))
+            codes += member_codes
             command = [sys.executable, "-m", "bot.cli", "run"]
             if os.environ.get("WIJKBRUG_PROFILE"):  # pyinstrument's report of the bot, written at exit
                 command = [sys.executable, "-m", "pyinstrument", "--renderer", "text", "-o", os.environ["WIJKBRUG_PROFILE"], "-m", "bot.cli", "run"]
-        else:
-            codes = []
+        elif kind == "ptb-echo":
             command = [sys.executable, str(ROOT / "benchmarks" / "echo_ptb.py"), TOKEN, api.api_url]
+        else:
+            python = aiogram_python()
+            assert python is not None
+            command = [str(python), str(ROOT / "benchmarks" / "echo_aiogram.py"), TOKEN, api.api_url.removesuffix("/bot")]
+        pin(os.getpid(), 0)
         started = time.monotonic()
         child = await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-        await api.wait_for(lambda a: a.handed_out or a._poll_gen > 0, timeout=30)
+        pin(child.pid, 1)
+        await api.wait_for(lambda a: a._poll_gen > 0, timeout=30)
         startup = time.monotonic() - started
-        driver = Driver(api, kind == "wijkbrug")
-        if codes:  # register everyone first (not measured)
-            for chat, code in zip(chats, codes):
+        watch = Watch(api)
+        watching = asyncio.create_task(watch.run())
+        driver = Driver(api, watch, kind, postcodes)
+        try:
+            for chat, code in zip(chats + members, codes):  # everyone registers first (not measured)
                 api.user_sends(chat, f"/start {code}", language_code="en")
-            await api.wait_for(lambda a: all(driver.replies(c) for c in chats), timeout=120)
-        # realistic pace: one message every 2 s each
-        driver.latencies.clear()
-        deadline = time.monotonic() + seconds
-        await asyncio.gather(*(driver.person(c, deadline, 2.0) for c in chats))
-        paced = list(driver.latencies)
-        # saturation: everyone as fast as the replies come
-        driver.latencies.clear()
-        driver.updates = 0
-        cpu_before = cpu_seconds(child.pid)
-        began = time.monotonic()
-        deadline = began + seconds
-        await asyncio.gather(*(driver.person(c, deadline, 0.0) for c in chats))
-        elapsed = time.monotonic() - began
-        cpu = cpu_seconds(child.pid) - cpu_before
-        rss = peak_rss_mb(child.pid)
-        child.send_signal(2)  # SIGINT: a clean stop (and the profiler's report)
-        await child.wait()
+            for chat in chats + members if codes else []:
+                await asyncio.wait_for(watch.of(chat).get(), timeout=120)
+            stop = asyncio.Event()
+            accepting = [asyncio.create_task(driver.member(m, stop)) for m in members]
+            rng = random.Random(seed)
+            # realistic pace
+            driver.latencies.clear()
+            deadline = time.monotonic() + seconds
+            await asyncio.gather(*(driver.person(c, deadline, True, rng) for c in chats))
+            paced = list(driver.latencies)
+            # saturation
+            driver.latencies.clear()
+            driver.updates = driver.accepted = 0
+            cpu_before = cpu_seconds(child.pid)
+            began = time.monotonic()
+            await asyncio.gather(*(driver.person(c, began + seconds, False, rng) for c in chats))
+            elapsed = time.monotonic() - began
+            cpu = cpu_seconds(child.pid) - cpu_before
+            rss = peak_rss_mb(child.pid)
+            stop.set()
+            await asyncio.gather(*accepting)
+        finally:
+            watching.cancel()
+            child.send_signal(2)  # SIGINT: a clean stop (and the profiler's report)
+            await child.wait()
     return {
-        "updates_per_second": driver.updates / elapsed,
-        "paced_p50_ms": percentile(paced, 0.5) * 1000, "paced_p95_ms": percentile(paced, 0.95) * 1000, "paced_p99_ms": percentile(paced, 0.99) * 1000,
-        "saturated_p50_ms": percentile(driver.latencies, 0.5) * 1000, "saturated_p99_ms": percentile(driver.latencies, 0.99) * 1000,
-        "cpu_ms_per_update": cpu / max(driver.updates, 1) * 1000, "peak_rss_mb": rss, "startup_s": startup,
+        "updates/s": driver.updates / elapsed,
+        "paced p50 ms": percentile(paced, 0.5) * 1000, "paced p95 ms": percentile(paced, 0.95) * 1000,
+        "paced p99 ms": percentile(paced, 0.99) * 1000,
+        "saturated p50 ms": percentile(driver.latencies, 0.5) * 1000, "saturated p95 ms": percentile(driver.latencies, 0.95) * 1000,
+        "saturated p99 ms": percentile(driver.latencies, 0.99) * 1000,
+        "CPU ms/update": cpu / max(driver.updates, 1) * 1000, "peak RSS MB": rss, "start-up s": startup,
+        "handovers/s": driver.accepted / elapsed,
     }
 
 
+def table(medians: dict[str, dict[str, float]]) -> str:
+    kinds = list(medians)
+    keys = list(medians[kinds[0]])
+    lines = [f"| {'':18} | " + " | ".join(f"{k:>12}" for k in kinds) + " |", "|" + "---|" * (len(kinds) + 1)]
+    lines += [f"| {key:18} | " + " | ".join(f"{medians[k][key]:12.1f}" for k in kinds) + " |" for key in keys]
+    return "\n".join(lines)
+
+
 async def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--volunteers", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=["wijkbrug", "ptb-echo", "aiogram-echo"], action="append")
     args = parser.parse_args()
-    results: dict[str, list[dict]] = {"wijkbrug": [], "ptb-echo": []}
+    kinds = args.only or ["wijkbrug", "ptb-echo", "aiogram-echo"]
+    if "aiogram-echo" in kinds and aiogram_python() is None:
+        kinds.remove("aiogram-echo")
+    results: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
     with tempfile.TemporaryDirectory() as scratch:
         for n in range(args.repeat):
-            for kind in results:
-                results[kind].append(await measure(kind, args.volunteers, args.seconds, Path(scratch) / f"{kind}-{n}"))
-                (Path(scratch) / f"{kind}-{n}").mkdir(exist_ok=True)
+            for kind in kinds:  # interleaved, so a slow moment of the machine hits every bot alike
+                results[kind].append(await measure(kind, args.volunteers, args.seconds, Path(scratch) / f"{kind}-{n}", seed=n))
+                print(f"run {n + 1}/{args.repeat} {kind}: " + ", ".join(f"{k} {v:.1f}" for k, v in results[kind][-1].items()), flush=True)
     medians = {kind: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for kind, runs in results.items()}
-    print(f"{args.volunteers} simulated people, {args.seconds:.0f} s per phase, median of {args.repeat} runs")
-    for kind, figures in medians.items():
-        print(f"{kind:>10}: " + ", ".join(f"{key} {value:.1f}" for key, value in figures.items()))
-    ratio = medians["wijkbrug"]["updates_per_second"] / medians["ptb-echo"]["updates_per_second"]
-    print(f"wijkbrug / ptb-echo throughput: {ratio:.0%}")
+    print(f"\n{args.volunteers} simulated volunteers, {args.seconds:.0f} s per phase, median of {args.repeat} runs\n")
+    print(table(medians))
+    if "wijkbrug" in medians:
+        for baseline in (k for k in medians if k != "wijkbrug"):
+            ratio = medians["wijkbrug"]["updates/s"] / medians[baseline]["updates/s"]
+            cpu = medians["wijkbrug"]["CPU ms/update"] / medians[baseline]["CPU ms/update"]
+            print(f"wijkbrug / {baseline}: throughput {ratio:.0%}, CPU per update {cpu:.1f}x")
     print(json.dumps(medians))
 
 

@@ -323,8 +323,10 @@ class Runner:
             await privacy.audit(self.conn, "operator", "revoke", f"user:{user_id}", self.clock())
         return True
 
-    async def process_pending(self, limit: int = 100) -> int:
+    async def process_pending(self, limit: int = 100, committed: Callable[[], object] | None = None) -> int:
         """Process what waits in this channel's inbox, oldest first. Returns how many.
+        `committed` is called after each update's transaction (to wake the delivery worker: a
+        reply need not wait for the rest of the batch).
 
         Someone sending faster than the flood limit is slowed down: their updates stay in the
         inbox (nothing is lost) and are handled, in order, as the limit allows; they are told
@@ -343,6 +345,8 @@ class Runner:
                     continue
                 await self.process(item.update_id, item.payload)
                 handled += 1
+                if committed is not None:
+                    committed()
             done += handled
             if not handled:
                 break

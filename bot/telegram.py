@@ -270,7 +270,7 @@ class TelegramBot:
         while True:
             self.received.clear()  # before looking: an update stored meanwhile sets it again
             try:
-                busy = await runner.process_pending() + await runner.fire_timers()
+                busy = await runner.process_pending(committed=worker.wake.set) + await runner.fire_timers()
             except StorageProblem as exc:
                 log.error("the database cannot be written (%s); trying again in %.0fs", exc, pause)
                 await asyncio.sleep(pause)
