@@ -15,14 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
-import aiosqlite
-
 from bot.delivery import DeliveryWorker, Pacer
 from bot.i18n import Catalogs
 from bot.runner import Runner, new_question_code
 from db import inbox
 from db import settings as stored
-from db.connection import transaction
+from db.connection import Connection, transaction
 from db.inbox import Incoming
 from db.vault import Vault, attach
 
@@ -75,7 +73,7 @@ class ConsoleSender:
 
 @dataclass
 class ConsoleChat:
-    conn: aiosqlite.Connection
+    conn: Connection
     catalogs: Catalogs
     clock: Callable[[], datetime]
     out: TextIO

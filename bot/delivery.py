@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import aiosqlite
-
 from db import outbox
+from db.connection import Connection
 from db.outbox import Outgoing
 
 log = logging.getLogger(__name__)
@@ -89,7 +88,7 @@ UNPACED = frozenset({"answerCallbackQuery"})
 
 @dataclass
 class DeliveryWorker:
-    conn: aiosqlite.Connection
+    conn: Connection
     sender: Sender
     clock: Callable[[], datetime]
     channel: str = "telegram"

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot.export import to_csv
 from bot.i18n import Catalogs
 from bot.updates import Inbound, parse
@@ -30,7 +28,7 @@ from db import alerts, conversations, inbox, invites, outbox, privacy, questions
 from db import cases as stored_cases
 from db import directory as stored_directory
 from db import settings as stored_settings
-from db.connection import transaction
+from db.connection import Connection, transaction
 from db.users import Account
 from db.vault import Vault, attach
 from db.vault import of as vault_of
@@ -116,7 +114,7 @@ class Flood:
 
 @dataclass
 class Runner:
-    conn: aiosqlite.Connection
+    conn: Connection
     catalogs: Catalogs
     clock: Callable[[], datetime]
     channel: str = "telegram"

@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiosqlite
 from telegram import BotCommand, InputFile
 from telegram.error import (
     BadRequest,
@@ -44,7 +43,7 @@ from bot.runner import Flood, Runner, StorageProblem
 from bot.settings import Settings
 from db import inbox, users
 from db import settings as stored
-from db.connection import connect, transaction
+from db.connection import Connection, connect, transaction
 from db.inbox import Incoming
 from db.vault import attach, open_vault
 from flows.access import DESCRIPTION, SHORT_DESCRIPTION
@@ -182,7 +181,7 @@ class TelegramBot:
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 60.0)
 
-    async def _poll(self, conn: aiosqlite.Connection) -> None:
+    async def _poll(self, conn: Connection) -> None:
         bot = self.application.bot
         await bot.do_api_request("deleteWebhook", api_kwargs={"drop_pending_updates": False})
         offset = int(await stored.get(conn, OFFSET_KEY) or 0)
@@ -219,7 +218,7 @@ class TelegramBot:
                 await stored.put(conn, OFFSET_KEY, str(offset))
             self.received.set()
 
-    async def _serve_webhook(self, conn: aiosqlite.Connection) -> None:
+    async def _serve_webhook(self, conn: Connection) -> None:
         """Telegram POSTs each update to WEBHOOK; it is written to the inbox before the 200 goes
         back, and a request without the right secret token gets 403 and is not processed."""
         from aiohttp import web
@@ -305,5 +304,5 @@ class TelegramBot:
                 log.warning("publishing the menu for %s failed: %s", language or "default", type(exc).__name__)
 
 
-async def stored_username(conn: aiosqlite.Connection) -> str | None:
+async def stored_username(conn: Connection) -> str | None:
     return await stored.get(conn, USERNAME_KEY) or None

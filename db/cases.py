@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
 from pydantic import BaseModel
 
+from db.connection import Connection
 from db.vault import Vault
 from flows.model import AddAttachment, ChangeCase, OpenCase, RecordConsent, SaveParent
 
@@ -46,7 +46,7 @@ class Stale(Exception):
     """The case changed since the decision was taken on it."""
 
 
-async def _question_id(conn: aiosqlite.Connection, org_id: str, code: str) -> int:
+async def _question_id(conn: Connection, org_id: str, code: str) -> int:
     async with conn.execute("SELECT id FROM questions WHERE org_id = ? AND code = ?", (org_id, code)) as cur:
         row = await cur.fetchone()
     if row is None:
@@ -54,7 +54,7 @@ async def _question_id(conn: aiosqlite.Connection, org_id: str, code: str) -> in
     return int(row[0])
 
 
-async def record_consent(conn: aiosqlite.Connection, c: RecordConsent) -> None:
+async def record_consent(conn: Connection, c: RecordConsent) -> None:
     qid = await _question_id(conn, c.org_id, c.question_code)
     await conn.execute(
         "INSERT INTO consents (question_id, volunteer_id, wording_version, language, given_at) VALUES (?, ?, ?, ?, ?)",
@@ -62,7 +62,7 @@ async def record_consent(conn: aiosqlite.Connection, c: RecordConsent) -> None:
     )
 
 
-async def save_parent(conn: aiosqlite.Connection, p: SaveParent, vault: Vault) -> None:
+async def save_parent(conn: Connection, p: SaveParent, vault: Vault) -> None:
     qid = await _question_id(conn, p.org_id, p.question_code)
     await conn.execute(
         "INSERT INTO parents (question_id, first_name_sealed, phone_sealed, call_time_sealed) VALUES (?, ?, ?, ?) "
@@ -72,7 +72,7 @@ async def save_parent(conn: aiosqlite.Connection, p: SaveParent, vault: Vault) -
     )
 
 
-async def add_attachment(conn: aiosqlite.Connection, a: AddAttachment, vault: Vault) -> None:
+async def add_attachment(conn: Connection, a: AddAttachment, vault: Vault) -> None:
     qid = await _question_id(conn, a.org_id, a.question_code)
     await conn.execute(
         "INSERT INTO attachments (question_id, media, file_id_sealed, created_at) VALUES (?, ?, ?, ?)",
@@ -80,7 +80,7 @@ async def add_attachment(conn: aiosqlite.Connection, a: AddAttachment, vault: Va
     )
 
 
-async def erase_parent(conn: aiosqlite.Connection, org_id: str, code: str, now: datetime) -> None:
+async def erase_parent(conn: Connection, org_id: str, code: str, now: datetime) -> None:
     """Consent withdrawn: the parent's details and attachments go; the consent row says when."""
     qid = await _question_id(conn, org_id, code)
     await conn.execute(
@@ -94,7 +94,7 @@ async def erase_parent(conn: aiosqlite.Connection, org_id: str, code: str, now: 
     )
 
 
-async def open_case(conn: aiosqlite.Connection, c: OpenCase) -> None:
+async def open_case(conn: Connection, c: OpenCase) -> None:
     qid = await _question_id(conn, c.org_id, c.question_code) if c.question_code else None
     await conn.execute(
         "INSERT INTO cases (id, kind, question_id, org_id, volunteer_id, contact_id, member_id, team_id, way, status, "
@@ -105,11 +105,11 @@ async def open_case(conn: aiosqlite.Connection, c: OpenCase) -> None:
     await _event(conn, c.case_id, "requested", c.at)
 
 
-async def _event(conn: aiosqlite.Connection, case_id: str, status: str, at: datetime) -> None:
+async def _event(conn: Connection, case_id: str, status: str, at: datetime) -> None:
     await conn.execute("INSERT INTO case_events (case_id, status, at) VALUES (?, ?, ?)", (case_id, status, at.isoformat()))
 
 
-async def change(conn: aiosqlite.Connection, c: ChangeCase, vault: Vault) -> None:
+async def change(conn: Connection, c: ChangeCase, vault: Vault) -> None:
     """Move a case on, only from the version the decision was taken on; a new status is a new version."""
     cur = await conn.execute(
         "UPDATE cases SET version = version + (status != ?), status = ?, escalated = max(escalated, ?), "
@@ -146,13 +146,13 @@ def _record(row, vault: Vault) -> CaseRecord:
     )
 
 
-async def get(conn: aiosqlite.Connection, case_id: str, vault: Vault) -> CaseRecord | None:
+async def get(conn: Connection, case_id: str, vault: Vault) -> CaseRecord | None:
     async with conn.execute(_SELECT + "WHERE c.id = ?", (case_id,)) as cur:
         row = await cur.fetchone()
     return _record(row, vault) if row else None
 
 
-async def of_user(conn: aiosqlite.Connection, user_id: int, vault: Vault, limit: int = 20) -> list[CaseRecord]:
+async def of_user(conn: Connection, user_id: int, vault: Vault, limit: int = 20) -> list[CaseRecord]:
     """A member's or a volunteer's cases, newest first."""
     async with conn.execute(
         _SELECT + "WHERE c.member_id = ? OR c.volunteer_id = ? ORDER BY c.opened_at DESC LIMIT ?", (user_id, user_id, limit)
@@ -160,7 +160,7 @@ async def of_user(conn: aiosqlite.Connection, user_id: int, vault: Vault, limit:
         return [_record(r, vault) for r in await cur.fetchall()]
 
 
-async def open_counts(conn: aiosqlite.Connection) -> dict[str, int]:
+async def open_counts(conn: Connection) -> dict[str, int]:
     """Per contact, the handovers waiting for them or running: matching prefers the less busy."""
     async with conn.execute(
         "SELECT contact_id, count(*) FROM cases WHERE status IN ('requested', 'accepted', 'contact_made') GROUP BY contact_id"

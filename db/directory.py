@@ -10,10 +10,10 @@ import json
 import uuid
 from datetime import date
 
-import aiosqlite
 from pydantic import BaseModel
 
 from db import settings
+from db.connection import Connection
 from flows.directory import Contact, Directory, Organisation, Service, Team, Wijk
 
 VERSION_KEY = "directory.version"
@@ -31,15 +31,15 @@ class InUse(Exception):
     contact with a member account): the import is refused."""
 
 
-async def version(conn: aiosqlite.Connection) -> str:
+async def version(conn: Connection) -> str:
     return await settings.get(conn, VERSION_KEY) or ""
 
 
-async def _bump(conn: aiosqlite.Connection) -> None:
+async def _bump(conn: Connection) -> None:
     await settings.put(conn, VERSION_KEY, uuid.uuid4().hex)
 
 
-async def load(conn: aiosqlite.Connection) -> Directory:
+async def load(conn: Connection) -> Directory:
     async with conn.execute("SELECT id, name FROM organisations ORDER BY id") as cur:
         orgs = [Organisation(id=r[0], name=r[1]) for r in await cur.fetchall()]
     postcodes: dict[str, list[str]] = {}
@@ -85,7 +85,7 @@ def _diff(old: dict[str, BaseModel], new: dict[str, BaseModel]) -> Change:
     )
 
 
-async def replace(conn: aiosqlite.Connection, new: Directory, away_given: frozenset[str]) -> dict[str, Change]:
+async def replace(conn: Connection, new: Directory, away_given: frozenset[str]) -> dict[str, Change]:
     """Make the stored directory equal to `new` (inside the caller's transaction).
 
     A contact's `away_until` is taken from the file only where the file gives it; otherwise
@@ -157,7 +157,7 @@ async def replace(conn: aiosqlite.Connection, new: Directory, away_given: frozen
     return report
 
 
-async def _refuse_removing_what_is_used(conn: aiosqlite.Connection, report: dict[str, Change]) -> None:
+async def _refuse_removing_what_is_used(conn: Connection, report: dict[str, Change]) -> None:
     problems = []
     for org in report["organisations"].removed:
         async with conn.execute(
@@ -174,7 +174,7 @@ async def _refuse_removing_what_is_used(conn: aiosqlite.Connection, report: dict
         raise InUse("; ".join(problems))
 
 
-async def set_away(conn: aiosqlite.Connection, contact_id: str, until: date | None) -> None:
+async def set_away(conn: Connection, contact_id: str, until: date | None) -> None:
     await conn.execute(
         "UPDATE contacts SET away_until = ? WHERE id = ?", (until.isoformat() if until else None, contact_id)
     )

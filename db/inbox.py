@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
 from pydantic import BaseModel
 
 from db import vault
+from db.connection import Connection
 
 
 class Incoming(BaseModel):
@@ -16,7 +16,7 @@ class Incoming(BaseModel):
     payload: str
 
 
-async def receive(conn: aiosqlite.Connection, channel: str, updates: list[Incoming], now: datetime) -> int:
+async def receive(conn: Connection, channel: str, updates: list[Incoming], now: datetime) -> int:
     """Store updates not seen before; a redelivered update is ignored. Returns how many were new."""
     before = conn.total_changes
     await conn.executemany(
@@ -26,7 +26,7 @@ async def receive(conn: aiosqlite.Connection, channel: str, updates: list[Incomi
     return conn.total_changes - before
 
 
-async def pending(conn: aiosqlite.Connection, channel: str, limit: int = 100) -> list[Incoming]:
+async def pending(conn: Connection, channel: str, limit: int = 100) -> list[Incoming]:
     async with conn.execute(
         "SELECT update_id, payload FROM inbox WHERE processed_at IS NULL AND channel = ? ORDER BY update_id LIMIT ?",
         (channel, limit),
@@ -34,7 +34,7 @@ async def pending(conn: aiosqlite.Connection, channel: str, limit: int = 100) ->
         return [Incoming(update_id=r[0], payload=vault.of(conn).open(r[1]) or "") for r in await cur.fetchall()]
 
 
-async def mark_processed(conn: aiosqlite.Connection, channel: str, update_id: int, outcome: str, now: datetime) -> None:
+async def mark_processed(conn: Connection, channel: str, update_id: int, outcome: str, now: datetime) -> None:
     """Close an update and forget its content: the inbox keeps only that it was handled."""
     await conn.execute(
         "UPDATE inbox SET processed_at = ?, outcome = ?, payload = NULL WHERE channel = ? AND update_id = ?",
@@ -42,6 +42,6 @@ async def mark_processed(conn: aiosqlite.Connection, channel: str, update_id: in
     )
 
 
-async def outcomes(conn: aiosqlite.Connection, channel: str) -> dict[int, str | None]:
+async def outcomes(conn: Connection, channel: str) -> dict[int, str | None]:
     async with conn.execute("SELECT update_id, outcome FROM inbox WHERE channel = ?", (channel,)) as cur:
         return {r[0]: r[1] for r in await cur.fetchall()}

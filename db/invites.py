@@ -6,9 +6,9 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-import aiosqlite
 from pydantic import BaseModel
 
+from db.connection import Connection
 from flows.model import Role
 
 # Telegram's deep-link parameter allows A-Z a-z 0-9 _ - up to 64 characters.
@@ -37,7 +37,7 @@ def _hash(code: str) -> str:
 
 
 async def create(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     role: Role,
     org_id: str | None,
@@ -58,7 +58,7 @@ async def create(
     return Invite(code=code, role=role, org_id=org_id, contact_id=contact_id, team_id=team_id, expires_at=expires)
 
 
-async def find_usable(conn: aiosqlite.Connection, code: str, now: datetime) -> Redeemable | None:
+async def find_usable(conn: Connection, code: str, now: datetime) -> Redeemable | None:
     """The invite behind `code` if it exists, is unused and has not expired."""
     async with conn.execute(
         "SELECT code_hash, role, org_id, contact_id, team_id FROM invites "
@@ -69,7 +69,7 @@ async def find_usable(conn: aiosqlite.Connection, code: str, now: datetime) -> R
     return Redeemable(code_hash=row[0], role=row[1], org_id=row[2], contact_id=row[3], team_id=row[4]) if row else None
 
 
-async def mark_used(conn: aiosqlite.Connection, code_hash: str, user_id: int, now: datetime) -> bool:
+async def mark_used(conn: Connection, code_hash: str, user_id: int, now: datetime) -> bool:
     cur = await conn.execute(
         "UPDATE invites SET used_at = ?, used_by = ? WHERE code_hash = ? AND used_at IS NULL",
         (now.isoformat(), user_id, code_hash),
@@ -88,7 +88,7 @@ class Listed(BaseModel):
     state: str  # open, used, expired, revoked
 
 
-async def all_(conn: aiosqlite.Connection, now: datetime) -> list[Listed]:
+async def all_(conn: Connection, now: datetime) -> list[Listed]:
     async with conn.execute(
         "SELECT code_hash, role, coalesce(org_id, team_id, contact_id, ''), created_at, expires_at, used_at, revoked_at "
         "FROM invites ORDER BY created_at"
@@ -101,7 +101,7 @@ async def all_(conn: aiosqlite.Connection, now: datetime) -> list[Listed]:
     return out
 
 
-async def revoke(conn: aiosqlite.Connection, ref: str, now: datetime) -> int:
+async def revoke(conn: Connection, ref: str, now: datetime) -> int:
     """Revoke the unused invites whose hash starts with `ref` (as `invites list` shows it)."""
     if len(ref) < 6:
         return 0

@@ -8,10 +8,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 from pydantic import BaseModel
 
 from db import vault
+from db.connection import Connection
 
 
 class Outgoing(BaseModel):
@@ -23,7 +23,7 @@ class Outgoing(BaseModel):
 
 
 async def enqueue(
-    conn: aiosqlite.Connection, channel: str, chat_id: str, method: str, payload: dict[str, Any], now: datetime
+    conn: Connection, channel: str, chat_id: str, method: str, payload: dict[str, Any], now: datetime
 ) -> None:
     stamp = now.isoformat()
     await conn.execute(
@@ -32,7 +32,7 @@ async def enqueue(
     )
 
 
-async def due(conn: aiosqlite.Connection, channel: str, now: datetime, limit: int = 50) -> list[Outgoing]:
+async def due(conn: Connection, channel: str, now: datetime, limit: int = 50) -> list[Outgoing]:
     """The oldest waiting call of each chat, if it is due: a chat's calls go out in order."""
     async with conn.execute(
         "SELECT o.id, o.chat_id, o.method, o.payload, o.attempts FROM outbox o "
@@ -44,12 +44,12 @@ async def due(conn: aiosqlite.Connection, channel: str, now: datetime, limit: in
     return [_outgoing(conn, r) for r in rows]
 
 
-def _outgoing(conn: aiosqlite.Connection, row) -> Outgoing:
+def _outgoing(conn: Connection, row) -> Outgoing:
     payload = json.loads(vault.of(conn).open(row[3]) or "{}")
     return Outgoing(id=row[0], chat_id=row[1], method=row[2], payload=payload, attempts=row[4])
 
 
-async def due_in_order(conn: aiosqlite.Connection, channel: str, now: datetime, limit: int = 200) -> list[Outgoing]:
+async def due_in_order(conn: Connection, channel: str, now: datetime, limit: int = 200) -> list[Outgoing]:
     """Every call that may go now, oldest first: a chat's calls wait behind any older call of
     that chat that is not due yet (a retry), so each chat's calls go out in order."""
     stamp = now.isoformat()
@@ -64,23 +64,23 @@ async def due_in_order(conn: aiosqlite.Connection, channel: str, now: datetime, 
     return [_outgoing(conn, r) for r in rows]
 
 
-async def next_due_at(conn: aiosqlite.Connection, channel: str) -> datetime | None:
+async def next_due_at(conn: Connection, channel: str) -> datetime | None:
     async with conn.execute("SELECT min(next_attempt_at) FROM outbox WHERE channel = ?", (channel,)) as cur:
         row = await cur.fetchone()
     return datetime.fromisoformat(row[0]) if row and row[0] else None
 
 
-async def done(conn: aiosqlite.Connection, outgoing_id: int) -> None:
+async def done(conn: Connection, outgoing_id: int) -> None:
     await conn.execute("DELETE FROM outbox WHERE id = ?", (outgoing_id,))
 
 
-async def retry_later(conn: aiosqlite.Connection, outgoing_id: int, at: datetime) -> None:
+async def retry_later(conn: Connection, outgoing_id: int, at: datetime) -> None:
     await conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?", (at.isoformat(), outgoing_id)
     )
 
 
-async def size(conn: aiosqlite.Connection, channel: str | None = None) -> int:
+async def size(conn: Connection, channel: str | None = None) -> int:
     sql, args = "SELECT count(*) FROM outbox", ()
     if channel is not None:
         sql, args = sql + " WHERE channel = ?", (channel,)
@@ -89,7 +89,7 @@ async def size(conn: aiosqlite.Connection, channel: str | None = None) -> int:
     return int(row[0]) if row else 0
 
 
-async def waiting(conn: aiosqlite.Connection, channel: str) -> list[Outgoing]:
+async def waiting(conn: Connection, channel: str) -> list[Outgoing]:
     """Every waiting call of a channel, oldest first (for inspection and tests)."""
     async with conn.execute(
         "SELECT id, chat_id, method, payload, attempts FROM outbox WHERE channel = ? ORDER BY id", (channel,)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiosqlite
 from pydantic import BaseModel
 
+from db.connection import Connection, open_raw
 from db.vault import CHECK_KEY, Vault
 
 SEALED = (
@@ -37,18 +37,18 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-async def audit(conn: aiosqlite.Connection, actor: str, action: str, subject: str, now: datetime, detail: str = "") -> None:
+async def audit(conn: Connection, actor: str, action: str, subject: str, now: datetime, detail: str = "") -> None:
     await conn.execute(
         "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)", (_utc(now), actor, action, subject, detail)
     )
 
 
-async def audit_log(conn: aiosqlite.Connection, limit: int = 100) -> list[tuple[str, str, str, str, str]]:
+async def audit_log(conn: Connection, limit: int = 100) -> list[tuple[str, str, str, str, str]]:
     async with conn.execute("SELECT at, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)) as cur:
         return [tuple(r) for r in await cur.fetchall()]
 
 
-async def _erase_question_data(conn: aiosqlite.Connection, question_id: int, now: datetime) -> list[str]:
+async def _erase_question_data(conn: Connection, question_id: int, now: datetime) -> list[str]:
     removed = []
     cur = await conn.execute(
         "UPDATE parents SET first_name_sealed = NULL, phone_sealed = NULL, call_time_sealed = NULL, erased_at = ? "
@@ -71,7 +71,7 @@ async def _erase_question_data(conn: aiosqlite.Connection, question_id: int, now
     return removed
 
 
-async def erase_question(conn: aiosqlite.Connection, code: str, now: datetime) -> Erased | None:
+async def erase_question(conn: Connection, code: str, now: datetime) -> Erased | None:
     """Every trace of personal data of one question (codes, categories and counts stay)."""
     async with conn.execute("SELECT id FROM questions WHERE code = ?", (code,)) as cur:
         row = await cur.fetchone()
@@ -82,7 +82,7 @@ async def erase_question(conn: aiosqlite.Connection, code: str, now: datetime) -
     return Erased(items=removed)
 
 
-async def erase_user(conn: aiosqlite.Connection, user_id: int, now: datetime) -> Erased | None:
+async def erase_user(conn: Connection, user_id: int, now: datetime) -> Erased | None:
     """A person's account: their chat id, name, language and conversation. The questions they
     logged stay (without them), so that summaries keep their counts."""
     async with conn.execute("SELECT id FROM users WHERE id = ?", (user_id,)) as cur:
@@ -95,7 +95,7 @@ async def erase_user(conn: aiosqlite.Connection, user_id: int, now: datetime) ->
     return Erased(items=items)
 
 
-async def apply_retention(conn: aiosqlite.Connection, now: datetime, handover_days: int, text_days: int) -> tuple[int, int]:
+async def apply_retention(conn: Connection, now: datetime, handover_days: int, text_days: int) -> tuple[int, int]:
     """Erase the parent's data of handovers closed (or withdrawn, declined) longer than
     `handover_days` ago, and question texts older than `text_days`. Returns (handovers, texts)."""
     cutoff = _utc(now - timedelta(days=handover_days))
@@ -123,7 +123,7 @@ async def apply_retention(conn: aiosqlite.Connection, now: datetime, handover_da
     return len(handovers), texts
 
 
-async def rotate(conn: aiosqlite.Connection, vault: Vault, now: datetime) -> int:
+async def rotate(conn: Connection, vault: Vault, now: datetime) -> int:
     """Re-seal every sealed value under the vault's newest key (inside the caller's transaction)."""
     changed = 0
     for table, key, column in SEALED:
@@ -137,9 +137,9 @@ async def rotate(conn: aiosqlite.Connection, vault: Vault, now: datetime) -> int
     return changed
 
 
-async def backup(conn: aiosqlite.Connection, target: Path, now: datetime) -> None:
+async def backup(conn: Connection, target: Path, now: datetime) -> None:
     """A consistent copy while the bot runs (SQLite's online backup)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(str(target)) as copy:
+    async with await open_raw(target) as copy:
         await conn.backup(copy)
     await audit(conn, "operator", "backup", target.name, now)

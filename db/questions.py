@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
 from pydantic import BaseModel
 
+from db.connection import Connection
 from db.vault import Vault
 from flows.model import LogQuestion
 
@@ -29,7 +29,7 @@ class Question(BaseModel):
 _COLUMNS = "id, code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, wijk, text, created_at"
 
 
-async def insert(conn: aiosqlite.Connection, q: LogQuestion, vault: Vault) -> int:
+async def insert(conn: Connection, q: LogQuestion, vault: Vault) -> int:
     """Store a question; its free text is sealed (encrypted at rest)."""
     cur = await conn.execute(
         "INSERT INTO questions (code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, wijk, "
@@ -47,19 +47,19 @@ def _question(row, vault: Vault) -> Question:
     )
 
 
-async def by_code(conn: aiosqlite.Connection, org_id: str, code: str, vault: Vault) -> Question | None:
+async def by_code(conn: Connection, org_id: str, code: str, vault: Vault) -> Question | None:
     """A question of one organisation: a code from another organisation is not found."""
     async with conn.execute(f"SELECT {_COLUMNS} FROM questions WHERE org_id = ? AND code = ?", (org_id, code)) as cur:
         row = await cur.fetchone()
     return _question(row, vault) if row else None
 
 
-async def of_volunteer(conn: aiosqlite.Connection, volunteer_id: int, vault: Vault) -> list[Question]:
+async def of_volunteer(conn: Connection, volunteer_id: int, vault: Vault) -> list[Question]:
     async with conn.execute(
         f"SELECT {_COLUMNS} FROM questions WHERE volunteer_id = ? ORDER BY id", (volunteer_id,)
     ) as cur:
         return [_question(r, vault) for r in await cur.fetchall()]
 
 
-async def set_wijk(conn: aiosqlite.Connection, org_id: str, code: str, wijk: str) -> None:
+async def set_wijk(conn: Connection, org_id: str, code: str, wijk: str) -> None:
     await conn.execute("UPDATE questions SET wijk = ? WHERE org_id = ? AND code = ?", (wijk, org_id, code))

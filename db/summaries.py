@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import aiosqlite
-
+from db.connection import Connection
 from flows.summary import EventFact, OpenCaseFact, QuestionFact
 
 
@@ -29,7 +28,7 @@ def _question_scope(scope: str, wijken: list[str]) -> tuple[str, list[str]]:
     return f"q.wijk IN ({','.join('?' * len(wijken)) or 'NULL'})", list(wijken)
 
 
-async def questions(conn: aiosqlite.Connection, scope: str, wijken: list[str], start: datetime, end: datetime) -> list[QuestionFact]:
+async def questions(conn: Connection, scope: str, wijken: list[str], start: datetime, end: datetime) -> list[QuestionFact]:
     condition, params = _question_scope(scope, wijken)
     async with conn.execute(
         f"SELECT q.code, q.created_at, q.theme, q.wijk, q.parent_language, q.age_group, q.urgent, q.volunteer_id "
@@ -43,7 +42,7 @@ async def questions(conn: aiosqlite.Connection, scope: str, wijken: list[str], s
     ]
 
 
-async def events(conn: aiosqlite.Connection, scope: str, start: datetime, end: datetime) -> list[EventFact]:
+async def events(conn: Connection, scope: str, start: datetime, end: datetime) -> list[EventFact]:
     column, key = _case_scope(scope)
     async with conn.execute(
         f"SELECT e.case_id, c.kind, e.status, e.at, c.opened_at FROM case_events e JOIN cases c ON c.id = e.case_id "
@@ -54,7 +53,7 @@ async def events(conn: aiosqlite.Connection, scope: str, start: datetime, end: d
     return [EventFact(case_id=r[0], kind=r[1], status=r[2], at=r[3], opened_at=r[4]) for r in rows]
 
 
-async def waiting(conn: aiosqlite.Connection, scope: str) -> list[OpenCaseFact]:
+async def waiting(conn: Connection, scope: str) -> list[OpenCaseFact]:
     """Handovers of this scope still waiting for an answer."""
     column, key = _case_scope(scope, alias="")
     async with conn.execute(
@@ -65,7 +64,7 @@ async def waiting(conn: aiosqlite.Connection, scope: str) -> list[OpenCaseFact]:
     return [OpenCaseFact(case_id=r[0], team_id=r[1], opened_at=r[2]) for r in rows]
 
 
-async def export_rows(conn: aiosqlite.Connection, scope: str, wijken: list[str], start: datetime, end: datetime) -> list[dict]:
+async def export_rows(conn: Connection, scope: str, wijken: list[str], start: datetime, end: datetime) -> list[dict]:
     """One row per question logged or case opened in the week: pseudonymous codes only."""
     out = [
         {"type": "question", "code": q.code, "question": q.code, "date": q.created_at.isoformat(), "theme": q.theme,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import aiosqlite
 from pydantic import BaseModel
+
+from db.connection import Connection
 
 
 def _utc(moment: datetime) -> str:
@@ -21,16 +22,16 @@ class Timer(BaseModel):
     due_at: datetime
 
 
-async def schedule(conn: aiosqlite.Connection, kind: str, case_id: str, due_at: datetime) -> None:
+async def schedule(conn: Connection, kind: str, case_id: str, due_at: datetime) -> None:
     await conn.execute("INSERT INTO timers (kind, case_id, due_at) VALUES (?, ?, ?)", (kind, case_id, _utc(due_at)))
 
 
-async def cancel(conn: aiosqlite.Connection, case_id: str, now: datetime) -> None:
+async def cancel(conn: Connection, case_id: str, now: datetime) -> None:
     """The case was answered: its timers will not fire (kept, marked, for the record)."""
     await conn.execute("UPDATE timers SET fired_at = ? WHERE case_id = ? AND fired_at IS NULL", (now.isoformat(), case_id))
 
 
-async def due(conn: aiosqlite.Connection, now: datetime, limit: int = 50) -> list[Timer]:
+async def due(conn: Connection, now: datetime, limit: int = 50) -> list[Timer]:
     async with conn.execute(
         "SELECT id, kind, case_id, due_at FROM timers WHERE fired_at IS NULL AND due_at <= ? ORDER BY due_at LIMIT ?",
         (_utc(now), limit),
@@ -38,11 +39,11 @@ async def due(conn: aiosqlite.Connection, now: datetime, limit: int = 50) -> lis
         return [Timer(id=r[0], kind=r[1], case_id=r[2], due_at=r[3]) for r in await cur.fetchall()]
 
 
-async def fired(conn: aiosqlite.Connection, timer_id: int, now: datetime) -> None:
+async def fired(conn: Connection, timer_id: int, now: datetime) -> None:
     await conn.execute("UPDATE timers SET fired_at = ? WHERE id = ?", (now.isoformat(), timer_id))
 
 
-async def next_due(conn: aiosqlite.Connection) -> datetime | None:
+async def next_due(conn: Connection) -> datetime | None:
     async with conn.execute("SELECT min(due_at) FROM timers WHERE fired_at IS NULL") as cur:
         row = await cur.fetchone()
     return datetime.fromisoformat(row[0]) if row and row[0] else None

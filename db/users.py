@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
 from pydantic import BaseModel
 
+from db.connection import Connection
 from flows.model import Role, User
 
 _COLUMNS = "id, channel, chat_id, role, org_id, language, display_name, contact_id, team_id, revoked_at, unreachable_at"
@@ -39,7 +39,7 @@ def _account(row) -> Account:
     )
 
 
-async def by_chat(conn: aiosqlite.Connection, channel: str, chat_id: str) -> Account | None:
+async def by_chat(conn: Connection, channel: str, chat_id: str) -> Account | None:
     async with conn.execute(
         f"SELECT {_COLUMNS} FROM users WHERE channel = ? AND chat_id = ?", (channel, chat_id)
     ) as cur:
@@ -47,14 +47,14 @@ async def by_chat(conn: aiosqlite.Connection, channel: str, chat_id: str) -> Acc
     return _account(row) if row else None
 
 
-async def get(conn: aiosqlite.Connection, user_id: int) -> Account | None:
+async def get(conn: Connection, user_id: int) -> Account | None:
     async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,)) as cur:
         row = await cur.fetchone()
     return _account(row) if row else None
 
 
 async def create(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     channel: str,
     chat_id: str,
@@ -76,11 +76,11 @@ async def create(
     return account
 
 
-async def set_language(conn: aiosqlite.Connection, user_id: int, language: str) -> None:
+async def set_language(conn: Connection, user_id: int, language: str) -> None:
     await conn.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
 
 
-async def coordinators(conn: aiosqlite.Connection, scope: str) -> list[Account]:
+async def coordinators(conn: Connection, scope: str) -> list[Account]:
     """The coordinators of `org:<id>` or `team:<id>`."""
     kind, _, key = scope.partition(":")
     column = "team_id" if kind == "team" else "org_id"
@@ -90,7 +90,7 @@ async def coordinators(conn: aiosqlite.Connection, scope: str) -> list[Account]:
         return [_account(r) for r in await cur.fetchall()]
 
 
-async def members_by_contact(conn: aiosqlite.Connection) -> dict[str, int]:
+async def members_by_contact(conn: Connection) -> dict[str, int]:
     """Directory contact id -> the member account bound to it (the newest, if several)."""
     async with conn.execute(
         "SELECT contact_id, max(id) FROM users WHERE contact_id IS NOT NULL AND revoked_at IS NULL GROUP BY contact_id"
@@ -98,22 +98,22 @@ async def members_by_contact(conn: aiosqlite.Connection) -> dict[str, int]:
         return {r[0]: r[1] for r in await cur.fetchall()}
 
 
-async def all_coordinators(conn: aiosqlite.Connection) -> list[Account]:
+async def all_coordinators(conn: Connection) -> list[Account]:
     async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE role = 'coordinator' AND revoked_at IS NULL ORDER BY id") as cur:
         return [_account(r) for r in await cur.fetchall()]
 
 
-async def all_(conn: aiosqlite.Connection) -> list[Account]:
+async def all_(conn: Connection) -> list[Account]:
     async with conn.execute(f"SELECT {_COLUMNS} FROM users ORDER BY id") as cur:
         return [_account(r) for r in await cur.fetchall()]
 
 
-async def revoke(conn: aiosqlite.Connection, user_id: int, now: datetime) -> bool:
+async def revoke(conn: Connection, user_id: int, now: datetime) -> bool:
     cur = await conn.execute("UPDATE users SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now.isoformat(), user_id))
     return cur.rowcount == 1
 
 
-async def mark_unreachable(conn: aiosqlite.Connection, channel: str, chat_id: str, now: datetime) -> None:
+async def mark_unreachable(conn: Connection, channel: str, chat_id: str, now: datetime) -> None:
     """The channel refused for good to deliver to this chat (the person blocked the bot)."""
     await conn.execute(
         "UPDATE users SET unreachable_at = ?, unreachable_told = 0 WHERE channel = ? AND chat_id = ? AND unreachable_at IS NULL",
@@ -121,16 +121,16 @@ async def mark_unreachable(conn: aiosqlite.Connection, channel: str, chat_id: st
     )
 
 
-async def reachable_again(conn: aiosqlite.Connection, user_id: int) -> None:
+async def reachable_again(conn: Connection, user_id: int) -> None:
     await conn.execute("UPDATE users SET unreachable_at = NULL, unreachable_told = 0 WHERE id = ?", (user_id,))
 
 
-async def newly_unreachable(conn: aiosqlite.Connection) -> list[Account]:
+async def newly_unreachable(conn: Connection) -> list[Account]:
     async with conn.execute(
         f"SELECT {_COLUMNS} FROM users WHERE unreachable_at IS NOT NULL AND unreachable_told = 0 AND revoked_at IS NULL"
     ) as cur:
         return [_account(r) for r in await cur.fetchall()]
 
 
-async def told_unreachable(conn: aiosqlite.Connection, user_id: int) -> None:
+async def told_unreachable(conn: Connection, user_id: int) -> None:
     await conn.execute("UPDATE users SET unreachable_told = 1 WHERE id = ?", (user_id,))

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from bot.i18n import Catalogs
 from db import directory
-from db.connection import connect, transaction
+from db.connection import Connection, connect, transaction
 from db.vault import Vault, attach
 from flows.directory import Directory, Organisation
 
@@ -39,7 +38,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def conn(db_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+async def conn(db_path: Path) -> AsyncIterator[Connection]:
     connection = await connect(db_path)
     attach(connection, Vault.generate())
     orgs = [Organisation(id="lantaarn", name="De Lantaarn (invented)"), Organisation(id="kompas", name="Het Kompas (invented)")]

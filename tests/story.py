@@ -34,13 +34,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from bot.directory_file import load, sample_path
 from bot.i18n import Catalogs
 from bot.runner import Runner
 from db import directory, inbox, invites, outbox
-from db.connection import connect, transaction
+from db.connection import Connection, connect, transaction
 from db.inbox import Incoming
 from db.vault import Vault, attach
 from flows.model import Role
@@ -74,7 +72,7 @@ class Story:
     people: dict[str, Person] = field(default_factory=dict)
     out: list[str] = field(default_factory=list)
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
-    conn: aiosqlite.Connection | None = None
+    conn: Connection | None = None
     runner: Runner | None = None
     vault: Vault = field(default_factory=Vault.generate)
 

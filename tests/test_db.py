@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -47,6 +48,33 @@ async def test_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     path.write_bytes(b"these are not the bytes of a database" * 200)
     with pytest.raises(DatabaseError, match="notes.sqlite3"):
         await connect(path)
+
+
+async def test_a_writer_in_another_program_is_waited_for_without_stopping_the_bot(conn, db_path: Path) -> None:
+    """Statements run on the event loop's thread; while another program holds the write lock the
+    bot keeps running (polling, sending) and the transaction goes through once the lock is free."""
+    from db import settings
+
+    other = sqlite3.connect(db_path, timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    asyncio.get_running_loop().call_later(0.2, other.rollback)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticking = asyncio.create_task(tick())
+    try:
+        async with transaction(conn):
+            await settings.put(conn, "test.key", "written")
+    finally:
+        ticking.cancel()
+        other.close()
+    assert await settings.get(conn, "test.key") == "written"
+    assert ticks >= 10  # the loop ran on while the lock was held
 
 
 async def test_invites_are_single_use_expire_and_are_stored_hashed(conn, clock, db_path) -> None:

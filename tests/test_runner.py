@@ -250,14 +250,14 @@ async def test_a_locked_database_writes_nothing_and_the_update_waits(runner, con
         await inbox.receive(conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock())
     other = sqlite3.connect(db_path, timeout=0)
     other.execute("BEGIN EXCLUSIVE")  # another program holds the database
-    await conn.execute("PRAGMA busy_timeout = 100")
+    conn.busy_seconds = 0.1
     try:
         with pytest.raises(StorageProblem, match="locked"):
             await runner.process_pending()
     finally:
         other.rollback()
         other.close()
-        await conn.execute(f"PRAGMA busy_timeout = {connection.BUSY_TIMEOUT_MS}")
+        conn.busy_seconds = connection.BUSY_TIMEOUT_MS / 1000
     assert len(await inbox.pending(conn, "telegram")) == 1 and await users.by_chat(conn, "telegram", "940") is None
     await runner.process_pending()  # free again: the update is handled, nothing was lost
     assert await users.by_chat(conn, "telegram", "940") is not None and await inbox.pending(conn, "telegram") == []
