@@ -10,8 +10,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from db import inbox
 from db.connection import Connection, open_raw
 from db.vault import CHECK_KEY, Vault
+
+INBOX_DAYS = 7  # how long the ids of processed updates are kept (see inbox.forget_processed)
 
 SEALED = (
     ("questions", "id", "text"),
@@ -118,6 +121,7 @@ async def apply_retention(conn: Connection, now: datetime, handover_days: int, t
         (_utc(now), _utc(now - timedelta(days=text_days))),
     )
     texts = cur.rowcount
+    await inbox.forget_processed(conn, (now - timedelta(days=INBOX_DAYS)).astimezone(UTC))
     if handovers or texts:
         await audit(conn, "bot", "retention", "-", now, f"{len(handovers)} handover(s), {texts} question text(s)")
     return len(handovers), texts

@@ -108,6 +108,19 @@ async def test_inbox_ignores_a_redelivered_update_and_forgets_content_once_proce
         assert (await cur.fetchone())[0] is None
 
 
+async def test_retention_forgets_the_ids_of_updates_processed_more_than_a_week_ago(conn, clock) -> None:
+    from db import privacy
+
+    async with transaction(conn):
+        await inbox.receive(conn, "telegram", [Incoming(update_id=n, payload="{}") for n in (20, 21, 22)], clock())
+        await inbox.mark_processed(conn, "telegram", 20, "handled", clock() - timedelta(days=8))
+        await inbox.mark_processed(conn, "telegram", 21, "handled", clock() - timedelta(days=6))
+        await privacy.apply_retention(conn, clock(), 90, 180)
+    assert set(await inbox.outcomes(conn, "telegram")) == {21, 22}  # 22 is not processed yet: kept
+    async with transaction(conn):  # a redelivery within the week is still recognised
+        assert await inbox.receive(conn, "telegram", [Incoming(update_id=21, payload="{}")], clock()) == 0
+
+
 async def test_outbox_hands_out_the_oldest_call_per_chat_only(conn, clock) -> None:
     async with transaction(conn):
         for chat, text in [("1", "a"), ("2", "b"), ("1", "c")]:
