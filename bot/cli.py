@@ -19,14 +19,13 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bot import directory_file
 from bot.i18n import Catalogs
 from bot.settings import Settings
 from db import directory as stored_directory
 from db import invites
 from db.connection import DatabaseError, connect, migrate, transaction
 from db.vault import KeyProblem, Vault, open_vault
-from flows.directory import Directory
+from flows.directory import Directory, DirectoryError
 from flows.model import Role
 
 log = logging.getLogger("wijkbrug")
@@ -134,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_summary(settings, args))
         if command in ("users", "invites", "erase", "backup", "rotate-key", "audit"):
             return asyncio.run(_trust(settings, command, args))
-    except (OperatorError, DatabaseError, directory_file.DirectoryError, KeyProblem) as exc:
+    except (OperatorError, DatabaseError, DirectoryError, KeyProblem) as exc:
         print(f"wijkbrug {command}: {exc}", file=sys.stderr)
         return 2
     except sqlite3.OperationalError as exc:
@@ -184,6 +183,8 @@ def _run(settings: Settings, webhook: str | None = None) -> int:
 
 
 async def _seed_sample(conn) -> None:
+    from bot import directory_file  # not for `wijkbrug run`: it loads Babel's language names
+
     loaded = directory_file.load(directory_file.sample_path())
     async with transaction(conn):
         await stored_directory.replace(conn, loaded.directory, loaded.away_given)
@@ -305,6 +306,8 @@ def _counts(directory: Directory) -> str:
 
 
 async def _import_directory(settings: Settings, file: Path, check: bool) -> int:
+    from bot import directory_file
+
     loaded = directory_file.load(file)
     if check:
         print(f"{file}: valid ({_counts(loaded.directory)})")
@@ -330,6 +333,8 @@ async def _import_directory(settings: Settings, file: Path, check: bool) -> int:
 
 
 async def _export_directory(settings: Settings, output: Path | None) -> int:
+    from bot import directory_file
+
     conn = await connect(settings.database)
     try:
         stored = await stored_directory.load(conn)

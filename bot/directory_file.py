@@ -18,7 +18,8 @@ import yaml
 from babel import Locale
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from flows.directory import THEME_CODES, Contact, Directory, Organisation, Service, Team, Wijk
+# DirectoryError lives in flows.directory, so that bot.cli can catch it without importing this module.
+from flows.directory import THEME_CODES, Contact, Directory, DirectoryError, Organisation, Service, Team, Wijk
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,39}$"
 _RANGE = re.compile(r"^([1-9][0-9]{3})(?:\s*-\s*([1-9][0-9]{3}))?$")
@@ -121,14 +122,6 @@ class DirectoryFile(_Entry):
     teams: list[TeamEntry] = Field(default_factory=list)
     contacts: list[ContactEntry] = Field(default_factory=list)
     services: list[ServiceEntry] = Field(default_factory=list)
-
-
-class DirectoryError(Exception):
-    """The file cannot be used; `problems` are lines like `file:12: contacts[2].team: …`."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)

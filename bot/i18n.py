@@ -29,13 +29,35 @@ LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
 COMMAND = re.compile(r"(?<![\w/])/[a-z_]+\b")
 
 
+# Which languages are written right to left, without loading Babel's locale data for every
+# language at start-up (each costs about 1 MB). tests/test_i18n.py checks this against Babel for
+# every locale Babel knows.
+RTL_LANGUAGES = frozenset({
+    "apc", "ar", "arc", "ary", "arz", "bal", "bgn", "bqi", "brh", "ckb", "dv", "fa", "glk", "he", "iw",
+    "ks", "lrc", "mzn", "nqo", "ps", "rhg", "sd", "sdh", "skr", "syr", "trw", "ug", "ur", "yi",
+})  # fmt: skip
+# A script subtag decides on its own: `uz_Arab` is right to left, `sd_Deva` left to right.
+RTL_SCRIPTS = frozenset({"Adlm", "Arab", "Hebr", "Nkoo", "Rohg", "Syrc", "Thaa"})
+# Each shipped language's name in itself, as Babel writes it and capitalised as a menu item, so
+# the language menu needs no locale data either; any other language falls back to Babel.
+# tests/test_i18n.py checks these against Babel.
+OWN_NAMES = {
+    "ar": "العربية", "en": "English", "fa": "فارسی", "nl": "Nederlands", "pl": "Polski", "so": "Soomaali",
+    "ti": "ትግርኛ", "tr": "Türkçe", "uk": "Українська",
+}  # fmt: skip
+
+
 @cache
 def locale(code: str) -> Locale:
     return Locale.parse(code)
 
 
+@cache
 def is_rtl(code: str) -> bool:
-    return locale(code).character_order == "right-to-left"
+    """Whether `code` (`fa`, `fa_AF`, `uz-Arab`) is written right to left."""
+    primary, *rest = code.replace("-", "_").split("_")
+    script = next((part.title() for part in rest if len(part) == 4 and part.isalpha()), None)
+    return script in RTL_SCRIPTS if script else primary.lower() in RTL_LANGUAGES
 
 
 def _has_rtl(value: str) -> bool:
@@ -154,6 +176,8 @@ class Catalogs:
 
 def language_name(code: str, in_language: str) -> str:
     """A language's name as Babel writes it in `in_language`, capitalised as a menu item."""
+    if code == in_language and code in OWN_NAMES:
+        return OWN_NAMES[code]
     reader = locale(in_language)
     name = reader.languages.get(code) or locale(code).get_display_name(in_language) or code
     return name[:1].upper() + name[1:]

@@ -34,6 +34,7 @@ from db.vault import Vault, attach
 from db.vault import of as vault_of
 from flows import access, cases, session, summary
 from flows.directory import Directory
+from flows.holidays_nl import dutch_holidays
 from flows.model import (
     AddAttachment,
     ChangeCase,
@@ -141,9 +142,7 @@ class Runner:
     def holidays(self, year: int) -> frozenset:
         """Dutch public holidays of this year and the next (reminders may run over New Year)."""
         if year not in self._holidays:
-            import holidays as calendar
-
-            self._holidays[year] = frozenset(calendar.country_holidays("NL", years=[year, year + 1]))
+            self._holidays[year] = dutch_holidays(year) | dutch_holidays(year + 1)
         return self._holidays[year]
 
     async def directory(self) -> Directory:

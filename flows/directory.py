@@ -125,3 +125,15 @@ class Directory:
 
     def team(self, team_id: str) -> Team | None:
         return self._by_id.get(f"team:{team_id}")  # type: ignore[return-value]
+
+
+class DirectoryError(Exception):
+    """A directory file cannot be used; `problems` are lines like `file:12: contacts[2].team: …`.
+
+    Raised by bot.directory_file; defined here, in a light module, so that bot.cli can catch it
+    without loading the directory file reader (and the Babel data it needs) for `wijkbrug run`.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems

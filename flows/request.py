@@ -10,8 +10,6 @@ instead. A consult skips all of that. The last step sums the request up before i
 
 from __future__ import annotations
 
-import phonenumbers
-
 from flows import intake, matching
 from flows.cases import WAYS
 from flows.model import AddAttachment, Attachment, Env, OpenCase, RecordConsent, SaveParent, User
@@ -155,6 +153,8 @@ def take_name(raw: str) -> str | Text:
 
 def take_phone(raw: str) -> str | Text:
     """A valid Dutch or international number, in E.164 (+31612345678)."""
+    import phonenumbers  # here, its only user: the process loads it when a number is first typed
+
     try:
         number = phonenumbers.parse(raw.strip(), "NL")
     except phonenumbers.NumberParseException:

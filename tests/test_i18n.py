@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from babel import Locale, localedata
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import FSI, LRI, PDI, Catalogs
+from bot.i18n import FSI, LRI, OWN_NAMES, PDI, RTL_LANGUAGES, Catalogs, is_rtl, language_name
 from bot.i18n_check import check_catalog
 from flows import intake
 from flows.model import Role
@@ -120,3 +123,46 @@ def test_a_tenth_language_needs_only_a_catalog(tmp_path: Path) -> None:
     assert "de" in catalogs.languages and catalogs.pick("de-AT") == "de"
     assert catalogs.render(t("Please choose one of the buttons."), "de") == "DE Please choose one of the buttons."
     assert catalogs.render(plain(lang("de", own=True)), "en") == "Deutsch"
+
+
+# bot/i18n.py keeps right-to-left and the shipped languages' own names in small tables, so that
+# start-up loads no Babel locale data for them; these tests hold the tables to Babel.
+
+SHIPPED = ("nl", "en", "tr", "ar", "pl", "uk", "ti", "so", "fa")
+
+
+@pytest.mark.parametrize("code", SHIPPED)
+def test_right_to_left_agrees_with_babel_for_every_shipped_language(code: str) -> None:
+    assert is_rtl(code) == (Locale.parse(code).text_direction == "rtl")
+
+
+@pytest.mark.parametrize("code", sorted(RTL_LANGUAGES & set(localedata.locale_identifiers())))
+def test_every_language_in_the_right_to_left_set_is_right_to_left_in_babel(code: str) -> None:
+    assert Locale.parse(code).text_direction == "rtl"
+
+
+def test_right_to_left_agrees_with_babel_for_every_locale_babel_knows() -> None:
+    """All 1,100-odd locales (`ug`, `sd_Deva`, `uz_Arab_AF`, …), in a child process: their data
+    would stay in this one's memory (some 200 MB)."""
+    check = (
+        "from babel import Locale, localedata\n"
+        "from bot.i18n import is_rtl\n"
+        "print([c for c in localedata.locale_identifiers() if is_rtl(c) != (Locale.parse(c).text_direction == 'rtl')])"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
+    assert done.stdout.strip() == "[]"
+
+
+def test_own_names_agree_with_babel_for_every_shipped_language() -> None:
+    assert set(OWN_NAMES) == set(SHIPPED)
+    for code, name in OWN_NAMES.items():
+        own = Locale.parse(code)
+        written = own.languages.get(code) or own.get_display_name(code)
+        assert name == written[:1].upper() + written[1:], code  # what the menu showed before the table
+        assert name.casefold() == own.get_display_name(code).casefold(), code
+
+
+def test_a_language_outside_the_tables_still_gets_its_name_and_direction_from_babel() -> None:
+    assert "he" not in OWN_NAMES and language_name("he", "he") == "עברית" and is_rtl("he_IL")
+    assert language_name("de", "de") == "Deutsch" and not is_rtl("de")
+    assert language_name("fa", "nl") == "Perzisch"  # in another language: Babel, as before
