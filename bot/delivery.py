@@ -94,7 +94,7 @@ class DeliveryWorker:
     channel: str = "telegram"
     pacer: Pacer = field(default_factory=Pacer)
     monotonic: Callable[[], float] = field(default_factory=lambda: asyncio.get_running_loop().time)
-    concurrency: int = 4  # more calls in flight cost more in the HTTP pool than they gain
+    concurrency: int = 8  # chats sent to at once; measured at 200 people: 4 left the bot waiting on replies
     on_permanent: Callable[[Outgoing, Permanent], Awaitable[None]] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 

@@ -9,6 +9,7 @@ update in the inbox to be processed again; after it, everything the update cause
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -344,6 +345,9 @@ class Runner:
                 handled += 1
                 if committed is not None:
                     committed()
+                # Statements run in place and never yield: let the poller and the delivery
+                # worker have their turn between two updates, or a long batch would hold them.
+                await asyncio.sleep(0)
             done += handled
             if not handled:
                 break
