@@ -71,6 +71,13 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
@@ -246,13 +253,38 @@ def pin(pid: int, core: int) -> None:
         os.sched_setaffinity(pid, {CORES[core]})
 
 
-async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed: int) -> dict[str, float]:
+def busiest_second(calls: list[Json], since: float) -> tuple[int, int]:
+    """The most messages (sent or edited: what Telegram's limits count) the bot sent in any
+    one second, overall and to one chat."""
+    times: list[float] = []
+    per_chat: dict[int, list[float]] = {}
+    for call in calls:
+        if call["at"] >= since and call["method"].startswith(("send", "edit")) and "failed" not in call:
+            times.append(call["at"])
+            per_chat.setdefault(call["params"].get("chat_id"), []).append(call["at"])
+
+    def most(stamps: list[float]) -> int:
+        stamps.sort()
+        best, start = 0, 0
+        for end, at in enumerate(stamps):
+            while at - stamps[start] >= 1.0:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+    return most(times), max((most(s) for s in per_chat.values()), default=0)
+
+
+async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed: int, limits: bool = False) -> dict[str, float]:
+    """One bot through the realistic pace and then saturation; with `limits`, Wijkbrug keeps its
+    default pacing (Telegram's limits) and only the realistic pace is run."""
     folder.mkdir(parents=True, exist_ok=True)
     async with FakeBotApi(token=TOKEN) as api:
         env = {**os.environ, "WIJKBRUG_TELEGRAM_TOKEN": TOKEN, "WIJKBRUG_TELEGRAM_API_URL": api.api_url,
                "WIJKBRUG_TELEGRAM_FILE_URL": api.file_url, "WIJKBRUG_DATABASE": str(folder / "wijkbrug.sqlite3"),
-               "WIJKBRUG_KEY_FILE": str(folder / "wijkbrug.key"), "WIJKBRUG_POLL_TIMEOUT": "10",
-               "WIJKBRUG_SEND_PER_SECOND": "100000", "WIJKBRUG_CHAT_PER_SECOND": "100000", "WIJKBRUG_FLOOD_PER_MINUTE": "100000"}
+               "WIJKBRUG_KEY_FILE": str(folder / "wijkbrug.key"), "WIJKBRUG_POLL_TIMEOUT": "10", "WIJKBRUG_FLOOD_PER_MINUTE": "100000"}
+        if not limits:
+            env |= {"WIJKBRUG_SEND_PER_SECOND": "100000", "WIJKBRUG_CHAT_PER_SECOND": "100000"}
         chats = list(range(10_000, 10_000 + volunteers))
         members: list[int] = []
         codes: list[str] = []
@@ -276,6 +308,8 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed
         pin(child.pid, 1)
         await api.wait_for(lambda a: a._poll_gen > 0, timeout=30)
         startup = time.monotonic() - started
+        await asyncio.sleep(0.5)  # the menus published, start-up done
+        startup_rss = rss_mb(child.pid)
         watch = Watch(api)
         watching = asyncio.create_task(watch.run())
         driver = Driver(api, watch, kind, postcodes)
@@ -289,9 +323,19 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed
             rng = random.Random(seed)
             # realistic pace
             driver.latencies.clear()
-            deadline = time.monotonic() + seconds
-            await asyncio.gather(*(driver.person(c, deadline, True, rng) for c in chats))
+            cpu_before = cpu_seconds(child.pid)
+            began = time.monotonic()
+            await asyncio.gather(*(driver.person(c, began + seconds, True, rng) for c in chats))
+            paced_cpu = (cpu_seconds(child.pid) - cpu_before) / (time.monotonic() - began)
             paced = list(driver.latencies)
+            paced_rss = rss_mb(child.pid)
+            if limits:
+                overall, chat = busiest_second(api.calls, began)
+                stop.set()
+                await asyncio.gather(*accepting)
+                return {"paced p50 ms": percentile(paced, 0.5) * 1000, "paced p99 ms": percentile(paced, 0.99) * 1000,
+                        "paced bot CPU %": paced_cpu * 100, "messages in the busiest second": overall,
+                        "messages to one chat in its busiest second": chat}
             # saturation
             driver.latencies.clear()
             driver.updates = driver.accepted = 0
@@ -315,9 +359,9 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed
         "paced p99 ms": percentile(paced, 0.99) * 1000,
         "saturated p50 ms": percentile(driver.latencies, 0.5) * 1000, "saturated p95 ms": percentile(driver.latencies, 0.95) * 1000,
         "saturated p99 ms": percentile(driver.latencies, 0.99) * 1000,
-        "CPU ms/update": cpu / max(driver.updates, 1) * 1000, "peak RSS MB": rss, "start-up s": startup,
+        "CPU ms/update": cpu / max(driver.updates, 1) * 1000, "peak RSS MB": rss, "RSS after start-up MB": startup_rss, "RSS after paced MB": paced_rss, "start-up s": startup,
         "handovers/s": driver.accepted / elapsed,
-        "bot CPU %": cpu / elapsed * 100, "driver CPU %": driver_busy * 100,
+        "bot CPU %": cpu / elapsed * 100, "driver CPU %": driver_busy * 100, "paced bot CPU %": paced_cpu * 100,
     }
 
 
@@ -334,9 +378,12 @@ async def main() -> None:
     parser.add_argument("--volunteers", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", choices=["wijkbrug", "ptb-echo", "aiogram-echo"], action="append")
+    parser.add_argument("--only", choices=["wijkbrug", "ptb-echo", "aiogram-echo", "limits"], action="append")
     args = parser.parse_args()
-    kinds = args.only or ["wijkbrug", "ptb-echo", "aiogram-echo"]
+    if args.only == ["limits"]:
+        await limits(args.seconds)
+        return
+    kinds = [k for k in args.only or ["wijkbrug", "ptb-echo", "aiogram-echo"] if k != "limits"]
     if "aiogram-echo" in kinds and aiogram_python() is None:
         kinds.remove("aiogram-echo")
     results: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
@@ -354,6 +401,24 @@ async def main() -> None:
             cpu = medians["wijkbrug"]["CPU ms/update"] / medians[baseline]["CPU ms/update"]
             print(f"wijkbrug / {baseline}: throughput {ratio:.0%}, CPU per update {cpu:.1f}x")
     print(json.dumps(medians))
+    if not args.only or "limits" in args.only:
+        await limits(args.seconds)
+
+
+async def limits(seconds: float) -> None:
+    """Wijkbrug at Telegram's limits (its defaults: 25 messages a second overall, one a second
+    per chat after a burst of three): below them the pacing must add no latency; above them
+    the output must stay within them."""
+    print("\nWijkbrug with its default pacing (25 messages/s overall, 1/s per chat after a burst of 3):\n")
+    with tempfile.TemporaryDirectory() as scratch:
+        rows = {}
+        for people in (10, 200):
+            unpaced = await measure("wijkbrug", people, seconds, Path(scratch) / f"free-{people}", seed=people)
+            paced = await measure("wijkbrug", people, seconds, Path(scratch) / f"paced-{people}", seed=people, limits=True)
+            rows[f"{people} people, no limits"] = {k: unpaced[k] for k in ("paced p50 ms", "paced p99 ms", "paced bot CPU %")}
+            rows[f"{people} people, limits"] = paced
+    for name, row in rows.items():
+        print(f"{name:>22}: " + ", ".join(f"{k} {v:.1f}" for k, v in row.items()))
 
 
 if __name__ == "__main__":

@@ -98,50 +98,77 @@ class DeliveryWorker:
     on_permanent: Callable[[Outgoing, Permanent], Awaitable[None]] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
+    def __post_init__(self) -> None:
+        self._sending = asyncio.Semaphore(self.concurrency)
+        self._chats: dict[str, asyncio.Task[None]] = {}  # chats being delivered to, each by one task
+        self._seen = 0  # calls up to this outbox id have been looked at
+        self.tried = 0
+
     async def run(self) -> None:
-        """Deliver until cancelled, sleeping until woken or until the next retry falls due."""
-        while True:
-            self.wake.clear()  # before looking: a row queued meanwhile wakes us again
-            sent = await self.drain_once()
-            if sent:
-                continue
-            pause = 5.0
-            next_at = await outbox.next_due_at(self.conn, self.channel)
-            if next_at is not None:
-                pause = min(pause, max(0.05, (next_at - self.clock()).total_seconds()))
-            try:
-                await asyncio.wait_for(self.wake.wait(), timeout=pause)
-            except TimeoutError:
-                pass
+        """Deliver until cancelled. Each chat with calls due gets a task that sends them in
+        order and then takes that chat's newer calls itself, so a chat that waits (for its pace)
+        holds up no other chat. Woken, the worker looks only at the calls stored since it last
+        looked; at least once a second, and when a retry falls due, at all of them."""
+        try:
+            everything_at = 0.0
+            while True:
+                self.wake.clear()  # before looking: a row queued meanwhile wakes us again
+                now = self.monotonic()
+                everything = now >= everything_at
+                if everything:
+                    everything_at = now + 1.0
+                await self._start_due(everything)
+                pause = 1.0
+                if not self._chats and (next_at := await outbox.next_due_at(self.conn, self.channel)) is not None:
+                    pause = min(pause, max(0.05, (next_at - self.clock()).total_seconds()))
+                try:
+                    await asyncio.wait_for(self.wake.wait(), timeout=pause)
+                except TimeoutError:
+                    everything_at = 0.0
+        finally:
+            for task in self._chats.values():
+                task.cancel()
+            await asyncio.gather(*self._chats.values(), return_exceptions=True)
 
     async def drain_once(self) -> int:
-        """Send what is due: each chat's calls in order, a few chats at a time. Returns how many
-        calls were tried."""
-        batch = await outbox.due_in_order(self.conn, self.channel, self.clock())
-        if not batch:
-            return 0
+        """Send what is due now, each chat's calls in order, and wait until that is done.
+        Returns how many calls were tried."""
+        before = self.tried
+        await self._start_due(everything=True)
+        await asyncio.gather(*self._chats.values())
+        return self.tried - before
+
+    async def _start_due(self, everything: bool) -> None:
+        batch, self._seen = await outbox.due_in_order(
+            self.conn, self.channel, self.clock(), skip=self._chats, after=0 if everything else self._seen
+        )
         chats: dict[str, list[Outgoing]] = {}
         for item in batch:
             chats.setdefault(item.chat_id, []).append(item)
-        limit = asyncio.Semaphore(self.concurrency)
+        for chat_id, items in chats.items():
+            self._chats[chat_id] = asyncio.create_task(self._chat(chat_id, items))
 
-        async def chat(items: list[Outgoing]) -> None:
-            async with limit:
+    async def _chat(self, chat_id: str, items: list[Outgoing]) -> None:
+        try:
+            while items:
                 for item in items:
                     if not await self._deliver(item):
                         return  # to be tried again later: the chat's later calls wait behind it
-
-        await asyncio.gather(*(chat(items) for items in chats.values()))
-        return len(batch)
+                # Calls stored for this chat meanwhile were skipped by the worker: take them now.
+                items, _ = await outbox.due_in_order(self.conn, self.channel, self.clock(), chat_id=chat_id)
+        finally:
+            del self._chats[chat_id]
 
     async def _deliver(self, item: Outgoing) -> bool:
         """True when the call is done with (delivered, or refused for good)."""
+        self.tried += 1
         if item.method not in UNPACED:
             while (pause := self.pacer.wait(item.chat_id, self.monotonic())) > 0:
                 await asyncio.sleep(pause)
             self.pacer.take(item.chat_id, self.monotonic())
         try:
-            await self.sender.call(item.method, item.payload)
+            async with self._sending:  # a few calls in flight at once; waiting for the pace holds no slot
+                await self.sender.call(item.method, item.payload)
         except RetryAfter as exc:
             await self._later(item, exc.seconds)
             return False

@@ -5,6 +5,7 @@ chat and deletes them once done."""
 from __future__ import annotations
 
 import json
+from collections.abc import Container
 from datetime import datetime
 from typing import Any
 
@@ -49,19 +50,31 @@ def _outgoing(conn: Connection, row) -> Outgoing:
     return Outgoing(id=row[0], chat_id=row[1], method=row[2], payload=payload, attempts=row[4])
 
 
-async def due_in_order(conn: Connection, channel: str, now: datetime, limit: int = 200) -> list[Outgoing]:
+async def due_in_order(
+    conn: Connection, channel: str, now: datetime, limit: int = 200, *,
+    skip: Container[str] = (), after: int = 0, chat_id: str | None = None,
+) -> tuple[list[Outgoing], int]:
     """Every call that may go now, oldest first: a chat's calls wait behind any older call of
-    that chat that is not due yet (a retry), so each chat's calls go out in order."""
+    that chat that is not due yet (a retry), so each chat's calls go out in order.
+    `after`: only calls stored after that id; `chat_id`: only that chat's; calls for the chats
+    in `skip` (being sent to already) are left out before they are unsealed. Also returns the
+    id up to which the outbox was looked at (less than the newest when `limit` cut it short)."""
     stamp = now.isoformat()
+    only = " AND o.chat_id = ?" if chat_id is not None else ""
+    # Ids are never reused (migration 009), so the newest one ever given marks what was seen.
+    async with conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'") as cur:
+        row = await cur.fetchone()
+    newest = int(row[0]) if row else 0
     async with conn.execute(
         "SELECT o.id, o.chat_id, o.method, o.payload, o.attempts FROM outbox o "
-        "WHERE o.channel = ? AND o.next_attempt_at <= ? AND NOT EXISTS ("
+        f"WHERE o.channel = ? AND o.id > ?{only} AND o.next_attempt_at <= ? AND NOT EXISTS ("
         "  SELECT 1 FROM outbox p WHERE p.channel = o.channel AND p.chat_id = o.chat_id AND p.id < o.id "
         "  AND p.next_attempt_at > ?) ORDER BY o.id LIMIT ?",
-        (channel, stamp, stamp, limit),
+        (channel, after, *((chat_id,) if chat_id is not None else ()), stamp, stamp, limit),
     ) as cur:
         rows = await cur.fetchall()
-    return [_outgoing(conn, r) for r in rows]
+    looked = rows[-1][0] if len(rows) == limit else max(newest, after)
+    return [_outgoing(conn, r) for r in rows if r[1] not in skip], looked
 
 
 async def next_due_at(conn: Connection, channel: str) -> datetime | None:

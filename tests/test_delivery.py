@@ -118,3 +118,38 @@ def test_pacer_holds_the_whole_bot_to_its_overall_rate() -> None:
         pacer.take(str(chat), 0.0)
     assert pacer.wait("new-chat", 0.0) == pytest.approx(1 / 25)
     assert pacer.wait("new-chat", 1 / 25) == pytest.approx(0.0)
+
+
+async def test_a_chat_waiting_for_its_pace_holds_up_no_other_chat(conn, clock) -> None:
+    """Chat 1 has used its burst and must wait about half a second; a message for chat 2, stored
+    while it waits, goes out at once (no batch waits for its slowest chat)."""
+    import asyncio
+    import time
+
+    sender = ScriptedSender()
+    sent_at: dict[str, float] = {}
+    call = sender.call
+
+    async def timed(method: str, payload: dict[str, Any]) -> Any:
+        sent_at[payload["text"]] = time.monotonic()
+        return await call(method, payload)
+
+    sender.call = timed  # type: ignore[method-assign]
+    pace = Pacer(per_second=1000, burst=1000, chat_per_second=2, chat_burst=1)
+    w = DeliveryWorker(conn, sender, clock, "telegram", pacer=pace)
+    await queue(conn, clock, ("1", "a1"), ("1", "a2"))
+    running = asyncio.create_task(w.run())
+    try:
+        while "a1" not in sent_at:
+            await asyncio.sleep(0.01)
+        await queue(conn, clock, ("2", "b1"))
+        stored = time.monotonic()
+        w.wake.set()
+        while "a2" not in sent_at or "b1" not in sent_at:
+            await asyncio.sleep(0.01)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert sent_at["b1"] - stored < 0.2  # at once
+    assert sent_at["a2"] - sent_at["a1"] >= 0.45  # chat 1 kept its pace
+    assert sent_at["b1"] < sent_at["a2"]
