@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYBABEL_KEYWORDS := --no-default-keywords -k t -k tn:1,2 -k tp:1c,2
 
-.PHONY: demo test install extract update-catalogs check-catalogs
+.PHONY: demo test install bench extract update-catalogs check-catalogs
 
 $(BIN)/wijkbrug: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,6 +18,12 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Every benchmark (docs/performance.md); the load benchmark takes about ten minutes.
+bench: install
+	$(BIN)/python benchmarks/directory_bench.py
+	$(BIN)/python benchmarks/summary_bench.py
+	$(BIN)/python benchmarks/load.py
 
 # Translators' workflow (docs/translating.md).
 extract: install

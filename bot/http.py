@@ -13,11 +13,15 @@ The wire format is PTB's own: form-encoded parameters, multipart when a file goe
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from yarl import URL
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class AiohttpRequest(BaseRequest):
@@ -35,6 +39,7 @@ class AiohttpRequest(BaseRequest):
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -52,6 +57,13 @@ class AiohttpRequest(BaseRequest):
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+    def _url(self, url: str) -> URL:
+        """Parsed once per method: a bot calls a handful of URLs over and over."""
+        parsed = self._urls.get(url)
+        if parsed is None:
+            parsed = self._urls[url] = URL(url)
+        return parsed
 
     async def do_request(
         self,
@@ -78,6 +90,7 @@ class AiohttpRequest(BaseRequest):
             sock_read=read,
         )
         data: Any = None
+        headers = None
         if request_data is not None:
             if files:
                 form = aiohttp.FormData(quote_fields=False)
@@ -86,10 +99,11 @@ class AiohttpRequest(BaseRequest):
                 for name, (filename, content, mimetype) in files.items():
                     form.add_field(name, content, filename=filename, content_type=mimetype)
                 data = form
-            else:
-                data = request_data.json_parameters
+            else:  # encoded here, as aiohttp would, without building a form object per call
+                data = urlencode(request_data.json_parameters).encode()
+                headers = FORM
         try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as response:
+            async with self._session.request(method, self._url(url), data=data, headers=headers, timeout=timeout) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:
             raise TimedOut from exc
