@@ -128,6 +128,7 @@ class Runner:
     _directory_version: str | None = None
     _holidays: dict[int, frozenset] = field(default_factory=dict)
     _open_counts: dict[str, int] | None = None  # cases per contact; this runner is their only writer
+    _accounts: dict[int, Account] | None = None  # while one update is handled: the accounts it read
     summary_threshold: int = summary.THRESHOLD
     push_at: time = time(9, 0)  # Mondays, in the bot's time zone
     # No limit unless the channel sets one (the Telegram bot does, from the settings).
@@ -363,7 +364,11 @@ class Runner:
         for _ in range(CODE_ATTEMPTS):
             try:
                 async with transaction(self.conn):
-                    outcome = await self._handle(payload)
+                    self._accounts = {}  # read afresh by every update (and by every retry of one)
+                    try:
+                        outcome = await self._handle(payload)
+                    finally:
+                        self._accounts = None
                     await inbox.mark_processed(self.conn, self.channel, update_id, outcome, self.clock())
                 return
             except _CodeTaken:
@@ -399,6 +404,8 @@ class Runner:
         account = await users.by_chat(self.conn, self.channel, inbound.chat_id)
         if account is None:
             return await self._stranger(inbound)
+        if self._accounts is not None:
+            self._accounts[account.id] = account
         if account.revoked_at:
             # Nothing of what a revoked person sends is acted on; they are told so, politely.
             await self._send(inbound.chat_id, self.catalogs.render(access.revoked(), account.language), ())
@@ -408,6 +415,8 @@ class Runner:
             return "refused"
         if account.unreachable_at:
             await users.reachable_again(self.conn, account.id)  # they wrote again: they unblocked the bot
+            if self._accounts is not None:
+                self._accounts.pop(account.id, None)
         state = await conversations.load(self.conn, account.id)
         user = account.as_user()
         event = inbound.event
@@ -475,7 +484,9 @@ class Runner:
         for effect in effects:
             if isinstance(effect, SetLanguage):
                 await users.set_language(self.conn, effect.user_id, effect.language)
-                fresh = await users.get(self.conn, effect.user_id)
+                if self._accounts is not None:
+                    self._accounts.pop(effect.user_id, None)
+                fresh = await self._account(effect.user_id)
                 if fresh is not None:
                     await self._publish_menu(fresh)
             elif isinstance(effect, SetQuestionWijk):
@@ -527,7 +538,7 @@ class Runner:
             await self._answer_callback(pressed.callback_id, notice, account.chat_id)
             # Show the choice under its prompt and drop the buttons, so the chat reads as a record.
             if moved.chosen is not None and pressed.message_id is not None:
-                fresh = await users.get(self.conn, account.id) or account
+                fresh = await self._account(account.id) or account
                 chosen = self.catalogs.render(moved.chosen, fresh.language)
                 await outbox.enqueue(
                     self.conn, self.channel, account.chat_id, "editMessageText",
@@ -537,10 +548,21 @@ class Runner:
         for message in moved.messages:
             await self._deliver(message)
 
+    async def _account(self, user_id: int) -> Account | None:
+        """An account, read once per update (an update often addresses its own sender twice)."""
+        if self._accounts is None:
+            return await users.get(self.conn, user_id)
+        account = self._accounts.get(user_id)
+        if account is None:
+            account = await users.get(self.conn, user_id)
+            if account is not None:
+                self._accounts[user_id] = account
+        return account
+
     async def _deliver(self, message: Message) -> None:
         """Render a message for each of its recipients, in their own language, into the outbox."""
         if isinstance(message.to, ToUser):
-            recipients = [a for a in [await users.get(self.conn, message.to.user_id)] if a is not None]
+            recipients = [a for a in [await self._account(message.to.user_id)] if a is not None]
         else:
             assert isinstance(message.to, ToCoordinators)
             recipients = await users.coordinators(self.conn, message.to.scope)

@@ -43,7 +43,7 @@ from bot.runner import Flood, Runner, StorageProblem
 from bot.settings import Settings
 from db import inbox, users
 from db import settings as stored
-from db.connection import Connection, connect, transaction
+from db.connection import Checkpointer, Connection, connect, leave_checkpoints_to, transaction
 from db.inbox import Incoming
 from db.vault import attach, open_vault
 from flows.access import DESCRIPTION, SHORT_DESCRIPTION
@@ -147,15 +147,18 @@ class TelegramBot:
                 retention_days=self.settings.retention_days, text_retention_days=self.settings.text_retention_days,
                 flood=Flood(per_minute=self.settings.flood_per_minute),
             )
+            for conn in (poll_db, work_db, send_db):
+                await leave_checkpoints_to(conn)
             receive = self._poll(poll_db) if self.webhook is None else self._serve_webhook(poll_db)
             tasks = [
+                asyncio.create_task(Checkpointer(self.settings.database).run(), name="checkpoint"),
                 asyncio.create_task(receive, name="receive"),
                 asyncio.create_task(self._process(runner, worker), name="process"),
                 asyncio.create_task(worker.run(), name="deliver"),
                 asyncio.create_task(self._publish_commands(), name="commands"),
             ]
             try:
-                done, _ = await asyncio.wait(tasks[:3], return_when=asyncio.FIRST_EXCEPTION)
+                done, _ = await asyncio.wait(tasks[:4], return_when=asyncio.FIRST_EXCEPTION)
                 for task in done:
                     task.result()
             finally:
@@ -264,12 +267,19 @@ class TelegramBot:
             await server.cleanup()
 
     async def _process(self, runner: Runner, worker: delivery.DeliveryWorker) -> None:
-        """Updates and timers, one at a time on one connection (so no transaction interleaves)."""
+        """Updates and timers, one at a time on one connection (so no transaction interleaves).
+        Timers (reminders, the Monday push, the nightly retention) are looked at once a second:
+        they are due by the minute, and looking after every update cost four queries each."""
         pause = 1.0
+        clock = asyncio.get_running_loop().time
+        timers_at = 0.0
         while True:
             self.received.clear()  # before looking: an update stored meanwhile sets it again
             try:
-                busy = await runner.process_pending(committed=worker.wake.set) + await runner.fire_timers()
+                busy = await runner.process_pending(committed=worker.wake.set)
+                if clock() >= timers_at:
+                    timers_at = clock() + 1.0
+                    busy += await runner.fire_timers()
             except StorageProblem as exc:
                 log.error("the database cannot be written (%s); trying again in %.0fs", exc, pause)
                 await asyncio.sleep(pause)

@@ -211,6 +211,37 @@ async def migrate(conn: Connection) -> list[str]:
     return applied
 
 
+class Checkpointer:
+    """Copies the write-ahead log back into the database on a thread of its own, once a second.
+
+    SQLite does this by itself inside the COMMIT that fills the log past 1,000 pages, and with
+    `synchronous = NORMAL` that is also where it waits for the disk: on the event loop's thread,
+    milliseconds at a time. The bot's connections switch that off (`wal_autocheckpoint = 0`)
+    and this one connection does it instead, in passive mode (it never blocks a reader or a
+    writer), with the waiting done off the loop."""
+
+    def __init__(self, path: str | Path, every: float = 1.0) -> None:
+        self.path = path
+        self.every = every
+
+    async def run(self) -> None:
+        raw = sqlite3.connect(str(self.path), isolation_level=None, timeout=0, check_same_thread=False)
+        try:
+            while True:
+                await asyncio.sleep(self.every)
+                try:
+                    await asyncio.to_thread(raw.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.OperationalError:
+                    pass  # busy: the next turn will do
+        finally:
+            raw.close()
+
+
+async def leave_checkpoints_to(conn: Connection) -> None:
+    """This connection's commits no longer copy the log back themselves (see Checkpointer)."""
+    await conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+
 def _statements(sql: str) -> list[str]:
     statements, buffer = [], ""
     for line in sql.splitlines(keepends=True):

@@ -167,3 +167,27 @@ async def test_alerts_wait_for_a_coordinator(conn, clock) -> None:
     assert await alerts.take(conn, "org:kompas") == []
     assert await alerts.take(conn, "org:lantaarn") == [message]
     assert await alerts.count(conn, "org:lantaarn") == 0
+
+
+async def test_the_checkpointer_copies_the_log_back_off_the_event_loop(conn, db_path: Path) -> None:
+    """The bot's connections leave checkpoints to the Checkpointer: their commits only append to
+    the write-ahead log, and the log reaches the database file on the checkpointer's thread."""
+    from db import settings
+    from db.connection import Checkpointer, leave_checkpoints_to
+
+    await leave_checkpoints_to(conn)
+    before = db_path.stat().st_size
+    for n in range(300):
+        async with transaction(conn):
+            await settings.put(conn, f"test.{n}", "x" * 500)
+    assert db_path.stat().st_size == before  # all of it still in the log
+    checkpointing = asyncio.create_task(Checkpointer(db_path, every=0.05).run())
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if db_path.stat().st_size > before:
+                break
+    finally:
+        checkpointing.cancel()
+        await asyncio.gather(checkpointing, return_exceptions=True)
+    assert db_path.stat().st_size > before
