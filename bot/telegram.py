@@ -116,6 +116,7 @@ class TelegramBot:
         self.clock = clock
         self.application = build_application(settings)
         self.received = asyncio.Event()
+        self.drained = asyncio.Event()  # set when the processing loop has handled all it was given
 
     async def run(self) -> None:
         app = self.application
@@ -220,6 +221,10 @@ class TelegramBot:
                 await inbox.receive(conn, CHANNEL, updates, self.clock())
                 await stored.put(conn, OFFSET_KEY, str(offset))
             self.received.set()
+            # Ask for more once these are handled: meanwhile new updates wait, safe, at Telegram,
+            # and come in one batch instead of a call each (under load, most of a poll's cost).
+            self.drained.clear()
+            await self.drained.wait()
 
     async def _serve_webhook(self, conn: Connection) -> None:
         """Telegram POSTs each update to WEBHOOK; it is written to the inbox before the 200 goes
@@ -277,6 +282,7 @@ class TelegramBot:
             self.received.clear()  # before looking: an update stored meanwhile sets it again
             try:
                 busy = await runner.process_pending(committed=worker.wake.set)
+                self.drained.set()
                 if clock() >= timers_at:
                     timers_at = clock() + 1.0
                     busy += await runner.fire_timers()
