@@ -64,16 +64,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def peak_rss_mb(pid: int) -> float:
+def memory_mb(pid: int, field: str = "VmHWM") -> float:
+    """A memory figure of the process from /proc: VmHWM (peak RSS) or VmRSS (now)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -309,7 +303,7 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed
         await api.wait_for(lambda a: a._poll_gen > 0, timeout=30)
         startup = time.monotonic() - started
         await asyncio.sleep(0.5)  # the menus published, start-up done
-        startup_rss = rss_mb(child.pid)
+        startup_rss = memory_mb(child.pid, "VmRSS")
         watch = Watch(api)
         watching = asyncio.create_task(watch.run())
         driver = Driver(api, watch, kind, postcodes)
@@ -328,7 +322,7 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed
             await asyncio.gather(*(driver.person(c, began + seconds, True, rng) for c in chats))
             paced_cpu = (cpu_seconds(child.pid) - cpu_before) / (time.monotonic() - began)
             paced = list(driver.latencies)
-            paced_rss = rss_mb(child.pid)
+            paced_rss = memory_mb(child.pid, "VmRSS")
             if limits:
                 overall, chat = busiest_second(api.calls, began)
                 stop.set()
@@ -346,7 +340,7 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed
             elapsed = time.monotonic() - began
             cpu = cpu_seconds(child.pid) - cpu_before
             driver_busy = (time.process_time() - driver_before) / elapsed
-            rss = peak_rss_mb(child.pid)
+            rss = memory_mb(child.pid)
             stop.set()
             await asyncio.gather(*accepting)
         finally:

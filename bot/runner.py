@@ -404,8 +404,7 @@ class Runner:
         account = await users.by_chat(self.conn, self.channel, inbound.chat_id)
         if account is None:
             return await self._stranger(inbound)
-        if self._accounts is not None:
-            self._accounts[account.id] = account
+        self._remember(account)
         if account.revoked_at:
             # Nothing of what a revoked person sends is acted on; they are told so, politely.
             await self._send(inbound.chat_id, self.catalogs.render(access.revoked(), account.language), ())
@@ -415,8 +414,7 @@ class Runner:
             return "refused"
         if account.unreachable_at:
             await users.reachable_again(self.conn, account.id)  # they wrote again: they unblocked the bot
-            if self._accounts is not None:
-                self._accounts.pop(account.id, None)
+            self._forget(account.id)
         state = await conversations.load(self.conn, account.id)
         user = account.as_user()
         event = inbound.event
@@ -484,8 +482,7 @@ class Runner:
         for effect in effects:
             if isinstance(effect, SetLanguage):
                 await users.set_language(self.conn, effect.user_id, effect.language)
-                if self._accounts is not None:
-                    self._accounts.pop(effect.user_id, None)
+                self._forget(effect.user_id)
                 fresh = await self._account(effect.user_id)
                 if fresh is not None:
                     await self._publish_menu(fresh)
@@ -550,14 +547,19 @@ class Runner:
 
     async def _account(self, user_id: int) -> Account | None:
         """An account, read once per update (an update often addresses its own sender twice)."""
-        if self._accounts is None:
-            return await users.get(self.conn, user_id)
-        account = self._accounts.get(user_id)
-        if account is None:
-            account = await users.get(self.conn, user_id)
-            if account is not None:
-                self._accounts[user_id] = account
+        account = self._accounts.get(user_id) if self._accounts is not None else None
+        if account is None and (account := await users.get(self.conn, user_id)) is not None:
+            self._remember(account)
         return account
+
+    def _remember(self, account: Account) -> None:
+        if self._accounts is not None:  # only while an update is handled
+            self._accounts[account.id] = account
+
+    def _forget(self, user_id: int) -> None:
+        """The account changed in this transaction: read it again when it is next needed."""
+        if self._accounts is not None:
+            self._accounts.pop(user_id, None)
 
     async def _deliver(self, message: Message) -> None:
         """Render a message for each of its recipients, in their own language, into the outbox."""

@@ -151,15 +151,15 @@ class TelegramBot:
             for conn in (poll_db, work_db, send_db):
                 await leave_checkpoints_to(conn)
             receive = self._poll(poll_db) if self.webhook is None else self._serve_webhook(poll_db)
-            tasks = [
+            forever = [  # the bot runs while these do; the first to fail stops it
                 asyncio.create_task(Checkpointer(self.settings.database).run(), name="checkpoint"),
                 asyncio.create_task(receive, name="receive"),
                 asyncio.create_task(self._process(runner, worker), name="process"),
                 asyncio.create_task(worker.run(), name="deliver"),
-                asyncio.create_task(self._publish_commands(), name="commands"),
             ]
+            tasks = [*forever, asyncio.create_task(self._publish_commands(), name="commands")]
             try:
-                done, _ = await asyncio.wait(tasks[:4], return_when=asyncio.FIRST_EXCEPTION)
+                done, _ = await asyncio.wait(forever, return_when=asyncio.FIRST_EXCEPTION)
                 for task in done:
                     task.result()
             finally:
