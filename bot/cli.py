@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from bot.i18n import Catalogs
-from bot.settings import Settings
+from bot.settings import Settings, SettingsProblem, unknown
 from db import directory as stored_directory
 from db import invites
 from db.connection import DatabaseError, connect, migrate, transaction
@@ -110,8 +111,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except SettingsProblem as exc:
+        print(f"wijkbrug: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if strays := unknown(os.environ):
+        logging.getLogger("wijkbrug").warning("ignored, not a setting: %s", ", ".join(strays))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     command = args.command or ("run" if settings.telegram_token else "demo")
     try:

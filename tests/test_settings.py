@@ -1,0 +1,97 @@
+"""Operator settings: the environment, then a .env file; a bad value is named with its source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from bot.settings import Settings, SettingsProblem, unknown
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in list(__import__("os").environ):
+        if name.upper().startswith("WIJKBRUG_"):
+            monkeypatch.delenv(name)
+    return tmp_path
+
+
+def test_defaults_without_environment_or_file(folder: Path) -> None:
+    settings = Settings()
+    assert settings.telegram_token is None
+    assert settings.database == Path("data/wijkbrug.sqlite3")
+    assert settings.key_path() == Path("data/wijkbrug.key")
+    assert settings.send_per_second == 25 and settings.invite_days == 14
+
+
+def test_the_env_file_is_read_and_the_environment_wins(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (folder / ".env").write_text(
+        "# invented settings for a test\n"
+        "\n"
+        "export WIJKBRUG_TELEGRAM_TOKEN='123:FROM-FILE'\n"
+        'WIJKBRUG_DATABASE = "store/bot.sqlite3"\n'
+        "wijkbrug_invite_days=7  # a week\n"
+        "WIJKBRUG_REMINDER_HOURS=8\n"
+        "OTHER_PROGRAM_SETTING=left alone\n",
+        "utf-8",
+    )
+    monkeypatch.setenv("WIJKBRUG_REMINDER_HOURS", "4.5")
+    settings = Settings()
+    assert settings.telegram_token is not None and settings.telegram_token.get_secret_value() == "123:FROM-FILE"
+    assert settings.database == Path("store/bot.sqlite3")
+    assert settings.invite_days == 7
+    assert settings.reminder_hours == 4.5
+
+
+def test_a_value_given_in_code_wins_over_both(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WIJKBRUG_INVITE_DAYS", "3")
+    assert Settings(invite_days=30).invite_days == 30
+
+
+def test_a_bad_value_in_the_env_file_names_the_file_line_and_variable(folder: Path) -> None:
+    (folder / ".env").write_text("WIJKBRUG_DATABASE=x.sqlite3\nWIJKBRUG_INVITE_DAYS=two weeks\n", "utf-8")
+    with pytest.raises(SettingsProblem) as problem:
+        Settings()
+    message = str(problem.value)
+    assert message.startswith(".env, line 2: WIJKBRUG_INVITE_DAYS: ")
+    assert "integer" in message
+
+
+def test_a_bad_value_in_the_environment_is_named(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WIJKBRUG_SEND_PER_SECOND", "fast")
+    with pytest.raises(SettingsProblem, match=r"^the environment: WIJKBRUG_SEND_PER_SECOND: .*number"):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [("WIJKBRUG_TIMEZONE", "expected NAME=value"), ("WIJKBRUG_TIMEZONE='Europe/Amsterdam", "the value's closing ' is missing")],
+)
+def test_a_malformed_env_line_is_named(folder: Path, line: str, problem: str) -> None:
+    (folder / ".env").write_text(f"# ok\n{line}\n", "utf-8")
+    with pytest.raises(SettingsProblem, match=rf"^\.env, line 2: {problem}"):
+        Settings()
+
+
+def test_a_secret_never_appears_in_the_error(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WIJKBRUG_TELEGRAM_TOKEN", "123:INVENTED-SECRET")
+    monkeypatch.setenv("WIJKBRUG_POLL_TIMEOUT", "never")
+    with pytest.raises(SettingsProblem) as problem:
+        Settings()
+    assert "INVENTED-SECRET" not in str(problem.value) and "never" not in str(problem.value)
+
+
+def test_unknown_variables_are_listed() -> None:
+    environ = {"WIJKBRUG_TELEGRAM_TOKN": "x", "WIJKBRUG_DATABASE": "y", "WIJKBRUG_PROFILE": "z", "HOME": "/"}
+    assert unknown(environ) == ["WIJKBRUG_TELEGRAM_TOKN"]
+
+
+def test_the_cli_stops_with_the_problem_and_no_traceback(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (folder / ".env").write_text("WIJKBRUG_WEBHOOK_PORT=eighty\n", "utf-8")
+    assert cli.main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("wijkbrug: .env, line 1: WIJKBRUG_WEBHOOK_PORT: ")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
