@@ -9,12 +9,14 @@ client does not scramble them; user-supplied text is isolated by its own first s
 from __future__ import annotations
 
 import io
+import pickle
 import re
 from functools import cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import babel.core
 from babel import Locale
 from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
@@ -28,6 +30,30 @@ LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
 # A command such as /new written inside a translation: kept left-to-right in RTL text.
 COMMAND = re.compile(r"(?<![\w/])/[a-z_]+\b")
 
+
+
+class _BabelGlobals(dict):
+    """Babel's CLDR-wide table (`global.dat`), kept by the entry.
+
+    Babel reads the whole table (2 MB in memory) the first time any locale's data is loaded, only
+    to look up that locale's parent in its small `parent_exceptions` entry, and keeps all of it for
+    good. This stands in for the table: an entry Babel asks for is read from the file (which is
+    then let go) and kept, so the bot holds the few entries it uses. Babel reads the table only
+    through `get_global`, which asks `_global_data.get(key, {})`; tests/test_i18n.py checks every
+    entry against Babel's own."""
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        if key not in self:
+            with open(Path(babel.core.__file__).parent / "global.dat", "rb") as handle:
+                table = pickle.load(handle)
+            if key not in table:
+                return default
+            self[key] = table[key]
+        return self[key]
+
+
+if babel.core._global_data is None:  # not read yet (nothing has formatted anything)
+    babel.core._global_data = _BabelGlobals()
 
 # Which languages are written right to left, without loading Babel's locale data for every
 # language at start-up (each costs about 1 MB). tests/test_i18n.py checks this against Babel for

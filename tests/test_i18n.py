@@ -166,3 +166,23 @@ def test_a_language_outside_the_tables_still_gets_its_name_and_direction_from_ba
     assert "he" not in OWN_NAMES and language_name("he", "he") == "עברית" and is_rtl("he_IL")
     assert language_name("de", "de") == "Deutsch" and not is_rtl("de")
     assert language_name("fa", "nl") == "Perzisch"  # in another language: Babel, as before
+
+
+def test_babel_s_global_table_is_kept_by_the_entry_and_gives_what_babel_s_own_would() -> None:
+    import pickle
+
+    import babel.core
+
+    with open(Path(babel.core.__file__).parent / "global.dat", "rb") as handle:
+        table = pickle.load(handle)
+    catalogs = Catalogs()
+    for code in SHIPPED:  # what a message does: numbers, dates, times, names
+        catalogs.render(t("{n} on {day}", n=1234, day=Day(on=date(2026, 3, 2))), code)
+        catalogs.render(t("{at}", at=when(datetime(2026, 3, 29, 1, 30, tzinfo=UTC))), code)
+        language_name("fa_AF", code)
+    stand_in = babel.core._global_data
+    assert type(stand_in).__name__ == "_BabelGlobals"
+    assert set(stand_in) < set(table), sorted(stand_in)  # only what was asked for
+    for key in table:
+        assert babel.core.get_global(key) == table[key], key
+    assert babel.core.get_global("no such entry") == {}
