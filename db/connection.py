@@ -218,23 +218,41 @@ class Checkpointer:
     `synchronous = NORMAL` that is also where it waits for the disk: on the event loop's thread,
     milliseconds at a time. The bot's connections switch that off (`wal_autocheckpoint = 0`)
     and this one connection does it instead, in passive mode (it never blocks a reader or a
-    writer), with the waiting done off the loop."""
+    writer), with the waiting done off the loop.
 
-    def __init__(self, path: str | Path, every: float = 1.0) -> None:
+    A passive checkpoint copies the log back but cannot start it over while writes go on, and
+    the log file never shrinks by itself: under steady writing it grew without end (to 480 MB in
+    a 45-second load run). So when the log file is past `limit_bytes` after a copy, it is
+    truncated to empty. That waits (up to `wait` seconds, off the loop) for the transaction
+    in progress, then copies only what was written since and holds writers off for that long:
+    they wait their turn with asynchronous sleeps, so the bot goes on meanwhile."""
+
+    def __init__(self, path: str | Path, every: float = 1.0, limit_bytes: int = 4 * 1024 * 1024, wait: float = 0.2) -> None:
         self.path = path
+        self.log = Path(f"{path}-wal")
         self.every = every
+        self.limit_bytes = limit_bytes
+        self.wait = wait
+        self.truncated = 0
 
     async def run(self) -> None:
-        raw = sqlite3.connect(str(self.path), isolation_level=None, timeout=0, check_same_thread=False)
+        # A passive checkpoint never waits for anyone; `timeout` is only the truncation's wait.
+        raw = sqlite3.connect(str(self.path), isolation_level=None, timeout=self.wait, check_same_thread=False)
         try:
             while True:
                 await asyncio.sleep(self.every)
-                try:
-                    await asyncio.to_thread(raw.execute, "PRAGMA wal_checkpoint(PASSIVE)")
-                except sqlite3.OperationalError:
-                    pass  # busy: the next turn will do
+                await asyncio.to_thread(self._checkpoint, raw)
         finally:
             raw.close()
+
+    def _checkpoint(self, raw: sqlite3.Connection) -> None:
+        try:
+            raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if self.log.exists() and self.log.stat().st_size > self.limit_bytes:
+                busy, _, _ = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                self.truncated += not busy
+        except sqlite3.OperationalError:
+            pass  # busy: the next turn will do
 
 
 async def leave_checkpoints_to(conn: Connection) -> None:
