@@ -102,7 +102,23 @@ class DeliveryWorker:
         self._sending = asyncio.Semaphore(self.concurrency)
         self._chats: dict[str, asyncio.Task[None]] = {}  # chats being delivered to, each by one task
         self._seen = 0  # calls up to this outbox id have been looked at
+        self._now: set[asyncio.Task[None]] = set()  # calls sent beside the outbox (`send_now`)
         self.tried = 0
+
+    def send_now(self, method: str, payload: dict[str, Any]) -> None:
+        """Send a call that needs no durability at once, beside the outbox, within the same
+        bound on calls in flight: answering a button press, which only stops its spinner. A
+        failure is logged by kind and not tried again (the press has expired by then)."""
+        task = asyncio.create_task(self._send_now(method, payload))
+        self._now.add(task)
+        task.add_done_callback(self._now.discard)
+
+    async def _send_now(self, method: str, payload: dict[str, Any]) -> None:
+        try:
+            async with self._sending:
+                await self.sender.call(method, payload)
+        except DeliveryError as exc:
+            log.info("%s not sent: %s", method, type(exc).__name__)
 
     async def run(self) -> None:
         """Deliver until cancelled. Each chat with calls due gets a task that sends them in
@@ -126,9 +142,9 @@ class DeliveryWorker:
                 except TimeoutError:
                     everything_at = 0.0
         finally:
-            for task in self._chats.values():
+            for task in [*self._chats.values(), *self._now]:
                 task.cancel()
-            await asyncio.gather(*self._chats.values(), return_exceptions=True)
+            await asyncio.gather(*self._chats.values(), *self._now, return_exceptions=True)
 
     async def drain_once(self) -> int:
         """Send what is due now, each chat's calls in order, and wait until that is done.

@@ -154,7 +154,7 @@ class TelegramBot:
             runner = Runner(
                 work_db, self.catalogs, self.clock, CHANNEL, vault=vault, reminder_hours=self.settings.reminder_hours,
                 retention_days=self.settings.retention_days, text_retention_days=self.settings.text_retention_days,
-                flood=Flood(per_minute=self.settings.flood_per_minute),
+                flood=Flood(per_minute=self.settings.flood_per_minute), send_now=worker.send_now,
             )
             for conn in (poll_db, work_db, send_db):
                 await leave_checkpoints_to(conn)

@@ -282,3 +282,39 @@ async def test_a_full_disk_is_reported_as_itself_and_leaves_no_partial_write(con
             written += 1
     assert await settings.get(conn, f"filler.{written}") is None  # the failed transaction left nothing
     await conn.execute("PRAGMA max_page_count = 1073741823")
+
+
+async def test_with_send_now_a_press_is_answered_after_its_commit_beside_the_outbox(runner, conn, monkeypatch) -> None:
+    """The Telegram bot answers button presses at once, beside the outbox: only once the
+    update's transaction is committed, and never from a transaction that was rolled back."""
+    now: list[tuple[str, dict, bool]] = []
+    runner.send_now = lambda method, payload: now.append((method, payload, conn.in_transaction))
+    await feed(runner, updates.message(911, f"/start {await invite(runner)}", language_code="en"))
+    await feed(runner, updates.message(911, "/new"))
+    await sent(runner)
+    state = await conversations.load(conn, 1)
+    await feed(runner, updates.press(911, 7, f"{state.token}|no", text="Is a child in danger?"))
+    assert [c[1] for c in await sent(runner)] == ["editMessageText", "sendMessage"]
+    assert now == [("answerCallbackQuery", {"callback_query_id": now[0][1]["callback_query_id"]}, False)]
+
+    now.clear()
+    await feed(runner, updates.press(911, 3, f"{state.token - 1}|no"))  # a stale button: only a notice
+    assert await sent(runner) == []
+    assert [m for m, _, _ in now] == ["answerCallbackQuery"] and "expired" in now[0][1]["text"]
+
+    now.clear()
+    state = await conversations.load(conn, 1)
+    real = inbox.mark_processed
+    failures = iter([RuntimeError("a bug, after the press was answered")])
+
+    async def breaks_once(*args, **kwargs):
+        if (failure := next(failures, None)) is not None:
+            raise failure
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(inbox, "mark_processed", breaks_once)
+    await feed(runner, updates.press(911, 8, f"{state.token}|no", text="Is a child in danger?"))
+    # The update's transaction, answer and all, is undone; the apology's own answers the press once.
+    assert await conversations.load(conn, 1) == state
+    assert [c[1] for c in await sent(runner)] == ["sendMessage"]
+    assert [(m, in_txn) for m, _, in_txn in now] == [("answerCallbackQuery", False)]
