@@ -36,7 +36,7 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder
 from telegram.warnings import PTBUserWarning
 
-from bot import delivery
+from bot import delivery, memory
 from bot.http import AiohttpRequest, Call
 from bot.i18n import Catalogs
 from bot.runner import Flood, Runner, StorageProblem
@@ -165,7 +165,11 @@ class TelegramBot:
                 asyncio.create_task(self._process(runner, worker), name="process"),
                 asyncio.create_task(worker.run(), name="deliver"),
             ]
-            tasks = [*forever, asyncio.create_task(self._publish_commands(), name="commands")]
+            tasks = [
+                *forever,
+                asyncio.create_task(self._publish_commands(), name="commands"),
+                asyncio.create_task(memory.keep_released(), name="memory"),
+            ]
             try:
                 done, _ = await asyncio.wait(forever, return_when=asyncio.FIRST_EXCEPTION)
                 for task in done:
