@@ -347,7 +347,7 @@ class Runner:
                         await self._slow_down(inbound)
                     held.add(chat)
                     continue
-                await self.process(item.update_id, item.payload)
+                await self.process(item.update_id, item.payload, inbound)
                 handled += 1
                 if committed is not None:
                     committed()
@@ -365,13 +365,15 @@ class Runner:
             language = account.language if account else self.catalogs.pick(inbound.language_code)
             await self._send(inbound.chat_id, self.catalogs.render(access.slow_down(), language), ())
 
-    async def process(self, update_id: int, payload: str) -> None:
+    async def process(self, update_id: int, payload: str, inbound: Inbound | None = None) -> None:
+        """Handle one update in one transaction; `inbound` is its payload parsed already."""
+        inbound = inbound or _parse(payload)
         for _ in range(CODE_ATTEMPTS):
             try:
                 async with self._update_transaction():
                     self._accounts = {}  # read afresh by every update (and by every retry of one)
                     try:
-                        outcome = await self._handle(payload)
+                        outcome = await self._handle(inbound)
                     finally:
                         self._accounts = None
                     await inbox.mark_processed(self.conn, self.channel, update_id, outcome, self.clock())
@@ -387,7 +389,7 @@ class Runner:
                 # The type and where, never the message: it may hold what the user typed.
                 where = "".join(traceback.format_tb(exc.__traceback__)[-4:])
                 log.error("update %s failed with %s\n%s", update_id, type(exc).__name__, where)
-                await self._fail(update_id, payload)
+                await self._fail(update_id, inbound)
                 return
 
     @asynccontextmanager
@@ -403,9 +405,8 @@ class Runner:
         for answer in answers:
             self.send_now("answerCallbackQuery", answer)  # type: ignore[misc]
 
-    async def _fail(self, update_id: int, payload: str) -> None:
+    async def _fail(self, update_id: int, inbound: Inbound | None) -> None:
         async with self._update_transaction():
-            inbound = _parse(payload)
             if inbound is not None:
                 account = await users.by_chat(self.conn, self.channel, inbound.chat_id)
                 language = account.language if account else self.catalogs.pick(inbound.language_code)
@@ -415,8 +416,7 @@ class Runner:
                     await self._answer_callback(inbound.pressed.callback_id, None, inbound.chat_id)
             await inbox.mark_processed(self.conn, self.channel, update_id, "failed", self.clock())
 
-    async def _handle(self, payload: str) -> str:
-        inbound = _parse(payload)
+    async def _handle(self, inbound: Inbound | None) -> str:
         if inbound is None:
             return "ignored"
         account = await users.by_chat(self.conn, self.channel, inbound.chat_id)
