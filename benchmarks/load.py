@@ -186,7 +186,7 @@ class Driver:
             started = time.monotonic()
             message_id = next(m["message_id"] for m in reversed(self.api._msgs[chat].values()) if m.get("text") == request["params"]["text"])
             self.api.user_presses(chat, message_id, accept_button(request), language_code="en", check_button=False)
-            while accept_button(reply := await waiting.get()) is not None:  # another request came first
+            while accept_button(reply := await asyncio.wait_for(waiting.get(), timeout=60)) is not None:  # another request came first
                 requests.append(reply)
             self.latencies.append(time.monotonic() - started)
             self.updates += 1
@@ -276,7 +276,8 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed
     async with FakeBotApi(token=TOKEN) as api:
         env = {**os.environ, "WIJKBRUG_TELEGRAM_TOKEN": TOKEN, "WIJKBRUG_TELEGRAM_API_URL": api.api_url,
                "WIJKBRUG_TELEGRAM_FILE_URL": api.file_url, "WIJKBRUG_DATABASE": str(folder / "wijkbrug.sqlite3"),
-               "WIJKBRUG_KEY_FILE": str(folder / "wijkbrug.key"), "WIJKBRUG_POLL_TIMEOUT": "10", "WIJKBRUG_FLOOD_PER_MINUTE": "100000"}
+               "WIJKBRUG_KEY_FILE": str(folder / "wijkbrug.key"), "WIJKBRUG_POLL_TIMEOUT": "10", "WIJKBRUG_FLOOD_PER_MINUTE": "100000",
+               "PYTHONFAULTHANDLER": "1"}
         if not limits:
             env |= {"WIJKBRUG_SEND_PER_SECOND": "100000", "WIJKBRUG_CHAT_PER_SECOND": "100000"}
         chats = list(range(10_000, 10_000 + volunteers))
@@ -298,7 +299,8 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed
             command = [str(python), str(ROOT / "benchmarks" / "echo_aiogram.py"), TOKEN, api.api_url.removesuffix("/bot")]
         pin(os.getpid(), 0)
         started = time.monotonic()
-        child = await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        log_file = (folder / f"{kind}.log").open("wb")  # the bot's own log, shown if it does not stop
+        child = await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=log_file)
         pin(child.pid, 1)
         await api.wait_for(lambda a: a._poll_gen > 0, timeout=30)
         startup = time.monotonic() - started
@@ -345,8 +347,19 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed
             await asyncio.gather(*accepting)
         finally:
             watching.cancel()
-            child.send_signal(2)  # SIGINT: a clean stop (and the profiler's report)
-            await child.wait()
+            # SIGTERM, as systemd would: a clean stop (and the profiler's report). Not SIGINT: a
+            # benchmark started in the background (`&`) passes SIGINT on as ignored.
+            child.send_signal(15)
+            try:
+                await asyncio.wait_for(child.wait(), timeout=60)
+            except TimeoutError:
+                child.send_signal(6)  # SIGABRT: with PYTHONFAULTHANDLER, every thread's stack goes to the log
+                await asyncio.sleep(1)
+                child.kill()
+                raise RuntimeError(f"{kind} did not stop within 60 s of SIGTERM; its log ends:\n"
+                                   + (folder / f"{kind}.log").read_text(errors="replace")[-3000:]) from None
+            finally:
+                log_file.close()
     return {
         "updates/s": driver.updates / elapsed,
         "paced p50 ms": percentile(paced, 0.5) * 1000, "paced p95 ms": percentile(paced, 0.95) * 1000,
