@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet
 
 from bot.i18n import Catalogs
 from bot.settings import Settings, SettingsProblem, unknown
+from bot.settings import load as load_settings
 from db import directory as stored_directory
 from db import invites
 from db.connection import DatabaseError, connect, migrate, transaction
@@ -112,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = Settings()
+        settings = load_settings()
     except SettingsProblem as exc:
         print(f"wijkbrug: {exc}", file=sys.stderr)
         return 2

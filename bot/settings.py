@@ -1,10 +1,7 @@
 """Operator settings, from the environment (prefix WIJKBRUG_) or a .env file in the working folder.
 
-The environment wins over the .env file, and names are not case-sensitive, as with the usual
-dotenv tools. A value that is not valid stops Wijkbrug with an error naming the variable and,
-for the .env file, the line: `SettingsProblem`. Read here rather than with pydantic-settings,
-which cost 4.6 MB of the bot's memory (its sources for cloud vaults and config formats are
-imported whether used or not) and reported a bad .env value without its line.
+A value that is not valid stops Wijkbrug with `SettingsProblem`, whose message names the
+variable and where it came from (for the .env file, the line), never the value itself.
 """
 
 from __future__ import annotations
@@ -13,21 +10,20 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "WIJKBRUG_"
 ENV_FILE = Path(".env")
-_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
 class SettingsProblem(Exception):
     """A setting the operator gave is not valid; the message names where it came from."""
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=False)
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_file=ENV_FILE, extra="ignore")
 
     telegram_token: SecretStr | None = None
     # The Bot API base URL prefix; the token is appended. Tests point it at a local fake server.
@@ -62,38 +58,36 @@ class Settings(BaseModel):
     text_retention_days: int = 180
     key_file: Path | None = None
 
-    def __init__(self, **given: Any) -> None:
-        """Values given here win; the others come from the environment, then the .env file."""
-        found = read(os.environ, ENV_FILE)
-        values = {name: value for name, (value, _) in found.items()}
-        try:
-            super().__init__(**(values | given))
-        except ValidationError as exc:
-            raise SettingsProblem(describe(exc, found)) from None
-
     def key_path(self) -> Path:
         return self.key_file or self.database.with_suffix(".key")
 
 
-def read(environ: Mapping[str, str], env_file: Path) -> dict[str, tuple[str, str]]:
-    """{field: (value, where it came from)} for every known setting that is set."""
-    fields = Settings.model_fields
-    found: dict[str, tuple[str, str]] = {}
-    if env_file.is_file():
-        for number, line in enumerate(env_file.read_text("utf-8").splitlines(), start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            match = _LINE.match(line)
-            if match is None:
-                raise SettingsProblem(f"{env_file}, line {number}: expected NAME=value")
-            name, value = match.group(1).upper(), _unquote(match.group(2), env_file, number)
-            if name.startswith(PREFIX) and name[len(PREFIX):].lower() in fields:
-                found[name[len(PREFIX):].lower()] = (value, f"{env_file}, line {number}")
-    for name, value in environ.items():
-        key = name.upper()
-        if key.startswith(PREFIX) and key[len(PREFIX):].lower() in fields:
-            found[key[len(PREFIX):].lower()] = (value, "the environment")
-    return found
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings, or `SettingsProblem` naming each bad value's variable and its source."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsProblem(describe(exc, os.environ if environ is None else environ, ENV_FILE)) from None
+
+
+def describe(exc: ValidationError, environ: Mapping[str, str], env_file: Path) -> str:
+    """Each problem as `<where>: WIJKBRUG_<NAME>: <what is wrong>`; the environment wins over the
+    .env file, so a variable set in both is reported where its value came from."""
+    lines = env_file.read_text("utf-8", errors="replace").splitlines() if env_file.is_file() else []
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = PREFIX + field.upper()
+        where = "given"
+        if any(key.upper() == name for key in environ):
+            where = "the environment"
+        else:
+            defines = re.compile(rf"^\s*(?:export\s+)?{name}\s*=", re.IGNORECASE)
+            found = [number for number, line in enumerate(lines, start=1) if defines.match(line)]
+            if found:
+                where = f"{env_file}, line {found[-1]}"  # the last one counts
+        problems.append(f"{where}: {name}: {error['msg']}")
+    return "; ".join(problems)
 
 
 def unknown(environ: Mapping[str, str]) -> list[str]:
@@ -104,22 +98,3 @@ def unknown(environ: Mapping[str, str]) -> list[str]:
         if name.upper().startswith(PREFIX) and name.upper() not in internal
         and name.upper()[len(PREFIX):].lower() not in Settings.model_fields
     )
-
-
-def _unquote(value: str, env_file: Path, number: int) -> str:
-    if value[:1] in ("'", '"'):
-        quote = value[0]
-        end = value.find(quote, 1)
-        if end == -1:
-            raise SettingsProblem(f"{env_file}, line {number}: the value's closing {quote} is missing")
-        return value[1:end]
-    return value.split(" #", 1)[0].rstrip()  # an unquoted value may be followed by a comment
-
-
-def describe(exc: ValidationError, found: Mapping[str, tuple[str, str]]) -> str:
-    problems = []
-    for error in exc.errors(include_url=False):
-        field = str(error["loc"][0]) if error["loc"] else ""
-        where = found.get(field, (None, "given"))[1]
-        problems.append(f"{where}: {PREFIX}{field.upper()}: {error['msg']}")
-    return "; ".join(problems)
