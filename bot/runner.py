@@ -327,7 +327,7 @@ class Runner:
             await privacy.audit(self.conn, "operator", "revoke", f"user:{user_id}", self.clock())
         return True
 
-    async def process_pending(self, limit: int = 100, committed: Callable[[], object] | None = None) -> int:
+    async def process_pending(self, limit: int = 25, committed: Callable[[], object] | None = None) -> int:
         """Process what waits in this channel's inbox, oldest first. Returns how many.
         `committed` is called after each update's transaction (to wake the delivery worker: a
         reply need not wait for the rest of the batch).

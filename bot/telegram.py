@@ -206,7 +206,7 @@ class TelegramBot:
             try:
                 batch = await bot.do_api_request(
                     "getUpdates",
-                    api_kwargs={"offset": offset, "timeout": self.settings.poll_timeout, "allowed_updates": ALLOWED_UPDATES},
+                    api_kwargs={"offset": offset, "timeout": self.settings.poll_timeout, "allowed_updates": ALLOWED_UPDATES, "limit": 25},
                     read_timeout=self.settings.poll_timeout + 10,
                 )
             except RetryAfter as exc:

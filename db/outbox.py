@@ -51,7 +51,7 @@ def _outgoing(conn: Connection, row) -> Outgoing:
 
 
 async def due_in_order(
-    conn: Connection, channel: str, now: datetime, limit: int = 200, *,
+    conn: Connection, channel: str, now: datetime, limit: int = 50, *,
     skip: Container[str] = (), after: int = 0, chat_id: str | None = None,
 ) -> tuple[list[Outgoing], int]:
     """Every call that may go now, oldest first: a chat's calls wait behind any older call of
