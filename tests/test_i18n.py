@@ -186,3 +186,39 @@ def test_babel_s_global_table_is_kept_by_the_entry_and_gives_what_babel_s_own_wo
     for key in table:
         assert babel.core.get_global(key) == table[key], key
     assert babel.core.get_global("no such entry") == {}
+
+
+PROBE = """
+import json, sys
+from datetime import date, datetime, timezone
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal, format_percent
+from flows.intake import PARENT_LANGUAGES
+{setup}
+at = datetime(2026, 3, 29, 0, 30, tzinfo=timezone.utc)
+out = {{}}
+for code in sys.argv[1:]:
+    where = get(code)
+    out[code] = [
+        format_decimal(1234567, locale=where), format_decimal(-3, locale=where), format_percent(0.257, locale=where),
+        format_date(date(2026, 3, 2), format="long", locale=where), format_date(date(2026, 3, 2), format="full", locale=where),
+        format_date(date(2026, 12, 31), format="medium", locale=where), format_time(at, format="short", locale=where),
+        str(where.datetime_formats["medium"]), where.text_direction, where.plural_form(2),
+        [where.languages.get(c) or get(c).get_display_name(code) for c in PARENT_LANGUAGES],
+    ]
+print(json.dumps(out, ensure_ascii=False))
+"""
+
+
+def test_the_locale_data_the_bot_lets_go_changes_no_output() -> None:
+    """Every kind of value the bot formats, in every shipped language, from Babel's whole locale
+    data (a fresh process) and from the data the bot keeps: the same."""
+    root = Path(__file__).parent.parent
+    whole = PROBE.format(setup="from babel import Locale\nget = Locale.parse")
+    kept = PROBE.format(setup="from bot.i18n import locale as get")
+    outputs = [
+        subprocess.run([sys.executable, "-c", probe, *SHIPPED], capture_output=True, text=True, check=True, cwd=root).stdout
+        for probe in (whole, kept)
+    ]
+    assert outputs[0] == outputs[1]
+    assert "1.234.567" in outputs[0] and "Perzisch" in outputs[0]  # nl grouping; a language named in Dutch
