@@ -21,7 +21,7 @@ async def receive(conn: Connection, channel: str, updates: list[Incoming], now: 
     before = conn.total_changes
     await conn.executemany(
         "INSERT OR IGNORE INTO inbox (channel, update_id, payload, received_at) VALUES (?, ?, ?, ?)",
-        [(channel, u.update_id, vault.of(conn).seal(u.payload), now.isoformat()) for u in updates],
+        [(channel, u.update_id, vault.of(conn).seal(u.payload, handover=True), now.isoformat()) for u in updates],
     )
     return conn.total_changes - before
 

@@ -29,7 +29,7 @@ async def enqueue(
     stamp = now.isoformat()
     await conn.execute(
         "INSERT INTO outbox (channel, chat_id, method, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (channel, chat_id, method, vault.of(conn).seal(json.dumps(payload, ensure_ascii=False)), stamp, stamp),
+        (channel, chat_id, method, vault.of(conn).seal(json.dumps(payload, ensure_ascii=False), handover=True), stamp, stamp),
     )
 
 

@@ -24,11 +24,16 @@ class KeyProblem(Exception):
 
 
 class Vault:
+    # How many values sealed for a handover (`seal(..., handover=True)`) are kept for their
+    # opening; past that the oldest are forgotten and opened by decrypting, as any other.
+    HANDOVERS = 512
+
     def __init__(self, keys: list[bytes], reload=None) -> None:
         """`reload`, if given, reads the keys again: after `wijkbrug rotate-key` a running bot
         meets data sealed under the new key, reloads once, and goes on (no downtime)."""
         self._reload = reload
         self._use(keys)
+        self._handovers: dict[str, str] = {}
 
     def _use(self, keys: list[bytes]) -> None:
         if not keys:
@@ -42,14 +47,25 @@ class Vault:
     def generate(cls) -> Vault:
         return cls([Fernet.generate_key()])
 
-    def seal(self, text: str | None) -> str | None:
+    def seal(self, text: str | None, handover: bool = False) -> str | None:
+        """`handover`: this process will open it again in a moment (an update the poller
+        stores for the runner, a call the runner stores for the delivery worker); the text is
+        kept until then, so opening it costs a lookup instead of a decryption. A sealed value
+        is unique (a random IV), so what is kept can only ever open its own token."""
         if text is None:
             return None
-        return PREFIX + self._fernet.encrypt(text.encode("utf-8")).decode("ascii")
+        sealed = PREFIX + self._fernet.encrypt(text.encode("utf-8")).decode("ascii")
+        if handover:
+            self._handovers[sealed] = text
+            if len(self._handovers) > self.HANDOVERS:  # never opened here (rolled back, or taken elsewhere)
+                del self._handovers[next(iter(self._handovers))]
+        return sealed
 
     def open(self, sealed: str | None) -> str | None:
         if sealed is None or not sealed.startswith(PREFIX):
             return sealed
+        if (kept := self._handovers.pop(sealed, None)) is not None:
+            return kept
         token = sealed[len(PREFIX):].encode("ascii")
         try:
             return self._fernet.decrypt(token).decode("utf-8")
