@@ -23,7 +23,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
-JSON = {"Content-Type": "application/json"}
+JSON_BODY = {"Content-Type": "application/json"}
 
 
 class Call:
@@ -113,7 +113,7 @@ class AiohttpRequest(BaseRequest):
                 data = form
             else:
                 data = json.dumps(request_data.parameters, ensure_ascii=False).encode()
-                headers = JSON
+                headers = JSON_BODY
         try:
             async with self._session.request(method, self._url(url), data=data, headers=headers, timeout=timeout) as response:
                 return response.status, await response.read()

@@ -32,7 +32,6 @@ LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
 COMMAND = re.compile(r"(?<![\w/])/[a-z_]+\b")
 
 
-
 class _BabelGlobals(dict):
     """Babel's CLDR-wide table (`global.dat`), kept by the entry.
 
@@ -76,9 +75,9 @@ OWN_NAMES = {
 
 # What the bot reads of a locale's CLDR data: formats and names for dates, times and numbers,
 # language (and territory, script, variant) names, plural rules and text direction. Babel keeps
-# a locale's whole data once it is loaded; the rest (units, currencies, time-zone names, …) is
-# let go: two thirds of it, 0.7 MB a language. tests/test_i18n.py renders every kind of value in every
-# shipped language with and without this, and compares.
+# a locale's whole data once it is loaded; the rest (units, currencies, time-zone names, …),
+# two thirds of it or 0.7 MB a language, is let go. tests/test_i18n.py formats every kind of
+# value in every shipped language with and without this, and compares.
 LOCALE_DATA_USED = frozenset({
     "character_order", "date_formats", "datetime_formats", "datetime_skeletons", "day_periods", "days",
     "decimal_formats", "default_numbering_system", "eras", "languages", "months", "number_symbols",

@@ -4,7 +4,7 @@ glibc's allocator keeps what Python frees for reuse, and pages freed in the midd
 stay counted in the process's memory until `malloc_trim` gives them back. Under a burst (a
 few hundred people at once) the batches of updates and calls come and go, and the bot's RSS
 crept up by their size; trimmed once a second (20-300 µs, off the event loop) the load
-benchmark's peak fell by 2 MB. Where the C library has no `malloc_trim` (musl, macOS) this does
+benchmark's peak fell by 1.7 MB. Where the C library has no `malloc_trim` (musl, macOS) this does
 nothing.
 """
 

@@ -650,7 +650,7 @@ class Runner:
         if self._answers is not None:
             # Sent at once after the commit, beside the outbox: an answer only stops the button's
             # spinner (or shows a short notice) and is no use later, so it needs no durability;
-            # through the outbox it cost a sealed row, its delete and a scan: 4 % of an update.
+            # through the outbox each cost a sealed row, its delete and a scan (a quarter of all rows).
             self._answers.append(payload)
             return
         # Keyed to the chat so it keeps its place among that chat's other calls.

@@ -204,6 +204,8 @@ class TelegramBot:
         pause = 1.0
         while True:
             try:
+                # 25 at a time (Telegram's default is 100): a burst's batch is held whole, and
+                # what a burst allocates the process keeps.
                 batch = await bot.do_api_request(
                     "getUpdates",
                     api_kwargs={"offset": offset, "timeout": self.settings.poll_timeout, "allowed_updates": ALLOWED_UPDATES, "limit": 25},
