@@ -1,4 +1,4 @@
-"""Shared fixtures: a real SQLite file per test, a clock that only moves when told."""
+"""Shared fixtures: a real SQLite file per test, a clock that only moves when told, a fake Bot API."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from db import directory
 from db.connection import Connection, connect, transaction
 from db.vault import Vault, attach
 from flows.directory import Directory, Organisation
+from tests.fakebotapi import FakeBotApi
+
+FAKE_TOKEN = "123:TEST"  # the token the fake Bot API answers to
 
 
 @dataclass
@@ -51,3 +54,10 @@ async def conn(db_path: Path) -> AsyncIterator[Connection]:
 @pytest.fixture(scope="session")
 def catalogs() -> Catalogs:
     return Catalogs()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """The local fake Bot API server, answering to FAKE_TOKEN."""
+    async with FakeBotApi(token=FAKE_TOKEN) as server:
+        yield server

@@ -25,16 +25,10 @@ from telegram.error import (
 )
 
 from bot.http import AiohttpRequest
+from tests.conftest import FAKE_TOKEN as TOKEN
 from tests.fakebotapi import FakeBotApi
 
-TOKEN = "123:TEST"
 ALICE = 1001
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(token=TOKEN) as server:
-        yield server
 
 
 @pytest.fixture(params=["httpx", "aiohttp"])

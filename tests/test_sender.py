@@ -12,16 +12,10 @@ from telegram.ext import ApplicationBuilder
 from bot import delivery
 from bot.http import AiohttpRequest
 from bot.telegram import TelegramSender
+from tests.conftest import FAKE_TOKEN as TOKEN
 from tests.fakebotapi import FakeBotApi
 
-TOKEN = "123:TEST"
 CHAT = 1001
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(token=TOKEN) as server:
-        yield server
 
 
 @pytest.fixture
