@@ -347,7 +347,7 @@ class Runner:
                         await self._slow_down(inbound)
                     held.add(chat)
                     continue
-                await self.process(item.update_id, item.payload, inbound)
+                await self.process(item.update_id, inbound)
                 handled += 1
                 if committed is not None:
                     committed()
@@ -365,9 +365,8 @@ class Runner:
             language = account.language if account else self.catalogs.pick(inbound.language_code)
             await self._send(inbound.chat_id, self.catalogs.render(access.slow_down(), language), ())
 
-    async def process(self, update_id: int, payload: str, inbound: Inbound | None = None) -> None:
-        """Handle one update in one transaction; `inbound` is its payload parsed already."""
-        inbound = inbound or _parse(payload)
+    async def process(self, update_id: int, inbound: Inbound | None) -> None:
+        """Handle one update (parsed; None if it could not be) in one transaction."""
         for _ in range(CODE_ATTEMPTS):
             try:
                 async with self._update_transaction():

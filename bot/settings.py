@@ -62,12 +62,12 @@ class Settings(BaseSettings):
         return self.key_file or self.database.with_suffix(".key")
 
 
-def load(environ: Mapping[str, str] | None = None) -> Settings:
+def load() -> Settings:
     """The settings, or `SettingsProblem` naming each bad value's variable and its source."""
     try:
         return Settings()
     except ValidationError as exc:
-        raise SettingsProblem(describe(exc, os.environ if environ is None else environ, ENV_FILE)) from None
+        raise SettingsProblem(describe(exc, os.environ, ENV_FILE)) from None
 
 
 def describe(exc: ValidationError, environ: Mapping[str, str], env_file: Path) -> str:
