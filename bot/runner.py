@@ -412,7 +412,7 @@ class Runner:
             await self._send(inbound.chat_id, self.catalogs.render(access.revoked(), account.language), ())
             if inbound.pressed is not None:
                 await self._answer_callback(inbound.pressed.callback_id, None, inbound.chat_id)
-            await privacy.audit(self.conn, f"user:{account.id}", "refused", "revoked", self.clock())
+            await privacy.refused(self.conn, f"user:{account.id}", "revoked", self.clock())
             return "refused"
         if account.unreachable_at:
             await users.reachable_again(self.conn, account.id)  # they wrote again: they unblocked the bot
@@ -438,7 +438,7 @@ class Runner:
             # Authorisation, before any flow runs: only the people of a case may act on it.
             if case is None or not access.may_act(user, case):
                 await self._answer(inbound, Transition(state=state, notice=access.refusal()), account)
-                await privacy.audit(self.conn, f"user:{account.id}", "refused", case_ref[0], self.clock())
+                await privacy.refused(self.conn, f"user:{account.id}", case_ref[0], self.clock())
                 return "refused"
             moved = session.case_action(state, user, case, case_ref[1], case_ref[2], env)
         else:
