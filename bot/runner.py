@@ -37,6 +37,7 @@ from db.vault import of as vault_of
 from flows import access, cases, session, summary
 from flows.directory import Directory
 from flows.holidays_nl import dutch_holidays
+from flows.names import clean_name
 from flows.model import (
     AddAttachment,
     ChangeCase,
@@ -417,6 +418,9 @@ class Runner:
         if account.unreachable_at:
             await users.reachable_again(self.conn, account.id)  # they wrote again: they unblocked the bot
             self._forget(account.id)
+        if isinstance(inbound.event, Command) and inbound.event.name == "start" and inbound.event.args:
+            await self._deliver(access.invite_not_used(account.as_user(), await self.directory()))
+            return "handled"  # the invite stays unused: one chat, one account
         state = await conversations.load(self.conn, account.id)
         user = account.as_user()
         event = inbound.event
@@ -468,7 +472,7 @@ class Runner:
             role=invite.role,
             org_id=invite.org_id,
             language=self.catalogs.pick(inbound.language_code),
-            display_name=inbound.first_name[:64],
+            display_name=clean_name(inbound.first_name),
             now=self.clock(),
             contact_id=invite.contact_id,
             team_id=invite.team_id,
