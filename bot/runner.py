@@ -37,7 +37,6 @@ from db.vault import of as vault_of
 from flows import access, cases, session, summary
 from flows.directory import Directory
 from flows.holidays_nl import dutch_holidays
-from flows.names import clean_name
 from flows.model import (
     AddAttachment,
     ChangeCase,
@@ -60,6 +59,7 @@ from flows.model import (
     Transition,
     Unschedule,
 )
+from flows.names import clean_name
 from flows.text import t
 
 log = logging.getLogger(__name__)
