@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-MAX_CHATS = 10_000  # remembered buckets: ~100 bytes each, so about a megabyte at most
+MAX_CHATS = 10_000  # remembered chats: about 240 bytes each, so 2.4 MB at most
 
 
 @dataclass(slots=True)
