@@ -15,7 +15,6 @@ import json
 import logging
 import secrets
 import sqlite3
-import time as time_module
 import traceback
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +23,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from bot.export import to_csv
+from bot.flood import Flood
 from bot.i18n import Catalogs
 from bot.updates import Inbound, parse
 from db import alerts, conversations, inbox, invites, outbox, privacy, questions, summaries, timers, users
@@ -59,6 +59,7 @@ from flows.model import (
     Transition,
     Unschedule,
 )
+from flows.names import clean_name
 from flows.text import t
 
 log = logging.getLogger(__name__)
@@ -87,35 +88,6 @@ class StorageProblem(Exception):
 
 
 @dataclass
-class Flood:
-    """Per chat, a bucket of `burst` updates refilled at `per_minute`; a warning once per flood."""
-
-    per_minute: float = 30
-    burst: float = 10
-    clock: Callable[[], float] = time_module.monotonic  # real time: a flood is about how fast people type
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
-    _warned: set[str] = field(default_factory=set)
-
-    def allow(self, chat: str, now: float) -> bool:
-        tokens, at = self._buckets.get(chat, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - at) * self.per_minute / 60)
-        if tokens >= 1:
-            self._buckets[chat] = (tokens - 1, now)
-            if tokens - 1 >= self.burst / 2:
-                self._warned.discard(chat)  # calm again: a next flood is told again
-            return True
-        self._buckets[chat] = (tokens, now)
-        return False
-
-    def warn(self, chat: str) -> bool:
-        """True the first time a chat is held back in a flood."""
-        if chat in self._warned:
-            return False
-        self._warned.add(chat)
-        return True
-
-
-@dataclass
 class Runner:
     conn: Connection
     catalogs: Catalogs
@@ -133,7 +105,7 @@ class Runner:
     summary_threshold: int = summary.THRESHOLD
     push_at: time = time(9, 0)  # Mondays, in the bot's time zone
     # No limit unless the channel sets one (the Telegram bot does, from the settings).
-    flood: Flood = field(default_factory=lambda: Flood(per_minute=float("inf"), burst=float("inf")))
+    flood: Flood = field(default_factory=Flood.unlimited)
     retention_days: int = 90  # a closed handover's personal data
     text_retention_days: int = 180  # a question's free text
     # Sends a call at once, beside the outbox (the Telegram bot's delivery worker); when set, a
@@ -332,38 +304,52 @@ class Runner:
         `committed` is called after each update's transaction (to wake the delivery worker: a
         reply need not wait for the rest of the batch).
 
-        Someone sending faster than the flood limit is slowed down: their updates stay in the
-        inbox (nothing is lost) and are handled, in order, as the limit allows; they are told
-        once, politely."""
+        A chat sending faster than the flood limit (bot/flood.py) is slowed, and only that chat:
+        the inbox is read page by page past its updates, so every other chat is handled as if
+        nobody flooded. A registered person's excess waits in the inbox (nothing is lost) and
+        is handled, in order, as the limit allows; they are told once, politely. A stranger's
+        excess is closed at once, unanswered, keeping nothing of it."""
         done = 0
-        while batch := await inbox.pending(self.conn, self.channel, limit):
-            handled = 0
-            held: set[str] = set()
+        after: int | None = None
+        held: set[str] = set()  # registered chats over the limit: their later updates wait too
+        while batch := await inbox.pending(self.conn, self.channel, limit, after=after):
+            ignored: list[int] = []
             for item in batch:
+                after = item.update_id
                 inbound = _parse(item.payload)
                 chat = inbound.chat_id if inbound else ""
-                if chat in held or (chat and not self.flood.allow(chat, self.flood.clock())):
-                    if chat not in held and self.flood.warn(chat):
-                        await self._slow_down(inbound)
-                    held.add(chat)
+                if chat in held:
+                    continue
+                if chat and not self.flood.allow(chat, self.flood.clock()):
+                    assert inbound is not None
+                    if await self._hold(inbound):
+                        held.add(chat)
+                    else:
+                        ignored.append(item.update_id)
                     continue
                 await self.process(item.update_id, inbound)
-                handled += 1
+                done += 1
                 if committed is not None:
                     committed()
                 # Statements run in place and never yield: let the poller and the delivery
                 # worker have their turn between two updates, or a long batch would hold them.
                 await asyncio.sleep(0)
-            done += handled
-            if not handled:
-                break
+            if ignored:
+                async with transaction(self.conn):
+                    for update_id in ignored:
+                        await inbox.mark_processed(self.conn, self.channel, update_id, "ignored", self.clock())
         return done
 
-    async def _slow_down(self, inbound: Inbound) -> None:
-        async with transaction(self.conn):
-            account = await users.by_chat(self.conn, self.channel, inbound.chat_id)
-            language = account.language if account else self.catalogs.pick(inbound.language_code)
-            await self._send(inbound.chat_id, self.catalogs.render(access.slow_down(), language), ())
+    async def _hold(self, inbound: Inbound) -> bool:
+        """An update over the flood limit: True if it waits (a registered person's, who is told
+        once per flood); False if it is a stranger's, to be closed unanswered."""
+        account = await users.by_chat(self.conn, self.channel, inbound.chat_id)
+        if account is None:
+            return False
+        if self.flood.warn(inbound.chat_id):
+            async with transaction(self.conn):
+                await self._send(inbound.chat_id, self.catalogs.render(access.slow_down(), account.language), ())
+        return True
 
     async def process(self, update_id: int, inbound: Inbound | None) -> None:
         """Handle one update (parsed; None if it could not be) in one transaction."""
@@ -427,11 +413,14 @@ class Runner:
             await self._send(inbound.chat_id, self.catalogs.render(access.revoked(), account.language), ())
             if inbound.pressed is not None:
                 await self._answer_callback(inbound.pressed.callback_id, None, inbound.chat_id)
-            await privacy.audit(self.conn, f"user:{account.id}", "refused", "revoked", self.clock())
+            await privacy.refused(self.conn, f"user:{account.id}", "revoked", self.clock())
             return "refused"
         if account.unreachable_at:
             await users.reachable_again(self.conn, account.id)  # they wrote again: they unblocked the bot
             self._forget(account.id)
+        if isinstance(inbound.event, Command) and inbound.event.name == "start" and inbound.event.args:
+            await self._deliver(access.invite_not_used(account.as_user(), await self.directory()))
+            return "handled"  # the invite stays unused: one chat, one account
         state = await conversations.load(self.conn, account.id)
         user = account.as_user()
         event = inbound.event
@@ -453,7 +442,7 @@ class Runner:
             # Authorisation, before any flow runs: only the people of a case may act on it.
             if case is None or not access.may_act(user, case):
                 await self._answer(inbound, Transition(state=state, notice=access.refusal()), account)
-                await privacy.audit(self.conn, f"user:{account.id}", "refused", case_ref[0], self.clock())
+                await privacy.refused(self.conn, f"user:{account.id}", case_ref[0], self.clock())
                 return "refused"
             moved = session.case_action(state, user, case, case_ref[1], case_ref[2], env)
         else:
@@ -469,6 +458,8 @@ class Runner:
         code = event.args if isinstance(event, Command) and event.name == "start" else ""
         invite = await invites.find_usable(self.conn, code, self.clock()) if code else None
         if invite is None:
+            if not self.flood.may_refuse(inbound.chat_id, self.flood.clock()):
+                return "ignored"  # refused a moment ago: a stranger's flood gets one answer a minute
             language = self.catalogs.pick(inbound.language_code)
             await self._send(inbound.chat_id, self.catalogs.render(access.refuse_stranger(bool(code)), language), ())
             if inbound.pressed is not None:
@@ -481,7 +472,7 @@ class Runner:
             role=invite.role,
             org_id=invite.org_id,
             language=self.catalogs.pick(inbound.language_code),
-            display_name=inbound.first_name[:64],
+            display_name=clean_name(inbound.first_name),
             now=self.clock(),
             contact_id=invite.contact_id,
             team_id=invite.team_id,

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "WIJKBRUG_"
@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: SecretStr | None = None
+    # Seconds a webhook connection may take to send a request's head, and again its body, and
+    # may stay idle between requests; then it is closed.
+    webhook_timeout: float = Field(default=10, gt=0)
     # Outgoing pace: Telegram allows about 30 messages a second overall and 1 a second per chat.
     send_per_second: float = 25
     chat_per_second: float = 1

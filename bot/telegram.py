@@ -253,15 +253,22 @@ class TelegramBot:
                 async with transaction(conn):
                     await stored.put(conn, WEBHOOK_SECRET_KEY, secret)
         path = urlsplit(self.webhook or "").path or "/"
+        timeout = self.settings.webhook_timeout
+        loop = asyncio.get_running_loop()
+        heads: set[object] = set()  # connections whose first request head is not in yet
 
         async def receive(request: web.Request) -> web.Response:
+            heads.discard(request.protocol)
             given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
             if not hmac.compare_digest(given.encode(), secret.encode()):
                 log.warning("webhook: refused a request without the right secret token")
                 return web.Response(status=403)
             try:
-                update = await request.json()
+                async with asyncio.timeout(timeout):  # a body sent slowly, or never, is not waited for
+                    update = await request.json()
                 incoming = Incoming(update_id=int(update["update_id"]), payload=json.dumps(update, ensure_ascii=False))
+            except TimeoutError:
+                return web.Response(status=408, headers={"Connection": "close"})
             except (ValueError, KeyError, TypeError):
                 return web.Response(status=400)
             async with transaction(conn):
@@ -271,10 +278,25 @@ class TelegramBot:
 
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post(path, receive)
-        server = web.AppRunner(app, access_log=None)
+        # Nobody holds a connection open: one idle between two requests is closed after `timeout`
+        # (aiohttp's keep-alive timeout), and so is one whose first request head is not in by
+        # then (below: not every aiohttp version starts that timer before a first request).
+        server = web.AppRunner(app, access_log=None, keepalive_timeout=timeout)
         await server.setup()
-        site = web.TCPSite(server, self.settings.webhook_listen, self.settings.webhook_port)
-        await site.start()
+
+        def too_slow(handler: asyncio.BaseProtocol) -> None:
+            if handler in heads:
+                heads.discard(handler)
+                if (transport := getattr(handler, "transport", None)) is not None:
+                    transport.close()
+
+        def connection() -> asyncio.BaseProtocol:
+            handler = server.server()
+            heads.add(handler)
+            loop.call_later(timeout, too_slow, handler)
+            return handler
+
+        listening = await loop.create_server(connection, self.settings.webhook_listen, self.settings.webhook_port)
         try:
             await self.application.bot.do_api_request(
                 "setWebhook",
@@ -283,6 +305,7 @@ class TelegramBot:
             log.info("webhook set; listening on %s:%s%s", self.settings.webhook_listen, self.settings.webhook_port, path)
             await asyncio.Event().wait()
         finally:
+            listening.close()
             await server.cleanup()
 
     async def _process(self, runner: Runner, worker: delivery.DeliveryWorker) -> None:

@@ -26,10 +26,13 @@ async def receive(conn: Connection, channel: str, updates: list[Incoming], now: 
     return conn.total_changes - before
 
 
-async def pending(conn: Connection, channel: str, limit: int = 100) -> list[Incoming]:
+async def pending(conn: Connection, channel: str, limit: int = 100, after: int | None = None) -> list[Incoming]:
+    """The oldest `limit` unprocessed updates (those after update `after`, to page past updates
+    that must wait)."""
     async with conn.execute(
-        "SELECT update_id, payload FROM inbox WHERE processed_at IS NULL AND channel = ? ORDER BY update_id LIMIT ?",
-        (channel, limit),
+        "SELECT update_id, payload FROM inbox WHERE processed_at IS NULL AND channel = ? AND update_id > ? "
+        "ORDER BY update_id LIMIT ?",
+        (channel, -(2**63) if after is None else after, limit),
     ) as cur:
         return [Incoming(update_id=r[0], payload=vault.of(conn).open(r[1]) or "") for r in await cur.fetchall()]
 

@@ -46,6 +46,31 @@ async def audit(conn: Connection, actor: str, action: str, subject: str, now: da
     )
 
 
+REFUSALS_PER_HOUR = 10  # audit rows of refusals per person per hour; more are counted in them
+
+
+async def refused(conn: Connection, actor: str, subject: str, now: datetime) -> None:
+    """Audit a refusal (a press on someone else's case, a revoked person's message) without letting
+    one person grow the log without bound: within an hour, a refusal of the same subject adds to
+    that row's count, and after `REFUSALS_PER_HOUR` subjects further ones add to a row for "*"."""
+    since = _utc(now - timedelta(hours=1))
+    async with conn.execute(
+        "SELECT id, subject FROM audit WHERE at >= ? AND actor = ? AND action = 'refused' ORDER BY id",
+        (since, actor),
+    ) as cur:
+        recent = {subject: row_id for row_id, subject in await cur.fetchall()}
+    if subject not in recent and len(recent) >= REFUSALS_PER_HOUR:
+        subject = "*"
+    if subject in recent:
+        await conn.execute(
+            "UPDATE audit SET detail = CAST(CAST(COALESCE(NULLIF(detail, ''), '1') AS INTEGER) + 1 AS TEXT) || ' times' "
+            "WHERE id = ?",
+            (recent[subject],),
+        )
+        return
+    await audit(conn, actor, "refused", subject, now, "1 time" if subject == "*" else "")
+
+
 async def audit_log(conn: Connection, limit: int = 100) -> list[tuple[str, str, str, str, str]]:
     async with conn.execute("SELECT at, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)) as cur:
         return [tuple(r) for r in await cur.fetchall()]

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from db.connection import Connection
 from flows.model import Role, User
+from flows.names import clean_name
 
 _COLUMNS = "id, channel, chat_id, role, org_id, language, display_name, contact_id, team_id, revoked_at, unreachable_at"
 
@@ -34,7 +35,8 @@ class Account(BaseModel):
 
 def _account(row) -> Account:
     return Account(
-        id=row[0], channel=row[1], chat_id=row[2], role=row[3], org_id=row[4], language=row[5], display_name=row[6],
+        id=row[0], channel=row[1], chat_id=row[2], role=row[3], org_id=row[4], language=row[5],
+        display_name=clean_name(row[6]),  # cleaned when shown too: a name stored before must not scramble a message
         contact_id=row[7], team_id=row[8], revoked_at=row[9], unreachable_at=row[10],
     )
 

@@ -100,3 +100,16 @@ def unreachable(user: User, team_id: str | None) -> Message | None:
 
 def slow_down() -> Text:
     return t("You are sending messages very quickly. I will handle them one by one in a moment; nothing is lost.")
+
+
+def invite_not_used(user: User, directory: Directory) -> Message:
+    """A registered person opened an invite link (again, or a new one): one chat has one account,
+    so it is not used, and they are told so rather than shown the menu without a word."""
+    return Message(
+        to=ToUser(user_id=user.id),
+        parts=(
+            t("You already have an account, so I did not use this invite link."),
+            _registered_as(user, directory),
+            t("If your role or organisation should change, please tell the person who sent you the link."),
+        ),
+    )

@@ -58,6 +58,21 @@ def clean_text(raw: str) -> str:
     return "".join(kept).strip()
 
 
+# Letters that draw nothing (Hangul fillers): invisible, so they are no words.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+def has_words(text: str) -> bool:
+    """True if the text has a letter or a digit of any script (not only emoji, signs, punctuation
+    or invisible characters)."""
+    return any(unicodedata.category(ch)[0] in "LN" and ch not in _BLANK_LETTERS for ch in text)
+
+
+def visible(text: str) -> bool:
+    """True if the text shows anything (not only spaces, format characters or blank letters)."""
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" and ch not in _BLANK_LETTERS for ch in text)
+
+
 def parse_postcode(raw: str) -> str | None:
     """The PC4 of a Dutch postcode (`3561`, `3561 AB`, `3561ab`, Arabic-Indic digits too), or None.
 
@@ -134,8 +149,10 @@ def _take_postcode(draft: Draft, raw: str) -> Answer:
 
 def _take_question(draft: Draft, raw: str) -> Answer:
     text = clean_text(raw)
-    if not text:
+    if not visible(text):
         return Answer(refusal=(t("The question is empty. Please type it in a few words."),))
+    if not has_words(text):
+        return Answer(refusal=(t("Please type the question in words: emoji and signs alone cannot be passed on."),))
     if len(text) > QUESTION_LIMIT:
         return Answer(
             refusal=(

@@ -232,5 +232,24 @@ async def test_nobody_but_a_case_s_two_people_can_touch_it_and_no_command_shows_
     finally:
         await conn.close()
     assert rows(story_db, "SELECT status, version FROM cases") + rows(story_db, "SELECT count(*) FROM case_events") == before
-    refused = rows(story_db, "SELECT count(*) FROM audit WHERE action = 'refused'")
-    assert refused == [(len(OUTSIDERS) * len(ACTIONS) * 3,)]
+    refused = rows(story_db, "SELECT detail FROM audit WHERE action = 'refused'")  # one row per person and case an hour
+    assert sum(int(detail.split()[0]) if detail else 1 for detail, in refused) == len(OUTSIDERS) * len(ACTIONS) * 3
+
+
+async def test_a_thousand_forged_presses_add_a_bounded_number_of_audit_rows(story_db, catalogs) -> None:
+    """Each refusal is audited, but one person cannot grow the log without bound: within an hour a
+    subject's refusals are counted in one row, and past ten subjects in one row for "*"."""
+    vault = await play("away_escalates_en.txt", story_db, catalogs)
+    (case_id, version), = rows(story_db, "SELECT id, version FROM cases")
+    (petra_id, petra), = rows(story_db, "SELECT id, chat_id FROM users WHERE role = 'coordinator'")
+    runner, conn = await _runner(story_db, vault, catalogs)
+    try:
+        for n in range(1000):
+            forged = case_id if n % 2 else f"H-{n:06d}"  # the real case, and invented ones
+            await _press(runner, conn, int(petra), f"c:{forged}:accept:{version}")
+    finally:
+        await conn.close()
+    audited = rows(story_db, f"SELECT subject, detail FROM audit WHERE action = 'refused' AND actor = 'user:{petra_id}'")
+    assert len(audited) <= privacy.REFUSALS_PER_HOUR + 1
+    assert (case_id, "500 times") in audited and ("*", f"{500 - (privacy.REFUSALS_PER_HOUR - 1)} times") in audited
+    assert sum(int(detail.split()[0]) if detail else 1 for _, detail in audited) == 1000  # every one counted
