@@ -433,41 +433,40 @@ def _request_typed(state: Conversation, user: User, env: Env, event: Input) -> T
 
 
 def case_action(state: Conversation, user: User, case: cases.Case, action: str, version: int, env: Env) -> Transition:
-    """A press on a case's button, by someone the runner found may act on that case."""
+    """A press on a case's button: what the table (flows.cases.TABLE) lets this side of the case
+    do now, or a notice and nothing changed."""
     if version != case.version:
         return Transition(state=state, notice=_expired())
-    is_member = user.id == case.member_id
-    open_ = case.status in cases.OPEN
+    role = cases.role_of(user.id, case)
+    if action not in cases.allowed(case, role):
+        return Transition(state=state, notice=cases.not_allowed(case))
     if action == "show":
-        return _show_case(state, user, case)
-    if action == "note" and open_:
+        return _show_case(state, user, case, role)
+    if action == "note":
         return _note(state, user, env, case)
-    if is_member and case.status == cases.WAITING and action == "accept" and case.kind == "handover":
+    if action == "accept":
         messages, effects = cases.accept(case, env.now)
         return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Accept"))
-    if is_member and case.status == cases.WAITING and action == "decline":
+    if action == "decline":
         return _decline_reason(state, user, env, case)
-    if is_member and action == "contact_made" and case.status == "accepted":
-        messages, effects = cases.progress(case, env.now, "contact_made")
-        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Contact made"))
-    if action == "close" and open_ and (is_member or case.kind == "consult"):
-        messages, effects = cases.progress(case, env.now, "closed")
-        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Closed"))
-    if not is_member and action == "withdraw" and open_ and case.kind == "handover":
+    if action in ("contact_made", "close"):
+        status = "closed" if action == "close" else action
+        messages, effects = cases.progress(case, env.now, status)
+        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Contact made") if action == "contact_made" else t("Closed"))
+    if action == "withdraw":
         confirm = cases.button(case, "withdraw_yes", t("Yes, withdraw consent"))
         ask_ = t("Withdraw the parent's consent for {case}? Their details are erased at once and {name} is told.", case=ltr(case.id), name=case.contact_name)
         return Transition(state=state, messages=(_say(user, ask_, buttons=((confirm,),)),))
-    if not is_member and action == "withdraw_yes" and open_:
+    if action == "withdraw_yes":
         messages, effects = cases.withdraw(case, env.now)
         return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Yes, withdraw consent"))
-    if not is_member and action == "next" and case.status == "declined" and case.question_code:
-        saved = Saved(code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent, wijk=case.wijk)
-        follow = Request(contact_id="", previous_id=case.id, has_consent=case.parent is not None, excluded=(case.contact_id,))
-        offered = Conversation(token=state.token, saved=saved, request=follow)
-        if not request.reachable_matches(offered, env):
-            return _reply(state, user, t("There is nobody else in this wijkteam who uses Wijkbrug and is available. Use /contacts to call someone directly."))
-        return ask(offered, user, env, Step.SUGGESTED).model_copy(update={"chosen": t("Ask someone else")})
-    return Transition(state=state, notice=_expired())
+    assert action == "next" and case.question_code
+    saved = Saved(code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent, wijk=case.wijk)
+    follow = Request(contact_id="", previous_id=case.id, has_consent=case.parent is not None, excluded=(case.contact_id,))
+    offered = Conversation(token=state.token, saved=saved, request=follow)
+    if not request.reachable_matches(offered, env):
+        return _reply(state, user, t("There is nobody else in this wijkteam who uses Wijkbrug and is available. Use /contacts to call someone directly."))
+    return ask(offered, user, env, Step.SUGGESTED).model_copy(update={"chosen": t("Ask someone else")})
 
 
 def _note(state: Conversation, user: User, env: Env, case: cases.Case) -> Transition:
@@ -480,27 +479,18 @@ def _decline_reason(state: Conversation, user: User, env: Env, case: cases.Case)
 
 def _decline(state: Conversation, user: User, env: Env, reason: str, text: str | None) -> Transition:
     case = env.case
-    if case is None or case.status != cases.WAITING:
+    if case is None or "decline" not in cases.allowed(case, cases.role_of(user.id, case)):
         return _resume(state, user, env, t("This request has already been answered."))
     messages, effects = cases.decline(case, env.now, reason, text)
     resumed = _resume(state, user, env)
     return resumed.model_copy(update={"messages": (*messages, *resumed.messages), "effects": tuple(effects)})
 
 
-def _show_case(state: Conversation, user: User, case: cases.Case) -> Transition:
-    if user.id == case.member_id:
+def _show_case(state: Conversation, user: User, case: cases.Case, role: str) -> Transition:
+    if role == cases.MEMBER:
         return Transition(state=state, messages=(cases.to_member(case),))
-    buttons = []
-    if case.status in cases.OPEN:
-        if case.kind == "handover":
-            buttons.append((cases.button(case, "withdraw", t("Withdraw consent")),))
-        buttons.append((cases.button(case, "note", t("Send a message")),))
-        if case.kind == "consult":
-            buttons.append((cases.button(case, "close", t("Close")),))
-    if case.status == "declined":
-        buttons.append((cases.button(case, "next", t("Ask someone else")),))
     head = cases.summary_line(case)
-    return Transition(state=state, messages=(_say(user, head, cases._about(case), buttons=tuple(buttons)),))
+    return Transition(state=state, messages=(_say(user, head, cases._about(case), buttons=cases.buttons_for(case, role)),))
 
 
 def _summary(state: Conversation, user: User, env: Env, name: str) -> Transition:
@@ -578,7 +568,7 @@ def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
         if state.step is Step.DECLINE_TEXT:
             return _decline(state, user, env, "other", text)
         case = env.case
-        if case is None or case.status not in cases.OPEN:
+        if case is None or "note" not in cases.allowed(case, cases.role_of(user.id, case)):
             return _resume(state, user, env, t("This request is closed; your message was not passed on."))
         resumed = _resume(state, user, env, t("Passed on."))
         relayed, effects = cases.relay(case, user.id == case.member_id, text, env.now)
