@@ -309,7 +309,7 @@ def decline(case: Case, now: datetime, reason: str, text: str | None) -> tuple[l
     messages = _to_volunteer(
         case,
         t("{name} ({team}) cannot take your request {case}. Reason: {reason}", name=case.contact_name, team=case.team_name, case=ltr(case.id), reason=shown),
-        t("You can ask someone else; the parent's consent still stands for the wijkteam."),
+        t("You can ask someone else; the parent will then be asked for consent again, for that person."),
         buttons=buttons_for(after, VOLUNTEER),
     )
     messages.append(Message(to=ToUser(user_id=case.member_id or 0), parts=(t("You declined {case}. The volunteer has been told.", case=ltr(case.id)),)))

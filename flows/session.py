@@ -20,6 +20,7 @@ from flows.model import (
     Choice,
     Command,
     Env,
+    EraseParent,
     Input,
     LogQuestion,
     Message,
@@ -385,14 +386,20 @@ def _request_choice(state: Conversation, user: User, env: Env, value: str) -> Tr
         return ask(nxt, user, env, request.after_way(nxt))
     if state.step is Step.CONSENT:
         if value == "yes":
-            return ask(state, user, env, Step.PARENT_NAME)
+            return ask(state, user, env, request.after_consent(state))
         contact = env.directory.contact(current.contact_id)
-        consult = current.model_copy(update={"kind": "consult", "way": None})
+        consult = current.model_copy(update={"kind": "consult", "way": None, "has_details": False})
         why = t(
             "Then nothing about the family is passed on. You can still ask {name} for advice, without naming the family.",
             name=contact.name if contact else "",
         )
-        return ask(state, user, env, Step.SEND, why, request=consult)
+        moved = ask(state, user, env, Step.SEND, why, request=consult)
+        if not current.has_details:
+            return moved
+        # The details were given for someone the parent agreed to; for nobody else: they go now.
+        erased = t("The parent's details from the earlier request are erased.")
+        moved = ask(state, user, env, Step.SEND, why, erased, request=consult)
+        return moved.model_copy(update={"effects": (EraseParent(question_code=state.saved.code, org_id=user.org_id or "", at=env.now),)})
     if state.step is Step.CALL_TIME:
         return ask(state, user, env, Step.ATTACH)
     if state.step is Step.ATTACH:
@@ -462,7 +469,7 @@ def case_action(state: Conversation, user: User, case: cases.Case, action: str, 
         return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Yes, withdraw consent"))
     assert action == "next" and case.question_code
     saved = Saved(code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent, wijk=case.wijk)
-    follow = Request(contact_id="", previous_id=case.id, has_consent=case.parent is not None, excluded=(case.contact_id,))
+    follow = Request(contact_id="", previous_id=case.id, has_details=case.parent is not None, excluded=(case.contact_id,))
     offered = Conversation(token=state.token, saved=saved, request=follow)
     if not request.reachable_matches(offered, env):
         return _reply(state, user, t("There is nobody else in this wijkteam who uses Wijkbrug and is available. Use /contacts to call someone directly."))

@@ -74,7 +74,7 @@ class Request(BaseModel):
     attachment_file: str | None = None
     attachment_done: bool = False
     previous_id: str | None = None  # the declined case this one follows
-    has_consent: bool = False  # consent and the parent's details were given for an earlier request
+    has_details: bool = False  # the parent's details were given for an earlier request (consent is asked again)
     excluded: tuple[str, ...] = ()  # contacts who declined this question already
 
 
