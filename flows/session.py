@@ -103,6 +103,9 @@ def _prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tupl
         return (t("Choose your language:"),), [(code, plain(lang(code, own=True))) for code in env.languages], 3
     if step is Step.BROWSE:
         return (t("Which wijk do you want to see?"),), suggest.wijk_options(env), 2
+    if step is Step.PICK_QUESTION:
+        options = [(q.code, _question_line(q, env)) for q in env.my_questions]
+        return (t("Which question do you want to ask someone about?"),), options, 1
     if step is Step.PICK_WIJK:
         options = [*suggest.wijk_options(env), ("unknown", t("I do not know"))]
         return (t("Which wijk does the family live in?"),), options, 2
@@ -148,6 +151,16 @@ def _resume(state: Conversation, user: User, env: Env, *before: Text | tuple[Tex
     if back is None or (back in STEPS and resumed.draft is None):
         idle = resumed.model_copy(update={"step": None})
         return _reply(idle, user, *before) if before else Transition(state=idle)
+    saved = resumed.saved
+    if back is Step.SUGGESTED and saved is not None and state.step is Step.BROWSE:
+        # After other wijken's people, say again which question (and wijk) the offer is for.
+        wijk = env.directory.wijk(saved.wijk or "")
+        again = t(
+            "Back to question {code}: the people on the buttons below are of the wijkteam of {wijk} and fit that question.",
+            code=ltr(saved.code),
+            wijk=wijk.name if wijk else "–",
+        )
+        before = (*before, again)
     return ask(resumed, user, env, back, *before)
 
 
@@ -266,6 +279,8 @@ def _choice(state: Conversation, user: User, choice: Choice, env: Env) -> Transi
         moved = _resume(state, user, env, *_wijk_contacts(value, env))
     elif state.step is Step.PICK_WIJK:
         moved = _picked_wijk(state, user, env, value)
+    elif state.step is Step.PICK_QUESTION:
+        moved = _picked_question(state, user, env, value)
     elif state.step is Step.REVIEW:
         moved = _review(state, user, value, env)
     elif state.step is Step.CHANGE:
@@ -350,14 +365,14 @@ def _picked_wijk(state: Conversation, user: User, env: Env, value: str) -> Trans
     return moved.model_copy(update={"effects": (effect, *moved.effects)})
 
 
-def _offer(state: Conversation, user: User, env: Env, saved: Saved, *before: Text) -> Transition:
+def _offer(state: Conversation, user: User, env: Env, saved: Saved, *before: Text, alert: bool = True) -> Transition:
     """The best people for a saved question, and the offer to ask one of them for a handover.
-    An urgent question also reaches the wijkteam's coordinator now."""
+    An urgent question also reaches the wijkteam's coordinator now (once: `alert`)."""
     wijk = env.directory.wijk(saved.wijk or "")
     assert wijk is not None
     parts = [*before, *suggest.suggestions(saved, wijk, env)]
     alerts = []
-    if saved.urgent:
+    if saved.urgent and alert:
         org = env.directory.organisation_name(user.org_id)
         alerts = [cases.urgent_alert(team.id, saved.code, wijk.name, saved.theme, org) for team in env.directory.teams_by_wijk.get(wijk.code, ())]
     offered = Conversation(token=state.token, saved=saved)
@@ -368,6 +383,29 @@ def _offer(state: Conversation, user: User, env: Env, saved: Saved, *before: Tex
         tail = [request.unreachable_note()] if found else []
         moved = _reply(Conversation(token=state.token + 1), user, *parts, *tail, t("Send /new to log another question."))
     return moved.model_copy(update={"messages": (*alerts, *moved.messages)})
+
+
+def _question_line(saved: Saved, env: Env) -> Text:
+    wijk = env.directory.wijk(saved.wijk or "")
+    return layout(
+        "{code} · {theme} · {wijk}",
+        code=ltr(saved.code),
+        theme=intake.THEMES.get(saved.theme, intake.THEMES["other"]),
+        wijk=wijk.name if wijk else t("wijk unknown"),
+    )
+
+
+def _picked_question(state: Conversation, user: User, env: Env, code: str) -> Transition:
+    """A saved question picked from /cases: its contacts, ranked as right after the intake, and
+    the usual request; its urgent alert went out when it was saved."""
+    saved = next(q for q in env.my_questions if q.code == code)
+    fresh = Conversation(token=state.token, saved=saved)
+    chosen = t("For question {code}:", code=ltr(saved.code))
+    if env.directory.wijk(saved.wijk or "") is not None:
+        return _offer(fresh, user, env, saved, chosen, alert=False)
+    if env.directory.wijken:
+        return ask(fresh, user, env, Step.PICK_WIJK, chosen)
+    return _reply(Conversation(token=state.token + 1), user, chosen, *suggest.services(saved, env))
 
 
 def _request_choice(state: Conversation, user: User, env: Env, value: str) -> Transition:
@@ -536,12 +574,22 @@ def _list_cases(state: Conversation, user: User, env: Env) -> Transition:
             return _reply(state, user, t("No requests are waiting for you."))
         head = t("Requests for you:")
     else:
-        if not mine:
+        if not mine and not env.my_questions:
             return _reply(state, user, t("You have not sent any requests yet. Log a question with /new."))
         head = t("Your requests:")
     lines = tuple(cases.summary_line(c) for c in mine)
     buttons = tuple((cases.button(c, "show", layout("{case}", case=ltr(c.id))),) for c in mine[:10])
-    return Transition(state=state, messages=(_say(user, head, lines, buttons=buttons),))
+    listed = Transition(state=state, messages=(_say(user, head, lines, buttons=buttons),) if mine else ())
+    if user.role is Role.MEMBER or not env.my_questions:
+        return listed
+    # Saved questions nobody was asked about yet: pick one to ask someone now.
+    waiting = t("Questions without a request yet:")
+    if state.draft is not None:  # picking one would drop the question being logged
+        later = t("To ask someone about one of them, first finish or /cancel the question you are logging.")
+        lines_q = tuple(_question_line(q, env) for q in env.my_questions)
+        return listed.model_copy(update={"messages": (*listed.messages, _say(user, waiting, lines_q, later))})
+    picked = ask(state, user, env, Step.PICK_QUESTION, waiting, resume=None)
+    return picked.model_copy(update={"messages": (*listed.messages, *picked.messages)})
 
 
 def _wijk_contacts(code: str, env: Env) -> list[Text | tuple[Text, ...]]:

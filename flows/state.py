@@ -27,6 +27,7 @@ class Step(StrEnum):
     SEND = "send"  # the request summed up: send or cancel
     BROWSE = "browse"  # /contacts: which wijk to show
     LANGUAGE = "language"  # the /language menu, over whatever step was open
+    PICK_QUESTION = "pick_question"  # /cases: a saved question without a request, to ask someone about
     # Detours about a case (the case id is in `case_id`):
     DECLINE_REASON = "decline_reason"
     DECLINE_TEXT = "decline_text"
