@@ -71,7 +71,13 @@ def _reply(state: Conversation, user: User, *parts: Text | tuple[Text, ...]) -> 
     return Transition(state=state, messages=(_say(user, *parts),))
 
 
-def bot_disclosure() -> Text:
+def bot_disclosure(role: Role) -> Text:
+    """What the bot is, and which person to turn to: a coordinator is that person for the others."""
+    if role is Role.COORDINATOR:
+        return t(
+            "I am Wijkbrug, a bot. I do not give advice myself: I help you reach the right people. "
+            "To talk to a person about Wijkbrug, contact its operator, who sent you your invite link."
+        )
     return t(
         "I am Wijkbrug, a bot. I do not give advice myself: I help you reach the right people. "
         "To talk to a person, contact your organisation's coordinator."
@@ -84,7 +90,7 @@ def help_parts(user: User) -> tuple[Text | tuple[Text, ...], ...]:
         t("{command} – {meaning}", command=ltr(f"/{name}"), meaning=COMMAND_HELP[name])
         for name in COMMANDS[user.role]
     )
-    return (bot_disclosure(), (t("What you can do:"), *lines))
+    return (bot_disclosure(user.role), (t("What you can do:"), *lines))
 
 
 # ---- prompts ------------------------------------------------------------------------------
