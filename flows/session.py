@@ -36,7 +36,7 @@ from flows.model import (
     User,
 )
 from flows.state import Conversation, Draft, Request, Saved, Step
-from flows.text import Day, Text, lang, layout, ltr, plain, t
+from flows.text import Day, Text, lang, layout, ltr, plain, t, tn
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.VOLUNTEER: ("new", "cases", "contacts", "cancel", "language", "help"),
@@ -625,7 +625,15 @@ def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
     if state.step in (Step.DECLINE_TEXT, Step.NOTE_TEXT):
         if not isinstance(event, Said) or not intake.clean_text(event.text):
             return reask(state, user, env, t("Please type your message."))
-        text = intake.clean_text(event.text)[: intake.QUESTION_LIMIT]
+        text = intake.clean_text(event.text)
+        if len(text) > intake.QUESTION_LIMIT:  # never cut what someone wrote: they shorten it
+            too_long = tn(
+                "Your message is {n} character too long: at most {limit} fit. Nothing was passed on; please shorten it and send it again.",
+                "Your message is {n} characters too long: at most {limit} fit. Nothing was passed on; please shorten it and send it again.",
+                len(text) - intake.QUESTION_LIMIT,
+                limit=intake.QUESTION_LIMIT,
+            )
+            return reask(state, user, env, too_long)
         if state.step is Step.DECLINE_TEXT:
             return _decline(state, user, env, "other", text)
         case = env.case

@@ -109,3 +109,20 @@ async def test_a_member_who_declined_gets_no_parent_details_by_pressing_or_forgi
         await conn.close()
     assert rows(story_db, "SELECT id, status, version FROM cases ORDER BY id") == before
     assert rows(story_db, f"SELECT count(*) FROM audit WHERE action = 'refused' AND actor = 'user:{emre_id}'") == [(10,)]
+
+
+@pytest.mark.parametrize("step", ["note_text", "decline_text"])
+def test_a_note_over_the_limit_is_not_cut_but_refused_saying_by_how_much(step: str, catalogs) -> None:
+    from flows.model import Said
+    from flows.state import Step
+
+    case = a_case("handover", "requested")
+    state = Conversation(step=Step(step), case_id=case.id, token=4)
+    moved = session.step(state, a_user("member"), Said(text="x" * 1234), env(case))
+    assert moved.state == state and moved.effects == ()
+    [told] = moved.messages
+    assert told.to.user_id == MEMBER_ID
+    text = catalogs.render_parts(told.parts, "en")
+    assert "234 characters too long" in text and "1,000" in text and "Nothing was passed on" in text
+    fits = session.step(state, a_user("member"), Said(text="x" * 1000), env(case))
+    assert any("x" * 1000 in str(m.model_dump()) for m in fits.messages) or fits.effects  # exactly the limit still goes
