@@ -443,9 +443,13 @@ class Runner:
         if isinstance(event, Command) and event.name in ("inbox", "cases", "away"):
             mine = tuple([view for r in await stored_cases.of_user(self.conn, account.id, self.vault) if (view := await self._view(r))])
         env = await self.env(case=case, my_cases=mine)
-        if account.role == "volunteer" and account.org_id and (Step.PICK_QUESTION in (state.step, state.resume) or (isinstance(event, Command) and event.name == "cases")):
+        picking = Step.PICK_QUESTION in (state.step, state.resume) or (isinstance(event, Command) and event.name == "cases")
+        if picking and account.role == "volunteer" and account.org_id:
+            # A volunteer's own saved questions without a request, to pick one up (/cases).
             found = await questions.without_request(self.conn, account.id, account.org_id)
-            saved = tuple(Saved(code=q.code, theme=q.theme, parent_language=q.parent_language, urgent=q.urgent, wijk=q.wijk) for q in found)
+            saved = tuple(
+                Saved(code=q.code, theme=q.theme, parent_language=q.parent_language, urgent=q.urgent, wijk=q.wijk) for q in found
+            )
             env = env.model_copy(update={"my_questions": saved})
         if isinstance(event, Command) and event.name in ("summary", "export") and account.role == "coordinator":
             week = summary.parse_week(event.args, env.today)

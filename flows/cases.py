@@ -186,7 +186,7 @@ def _label(case: Case, role: str, action: str) -> Text:
 def buttons_for(case: Case, role: str) -> tuple[tuple[Button, ...], ...]:
     """The buttons `role` is shown for `case`: the actions the table allows, in a fixed layout."""
     may = allowed(case, role)
-    rows = (tuple(button(case, a, _label(case, role, a)) for a in row if a in may) for row in _LAYOUT.get((case.kind, role), ()))
+    rows = [tuple(button(case, a, _label(case, role, a)) for a in row if a in may) for row in _LAYOUT.get((case.kind, role), ())]
     return tuple(row for row in rows if row)
 
 

@@ -437,13 +437,13 @@ def _request_choice(state: Conversation, user: User, env: Env, value: str) -> Tr
             "Then nothing about the family is passed on. You can still ask {name} for advice, without naming the family.",
             name=contact.name if contact else "",
         )
-        moved = ask(state, user, env, Step.SEND, why, request=consult)
         if not current.has_details:
-            return moved
-        # The details were given for someone the parent agreed to; for nobody else: they go now.
+            return ask(state, user, env, Step.SEND, why, request=consult)
+        # The details were given for someone the parent agreed to, and for nobody else: they go now.
         erased = t("The parent's details from the earlier request are erased.")
         moved = ask(state, user, env, Step.SEND, why, erased, request=consult)
-        return moved.model_copy(update={"effects": (EraseParent(question_code=state.saved.code, org_id=user.org_id or "", at=env.now),)})
+        erase = EraseParent(question_code=state.saved.code, org_id=user.org_id or "", at=env.now)
+        return moved.model_copy(update={"effects": (erase,)})
     if state.step is Step.CALL_TIME:
         return ask(state, user, env, Step.ATTACH)
     if state.step is Step.ATTACH:
@@ -503,7 +503,8 @@ def case_action(state: Conversation, user: User, case: cases.Case, action: str, 
     if action in ("contact_made", "close"):
         status = "closed" if action == "close" else action
         messages, effects = cases.progress(case, env.now, status)
-        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Contact made") if action == "contact_made" else t("Closed"))
+        chosen = t("Contact made") if action == "contact_made" else t("Closed")
+        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=chosen)
     if action == "withdraw":
         confirm = cases.button(case, "withdraw_yes", t("Yes, withdraw consent"))
         ask_ = t("Withdraw the parent's consent for {case}? Their details are erased at once and {name} is told.", case=ltr(case.id), name=case.contact_name)
