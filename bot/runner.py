@@ -60,6 +60,7 @@ from flows.model import (
     Unschedule,
 )
 from flows.names import clean_name
+from flows.state import Saved, Step
 from flows.text import t
 
 log = logging.getLogger(__name__)
@@ -431,6 +432,14 @@ class Runner:
         if isinstance(event, Command) and event.name in ("inbox", "cases", "away"):
             mine = tuple([view for r in await stored_cases.of_user(self.conn, account.id, self.vault) if (view := await self._view(r))])
         env = await self.env(case=case, my_cases=mine)
+        picking = Step.PICK_QUESTION in (state.step, state.resume) or (isinstance(event, Command) and event.name == "cases")
+        if picking and account.role == "volunteer" and account.org_id:
+            # A volunteer's own saved questions without a request, to pick one up (/cases).
+            found = await questions.without_request(self.conn, account.id, account.org_id)
+            saved = tuple(
+                Saved(code=q.code, theme=q.theme, parent_language=q.parent_language, urgent=q.urgent, wijk=q.wijk) for q in found
+            )
+            env = env.model_copy(update={"my_questions": saved})
         if isinstance(event, Command) and event.name in ("summary", "export") and account.role == "coordinator":
             week = summary.parse_week(event.args, env.today)
             if week is not None:
@@ -439,9 +448,9 @@ class Runner:
                 if event.name == "export":
                     await privacy.audit(self.conn, f"user:{account.id}", "export", f"{self.scope_of(account)} {week.label}", self.clock())
         if case_ref is not None:
-            # Authorisation, before any flow runs: only the people of a case may act on it.
-            if case is None or not access.may_act(user, case):
-                await self._answer(inbound, Transition(state=state, notice=access.refusal()), account)
+            # Authorisation, before any flow runs: only what flows.cases.TABLE gives this side of the case.
+            if case is None or not access.may_act(user, case, case_ref[1]):
+                await self._answer(inbound, Transition(state=state, notice=access.refusal(user, case)), account)
                 await privacy.refused(self.conn, f"user:{account.id}", case_ref[0], self.clock())
                 return "refused"
             moved = session.case_action(state, user, case, case_ref[1], case_ref[2], env)

@@ -83,6 +83,9 @@ def build_application(settings: Settings) -> Application:
     )
 
 
+TEXT_METHODS = frozenset({"sendMessage", "editMessageText"})
+
+
 class TelegramSender:
     """Carries out an outbox row as the Bot API call it describes, mapping PTB's errors.
 
@@ -97,6 +100,10 @@ class TelegramSender:
         self.base_url = application.bot.base_url
 
     async def call(self, method: str, payload: dict[str, Any]) -> Any:
+        if method in TEXT_METHODS:
+            # Texts carry what people wrote (relayed notes, questions): a link in them is shown as
+            # text, never fetched by Telegram for a preview card.
+            payload = {**payload, "link_preview_options": {"is_disabled": True}}
         try:
             if "_upload" not in payload:
                 return await self.request.post(f"{self.base_url}/{method}", Call(payload))  # type: ignore[arg-type]

@@ -63,3 +63,29 @@ async def of_volunteer(conn: Connection, volunteer_id: int, vault: Vault) -> lis
 
 async def set_wijk(conn: Connection, org_id: str, code: str, wijk: str) -> None:
     await conn.execute("UPDATE questions SET wijk = ? WHERE org_id = ? AND code = ?", (wijk, org_id, code))
+
+
+class Unrequested(BaseModel):
+    """A saved question nobody was asked about yet (no handover, no consult): no text, no parent."""
+
+    code: str
+    theme: str
+    parent_language: str
+    urgent: bool
+    wijk: str | None
+    created_at: datetime
+
+
+async def without_request(conn: Connection, volunteer_id: int, org_id: str, limit: int = 10) -> list[Unrequested]:
+    """A volunteer's own questions of their organisation that have no case yet, newest first
+    (a question whose text was erased has nothing left to pass on, and is left out)."""
+    async with conn.execute(
+        "SELECT code, theme, parent_language, urgent, wijk, created_at FROM questions q "
+        "WHERE q.volunteer_id = ? AND q.org_id = ? AND q.text IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.question_id = q.id) ORDER BY q.id DESC LIMIT ?",
+        (volunteer_id, org_id, limit),
+    ) as cur:
+        return [
+            Unrequested(code=r[0], theme=r[1], parent_language=r[2], urgent=bool(r[3]), wijk=r[4], created_at=r[5])
+            for r in await cur.fetchall()
+        ]

@@ -7,6 +7,7 @@ existed.
 
 from __future__ import annotations
 
+from flows import cases
 from flows.directory import Directory
 from flows.model import Message, Role, ToCoordinators, ToUser, User
 from flows.session import help_parts
@@ -61,13 +62,17 @@ DESCRIPTION = t(
 SHORT_DESCRIPTION = t("Connects volunteers of migrant organisations with the wijkteams. By invitation only.")
 
 
-def may_act(user: User, case) -> bool:
-    """Only the two people of a case (its volunteer and its member) may press its buttons."""
-    return user.id in (case.member_id, case.volunteer_id)
+def may_act(user: User, case: cases.Case, action: str) -> bool:
+    """Whether `user` may take `action` on `case` now: the table of flows.cases (which gives
+    nobody but the case's volunteer and member anything)."""
+    return action in cases.allowed(case, cases.role_of(user.id, case))
 
 
-def refusal() -> Text:
-    return t("This request is not yours; nothing was changed.")
+def refusal(user: User, case: cases.Case | None) -> Text:
+    """The notice for a press `may_act` refused."""
+    if case is None or cases.role_of(user.id, case) == cases.OTHER:
+        return t("This request is not yours; nothing was changed.")
+    return cases.not_allowed(case)
 
 
 def revoked() -> Text:

@@ -102,8 +102,92 @@ STATUS: dict[str, Text] = {
 }
 
 
+# Who may do what with a case: ONE table from (kind, status) and the presser's side of the case
+# to the actions they may take. The buttons each side is shown (`buttons_for`) and the check of
+# every press (`allowed`, used by flows.access.may_act and flows.session.case_action) both come
+# from it, so a button that is not shown cannot be forged into an action either. Anyone who is
+# not the case's volunteer or member ("other") may do nothing. The parent's details go to the
+# member only while the case is accepted by them (`member_sees_parent`).
+VOLUNTEER, MEMBER, OTHER = "volunteer", "member", "other"
+ROLES = (VOLUNTEER, MEMBER, OTHER)
+ACTIONS = ("show", "note", "accept", "decline", "contact_made", "close", "withdraw", "withdraw_yes", "next")
+KINDS = ("handover", "consult")
+
+_WAITING_OR_RUNNING = {VOLUNTEER: "show note withdraw withdraw_yes"}
+TABLE: dict[tuple[str, str], dict[str, str]] = {
+    ("handover", "requested"): {**_WAITING_OR_RUNNING, MEMBER: "show note accept decline"},
+    ("handover", "accepted"): {**_WAITING_OR_RUNNING, MEMBER: "show note contact_made close"},
+    ("handover", "contact_made"): {**_WAITING_OR_RUNNING, MEMBER: "show note close"},
+    ("handover", "declined"): {VOLUNTEER: "show next"},
+    ("handover", "closed"): {VOLUNTEER: "show"},
+    ("handover", "withdrawn"): {VOLUNTEER: "show"},
+    ("consult", "requested"): {VOLUNTEER: "show note close", MEMBER: "show note close"},
+    ("consult", "closed"): {VOLUNTEER: "show"},
+}
+MEMBER_SEES_PARENT = ("accepted", "contact_made")  # of a handover
+
+
+def role_of(user_id: int, case: Case) -> str:
+    if user_id == case.member_id:
+        return MEMBER
+    if user_id == case.volunteer_id:
+        return VOLUNTEER
+    return OTHER
+
+
+def allowed(case: Case, role: str) -> frozenset[str]:
+    """What `role` may do with `case` now, from the table (a question that is gone cannot go to
+    someone else)."""
+    actions = frozenset(TABLE.get((case.kind, case.status), {}).get(role, "").split())
+    return actions if case.question_code else actions - {"next"}
+
+
+def member_sees_parent(case: Case) -> bool:
+    return case.kind == "handover" and case.status in MEMBER_SEES_PARENT
+
+
+def not_allowed(case: Case) -> Text:
+    return t("That is not possible for {case} now; nothing was changed.", case=ltr(case.id))
+
+
 def button(case: Case, action: str, label: Text) -> Button:
     return Button(label=label, data=f"c:{case.id}:{action}:{case.version}")
+
+
+def _note_label(case: Case, role: str) -> Text:
+    if case.kind == "consult" and role == MEMBER:
+        return t("Answer")
+    if role == MEMBER:
+        return t("Ask a question") if case.status == WAITING else t("Send the volunteer a message")
+    return t("Send a message")
+
+
+# Where each side's buttons go (rows of actions); `buttons_for` keeps those the table allows.
+_LAYOUT: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
+    ("handover", MEMBER): (("accept", "decline"), ("contact_made", "close"), ("note",)),
+    ("consult", MEMBER): (("note", "close"),),
+    ("handover", VOLUNTEER): (("withdraw",), ("note",), ("next",)),
+    ("consult", VOLUNTEER): (("note",), ("close",)),
+}
+
+
+def _label(case: Case, role: str, action: str) -> Text:
+    labels = {
+        "accept": t("Accept"),
+        "decline": t("Decline"),
+        "contact_made": t("Contact made"),
+        "close": t("Close") if case.kind == "consult" else t("Closed"),
+        "withdraw": t("Withdraw consent"),
+        "next": t("Ask someone else"),
+    }
+    return _note_label(case, role) if action == "note" else labels[action]
+
+
+def buttons_for(case: Case, role: str) -> tuple[tuple[Button, ...], ...]:
+    """The buttons `role` is shown for `case`: the actions the table allows, in a fixed layout."""
+    may = allowed(case, role)
+    rows = [tuple(button(case, a, _label(case, role, a)) for a in row if a in may) for row in _LAYOUT.get((case.kind, role), ())]
+    return tuple(row for row in rows if row)
 
 
 def parse_button(data: str) -> tuple[str, str, int] | None:
@@ -134,12 +218,12 @@ def _question(case: Case) -> Text:
 
 
 def to_member(case: Case) -> Message:
-    """The request as the member receives it, with the buttons that fit its status."""
+    """The request as the member receives it, with the buttons the table gives them now."""
     assert case.member_id is not None
     who = t("From {volunteer} of {organisation}.", volunteer=case.volunteer_name, organisation=case.org_name)
+    keyboard = buttons_for(case, MEMBER)
     if case.kind == "consult":
         head = t("💬 Request for advice {case}: a situation, without naming the family.", case=ltr(case.id))
-        keyboard = ((button(case, "note", t("Answer")), button(case, "close", t("Close"))),)
         return Message(to=ToUser(user_id=case.member_id), parts=(head, who, _about(case), _question(case)), buttons=keyboard)
     head = t("🤝 Request for a warm handover {case}", case=ltr(case.id))
     parts: list[Text | tuple[Text, ...]] = [head, who, _about(case), _question(case)]
@@ -147,22 +231,9 @@ def to_member(case: Case) -> Message:
         if case.urgent:
             parts.insert(1, t("⚠️ The volunteer reported that a child may be in danger."))
         parts.append(t("The parent agreed that their first name and phone number are passed on to you once you accept."))
-        keyboard = (
-            (button(case, "accept", t("Accept")), button(case, "decline", t("Decline"))),
-            (button(case, "note", t("Ask a question")),),
-        )
-    else:
+    elif member_sees_parent(case):
         parts.append(_parent_details(case))
-        keyboard = _member_followup(case)
     return Message(to=ToUser(user_id=case.member_id), parts=tuple(parts), buttons=keyboard)
-
-
-def _member_followup(case: Case) -> tuple[tuple[Button, ...], ...]:
-    if case.status == "accepted":
-        return ((button(case, "contact_made", t("Contact made")), button(case, "close", t("Closed"))), (button(case, "note", t("Send the volunteer a message")),))
-    if case.status == "contact_made":
-        return ((button(case, "close", t("Closed")), button(case, "note", t("Send the volunteer a message"))),)
-    return ()
 
 
 def _parent_details(case: Case) -> Text | tuple[Text, ...]:
@@ -238,8 +309,8 @@ def decline(case: Case, now: datetime, reason: str, text: str | None) -> tuple[l
     messages = _to_volunteer(
         case,
         t("{name} ({team}) cannot take your request {case}. Reason: {reason}", name=case.contact_name, team=case.team_name, case=ltr(case.id), reason=shown),
-        t("You can ask someone else; the parent's consent still stands for the wijkteam."),
-        buttons=((button(after, "next", t("Ask someone else")),),),
+        t("You can ask someone else; the parent will then be asked for consent again, for that person."),
+        buttons=buttons_for(after, VOLUNTEER),
     )
     messages.append(Message(to=ToUser(user_id=case.member_id or 0), parts=(t("You declined {case}. The volunteer has been told.", case=ltr(case.id)),)))
     effects = [_change(case, "declined", now, reason=reason, reason_text=text if reason == "other" else None), Unschedule(case_id=case.id)]
@@ -255,7 +326,7 @@ def progress(case: Case, now: datetime, status: str) -> tuple[list[Message], lis
         news = t("{name} closed the conversation {case}.", name=case.contact_name, case=ltr(case.id))
     else:
         news = t("✔️ {name} has closed {case}. Thank you for the warm handover!", name=case.contact_name, case=ltr(case.id))
-    mine = Message(to=ToUser(user_id=case.member_id or 0), parts=(t("Noted: {case} is now {status}.", case=ltr(case.id), status=STATUS[status]),), buttons=_member_followup(after))
+    mine = Message(to=ToUser(user_id=case.member_id or 0), parts=(t("Noted: {case} is now {status}.", case=ltr(case.id), status=STATUS[status]),), buttons=buttons_for(after, MEMBER))
     effects: list = [_change(case, status, now)]
     if status == "closed":
         effects.append(Unschedule(case_id=case.id))

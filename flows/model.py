@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from flows.directory import Directory
-from flows.state import Conversation
+from flows.state import Conversation, Saved
 from flows.text import Text
 
 
@@ -91,6 +91,7 @@ class Env(BaseModel):
     reminder_hours: float = 16  # working hours before a reminder; twice that before escalation
     case: Any = None  # flows.cases.Case the update is about (a case button, or a detour about one)
     my_cases: tuple[Any, ...] = ()  # flows.cases.Case of this user, for /inbox, /cases and /away
+    my_questions: tuple[Saved, ...] = ()  # a volunteer's saved questions without a request, for /cases
     report: Any = None  # flows.summary.Report for /summary and /export (None: the week asked is not valid)
     export_rows: tuple[dict[str, Any], ...] = ()  # for /export
 

@@ -81,7 +81,10 @@ def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple
         assert contact is not None and team is not None and request is not None
         org = env.directory.organisation_name(user.org_id)
         language = request.consent_language
-        parts: list[Text | tuple[Text, ...]] = [t("Please read this to the parent, and ask whether they agree:")]
+        parts: list[Text | tuple[Text, ...]] = []
+        if request.has_details:
+            parts.append(t("The parent agreed to pass their details to someone else. Now {name} is asked, so the parent must agree again.", name=name))
+        parts.append(t("Please read this to the parent, and ask whether they agree:"))
         if language is not None and language != user.language:
             parts.append(consent_text(org, user.name, contact.name, team.name, language))
             parts.append(t("In your language:"))
@@ -120,8 +123,8 @@ def summary(state: Conversation, env: Env) -> tuple[Text | tuple[Text, ...], ...
         lines.append(t("{field}: {value}", field=t("Best time to call"), value=request.call_time))
     if request.attachment_file:
         lines.append(t("{field}: {value}", field=t("Attachment"), value=t("yes")))
-    if request.has_consent:
-        lines.append(t("The parent's consent and details from the earlier request are used."))
+    if request.has_details:
+        lines.append(t("The parent agreed again, for {name}; their details from the earlier request are passed on.", name=contact.name if contact else ""))
     return (t("Please check the request:"), tuple(lines))
 
 
@@ -135,9 +138,16 @@ def first(state: Conversation) -> Step:
 
 
 def after_way(state: Conversation) -> Step:
+    """Consent names one person: it is asked for every handover, also when the parent agreed to
+    someone else for this question before."""
+    return Step.CONSENT
+
+
+def after_consent(state: Conversation) -> Step:
+    """The parent agreed: their details next, unless they were given for an earlier request."""
     request = state.request
     assert request is not None
-    return Step.SEND if request.has_consent else Step.CONSENT
+    return Step.SEND if request.has_details else Step.PARENT_NAME
 
 
 def take_name(raw: str) -> str | Text:
@@ -194,7 +204,8 @@ def send(state: Conversation, user: User, env: Env) -> list:
     assert contact is not None and team is not None
     org_id = user.org_id or ""
     effects: list = []
-    if request.kind == "handover" and not request.has_consent:
+    if request.kind == "handover":
+        # Every handover records the consent the parent gave for this person.
         effects.append(
             RecordConsent(
                 question_code=saved.code,
@@ -205,6 +216,7 @@ def send(state: Conversation, user: User, env: Env) -> list:
                 at=env.now,
             )
         )
+    if request.kind == "handover" and not request.has_details:
         effects.append(
             SaveParent(question_code=saved.code, org_id=org_id, first_name=request.first_name or "", phone=request.phone or "", call_time=request.call_time)
         )

@@ -20,6 +20,7 @@ from flows.model import (
     Choice,
     Command,
     Env,
+    EraseParent,
     Input,
     LogQuestion,
     Message,
@@ -35,7 +36,7 @@ from flows.model import (
     User,
 )
 from flows.state import Conversation, Draft, Request, Saved, Step
-from flows.text import Day, Text, lang, layout, ltr, plain, t
+from flows.text import Day, Text, lang, layout, ltr, plain, t, tn
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.VOLUNTEER: ("new", "cases", "contacts", "cancel", "language", "help"),
@@ -70,7 +71,13 @@ def _reply(state: Conversation, user: User, *parts: Text | tuple[Text, ...]) -> 
     return Transition(state=state, messages=(_say(user, *parts),))
 
 
-def bot_disclosure() -> Text:
+def bot_disclosure(role: Role) -> Text:
+    """What the bot is, and which person to turn to: a coordinator is that person for the others."""
+    if role is Role.COORDINATOR:
+        return t(
+            "I am Wijkbrug, a bot. I do not give advice myself: I help you reach the right people. "
+            "To talk to a person about Wijkbrug, contact its operator, who sent you your invite link."
+        )
     return t(
         "I am Wijkbrug, a bot. I do not give advice myself: I help you reach the right people. "
         "To talk to a person, contact your organisation's coordinator."
@@ -83,7 +90,7 @@ def help_parts(user: User) -> tuple[Text | tuple[Text, ...], ...]:
         t("{command} – {meaning}", command=ltr(f"/{name}"), meaning=COMMAND_HELP[name])
         for name in COMMANDS[user.role]
     )
-    return (bot_disclosure(), (t("What you can do:"), *lines))
+    return (bot_disclosure(user.role), (t("What you can do:"), *lines))
 
 
 # ---- prompts ------------------------------------------------------------------------------
@@ -102,6 +109,9 @@ def _prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tupl
         return (t("Choose your language:"),), [(code, plain(lang(code, own=True))) for code in env.languages], 3
     if step is Step.BROWSE:
         return (t("Which wijk do you want to see?"),), suggest.wijk_options(env), 2
+    if step is Step.PICK_QUESTION:
+        options = [(q.code, _question_line(q, env)) for q in env.my_questions]
+        return (t("Which question do you want to ask someone about?"),), options, 1
     if step is Step.PICK_WIJK:
         options = [*suggest.wijk_options(env), ("unknown", t("I do not know"))]
         return (t("Which wijk does the family live in?"),), options, 2
@@ -147,6 +157,16 @@ def _resume(state: Conversation, user: User, env: Env, *before: Text | tuple[Tex
     if back is None or (back in STEPS and resumed.draft is None):
         idle = resumed.model_copy(update={"step": None})
         return _reply(idle, user, *before) if before else Transition(state=idle)
+    saved = resumed.saved
+    if back is Step.SUGGESTED and saved is not None and state.step is Step.BROWSE:
+        # After other wijken's people, say again which question (and wijk) the offer is for.
+        wijk = env.directory.wijk(saved.wijk or "")
+        again = t(
+            "Back to question {code}: the people on the buttons below are of the wijkteam of {wijk} and fit that question.",
+            code=ltr(saved.code),
+            wijk=wijk.name if wijk else "–",
+        )
+        before = (*before, again)
     return ask(resumed, user, env, back, *before)
 
 
@@ -265,6 +285,8 @@ def _choice(state: Conversation, user: User, choice: Choice, env: Env) -> Transi
         moved = _resume(state, user, env, *_wijk_contacts(value, env))
     elif state.step is Step.PICK_WIJK:
         moved = _picked_wijk(state, user, env, value)
+    elif state.step is Step.PICK_QUESTION:
+        moved = _picked_question(state, user, env, value)
     elif state.step is Step.REVIEW:
         moved = _review(state, user, value, env)
     elif state.step is Step.CHANGE:
@@ -349,14 +371,14 @@ def _picked_wijk(state: Conversation, user: User, env: Env, value: str) -> Trans
     return moved.model_copy(update={"effects": (effect, *moved.effects)})
 
 
-def _offer(state: Conversation, user: User, env: Env, saved: Saved, *before: Text) -> Transition:
+def _offer(state: Conversation, user: User, env: Env, saved: Saved, *before: Text, alert: bool = True) -> Transition:
     """The best people for a saved question, and the offer to ask one of them for a handover.
-    An urgent question also reaches the wijkteam's coordinator now."""
+    An urgent question also reaches the wijkteam's coordinator now (once: `alert`)."""
     wijk = env.directory.wijk(saved.wijk or "")
     assert wijk is not None
     parts = [*before, *suggest.suggestions(saved, wijk, env)]
     alerts = []
-    if saved.urgent:
+    if saved.urgent and alert:
         org = env.directory.organisation_name(user.org_id)
         alerts = [cases.urgent_alert(team.id, saved.code, wijk.name, saved.theme, org) for team in env.directory.teams_by_wijk.get(wijk.code, ())]
     offered = Conversation(token=state.token, saved=saved)
@@ -367,6 +389,29 @@ def _offer(state: Conversation, user: User, env: Env, saved: Saved, *before: Tex
         tail = [request.unreachable_note()] if found else []
         moved = _reply(Conversation(token=state.token + 1), user, *parts, *tail, t("Send /new to log another question."))
     return moved.model_copy(update={"messages": (*alerts, *moved.messages)})
+
+
+def _question_line(saved: Saved, env: Env) -> Text:
+    wijk = env.directory.wijk(saved.wijk or "")
+    return layout(
+        "{code} · {theme} · {wijk}",
+        code=ltr(saved.code),
+        theme=intake.THEMES.get(saved.theme, intake.THEMES["other"]),
+        wijk=wijk.name if wijk else t("wijk unknown"),
+    )
+
+
+def _picked_question(state: Conversation, user: User, env: Env, code: str) -> Transition:
+    """A saved question picked from /cases: its contacts, ranked as right after the intake, and
+    the usual request; its urgent alert went out when it was saved."""
+    saved = next(q for q in env.my_questions if q.code == code)
+    fresh = Conversation(token=state.token, saved=saved)
+    chosen = t("For question {code}:", code=ltr(saved.code))
+    if env.directory.wijk(saved.wijk or "") is not None:
+        return _offer(fresh, user, env, saved, chosen, alert=False)
+    if env.directory.wijken:
+        return ask(fresh, user, env, Step.PICK_WIJK, chosen)
+    return _reply(Conversation(token=state.token + 1), user, chosen, *suggest.services(saved, env))
 
 
 def _request_choice(state: Conversation, user: User, env: Env, value: str) -> Transition:
@@ -385,14 +430,20 @@ def _request_choice(state: Conversation, user: User, env: Env, value: str) -> Tr
         return ask(nxt, user, env, request.after_way(nxt))
     if state.step is Step.CONSENT:
         if value == "yes":
-            return ask(state, user, env, Step.PARENT_NAME)
+            return ask(state, user, env, request.after_consent(state))
         contact = env.directory.contact(current.contact_id)
-        consult = current.model_copy(update={"kind": "consult", "way": None})
+        consult = current.model_copy(update={"kind": "consult", "way": None, "has_details": False})
         why = t(
             "Then nothing about the family is passed on. You can still ask {name} for advice, without naming the family.",
             name=contact.name if contact else "",
         )
-        return ask(state, user, env, Step.SEND, why, request=consult)
+        if not current.has_details:
+            return ask(state, user, env, Step.SEND, why, request=consult)
+        # The details were given for someone the parent agreed to, and for nobody else: they go now.
+        erased = t("The parent's details from the earlier request are erased.")
+        moved = ask(state, user, env, Step.SEND, why, erased, request=consult)
+        erase = EraseParent(question_code=state.saved.code, org_id=user.org_id or "", at=env.now)
+        return moved.model_copy(update={"effects": (erase,)})
     if state.step is Step.CALL_TIME:
         return ask(state, user, env, Step.ATTACH)
     if state.step is Step.ATTACH:
@@ -433,41 +484,41 @@ def _request_typed(state: Conversation, user: User, env: Env, event: Input) -> T
 
 
 def case_action(state: Conversation, user: User, case: cases.Case, action: str, version: int, env: Env) -> Transition:
-    """A press on a case's button, by someone the runner found may act on that case."""
+    """A press on a case's button: what the table (flows.cases.TABLE) lets this side of the case
+    do now, or a notice and nothing changed."""
     if version != case.version:
         return Transition(state=state, notice=_expired())
-    is_member = user.id == case.member_id
-    open_ = case.status in cases.OPEN
+    role = cases.role_of(user.id, case)
+    if action not in cases.allowed(case, role):
+        return Transition(state=state, notice=cases.not_allowed(case))
     if action == "show":
-        return _show_case(state, user, case)
-    if action == "note" and open_:
+        return _show_case(state, user, case, role)
+    if action == "note":
         return _note(state, user, env, case)
-    if is_member and case.status == cases.WAITING and action == "accept" and case.kind == "handover":
+    if action == "accept":
         messages, effects = cases.accept(case, env.now)
         return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Accept"))
-    if is_member and case.status == cases.WAITING and action == "decline":
+    if action == "decline":
         return _decline_reason(state, user, env, case)
-    if is_member and action == "contact_made" and case.status == "accepted":
-        messages, effects = cases.progress(case, env.now, "contact_made")
-        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Contact made"))
-    if action == "close" and open_ and (is_member or case.kind == "consult"):
-        messages, effects = cases.progress(case, env.now, "closed")
-        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Closed"))
-    if not is_member and action == "withdraw" and open_ and case.kind == "handover":
+    if action in ("contact_made", "close"):
+        status = "closed" if action == "close" else action
+        messages, effects = cases.progress(case, env.now, status)
+        chosen = t("Contact made") if action == "contact_made" else t("Closed")
+        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=chosen)
+    if action == "withdraw":
         confirm = cases.button(case, "withdraw_yes", t("Yes, withdraw consent"))
         ask_ = t("Withdraw the parent's consent for {case}? Their details are erased at once and {name} is told.", case=ltr(case.id), name=case.contact_name)
         return Transition(state=state, messages=(_say(user, ask_, buttons=((confirm,),)),))
-    if not is_member and action == "withdraw_yes" and open_:
+    if action == "withdraw_yes":
         messages, effects = cases.withdraw(case, env.now)
         return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Yes, withdraw consent"))
-    if not is_member and action == "next" and case.status == "declined" and case.question_code:
-        saved = Saved(code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent, wijk=case.wijk)
-        follow = Request(contact_id="", previous_id=case.id, has_consent=case.parent is not None, excluded=(case.contact_id,))
-        offered = Conversation(token=state.token, saved=saved, request=follow)
-        if not request.reachable_matches(offered, env):
-            return _reply(state, user, t("There is nobody else in this wijkteam who uses Wijkbrug and is available. Use /contacts to call someone directly."))
-        return ask(offered, user, env, Step.SUGGESTED).model_copy(update={"chosen": t("Ask someone else")})
-    return Transition(state=state, notice=_expired())
+    assert action == "next" and case.question_code
+    saved = Saved(code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent, wijk=case.wijk)
+    follow = Request(contact_id="", previous_id=case.id, has_details=case.parent is not None, excluded=(case.contact_id,))
+    offered = Conversation(token=state.token, saved=saved, request=follow)
+    if not request.reachable_matches(offered, env):
+        return _reply(state, user, t("There is nobody else in this wijkteam who uses Wijkbrug and is available. Use /contacts to call someone directly."))
+    return ask(offered, user, env, Step.SUGGESTED).model_copy(update={"chosen": t("Ask someone else")})
 
 
 def _note(state: Conversation, user: User, env: Env, case: cases.Case) -> Transition:
@@ -480,27 +531,18 @@ def _decline_reason(state: Conversation, user: User, env: Env, case: cases.Case)
 
 def _decline(state: Conversation, user: User, env: Env, reason: str, text: str | None) -> Transition:
     case = env.case
-    if case is None or case.status != cases.WAITING:
+    if case is None or "decline" not in cases.allowed(case, cases.role_of(user.id, case)):
         return _resume(state, user, env, t("This request has already been answered."))
     messages, effects = cases.decline(case, env.now, reason, text)
     resumed = _resume(state, user, env)
     return resumed.model_copy(update={"messages": (*messages, *resumed.messages), "effects": tuple(effects)})
 
 
-def _show_case(state: Conversation, user: User, case: cases.Case) -> Transition:
-    if user.id == case.member_id:
+def _show_case(state: Conversation, user: User, case: cases.Case, role: str) -> Transition:
+    if role == cases.MEMBER:
         return Transition(state=state, messages=(cases.to_member(case),))
-    buttons = []
-    if case.status in cases.OPEN:
-        if case.kind == "handover":
-            buttons.append((cases.button(case, "withdraw", t("Withdraw consent")),))
-        buttons.append((cases.button(case, "note", t("Send a message")),))
-        if case.kind == "consult":
-            buttons.append((cases.button(case, "close", t("Close")),))
-    if case.status == "declined":
-        buttons.append((cases.button(case, "next", t("Ask someone else")),))
     head = cases.summary_line(case)
-    return Transition(state=state, messages=(_say(user, head, cases._about(case), buttons=tuple(buttons)),))
+    return Transition(state=state, messages=(_say(user, head, cases._about(case), buttons=cases.buttons_for(case, role)),))
 
 
 def _summary(state: Conversation, user: User, env: Env, name: str) -> Transition:
@@ -539,12 +581,22 @@ def _list_cases(state: Conversation, user: User, env: Env) -> Transition:
             return _reply(state, user, t("No requests are waiting for you."))
         head = t("Requests for you:")
     else:
-        if not mine:
+        if not mine and not env.my_questions:
             return _reply(state, user, t("You have not sent any requests yet. Log a question with /new."))
         head = t("Your requests:")
     lines = tuple(cases.summary_line(c) for c in mine)
     buttons = tuple((cases.button(c, "show", layout("{case}", case=ltr(c.id))),) for c in mine[:10])
-    return Transition(state=state, messages=(_say(user, head, lines, buttons=buttons),))
+    listed = Transition(state=state, messages=(_say(user, head, lines, buttons=buttons),) if mine else ())
+    if user.role is Role.MEMBER or not env.my_questions:
+        return listed
+    # Saved questions nobody was asked about yet: pick one to ask someone now.
+    waiting = t("Questions without a request yet:")
+    if state.draft is not None:  # picking one would drop the question being logged
+        later = t("To ask someone about one of them, first finish or /cancel the question you are logging.")
+        lines_q = tuple(_question_line(q, env) for q in env.my_questions)
+        return listed.model_copy(update={"messages": (*listed.messages, _say(user, waiting, lines_q, later))})
+    picked = ask(state, user, env, Step.PICK_QUESTION, waiting, resume=None)
+    return picked.model_copy(update={"messages": (*listed.messages, *picked.messages)})
 
 
 def _wijk_contacts(code: str, env: Env) -> list[Text | tuple[Text, ...]]:
@@ -574,11 +626,19 @@ def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
     if state.step in (Step.DECLINE_TEXT, Step.NOTE_TEXT):
         if not isinstance(event, Said) or not intake.clean_text(event.text):
             return reask(state, user, env, t("Please type your message."))
-        text = intake.clean_text(event.text)[: intake.QUESTION_LIMIT]
+        text = intake.clean_text(event.text)
+        if len(text) > intake.QUESTION_LIMIT:  # never cut what someone wrote: they shorten it
+            too_long = tn(
+                "Your message is {n} character too long: at most {limit} fit. Nothing was passed on; please shorten it and send it again.",
+                "Your message is {n} characters too long: at most {limit} fit. Nothing was passed on; please shorten it and send it again.",
+                len(text) - intake.QUESTION_LIMIT,
+                limit=intake.QUESTION_LIMIT,
+            )
+            return reask(state, user, env, too_long)
         if state.step is Step.DECLINE_TEXT:
             return _decline(state, user, env, "other", text)
         case = env.case
-        if case is None or case.status not in cases.OPEN:
+        if case is None or "note" not in cases.allowed(case, cases.role_of(user.id, case)):
             return _resume(state, user, env, t("This request is closed; your message was not passed on."))
         resumed = _resume(state, user, env, t("Passed on."))
         relayed, effects = cases.relay(case, user.id == case.member_id, text, env.now)

@@ -27,6 +27,7 @@ class Step(StrEnum):
     SEND = "send"  # the request summed up: send or cancel
     BROWSE = "browse"  # /contacts: which wijk to show
     LANGUAGE = "language"  # the /language menu, over whatever step was open
+    PICK_QUESTION = "pick_question"  # /cases: a saved question without a request, to ask someone about
     # Detours about a case (the case id is in `case_id`):
     DECLINE_REASON = "decline_reason"
     DECLINE_TEXT = "decline_text"
@@ -74,7 +75,7 @@ class Request(BaseModel):
     attachment_file: str | None = None
     attachment_done: bool = False
     previous_id: str | None = None  # the declined case this one follows
-    has_consent: bool = False  # consent and the parent's details were given for an earlier request
+    has_details: bool = False  # the parent's details were given for an earlier request (consent is asked again)
     excluded: tuple[str, ...] = ()  # contacts who declined this question already
 
 

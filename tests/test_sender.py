@@ -75,3 +75,14 @@ async def test_an_unreachable_server_is_a_transient_failure(api: FakeBotApi, sen
     await api.stop()
     with pytest.raises(delivery.Transient):
         await sender.call("sendMessage", {"chat_id": str(CHAT), "text": "x"})
+
+
+async def test_texts_go_without_link_previews(api: FakeBotApi, sender: TelegramSender) -> None:
+    """A relayed note may hold a link (invented here): Telegram must not fetch it for a preview."""
+    api.user_sends(CHAT, "hello")
+    note = "💬 Sara about H-100018:\n\n“See https://school.example/letter”"
+    sent = await sender.call("sendMessage", {"chat_id": str(CHAT), "text": note})
+    await sender.call("editMessageText", {"chat_id": str(CHAT), "message_id": sent["message_id"], "text": note + "\n\n✓ Answer"})
+    calls = [c for c in api.sent(CHAT) if c["method"] in ("sendMessage", "editMessageText")]
+    assert [c["method"] for c in calls] == ["sendMessage", "editMessageText"]
+    assert all(c["params"]["link_preview_options"] == {"is_disabled": True} for c in calls)
