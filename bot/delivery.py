@@ -137,9 +137,7 @@ class DeliveryWorker:
                 pause = 1.0
                 if not self._chats and (next_at := await outbox.next_due_at(self.conn, self.channel)) is not None:
                     pause = min(pause, max(0.05, (next_at - self.clock()).total_seconds()))
-                try:
-                    await asyncio.wait_for(self.wake.wait(), timeout=pause)
-                except TimeoutError:
+                if not await woken(self.wake, pause):
                     everything_at = 0.0
         finally:
             for task in [*self._chats.values(), *self._now]:
@@ -206,3 +204,15 @@ class DeliveryWorker:
 
     async def _later(self, item: Outgoing, seconds: float) -> None:
         await outbox.retry_later(self.conn, item.id, self.clock() + timedelta(seconds=seconds))
+
+
+async def woken(event: asyncio.Event, seconds: float) -> bool:
+    """Wait for `event` at most `seconds`; False if the time ran out. Not `asyncio.wait_for`: on
+    Python 3.11 it loses a cancellation that comes as the event is set (CPython gh-86296), and a
+    loop waiting that way then ignores a SIGTERM until its next cancel."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+        return True
+    except TimeoutError:
+        return False

@@ -288,7 +288,9 @@ class TelegramBot:
         # Nobody holds a connection open: one idle between two requests is closed after `timeout`
         # (aiohttp's keep-alive timeout), and so is one whose first request head is not in by
         # then (below: not every aiohttp version starts that timer before a first request).
-        server = web.AppRunner(app, access_log=None, keepalive_timeout=timeout)
+        # A stop waits for requests in progress at most as long as a request may take (aiohttp's
+        # default is 60 s, longer than a service manager waits after SIGTERM).
+        server = web.AppRunner(app, access_log=None, keepalive_timeout=timeout, shutdown_timeout=timeout)
         await server.setup()
 
         def too_slow(handler: asyncio.BaseProtocol) -> None:
@@ -339,10 +341,7 @@ class TelegramBot:
             if busy:
                 worker.wake.set()
                 continue
-            try:
-                await asyncio.wait_for(self.received.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
+            await delivery.woken(self.received, 1.0)
 
     async def _publish_commands(self) -> None:
         """The command menu and the descriptions in every shipped language (and, for clients in
