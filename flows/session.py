@@ -460,7 +460,7 @@ def case_action(state: Conversation, user: User, case: cases.Case, action: str, 
     if not is_member and action == "withdraw_yes" and open_:
         messages, effects = cases.withdraw(case, env.now)
         return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Yes, withdraw consent"))
-    if not is_member and action == "next" and case.status == "declined" and case.question_code:
+    if not is_member and action == "next" and case.status in cases.ASK_AGAIN and case.question_code:
         saved = Saved(code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent, wijk=case.wijk)
         follow = Request(contact_id="", previous_id=case.id, has_consent=case.parent is not None, excluded=(case.contact_id,))
         offered = Conversation(token=state.token, saved=saved, request=follow)
@@ -497,7 +497,7 @@ def _show_case(state: Conversation, user: User, case: cases.Case) -> Transition:
         buttons.append((cases.button(case, "note", t("Send a message")),))
         if case.kind == "consult":
             buttons.append((cases.button(case, "close", t("Close")),))
-    if case.status == "declined":
+    if case.status in cases.ASK_AGAIN:
         buttons.append((cases.button(case, "next", t("Ask someone else")),))
     head = cases.summary_line(case)
     return Transition(state=state, messages=(_say(user, head, cases._about(case), buttons=tuple(buttons)),))
