@@ -17,13 +17,14 @@ import pytest
 from bot import cli
 from bot.i18n import Catalogs
 from bot.runner import Runner
-from db import inbox, outbox, privacy, users
+from db import inbox, outbox, privacy, settings, users
 from db.connection import connect, transaction
 from db.inbox import Incoming
-from db.vault import Vault, attach
+from db.vault import CHECK_KEY, CHECK_TEXT, Vault, attach, load_keys
 from flows import cases as case_flows
 from tests import updates
-from tests.test_trust import args, play, rows, story_db  # noqa: F401 - story_db is a fixture
+from tests.story import replay
+from tests.test_trust import args, rows, story_db  # noqa: F401 - story_db is a fixture
 
 STORIES = Path(__file__).parent / "stories"
 SARA, EMRE, PETRA = "7000", "7001", "7002"  # chat ids the story gives its people, in header order
@@ -33,22 +34,17 @@ AFTER_BOTH_TIMERS = datetime(2026, 12, 4, 10, tzinfo=UTC)  # the escalation too,
 
 async def waiting_request(database: Path, catalogs: Catalogs, tmp_path: Path) -> Vault:
     """Sara's request waits for Emre (a reminder and an escalation are scheduled): the erase
-    story up to the operator's command."""
+    story up to the operator's command, sealed with the key file the CLI uses."""
     story = (STORIES / "member_erased_with_waiting_request_en.txt").read_text("utf-8")
-    before = story[: story.index("operator:")]
     path = tmp_path / "waiting.txt"
-    path.write_text(before, "utf-8")
-    return await play_file(path, database, catalogs)
-
-
-async def play_file(path: Path, database: Path, catalogs: Catalogs) -> Vault:
-    from tests import test_trust
-
-    saved, test_trust.STORIES = test_trust.STORIES, path.parent
-    try:
-        return await play(path.name, database, catalogs)
-    finally:
-        test_trust.STORIES = saved
+    path.write_text(story[: story.index("operator:")], "utf-8")
+    vault = Vault(load_keys(None, database.with_suffix(".key"), create=True))
+    await replay(path, catalogs, database, vault)
+    conn = await connect(database)
+    async with transaction(conn):
+        await settings.put(conn, CHECK_KEY, vault.seal(CHECK_TEXT) or "")
+    await conn.close()
+    return vault
 
 
 async def open_runner(database: Path, vault: Vault, catalogs: Catalogs, now: datetime) -> Runner:
@@ -83,9 +79,9 @@ async def test_erasing_a_member_with_a_waiting_request_hands_it_on_and_timers_af
     assert rows(story_db, "SELECT count(*) FROM timers WHERE fired_at IS NULL") == [(2,)]
 
     assert await cli._trust(cli.Settings(), "erase", args(question=None, user=emre)) == 0
-    assert "handed to the wijkteam's coordinator" in capsys.readouterr().out
     assert rows(story_db, "SELECT status, member_id FROM cases") == [(case_flows.LEFT, None)]
     assert rows(story_db, "SELECT count(*) FROM timers WHERE fired_at IS NULL") == [(0,)]
+    assert "1 open request(s) handed to the wijkteam's coordinator" in capsys.readouterr().out
 
     # The bot starts again, after both timers were due: nothing crashes, nothing more is sent.
     runner = await open_runner(story_db, vault, catalogs, AFTER_BOTH_TIMERS)
