@@ -275,7 +275,9 @@ class Runner:
                 async with transaction(self.conn):
                     case = await self.case(timer.case_id)
                     if case is not None:
-                        messages, effects = cases.on_timer(case, timer.kind, self.reminder_hours, self.clock())
+                        member = await users.get(self.conn, case.member_id) if case.member_id else None
+                        gone = member is None or bool(member.revoked_at)
+                        messages, effects = cases.on_timer(case, timer.kind, self.reminder_hours, self.clock(), gone)
                         await self._apply(tuple(effects))
                         for message in messages:
                             await self._deliver(message)

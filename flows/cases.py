@@ -299,12 +299,13 @@ def _relay(case: Case, from_member: bool, text: str) -> list[Message]:
     return [Message(to=ToUser(user_id=case.member_id or 0), parts=(head, layout("“{text}”", text=text)), buttons=((button(case, "note", t("Answer")),),))]
 
 
-def on_timer(case: Case, kind: str, hours: float, now: datetime) -> tuple[list[Message], list]:
+def on_timer(case: Case, kind: str, hours: float, now: datetime, member_gone: bool = False) -> tuple[list[Message], list]:
     """A reminder to the member, then an escalation to the team's coordinator; nothing once answered.
-    A member erased before their cases were handed on (an older database) is handed on now."""
+    A case whose member is gone (erased or revoked before their cases were handed on, in an older
+    database) is handed on now instead."""
     if case.status != WAITING:
         return [], []
-    if case.member_id is None:
+    if member_gone or case.member_id is None:
         return member_left(case, now)
     if kind == "remind":
         again = to_member(case)

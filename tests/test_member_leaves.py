@@ -129,10 +129,10 @@ async def test_a_timer_whose_step_raises_is_closed_as_failed_and_later_timers_st
     vault = await waiting_request(story_db, catalogs, tmp_path)
     real = case_flows.on_timer
 
-    def broken_reminder(case, kind, hours, now):
+    def broken_reminder(case, kind, *rest):
         if kind == "remind":
             raise RuntimeError(f"an invented bug quoting {case.question_text}")
-        return real(case, kind, hours, now)
+        return real(case, kind, *rest)
 
     monkeypatch.setattr(case_flows, "on_timer", broken_reminder)
     runner = await open_runner(story_db, vault, catalogs, AFTER_BOTH_TIMERS)
@@ -199,6 +199,23 @@ async def test_nothing_is_rendered_for_a_revoked_account_even_on_a_case_still_op
         runner.clock = lambda: AFTER_BOTH_TIMERS
         await runner.fire_timers()
         assert await sent_to(runner, EMRE) == []
+    finally:
+        await runner.conn.close()
+
+
+async def test_a_member_revoked_before_this_fix_is_handed_on_when_a_timer_meets_the_case(story_db, catalogs, tmp_path) -> None:
+    """An older database: the member was revoked, their waiting request stayed with them; its
+    reminder neither reaches them nor escalates a second time, it hands the case on."""
+    vault = await waiting_request(story_db, catalogs, tmp_path)
+    runner = await open_runner(story_db, vault, catalogs, AFTER_BOTH_TIMERS)
+    try:
+        async with transaction(runner.conn):
+            await users.revoke(runner.conn, user_id(story_db, EMRE), runner.clock())  # bypassing the hand-on
+        await runner.fire_timers()
+        assert rows(story_db, "SELECT status FROM cases") == [(case_flows.LEFT,)]
+        assert await sent_to(runner, EMRE) == []
+        [alert] = await sent_to(runner, PETRA)
+        assert "no longer uses Wijkbrug" in alert
     finally:
         await runner.conn.close()
 
