@@ -83,7 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     people = commands.add_parser("users", help="the registered users")
     people_commands = people.add_subparsers(dest="users_command", required=True)
     people_commands.add_parser("list", help="list users (id, role, scope, language, state; no names)")
-    revoke_user = people_commands.add_parser("revoke", help="end a user's access; their open requests go to their team's coordinator")
+    revoke_user = people_commands.add_parser(
+        "revoke", help="end a user's access; their open requests go to their team's coordinator"
+    )
     revoke_user.add_argument("user", type=int)
 
     codes = commands.add_parser("invites", help="the invites")

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 async def hand_on(runner: Runner, user_id: int) -> int:
     """Hand on every open case whose member is `user_id`; returns how many (inside a transaction)."""
     handed = 0
-    for record in await stored_cases.of_member(runner.conn, user_id, cases.OPEN, runner.vault):  # type: ignore[arg-type]
+    assert runner.vault is not None
+    for record in await stored_cases.of_member(runner.conn, user_id, cases.OPEN, runner.vault):
         view = await runner.case(record.id)
         if view is None:
             continue

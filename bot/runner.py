@@ -290,7 +290,8 @@ class Runner:
                 log.error("timer %s (%s) failed with %s\n%s", timer.id, timer.kind, type(exc).__name__, where)
                 async with transaction(self.conn):
                     await timers.fired(self.conn, timer.id, self.clock())
-                    await privacy.audit(self.conn, "bot", "timer-failed", timer.case_id, self.clock(), f"{timer.kind}: {type(exc).__name__}")
+                    detail = f"{timer.kind}: {type(exc).__name__}"
+                    await privacy.audit(self.conn, "bot", "timer-failed", timer.case_id, self.clock(), detail)
             fired += 1
         return fired + await self.push_summaries() + await self.retention() + await self.tell_unreachable()
 

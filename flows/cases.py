@@ -299,7 +299,9 @@ def _relay(case: Case, from_member: bool, text: str) -> list[Message]:
     return [Message(to=ToUser(user_id=case.member_id or 0), parts=(head, layout("“{text}”", text=text)), buttons=((button(case, "note", t("Answer")),),))]
 
 
-def on_timer(case: Case, kind: str, hours: float, now: datetime, member_gone: bool = False) -> tuple[list[Message], list]:
+def on_timer(
+    case: Case, kind: str, hours: float, now: datetime, member_gone: bool = False
+) -> tuple[list[Message], list]:
     """A reminder to the member, then an escalation to the team's coordinator; nothing once answered.
     A case whose member is gone (erased or revoked before their cases were handed on, in an older
     database) is handed on now instead."""
@@ -340,7 +342,12 @@ def member_left(case: Case, now: datetime) -> tuple[list[Message], list]:
     alert = Message(
         to=ToCoordinators(team_id=case.team_id),
         parts=(
-            t("⚠️ Request {case} to {name} ({team}) needs follow-up.", case=ltr(case.id), name=case.contact_name, team=case.team_name),
+            t(
+                "⚠️ Request {case} to {name} ({team}) needs follow-up.",
+                case=ltr(case.id),
+                name=case.contact_name,
+                team=case.team_name,
+            ),
             t("{name} no longer uses Wijkbrug.", name=case.contact_name),
             t("{field}: {value}", field=t("Status"), value=STATUS[case.status]),
             _about(case),
@@ -363,8 +370,11 @@ def member_left(case: Case, now: datetime) -> tuple[list[Message], list]:
             case=ltr(case.id),
         )
     after = moved(case, LEFT)
-    offer = ((button(after, "next", t("Ask someone else")),),) if case.question_code else ()
-    told = _to_volunteer(case, news, t("You can ask someone else in the wijkteam."), buttons=offer) if offer else _to_volunteer(case, news)
+    if case.question_code:
+        offer = ((button(after, "next", t("Ask someone else")),),)
+        told = _to_volunteer(case, news, t("You can ask someone else in the wijkteam."), buttons=offer)
+    else:
+        told = _to_volunteer(case, news)
     return [alert, *told], [_change(case, LEFT, now), Unschedule(case_id=case.id)]
 
 

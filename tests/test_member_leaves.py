@@ -58,7 +58,8 @@ async def open_runner(database: Path, vault: Vault, catalogs: Catalogs, now: dat
 async def feed(runner: Runner, update: dict) -> None:
     update["update_id"] += 10_000_000
     async with transaction(runner.conn):
-        await inbox.receive(runner.conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock())
+        incoming = Incoming(update_id=update["update_id"], payload=updates.payload(update))
+        await inbox.receive(runner.conn, "telegram", [incoming], runner.clock())
     await runner.process_pending()
 
 
@@ -73,7 +74,9 @@ async def sent_to(runner: Runner, chat: str) -> list[str]:
 # ---- item 2: erasing a member with a waiting request --------------------------------------------
 
 
-async def test_erasing_a_member_with_a_waiting_request_hands_it_on_and_timers_after_a_restart_do_not_crash(story_db, catalogs, tmp_path, capsys) -> None:
+async def test_erasing_a_member_with_a_waiting_request_hands_it_on_and_later_timers_do_not_crash(
+    story_db, catalogs, tmp_path, capsys
+) -> None:
     vault = await waiting_request(story_db, catalogs, tmp_path)
     emre = user_id(story_db, EMRE)
     assert rows(story_db, "SELECT count(*) FROM timers WHERE fired_at IS NULL") == [(2,)]
@@ -105,12 +108,15 @@ async def test_the_coordinator_and_the_volunteer_hear_when_a_member_is_erased(st
         [told] = await sent_to(runner, SARA)
         assert "no longer available" in told
         [call] = [c for c in await outbox.waiting(runner.conn, "telegram") if c.chat_id == SARA]
-        assert [b["text"] for row in call.payload["reply_markup"]["inline_keyboard"] for b in row] == ["Ask someone else"]
+        keyboard = call.payload["reply_markup"]["inline_keyboard"]
+        assert [b["text"] for row in keyboard for b in row] == ["Ask someone else"]
     finally:
         await runner.conn.close()
 
 
-async def test_a_member_erased_before_this_fix_is_handed_on_when_a_timer_meets_the_case(story_db, catalogs, tmp_path) -> None:
+async def test_a_member_erased_before_this_fix_is_handed_on_when_a_timer_meets_the_case(
+    story_db, catalogs, tmp_path
+) -> None:
     """A database where a member was erased the old way (their cases left without a member)."""
     vault = await waiting_request(story_db, catalogs, tmp_path)
     runner = await open_runner(story_db, vault, catalogs, AFTER_BOTH_TIMERS)
@@ -125,7 +131,9 @@ async def test_a_member_erased_before_this_fix_is_handed_on_when_a_timer_meets_t
         await runner.conn.close()
 
 
-async def test_a_timer_whose_step_raises_is_closed_as_failed_and_later_timers_still_fire(story_db, catalogs, tmp_path, monkeypatch, caplog) -> None:
+async def test_a_timer_whose_step_raises_is_closed_as_failed_and_later_timers_still_fire(
+    story_db, catalogs, tmp_path, monkeypatch, caplog
+) -> None:
     vault = await waiting_request(story_db, catalogs, tmp_path)
     real = case_flows.on_timer
 
@@ -141,7 +149,8 @@ async def test_a_timer_whose_step_raises_is_closed_as_failed_and_later_timers_st
             await runner.fire_timers()  # does not raise
         await runner.fire_timers()  # and the failed timer is not tried again
         # The reminder failed and is closed; the escalation after it still fired (once).
-        assert rows(story_db, "SELECT kind, fired_at IS NOT NULL FROM timers ORDER BY due_at") == [("remind", 1), ("escalate", 1)]
+        closed = rows(story_db, "SELECT kind, fired_at IS NOT NULL FROM timers ORDER BY due_at")
+        assert closed == [("remind", 1), ("escalate", 1)]
         [(subject, detail)] = rows(story_db, "SELECT subject, detail FROM audit WHERE action = 'timer-failed'")
         assert subject.startswith("H-") and detail == "remind: RuntimeError"
         assert len(await sent_to(runner, PETRA)) == 1
@@ -167,7 +176,9 @@ async def test_revoking_a_member_drops_what_still_waits_in_the_outbox_for_them(s
         await runner.conn.close()
 
 
-async def test_after_revoking_a_note_a_reminder_and_a_second_escalation_send_the_member_nothing(story_db, catalogs, tmp_path) -> None:
+async def test_after_revoking_a_note_a_reminder_and_a_second_escalation_send_the_member_nothing(
+    story_db, catalogs, tmp_path
+) -> None:
     vault = await waiting_request(story_db, catalogs, tmp_path)
     runner = await open_runner(story_db, vault, catalogs, datetime(2026, 11, 30, 12, tzinfo=UTC))
     try:
@@ -185,7 +196,9 @@ async def test_after_revoking_a_note_a_reminder_and_a_second_escalation_send_the
         await runner.conn.close()
 
 
-async def test_nothing_is_rendered_for_a_revoked_account_even_on_a_case_still_open(story_db, catalogs, tmp_path) -> None:
+async def test_nothing_is_rendered_for_a_revoked_account_even_on_a_case_still_open(
+    story_db, catalogs, tmp_path
+) -> None:
     """The one place messages are rendered for recipients skips a revoked account: also for a case
     revoked before its cases were handed on (an older database)."""
     vault = await waiting_request(story_db, catalogs, tmp_path)
@@ -203,7 +216,9 @@ async def test_nothing_is_rendered_for_a_revoked_account_even_on_a_case_still_op
         await runner.conn.close()
 
 
-async def test_a_member_revoked_before_this_fix_is_handed_on_when_a_timer_meets_the_case(story_db, catalogs, tmp_path) -> None:
+async def test_a_member_revoked_before_this_fix_is_handed_on_when_a_timer_meets_the_case(
+    story_db, catalogs, tmp_path
+) -> None:
     """An older database: the member was revoked, their waiting request stayed with them; its
     reminder neither reaches them nor escalates a second time, it hands the case on."""
     vault = await waiting_request(story_db, catalogs, tmp_path)
@@ -223,11 +238,12 @@ async def test_a_member_revoked_before_this_fix_is_handed_on_when_a_timer_meets_
 @pytest.mark.parametrize("status", ["accepted", "contact_made"])
 def test_an_accepted_case_goes_back_to_the_coordinator_when_its_member_leaves(status: str) -> None:
     case = case_flows.Case(
-        id="H-AAAAAA", kind="handover", status=status, version=3, question_code="Q-2345", theme="school", age_group="4-12",
-        parent_language="tr", wijk="overvecht", wijk_name="Overvecht", urgent=False, question_text="invented", volunteer_id=1,
-        volunteer_name="Sara", org_id="kompas", org_name="Het Kompas", contact_id="c-1", contact_name="Emre", member_id=2,
-        team_id="bt-overvecht", team_name="Buurtteam Overvecht", way="parent_calls",
-        parent=case_flows.Parent(first_name="Invented", phone="0600000000"), opened_at=datetime(2026, 11, 30, tzinfo=UTC),
+        id="H-AAAAAA", kind="handover", status=status, version=3, question_code="Q-2345", theme="school",
+        age_group="4-12", parent_language="tr", wijk="overvecht", wijk_name="Overvecht", urgent=False,
+        question_text="invented", volunteer_id=1, volunteer_name="Sara", org_id="kompas", org_name="Het Kompas",
+        contact_id="c-1", contact_name="Emre", member_id=2, team_id="bt-overvecht", team_name="Buurtteam Overvecht",
+        way="parent_calls", parent=case_flows.Parent(first_name="Invented", phone="0600000000"),
+        opened_at=datetime(2026, 11, 30, tzinfo=UTC),
     )
     now = datetime(2026, 12, 1, tzinfo=UTC)
     messages, effects = case_flows.member_left(case, now)
