@@ -83,7 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     people = commands.add_parser("users", help="the registered users")
     people_commands = people.add_subparsers(dest="users_command", required=True)
     people_commands.add_parser("list", help="list users (id, role, scope, language, state; no names)")
-    revoke_user = people_commands.add_parser("revoke", help="end a user's access; their waiting requests are escalated")
+    revoke_user = people_commands.add_parser(
+        "revoke", help="end a user's access; their open requests go to their team's coordinator"
+    )
     revoke_user.add_argument("user", type=int)
 
     codes = commands.add_parser("invites", help="the invites")
@@ -402,6 +404,7 @@ async def _summary(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> int:
     """The operator's access and privacy commands; each is recorded in the audit log."""
+    from bot import departure
     from bot.runner import Runner
     from db import privacy, users
     from db.vault import load_keys, write_keys
@@ -420,7 +423,7 @@ async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> 
             runner = Runner(conn, Catalogs(default=settings.default_locale), utc_now, vault=vault)
             if not await runner.revoke(args.user):
                 raise OperatorError(f"no active user {args.user}; see `wijkbrug users list`")
-            print(f"user {args.user}: access ended; requests waiting for them went to their team's coordinator")
+            print(f"user {args.user}: access ended; their open requests went to their team's coordinator")
         elif command == "invites" and args.invites_command == "list":
             for invite in await invites.all_(conn, now):
                 print(f"{invite.ref}\t{invite.role.value}\t{invite.bound_to}\t{invite.expires_at:%Y-%m-%d}\t{invite.state}")
@@ -433,13 +436,15 @@ async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> 
                 raise OperatorError(f"no open invite with reference {args.ref!r}; see `wijkbrug invites list`")
             print(f"invite {args.ref}: revoked")
         elif command == "erase":
-            async with transaction(conn):
-                if args.question:
+            if args.question:
+                async with transaction(conn):
                     erased = await privacy.erase_question(conn, args.question.upper(), now)
-                    what = f"question {args.question.upper()}"
-                else:
-                    erased = await privacy.erase_user(conn, args.user, now)
-                    what = f"user {args.user}"
+                what = f"question {args.question.upper()}"
+            else:
+                # A member's open requests are handed on first (flows.cases.member_left).
+                runner = Runner(conn, Catalogs(default=settings.default_locale), utc_now, vault=vault)
+                erased = await departure.erase(runner, args.user)
+                what = f"user {args.user}"
             if erased is None:
                 raise OperatorError(f"no {what}")
             print(f"{what}: erased " + ("; ".join(erased.items) if erased.items else "nothing (no personal data was left)"))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from bot import departure
 from bot.export import to_csv
 from bot.flood import Flood
 from bot.i18n import Catalogs
@@ -243,14 +244,27 @@ class Runner:
         once, in its own transaction with what it causes."""
         fired = 0
         for timer in await timers.due(self.conn, self.clock()):
-            async with transaction(self.conn):
-                case = await self.case(timer.case_id)
-                if case is not None:
-                    messages, effects = cases.on_timer(case, timer.kind, self.reminder_hours, self.clock())
-                    await self._apply(tuple(effects))
-                    for message in messages:
-                        await self._deliver(message)
-                await timers.fired(self.conn, timer.id, self.clock())
+            try:
+                async with transaction(self.conn):
+                    case = await self.case(timer.case_id)
+                    if case is not None:
+                        member = await users.get(self.conn, case.member_id) if case.member_id else None
+                        gone = member is None or bool(member.revoked_at)
+                        messages, effects = cases.on_timer(case, timer.kind, self.reminder_hours, self.clock(), gone)
+                        await self._apply(tuple(effects))
+                        for message in messages:
+                            await self._deliver(message)
+                    await timers.fired(self.conn, timer.id, self.clock())
+            except sqlite3.OperationalError as exc:
+                raise StorageProblem(str(exc)) from None  # rolled back; the timer stays due
+            except Exception as exc:  # noqa: BLE001 - like a failed update: close this timer, go on
+                # The type and where, never the message: it may quote a case's content.
+                where = "".join(traceback.format_tb(exc.__traceback__)[-4:])
+                log.error("timer %s (%s) failed with %s\n%s", timer.id, timer.kind, type(exc).__name__, where)
+                async with transaction(self.conn):
+                    await timers.fired(self.conn, timer.id, self.clock())
+                    detail = f"{timer.kind}: {type(exc).__name__}"
+                    await privacy.audit(self.conn, "bot", "timer-failed", timer.case_id, self.clock(), detail)
             fired += 1
         return fired + await self.push_summaries() + await self.retention() + await self.tell_unreachable()
 
@@ -284,21 +298,9 @@ class Runner:
         return 0
 
     async def revoke(self, user_id: int) -> bool:
-        """Revoke an account; requests still waiting for a revoked member go to their team's
-        coordinator at once."""
-        async with transaction(self.conn):
-            account = await users.get(self.conn, user_id)
-            if account is None or not await users.revoke(self.conn, user_id, self.clock()):
-                return False
-            for record in await stored_cases.of_user(self.conn, user_id, self.vault):
-                if record.member_id == user_id and record.status == cases.WAITING:
-                    view = await self._view(record)
-                    messages, effects = cases.escalate(view, access.left(view.contact_name), self.clock())
-                    await self._apply(tuple(effects))
-                    for message in messages:
-                        await self._deliver(message)
-            await privacy.audit(self.conn, "operator", "revoke", f"user:{user_id}", self.clock())
-        return True
+        """Revoke an account: their open cases go back to their team's coordinator and nothing more
+        is delivered to them (see bot/departure.py)."""
+        return await departure.revoke(self, user_id)
 
     async def process_pending(self, limit: int = 25, committed: Callable[[], object] | None = None) -> int:
         """Process what waits in this channel's inbox, oldest first. Returns how many.
@@ -581,7 +583,8 @@ class Runner:
     async def _deliver(self, message: Message) -> None:
         """Render a message for each of its recipients, in their own language, into the outbox."""
         if isinstance(message.to, ToUser):
-            recipients = [a for a in [await self._account(message.to.user_id)] if a is not None]
+            # A revoked account gets nothing more: no case content, no reminder, no relayed note.
+            recipients = [a for a in [await self._account(message.to.user_id)] if a is not None and not a.revoked_at]
         else:
             assert isinstance(message.to, ToCoordinators)
             recipients = await users.coordinators(self.conn, message.to.scope)

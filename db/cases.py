@@ -115,7 +115,7 @@ async def change(conn: Connection, c: ChangeCase, vault: Vault) -> None:
         "UPDATE cases SET version = version + (status != ?), status = ?, escalated = max(escalated, ?), "
         "reason = coalesce(?, reason), reason_sealed = coalesce(?, reason_sealed), "
         "answered_at = CASE WHEN ? IN ('accepted', 'declined') THEN ? ELSE answered_at END, "
-        "closed_at = CASE WHEN ? IN ('closed', 'withdrawn', 'declined') THEN ? ELSE closed_at END "
+        "closed_at = CASE WHEN ? IN ('closed', 'withdrawn', 'declined', 'member_left') THEN ? ELSE closed_at END "
         "WHERE id = ? AND version = ?",
         (c.status, c.status, int(c.escalated), c.reason, vault.seal(c.reason_text), c.status, c.at.isoformat(),
          c.status, c.at.isoformat(), c.case_id, c.version),
@@ -156,6 +156,15 @@ async def of_user(conn: Connection, user_id: int, vault: Vault, limit: int = 20)
     """A member's or a volunteer's cases, newest first."""
     async with conn.execute(
         _SELECT + "WHERE c.member_id = ? OR c.volunteer_id = ? ORDER BY c.opened_at DESC LIMIT ?", (user_id, user_id, limit)
+    ) as cur:
+        return [_record(r, vault) for r in await cur.fetchall()]
+
+
+async def of_member(conn: Connection, user_id: int, statuses: tuple[str, ...], vault: Vault) -> list[CaseRecord]:
+    """Every case of a member in one of `statuses` (all of them: no limit), oldest first."""
+    marks = ", ".join("?" for _ in statuses)
+    async with conn.execute(
+        _SELECT + f"WHERE c.member_id = ? AND c.status IN ({marks}) ORDER BY c.opened_at", (user_id, *statuses)
     ) as cur:
         return [_record(r, vault) for r in await cur.fetchall()]
 

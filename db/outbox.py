@@ -87,6 +87,12 @@ async def done(conn: Connection, outgoing_id: int) -> None:
     await conn.execute("DELETE FROM outbox WHERE id = ?", (outgoing_id,))
 
 
+async def drop_chat(conn: Connection, channel: str, chat_id: str) -> int:
+    """Forget every call still waiting for one chat (its person's access ended): how many."""
+    cur = await conn.execute("DELETE FROM outbox WHERE channel = ? AND chat_id = ?", (channel, chat_id))
+    return cur.rowcount
+
+
 async def retry_later(conn: Connection, outgoing_id: int, at: datetime) -> None:
     await conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?", (at.isoformat(), outgoing_id)

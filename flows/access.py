@@ -82,11 +82,6 @@ def revoked() -> Text:
     )
 
 
-def left(name: str) -> Text:
-    """Why a revoked member's waiting requests go to the team's coordinator."""
-    return t("{name} no longer uses Wijkbrug.", name=name)
-
-
 def unreachable(user: User, team_id: str | None) -> Message | None:
     """Tell a blocked person's coordinator (of their organisation, or of a member's wijkteam) that
     requests and alerts no longer reach them."""

@@ -33,6 +33,7 @@ from flows.workhours import add_working_hours
 
 OPEN = ("requested", "accepted", "contact_made")
 WAITING = "requested"
+LEFT = "member_left"  # its member left Wijkbrug (revoked or erased): back with the team's coordinator
 
 
 class Parent(BaseModel):
@@ -99,6 +100,7 @@ STATUS: dict[str, Text] = {
     "contact_made": tp("status", "contact made"),
     "closed": tp("status", "closed"),
     "withdrawn": tp("status", "consent withdrawn"),
+    LEFT: tp("status", "back with the wijkteam's coordinator"),
 }
 
 
@@ -121,8 +123,10 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("handover", "declined"): {VOLUNTEER: "show next"},
     ("handover", "closed"): {VOLUNTEER: "show"},
     ("handover", "withdrawn"): {VOLUNTEER: "show"},
+    ("handover", LEFT): {VOLUNTEER: "show next"},
     ("consult", "requested"): {VOLUNTEER: "show note close", MEMBER: "show note close"},
     ("consult", "closed"): {VOLUNTEER: "show"},
+    ("consult", LEFT): {VOLUNTEER: "show next"},
 }
 MEMBER_SEES_PARENT = ("accepted", "contact_made")  # of a handover
 
@@ -367,10 +371,16 @@ def _relay(case: Case, from_member: bool, text: str) -> list[Message]:
     return [Message(to=ToUser(user_id=case.member_id or 0), parts=(head, layout("“{text}”", text=text)), buttons=((button(case, "note", t("Answer")),),))]
 
 
-def on_timer(case: Case, kind: str, hours: float, now: datetime) -> tuple[list[Message], list]:
-    """A reminder to the member, then an escalation to the team's coordinator; nothing once answered."""
+def on_timer(
+    case: Case, kind: str, hours: float, now: datetime, member_gone: bool = False
+) -> tuple[list[Message], list]:
+    """A reminder to the member, then an escalation to the team's coordinator; nothing once answered.
+    A case whose member is gone (erased or revoked before their cases were handed on, in an older
+    database) is handed on now instead."""
     if case.status != WAITING:
         return [], []
+    if member_gone or case.member_id is None:
+        return member_left(case, now)
     if kind == "remind":
         again = to_member(case)
         reminder = t("⏰ Reminder: {volunteer} is waiting for your answer to {case}.", volunteer=case.volunteer_name, case=ltr(case.id))
@@ -390,6 +400,54 @@ def escalate(case: Case, why: Text, now: datetime) -> tuple[list[Message], list]
     )
     told = _to_volunteer(case, t("{name} has not answered {case} yet. The wijkteam's coordinator is following it up.", name=case.contact_name, case=ltr(case.id)))
     return [alert, *told], [_change(case, case.status, now, escalated=True)]
+
+
+def member_left(case: Case, now: datetime) -> tuple[list[Message], list]:
+    """What happens to a case when its member leaves Wijkbrug (access revoked, or erased).
+
+    Waiting, accepted or in progress, the case cannot go on with them: it goes back to the team's
+    coordinator (alerted with what the request is about, not the parent's details: the parent
+    agreed to pass those to this member only), its timers stop, and the volunteer is told plainly
+    and offered to ask someone else. Nothing goes to the member. A case that is over stays as it is."""
+    if case.status not in OPEN:
+        return [], []
+    alert = Message(
+        to=ToCoordinators(team_id=case.team_id),
+        parts=(
+            t(
+                "⚠️ Request {case} to {name} ({team}) needs follow-up.",
+                case=ltr(case.id),
+                name=case.contact_name,
+                team=case.team_name,
+            ),
+            t("{name} no longer uses Wijkbrug.", name=case.contact_name),
+            t("{field}: {value}", field=t("Status"), value=STATUS[case.status]),
+            _about(case),
+            t("From {volunteer} of {organisation}.", volunteer=case.volunteer_name, organisation=case.org_name),
+            t("The volunteer has been told and can ask someone else in the team."),
+        ),
+    )
+    if case.status == WAITING:
+        news = t(
+            "{name} is no longer available on Wijkbrug and will not answer your request {case}. "
+            "The wijkteam's coordinator has been told.",
+            name=case.contact_name,
+            case=ltr(case.id),
+        )
+    else:
+        news = t(
+            "{name}, who took on your request {case}, is no longer available on Wijkbrug. "
+            "The wijkteam's coordinator has been told and will follow it up.",
+            name=case.contact_name,
+            case=ltr(case.id),
+        )
+    after = moved(case, LEFT)
+    if case.question_code:
+        offer = ((button(after, "next", t("Ask someone else")),),)
+        told = _to_volunteer(case, news, t("You can ask someone else in the wijkteam."), buttons=offer)
+    else:
+        told = _to_volunteer(case, news)
+    return [alert, *told], [_change(case, LEFT, now), Unschedule(case_id=case.id)]
 
 
 def urgent_alert(team_id: str, code: str, wijk_name: str, theme: str, org_name: str) -> Message:

@@ -16,6 +16,7 @@ Actions:
     Ayşe > (photo)                       a photo (or document) sent
     clock: 2026-11-30 09:00              time passes (due timers fire)
     restart                              the bot stops and starts again (same database)
+    operator: revoke Joost               `wijkbrug users revoke` (or `erase --user`) for that person
 
 What Wijkbrug did:
     → Joost: text…                       a message (further lines indented, buttons in [ ])
@@ -44,6 +45,7 @@ from db.vault import Vault, attach
 from flows.model import Role
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+ACTIONS = ("clock:", "restart", "operator:")  # lines that are not a person's input
 
 
 @dataclass
@@ -123,6 +125,21 @@ class Story:
         await self.runner.process_pending()
         await self.runner.fire_timers()
 
+    async def operator(self, command: str, name: str) -> None:
+        """What the operator's `users revoke` or `erase --user` does (bot/cli.py), on the bot's database."""
+        from bot import departure
+        from db import users
+
+        assert self.conn is not None and self.runner is not None
+        account = await users.by_chat(self.conn, "telegram", str(self.people[name].chat))
+        assert account is not None, f"{name} has no account"
+        if command == "revoke":
+            assert await self.runner.revoke(account.id)
+        elif command == "erase":
+            assert await departure.erase(self.runner, account.id) is not None
+        else:
+            raise AssertionError(f"unknown operator command {command!r}")
+
     async def drain(self, quiet: bool = False) -> None:
         assert self.conn is not None
         by_chat = {p.chat: p for p in self.people.values()}
@@ -168,7 +185,7 @@ async def replay(path: Path, catalogs: Catalogs, database: Path, vault: Vault | 
     story = Story(path, catalogs, database, vault=vault or Vault.generate())
     header: list[str] = []
     clock = Clock(datetime(2026, 11, 30, 9, 0, tzinfo=AMSTERDAM))
-    body = next((i for i, line in enumerate(lines) if " > " in line or line.startswith(("clock:", "restart"))), len(lines))
+    body = next((i for i, line in enumerate(lines) if " > " in line or line.startswith(ACTIONS)), len(lines))
     for line in lines[:body]:
         if found := re.fullmatch(r"(\w+): (volunteer|member|coordinator) (\S+) (\w+)", line):
             name = found.group(1)
@@ -182,13 +199,15 @@ async def replay(path: Path, catalogs: Catalogs, database: Path, vault: Vault | 
     await story.setup(clock)
     try:
         for line in lines[body:]:
-            if not line.strip() or not (" > " in line or line.startswith(("clock:", "restart"))):
+            if not line.strip() or not (" > " in line or line.startswith(ACTIONS)):
                 continue
             story.out += ["", line]
             if line.startswith("clock:"):
                 clock.now = datetime.fromisoformat(line.removeprefix("clock:").strip()).replace(tzinfo=AMSTERDAM)
                 assert story.runner is not None
                 await story.runner.fire_timers()
+            elif line.startswith("operator:"):
+                await story.operator(*line.removeprefix("operator:").split())
             elif line == "restart":
                 await story.stop()
                 await story.start(clock)
