@@ -68,7 +68,7 @@ def person_card(contact: Contact, today: date) -> tuple[Text, ...]:
     """A colleague in the /contacts list: what they handle, which languages they speak."""
     lines = [_who(contact)]
     if contact.themes:
-        lines.append(layout("   {themes}", themes=listing([THEMES[th] for th in contact.themes])))
+        lines.append(layout("   {themes}", themes=joined([THEMES[th] for th in contact.themes])))
     if contact.languages:
         names = listing([plain(lang(code)) for code in contact.languages])
         lines.append(layout("   🗣 {languages}", languages=names))

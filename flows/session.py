@@ -505,6 +505,7 @@ def _show_case(state: Conversation, user: User, case: cases.Case) -> Transition:
 
 def _summary(state: Conversation, user: User, env: Env, name: str, args: str = "") -> Transition:
     """A coordinator's weekly summary (text and chart), or the week's rows as CSV."""
+    args, excel = summary.export_options(args)
     report = env.report
     if report is None:
         which = t("Which week? Send /{command}, /{command} last, or a week like {example}.", command=name, example=ltr("2026-W47"))
@@ -516,8 +517,10 @@ def _summary(state: Conversation, user: User, env: Env, name: str, args: str = "
         return _reply(state, user, which)
     dumped = report.model_dump(mode="json")
     if name == "export":
-        caption = t("Week {week}: one row per question or request; codes only, no names or phone numbers.", week=ltr(report.week.label))
-        upload = Upload(kind="csv", report=dumped, rows=env.export_rows)
+        caption: tuple[Text, ...] = (t("Week {week}: one row per question or request; codes only, no names or phone numbers.", week=ltr(report.week.label)),)
+        if not excel:
+            caption += (t("One column in Excel? Send /{command} excel for a file with “;” between the columns.", command=name),)
+        upload = Upload(kind="csv", report=dumped, rows=env.export_rows, excel=excel)
         return Transition(state=state, messages=(Message(to=ToUser(user_id=user.id), parts=(caption,), upload=upload),))
     text = Message(to=ToUser(user_id=user.id), parts=tuple(summary.report_parts(report, env.directory)))
     chart = Message(to=ToUser(user_id=user.id), parts=(t("Questions by theme, and the handovers of week {week}.", week=ltr(report.week.label)),), upload=Upload(kind="chart", report=dumped))

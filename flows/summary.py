@@ -100,6 +100,12 @@ def read_week(args: str, today: date) -> Week | tuple[WeekProblem, str]:
     return week if week.first_day() <= today else ("ahead", label)
 
 
+def export_options(args: str) -> tuple[str, bool]:
+    """`/export last excel`: the week asked for, and whether the file is for a Dutch Excel."""
+    words = args.split()
+    return " ".join(w for w in words if w.lower() != "excel"), any(w.lower() == "excel" for w in words)
+
+
 def parse_week(args: str, today: date) -> Week | None:
     """The week `args` names, or None if it names none that may be summarised (see `read_week`)."""
     found = read_week(args, today)
@@ -406,7 +412,10 @@ def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text
             t("The week before: questions {questions} · urgent {urgent}.", questions=last.questions, urgent=last.urgent),
         )
     )
-    if this.questions:
+    lists = (this.by_theme, this.by_wijk, this.by_language, this.by_age, this.wijk_theme, this.wijk_language)
+    if this.questions and all(b.withheld for b in lists):
+        parts.append(t("Too few questions for a breakdown by theme, wijk, language or age: it could point to a family."))
+    elif this.questions:
         lang_name = lambda code: intake.language_label(code) or plain("?")
         parts.append(_breakdown(t("By theme:"), this.by_theme, _theme, k))
         parts.append(_breakdown(t("By wijk:"), this.by_wijk, lambda c: _wijk(c, directory), k))

@@ -310,7 +310,7 @@ async def test_export_has_codes_and_categories_but_no_personal_data(runner, cloc
     _, rows = await runner.report_for_scope("org:lantaarn", WEEK, with_rows=True)
     from bot.export import to_csv
 
-    table = list(csv.DictReader(io.StringIO(to_csv(rows).decode())))
+    table = list(csv.DictReader(io.StringIO(to_csv(rows).decode("utf-8-sig"))))
     assert table and {r["type"] for r in table} == {"question", "handover"}
     assert all(r["code"].startswith(("Q-", "H-")) for r in table)
     assert "invented" not in to_csv(rows).decode()  # the question text never leaves
@@ -325,17 +325,37 @@ async def test_summary_and_export_by_command_for_a_coordinator_only(runner, cloc
     await generate(runner, clock)
     clock.now = datetime(2026, 11, 25, 12, tzinfo=UTC)
     coordinator = await make_user(conn, clock, "8001", Role.COORDINATOR, org="lantaarn")
-    for text in ["/summary last", "/export 2026-W47", "/summary someday"]:
+    for text in ["/summary last", "/export 2026-W47", "/summary someday", "/summary 0001-W01", "/summary 2026-W54", "/export last excel"]:
         update = updates.message(8001, text)
         async with transaction(conn):
             await inbox.receive(conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], clock())
         await runner.process_pending()
     sent = [c for c in await outbox.waiting(conn, "telegram") if c.chat_id == coordinator.chat_id]
-    assert [c.method for c in sent] == ["sendMessage", "sendPhoto", "sendDocument", "sendMessage"]
+    assert [c.method for c in sent] == ["sendMessage", "sendPhoto", "sendDocument", "sendMessage", "sendMessage", "sendMessage", "sendDocument"]
     assert "2026-W47" in sent[0].payload["text"]
     assert base64.b64decode(sent[1].payload["_upload"]["data"]).startswith(b"\x89PNG")
-    assert base64.b64decode(sent[2].payload["_upload"]["data"]).startswith(b"type,code,question")
+    assert base64.b64decode(sent[2].payload["_upload"]["data"]).startswith("\ufefftype,code,question".encode())
+    assert "/export excel" in sent[2].payload["caption"]  # how to get the file for a Dutch Excel
     assert "2026-W47" in sent[3].payload["text"]  # the example of a valid week
+    # weeks that do not exist are answered as such, not with "Sorry, something went wrong"
+    assert sent[4].payload["text"].startswith("Week 0001-W01 bestaat niet.") and "Sorry" not in sent[4].payload["text"]
+    assert sent[5].payload["text"].startswith("Week 2026-W54 bestaat niet.")
+    excel = base64.b64decode(sent[6].payload["_upload"]["data"]).decode("utf-8")
+    assert excel.startswith("\ufefftype;code;question;date") and "excel" not in sent[6].payload["caption"]
     from db import privacy
 
-    assert [(a[1], a[2], a[3]) for a in await privacy.audit_log(conn)] == [(f"user:{coordinator.id}", "export", "org:lantaarn 2026-W47")]
+    assert [(a[1], a[2], a[3]) for a in await privacy.audit_log(conn)] == [
+        (f"user:{coordinator.id}", "export", "org:lantaarn 2026-W47"),
+        (f"user:{coordinator.id}", "export", "org:lantaarn 2026-W47"),
+    ]
+
+
+def test_the_csv_opens_in_columns_and_keeps_its_letters_in_excel() -> None:
+    """Invented rows. A BOM so Excel reads UTF-8 ("Kürtçe"); `excel`: ";" and local times."""
+    from bot.export import to_csv
+
+    rows = [{"type": "question", "code": "Q-AB12", "date": "2026-11-17T09:30:00+00:00", "theme": "Kürtçe", "urgent": 0}]
+    plain = to_csv(rows)
+    assert plain.startswith(b"\xef\xbb\xbftype,code,") and "Kürtçe".encode() in plain and "2026-11-17T09:30:00+00:00" in plain.decode()
+    excel = to_csv(rows, excel=True, timezone=AMS).decode("utf-8")
+    assert excel.startswith("\ufefftype;code;question;date;") and ";2026-11-17 10:30;Kürtçe;" in excel
