@@ -359,3 +359,25 @@ def test_the_csv_opens_in_columns_and_keeps_its_letters_in_excel() -> None:
     assert plain.startswith(b"\xef\xbb\xbftype,code,") and "Kürtçe".encode() in plain and "2026-11-17T09:30:00+00:00" in plain.decode()
     excel = to_csv(rows, excel=True, timezone=AMS).decode("utf-8")
     assert excel.startswith("\ufefftype;code;question;date;") and ";2026-11-17 10:30;Kürtçe;" in excel
+
+
+def test_the_small_numbers_rule_is_stated_once_in_the_same_words_in_both_docs() -> None:
+    from pathlib import Path
+
+    docs = Path(__file__).parent.parent / "docs"
+
+    def rule(name: str) -> str:
+        text = (docs / name).read_text("utf-8")
+        start = text.index("**Small numbers.**")
+        return text[start : text.index("\n\n", text.index("\n- ", start) + 1)]
+
+    assert rule("summaries.md") == rule("privacy.md")
+    assert "secondary" not in rule("privacy.md") and "≥5" in rule("privacy.md")
+
+
+def test_matplotlib_is_imported_only_when_a_chart_is_drawn() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, bot.runner, bot.charts, bot.cli; sys.exit('matplotlib' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
