@@ -2,26 +2,16 @@
 
 Theory of operation: the runner loads the facts of one ISO week (Monday 00:00 to Monday 00:00 in
 the bot's time zone) and of the week before, for one coordinator's scope only (an organisation,
-or a wijkteam); `build` counts them and hides what could point to a family (`suppress`, the rule
-below, applied once), so a `Report` holds only what may be shown: the text (`report_parts`), the
+or a wijkteam); `build` counts them and hides what could point to a family (`suppress`, applied
+once), so a `Report` holds only what may be shown: the text (`report_parts`), the
 chart (bot/charts.py) and the Monday push are all made from it. No names, phone numbers or
 question text are ever part of a report.
 
-The rule (docs/summaries.md and docs/privacy.md state it in the same words):
-
-- The totals (questions, urgent questions, active volunteers) are exact. Zeros stay zeros.
-- In each breakdown (by theme, wijk, parent's language, age group) a count from 1 to 4 is shown
-  as "<5". The smallest other count is then hidden too, as "≥5", so that no hidden count can be
-  worked out by subtracting the shown ones from the total. A breakdown that needs hiding and
-  covers 10 questions or fewer, or whose hidden counts could still be worked out, is not shown.
-- A cross-table (wijk × theme, wijk × language) is shown only if none of its counts is 1 to 4.
-- Each count of the handover funnel and of advice asked and answered from 1 to 4 is shown as
-  "<5"; the median time to acceptance only from 5 acceptances on.
-- The chart draws no bar for a hidden count, only its "<5" or "≥5".
-
-(5 is the threshold, `THRESHOLD`; 10 is twice it.) tests/test_summary.py checks, for every way of
-splitting up to 20 questions over two to four categories, that no count from 1 to 4 can be worked
-out from what is shown, even by someone who knows this rule (and the same for thresholds 3 and 4).
+The rule `suppress` applies is written out, word for word the same, under "Small numbers" in
+docs/summaries.md and docs/privacy.md (a test compares the two); `protect` says how a breakdown
+is kept from being worked out. tests/test_summary.py checks, for every way of splitting up to 20
+questions over two to four categories, that no count from 1 to 4 can be worked out from what is
+shown, even by someone who knows the rule (and the same for thresholds 3 and 4).
 """
 
 from __future__ import annotations
