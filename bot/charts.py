@@ -1,57 +1,155 @@
 """The weekly summary's chart: questions by theme (this week against the week before) and the
-handover funnel. Matplotlib is imported only here, when a chart is drawn, with the Agg backend
-(no screen). Labels are rendered in the reader's language."""
+handover funnel, in the reader's language.
+
+The chart is made from the same suppressed report as the text (flows.summary.suppress): a hidden
+count gets no bar, only its "<5" or "≥5" written where the bar would be, and a breakdown that is
+not shown is said to be so. `chart_data` is everything the drawing gets; `figure` draws it.
+
+Matplotlib (3.11 and later lays text out with libraqm: Arabic and Farsi are joined and ordered
+right to left) is imported only here, when a chart is drawn, with the Agg backend (no screen).
+Its DejaVu Sans covers Latin, Cyrillic and Arabic script; Noto Sans Ethiopic (Tigrinya), which
+no font package on PyPI provides, is shipped in bot/data/fonts (SIL Open Font License) and used
+where DejaVu has no glyph. For right-to-left readers the chart is mirrored: labels on the right,
+bars growing to the left.
+"""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
+from typing import Any
 
-from bot.i18n import Catalogs
+from pydantic import BaseModel
+
+from bot.i18n import Catalogs, is_rtl
 from flows import intake
-from flows.summary import Report
-from flows.text import t
+from flows.summary import Breakdown, Cell, Report, cell
+from flows.text import plain, t
 
-# Matplotlib neither joins Arabic letters nor orders right-to-left text, and its bundled font has
-# no Ethiopic: for these readers the chart's labels are Dutch (the message with it stays theirs).
-UNDRAWABLE = frozenset({"ar", "fa", "ti"})
+FONTS = Path(__file__).parent / "data" / "fonts"
+FAMILIES = ["DejaVu Sans", "Noto Sans Ethiopic"]  # the first that has a glyph draws it
 
 
-def draw(report: Report, catalogs: Catalogs, language: str) -> bytes:
-    import matplotlib
+class Bar(BaseModel):
+    label: str
+    value: int  # the bar's length: 0 for a hidden count
+    mark: str = ""  # written at the bar's end: the exact count, "<5" or "≥5"
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
 
-    if language in UNDRAWABLE:
-        language = catalogs.default if catalogs.default not in UNDRAWABLE else "en"
+class Panel(BaseModel):
+    title: str
+    series: list[tuple[str, list[Bar]]]  # (legend, bars) for each series, in the same order of labels
+    note: str = ""  # instead of the bars, when they are not shown
+
+
+class ChartData(BaseModel):
+    title: str
+    panels: list[Panel]
+    rtl: bool = False
+
+
+def _bar(label: str, shown: Cell, threshold: int, say) -> Bar:
+    if isinstance(shown, int):
+        return Bar(label=label, value=shown, mark=say(plain(shown)) if shown else "")
+    return Bar(label=label, value=0, mark=say(cell(shown, threshold)))
+
+
+def chart_data(report: Report, catalogs: Catalogs, language: str) -> ChartData:
+    """What the chart shows, rendered in `language`: only the suppressed report's cells."""
 
     def say(text) -> str:
         return catalogs.render(text, language)
 
-    themes = list(intake.THEMES)
-    this = [report.this.by_theme.get(code, 0) for code in themes]
-    last = [report.last.by_theme.get(code, 0) for code in themes]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=100)
-    positions = range(len(themes))
-    left.barh([p + 0.2 for p in positions], this, height=0.4, label=say(t("This week")), color="#2b7bb9")
-    left.barh([p - 0.2 for p in positions], last, height=0.4, label=say(t("The week before")), color="#b8cfe0")
-    left.set_yticks(list(positions), [say(intake.THEMES[code]) for code in themes])
-    left.invert_yaxis()
-    left.set_title(say(t("Questions by theme")))
-    left.legend(loc="lower right")
+    k = report.threshold
+
+    def theme_bars(shown: Breakdown) -> list[Bar]:
+        return [_bar(say(intake.THEMES[code]), shown.cells.get(code, 0), k, say) for code in intake.THEMES]
+
+    themes = Panel(title=say(t("Questions by theme")), series=[])
+    if report.this.by_theme.withheld:
+        themes.note = say(t("Not shown, so that no family can be recognised."))
+    else:
+        themes.series.append((say(t("This week")), theme_bars(report.this.by_theme)))
+        if not report.last.by_theme.withheld:
+            themes.series.append((say(t("The week before")), theme_bars(report.last.by_theme)))
     steps = [
-        (say(t("requested")), report.this.requested),
-        (say(t("accepted")), report.this.accepted),
-        (say(t("contact made")), report.this.contact_made),
-        (say(t("closed")), report.this.closed),
+        (t("requested"), report.this.requested),
+        (t("accepted"), report.this.accepted),
+        (t("contact made"), report.this.contact_made),
+        (t("closed"), report.this.closed),
     ]
-    right.bar([name for name, _ in steps], [n for _, n in steps], color=["#2b7bb9", "#3c9d5d", "#e0a030", "#777777"])
-    right.set_title(say(t("Warm handovers")))
-    for axis in (left, right):
-        axis.spines[["top", "right"]].set_visible(False)
-    figure.suptitle(f"{report.scope_name} · {report.week.label}")
-    figure.tight_layout()
+    funnel = Panel(title=say(t("Warm handovers")), series=[("", [_bar(say(name), n, k, say) for name, n in steps])])
+    return ChartData(title=f"{report.scope_name} · {report.week.label}", panels=[themes, funnel], rtl=is_rtl(language))
+
+
+def _fonts() -> None:
+    from matplotlib import font_manager
+
+    known = {entry.fname for entry in font_manager.fontManager.ttflist}
+    for path in sorted(FONTS.glob("*.ttf")):
+        if str(path) not in known:
+            font_manager.fontManager.addfont(str(path))
+
+
+def figure(data: ChartData) -> Any:
+    """The matplotlib figure of `data` (the caller closes it)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    _fonts()
+    colours = [["#2b7bb9", "#b8cfe0"], ["#2b7bb9", "#3c9d5d", "#e0a030", "#777777"]]
+    with plt.rc_context({"font.family": FAMILIES}):
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), dpi=100)
+        for axis, panel, palette in zip(axes, data.panels, colours, strict=True):
+            axis.set_title(panel.title)
+            axis.spines[["top", "left" if data.rtl else "right"]].set_visible(False)
+            if panel.note or not panel.series:
+                axis.set_xticks([])
+                axis.set_yticks([])
+                axis.spines[["bottom", "left", "right"]].set_visible(False)
+                axis.text(0.5, 0.5, panel.note, ha="center", va="center", wrap=True, transform=axis.transAxes)
+                continue
+            labels = [bar.label for bar in panel.series[0][1]]
+            count = len(panel.series)
+            height = 0.8 / count
+            top = 1
+            for i, (legend, bars) in enumerate(panel.series):
+                offset = (i - (count - 1) / 2) * height
+                positions = [p + offset for p in range(len(bars))]
+                colour = palette[i] if count > 1 else palette[: len(bars)]
+                axis.barh(positions, [bar.value for bar in bars], height=height, color=colour, label=legend or None)
+                for position, bar in zip(positions, bars, strict=True):
+                    if bar.mark:
+                        axis.annotate(
+                            bar.mark, (bar.value, position), xytext=(-4 if data.rtl else 4, 0), textcoords="offset points",
+                            va="center", ha="right" if data.rtl else "left", fontsize=8,
+                        )
+                top = max(top, *(bar.value for bar in bars))
+            axis.set_yticks(range(len(labels)), labels)
+            axis.invert_yaxis()
+            axis.set_xlim(0, top * 1.2)  # never the -0.04 … 0.04 of an empty week
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 ticks
+            if data.rtl:
+                axis.invert_xaxis()
+                axis.yaxis.tick_right()
+            if count > 1:
+                axis.legend(loc="lower left" if data.rtl else "lower right")
+        fig.suptitle(data.title)
+        fig.tight_layout()
+    return fig
+
+
+def draw(report: Report, catalogs: Catalogs, language: str) -> bytes:
+    fig = figure(chart_data(report, catalogs, language))
+    from matplotlib import pyplot as plt
+
     out = io.BytesIO()
-    figure.savefig(out, format="png")
-    plt.close(figure)
+    try:
+        with plt.rc_context({"font.family": FAMILIES}):
+            fig.savefig(out, format="png")
+    finally:
+        plt.close(fig)
     return out.getvalue()

@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--week", default="", help="e.g. 2026-W47, or 'last' (default: this week so far)")
     report.add_argument("--format", choices=["text", "csv", "png"], default="text")
     report.add_argument("--language", default=None, help="the language of the text and chart (default nl)")
+    report.add_argument("--excel", action="store_true", help="CSV for a Dutch Excel: ';' between columns, local times")
     report.add_argument("-o", "--output", type=Path, help="the file to write (default: print text or CSV)")
 
     people = commands.add_parser("users", help="the registered users")
@@ -365,7 +366,18 @@ async def _summary(settings: Settings, args: argparse.Namespace) -> int:
     from flows import summary as summaries
 
     catalogs = Catalogs(default=settings.default_locale)
-    language = catalogs.pick(args.language) if args.language else catalogs.default
+    language = _summary_language(catalogs, args.language)
+    if args.format == "png" and args.output is None:
+        raise OperatorError("a chart needs -o FILE.png")
+    if args.excel and args.format != "csv":
+        raise OperatorError("--excel is for --format csv")
+    if args.output is not None and not args.output.parent.is_dir():
+        raise OperatorError(f"-o {args.output}: the folder {args.output.parent} does not exist")
+    week = summaries.read_week(args.week, utc_now().astimezone(catalogs.timezone).date())
+    if not isinstance(week, summaries.Week):
+        problem, label = week
+        why = {"no_such_week": f"there is no week {label}", "ahead": f"week {label} has not begun yet"}.get(problem, "not a week")
+        raise OperatorError(f"--week {args.week!r}: {why}; give a past or the current ISO week like 2026-W47, or 'last'")
     conn = await connect(settings.database)
     try:
         secret = settings.secret_key.get_secret_value() if settings.secret_key else None
@@ -375,9 +387,6 @@ async def _summary(settings: Settings, args: argparse.Namespace) -> int:
             raise OperatorError(f"unknown organisation {args.org!r}")
         if args.team and directory.team(args.team) is None:
             raise OperatorError(f"unknown team {args.team!r}")
-        week = summaries.parse_week(args.week, utc_now().astimezone(catalogs.timezone).date())
-        if week is None:
-            raise OperatorError(f"--week {args.week!r}: give a past or the current ISO week like 2026-W47, or 'last'")
         scope = f"org:{args.org}" if args.org else f"team:{args.team}"
         report, rows = await runner.report_for_scope(scope, week, with_rows=args.format == "csv")
     finally:
@@ -386,20 +395,31 @@ async def _summary(settings: Settings, args: argparse.Namespace) -> int:
         from bot.charts import draw
 
         data = draw(report, catalogs, language)
-        if args.output is None:
-            raise OperatorError("a chart needs -o FILE.png")
     elif args.format == "csv":
         from bot.export import to_csv
 
-        data = to_csv(rows)
+        data = to_csv(rows, excel=args.excel, timezone=catalogs.timezone)
     else:
         data = (catalogs.render_parts(tuple(summaries.report_parts(report, directory)), language) + "\n").encode("utf-8")
     if args.output is None:
         sys.stdout.write(data.decode("utf-8"))
-    else:
+        return 0
+    try:
         args.output.write_bytes(data)
-        print(f"{args.output}: written", file=sys.stderr)
+    except OSError as exc:
+        raise OperatorError(f"-o {args.output}: cannot write it ({exc.strerror or exc})") from None
+    print(f"{args.output}: written", file=sys.stderr)
     return 0
+
+
+def _summary_language(catalogs: Catalogs, asked: str | None) -> str:
+    """`--language`: a shipped language (`ar`, `en-GB`), never silently another one."""
+    if asked is None:
+        return catalogs.default
+    code = asked.replace("-", "_")
+    if code in catalogs.languages or code.split("_")[0].lower() in catalogs.languages:
+        return catalogs.pick(asked)
+    raise OperatorError(f"--language {asked!r}: not a language Wijkbrug ships; choose one of {', '.join(sorted(catalogs.languages))}")
 
 
 async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> int:

@@ -20,16 +20,20 @@ import babel.core
 import babel.localedata
 from babel import Locale
 from babel.dates import format_date, format_time
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
-from flows.text import Day, Lang, Ltr, Moment, Percent, Text
+from flows.text import Day, Lang, Listing, Ltr, Moment, Percent, Text
 from locales import CATALOG_DIR, DOMAIN, SOURCE_LANGUAGE
 
 LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
 # A command such as /new written inside a translation: kept left-to-right in RTL text.
 COMMAND = re.compile(r"(?<![\w/])/[a-z_]+\b")
+# A command whose name is a placeholder (`/{command}`): the isolate goes around the slash and the
+# name together, never between them, so that Telegram still sees one tappable command.
+COMMAND_PLACEHOLDER = re.compile(r"(?<![\w/])/\{(\w+)\}")
 
 
 class _BabelGlobals(dict):
@@ -79,7 +83,7 @@ OWN_NAMES = {
 # two thirds of it or 0.7 MB a language, is let go. tests/test_i18n.py formats every kind of
 # value in every shipped language with and without this, and compares.
 LOCALE_DATA_USED = frozenset({
-    "character_order", "date_formats", "datetime_formats", "datetime_skeletons", "day_periods", "days",
+    "character_order", "date_formats", "list_patterns", "datetime_formats", "datetime_skeletons", "day_periods", "days",
     "decimal_formats", "default_numbering_system", "eras", "languages", "months", "number_symbols",
     "numbering_systems", "percent_formats", "periods", "plural_form", "quarters", "scripts", "territories",
     "time_formats", "variants", "week_data",
@@ -170,19 +174,27 @@ class Catalogs:
             pattern = translations.pgettext(text.context, text.msgid)
         else:
             pattern = translations.gettext(text.msgid)
+        commands: set[str] = set()
         if not text.verbatim and is_rtl(language):
             pattern = COMMAND.sub(lambda found: f"{LRI}{found.group(0)}{PDI}", pattern)
-        values = {name: self._value(value, language) for name, value in text.params.items()}
+            commands = set(COMMAND_PLACEHOLDER.findall(pattern))
+            pattern = COMMAND_PLACEHOLDER.sub(lambda found: f"{LRI}/{{{found.group(1)}}}{PDI}", pattern)
+        values = {
+            name: value if name in commands and isinstance(value, str) else self._value(value, language)
+            for name, value in text.params.items()
+        }
         try:
             return pattern.format_map(values)
         except (KeyError, IndexError, ValueError):
             # A catalog with a broken placeholder must not silence a message: fall back to English.
             return text.msgid.format_map(values) if not text.plural else text.plural.format_map(values)
 
-    def _value(self, value: str | int | Ltr | Lang | Moment | Day | Percent | Text, language: str) -> str:
+    def _value(self, value: str | int | Ltr | Lang | Moment | Day | Percent | Listing | Text, language: str) -> str:
         rtl = is_rtl(language)
         if isinstance(value, Text):
             return self._render(value, language)
+        if isinstance(value, Listing):
+            return format_list([self._render(item, language) for item in value.items], locale=locale(language))
         if isinstance(value, Moment | Day | Percent):
             shown = self._format(value, language)
             return f"{FSI}{shown}{PDI}" if rtl else shown

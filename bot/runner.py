@@ -443,7 +443,7 @@ class Runner:
             )
             env = env.model_copy(update={"my_questions": saved})
         if isinstance(event, Command) and event.name in ("summary", "export") and account.role == "coordinator":
-            week = summary.parse_week(event.args, env.today)
+            week = summary.parse_week(summary.export_options(event.args)[0], env.today)
             if week is not None:
                 report, rows = await self.report(account, week, with_rows=event.name == "export")
                 env = env.model_copy(update={"report": report, "export_rows": tuple(rows)})
@@ -618,7 +618,7 @@ class Runner:
 
             data, field_name, method, filename = draw(report, self.catalogs, account.language), "photo", "sendPhoto", "summary.png"
         else:
-            data, field_name, method, filename = to_csv(upload.rows), "document", "sendDocument", f"wijkbrug-{report.week.label}.csv"
+            data, field_name, method, filename = to_csv(upload.rows, upload.excel, self.catalogs.timezone), "document", "sendDocument", f"wijkbrug-{report.week.label}.csv"
         payload = {
             "chat_id": account.chat_id,
             "caption": caption[:1024],

@@ -11,7 +11,7 @@ from datetime import date
 from flows.directory import Contact, Service, Team
 from flows.intake import THEMES
 from flows.matching import Match
-from flows.text import Day, Text, lang, layout, ltr, plain, t, tp
+from flows.text import Day, Text, lang, layout, listing, ltr, plain, t, tp
 
 # TRANSLATORS: why a person is suggested for a question, shown under their name.
 THEME_REASONS: dict[str, Text] = {
@@ -68,9 +68,9 @@ def person_card(contact: Contact, today: date) -> tuple[Text, ...]:
     """A colleague in the /contacts list: what they handle, which languages they speak."""
     lines = [_who(contact)]
     if contact.themes:
-        lines.append(layout("   {themes}", themes=joined([THEMES[th] for th in contact.themes], ", ")))
+        lines.append(layout("   {themes}", themes=joined([THEMES[th] for th in contact.themes])))
     if contact.languages:
-        names = joined([plain(lang(code)) for code in contact.languages], ", ")
+        names = listing([plain(lang(code)) for code in contact.languages])
         lines.append(layout("   🗣 {languages}", languages=names))
     if contact.away_on(today) and contact.away_until is not None:
         lines.append(layout("   ⏸ {away}", away=t("away until {day}", day=Day(on=contact.away_until))))

@@ -135,6 +135,7 @@ class Upload(BaseModel):
     kind: Literal["chart", "csv"]
     report: dict[str, Any]
     rows: tuple[dict[str, Any], ...] = ()  # for csv: the pseudonymous rows
+    excel: bool = False  # for csv: ";" between columns and local times, for a Dutch Excel (bot/export.py)
 
 
 class Message(BaseModel):

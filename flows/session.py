@@ -198,7 +198,7 @@ def _command(state: Conversation, user: User, command: Command, env: Env) -> Tra
     if name in ("inbox", "cases"):
         return _list_cases(state, user, env)
     if name in ("summary", "export"):
-        return _summary(state, user, env, name)
+        return _summary(state, user, env, name, command.args)
     # /new
     if state.draft is not None:
         return reask(state, user, env, t("You are already logging a question. Carry on below, or send /cancel to stop."))
@@ -545,19 +545,24 @@ def _show_case(state: Conversation, user: User, case: cases.Case, role: str) -> 
     return Transition(state=state, messages=(_say(user, head, cases._about(case), buttons=cases.buttons_for(case, role)),))
 
 
-def _summary(state: Conversation, user: User, env: Env, name: str) -> Transition:
+def _summary(state: Conversation, user: User, env: Env, name: str, args: str = "") -> Transition:
     """A coordinator's weekly summary (text and chart), or the week's rows as CSV."""
+    args, excel = summary.export_options(args)
     report = env.report
     if report is None:
-        return _reply(
-            state,
-            user,
-            t("Which week? Send /{command}, /{command} last, or a week like {example}.", command=name, example=ltr("2026-W47")),
-        )
+        which = t("Which week? Send /{command}, /{command} last, or a week like {example}.", command=name, example=ltr("2026-W47"))
+        found = summary.read_week(args, env.today)
+        if isinstance(found, tuple) and found[0] == "no_such_week":
+            return _reply(state, user, (t("Week {week} does not exist.", week=ltr(found[1])), which))
+        if isinstance(found, tuple) and found[0] == "ahead":
+            return _reply(state, user, (t("Week {week} has not begun yet.", week=ltr(found[1])), which))
+        return _reply(state, user, which)
     dumped = report.model_dump(mode="json")
     if name == "export":
-        caption = t("Week {week}: one row per question or request; codes only, no names or phone numbers.", week=ltr(report.week.label))
-        upload = Upload(kind="csv", report=dumped, rows=env.export_rows)
+        caption: tuple[Text, ...] = (t("Week {week}: one row per question or request; codes only, no names or phone numbers.", week=ltr(report.week.label)),)
+        if not excel:
+            caption += (t("One column in Excel? Send /{command} excel for a file with “;” between the columns.", command=name),)
+        upload = Upload(kind="csv", report=dumped, rows=env.export_rows, excel=excel)
         return Transition(state=state, messages=(Message(to=ToUser(user_id=user.id), parts=(caption,), upload=upload),))
     text = Message(to=ToUser(user_id=user.id), parts=tuple(summary.report_parts(report, env.directory)))
     chart = Message(to=ToUser(user_id=user.id), parts=(t("Questions by theme, and the handovers of week {week}.", week=ltr(report.week.label)),), upload=Upload(kind="chart", report=dumped))

@@ -2,18 +2,28 @@
 
 Theory of operation: the runner loads the facts of one ISO week (Monday 00:00 to Monday 00:00 in
 the bot's time zone) and of the week before, for one coordinator's scope only (an organisation,
-or a wijkteam); `build` counts them into a `Report`; `report_parts` writes it out. Small numbers
-can identify a family: every cell of a breakdown between 1 and the threshold is shown as "<5";
-totals are exact. No names, phone numbers or question text are ever part of a report.
+or a wijkteam); `build` counts them and hides what could point to a family (`suppress`, applied
+once), so a `Report` holds only what may be shown: the text (`report_parts`), the
+chart (bot/charts.py) and the Monday push are all made from it. No names, phone numbers or
+question text are ever part of a report.
+
+The rule `suppress` applies is written out, word for word the same, under "Small numbers" in
+docs/summaries.md and docs/privacy.md (a test compares the two); `protect` says how a breakdown
+is kept from being worked out. tests/test_summary.py checks, for every way of splitting up to 20
+questions over two to four categories, that no count from 1 to 4 can be worked out from what is
+shown, even by someone who knows the rule (and the same for thresholds 3 and 4).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,6 +33,7 @@ from flows.text import Day, Text, layout, ltr, plain, t, tn
 from flows.workhours import add_working_hours
 
 THRESHOLD = 5
+FIRST_YEAR = 2000  # no week before this one holds data (and 0001-W01's week before does not exist)
 
 
 class Week(BaseModel):
@@ -53,8 +64,13 @@ def week_of(day: date) -> Week:
     return Week(year=year, number=number)
 
 
-def parse_week(args: str, today: date) -> Week | None:
-    """`` (this week), `last`, or `2026-W47`; None if it is none of those or lies ahead."""
+WeekProblem = Literal["unclear", "no_such_week", "ahead"]
+
+
+def read_week(args: str, today: date) -> Week | tuple[WeekProblem, str]:
+    """`` (this week), `last`, or `2026-W47`; else what is wrong with it: not a week at all
+    (`unclear`), a week that does not exist (`no_such_week`: 2026-W54, 2025-W53, 0001-W01, a
+    year before FIRST_YEAR) or one that has not begun (`ahead`), with the week as it was written."""
     text = args.strip().lower()
     if not text:
         return week_of(today)
@@ -62,13 +78,28 @@ def parse_week(args: str, today: date) -> Week | None:
         return week_of(today - timedelta(days=7))
     found = re.fullmatch(r"(\d{4})-?w(\d{1,2})", text)
     if not found:
-        return None
+        return ("unclear", args.strip())
+    label = f"{found.group(1)}-W{int(found.group(2)):02d}"
     try:
         week = Week(year=int(found.group(1)), number=int(found.group(2)))
         week.first_day()
     except ValueError:
-        return None
-    return week if week.first_day() <= today else None
+        return ("no_such_week", label)
+    if week.year < FIRST_YEAR:
+        return ("no_such_week", label)
+    return week if week.first_day() <= today else ("ahead", label)
+
+
+def export_options(args: str) -> tuple[str, bool]:
+    """`/export last excel`: the week asked for, and whether the file is for a Dutch Excel."""
+    words = args.split()
+    return " ".join(w for w in words if w.lower() != "excel"), any(w.lower() == "excel" for w in words)
+
+
+def parse_week(args: str, today: date) -> Week | None:
+    """The week `args` names, or None if it names none that may be summarised (see `read_week`)."""
+    found = read_week(args, today)
+    return found if isinstance(found, Week) else None
 
 
 class QuestionFact(BaseModel):
@@ -99,7 +130,9 @@ class OpenCaseFact(BaseModel):
     opened_at: datetime
 
 
-class Figures(BaseModel):
+class Counts(BaseModel):
+    """The exact counts of one week: never shown as they are (see `suppress`)."""
+
     questions: int = 0
     urgent: int = 0
     by_theme: dict[str, int] = {}
@@ -120,6 +153,42 @@ class Figures(BaseModel):
     active_volunteers: int = 0
 
 
+Cell = int | Literal["small", "large"]  # exact, or hidden: "small" is 1 to 4 ("<5"), "large" 5 or more ("≥5")
+
+
+class Breakdown(BaseModel):
+    """One breakdown as it may be shown: its non-zero cells (absent keys are zero), or withheld."""
+
+    cells: dict[str, Cell] = {}
+    withheld: bool = False
+
+    @property
+    def hidden(self) -> bool:
+        return self.withheld or any(not isinstance(n, int) for n in self.cells.values())
+
+
+class Figures(BaseModel):
+    """A week's figures with small numbers hidden: the only figures a report holds."""
+
+    questions: int = 0
+    urgent: int = 0
+    active_volunteers: int = 0
+    by_theme: Breakdown = Breakdown()
+    by_wijk: Breakdown = Breakdown()
+    by_language: Breakdown = Breakdown()
+    by_age: Breakdown = Breakdown()
+    wijk_theme: Breakdown = Breakdown()  # "wijk|theme"
+    wijk_language: Breakdown = Breakdown()
+    consults_asked: Cell = 0
+    consults_answered: Cell = 0
+    requested: Cell = 0
+    accepted: Cell = 0
+    declined: Cell = 0
+    contact_made: Cell = 0
+    closed: Cell = 0
+    median_hours_to_accept: float | None = None  # None: no acceptances, or too few to show
+
+
 class Stalled(BaseModel):
     case_id: str
     team_id: str
@@ -138,7 +207,7 @@ class Report(BaseModel):
     partial: bool = False  # the week is not over yet
 
 
-def figures(questions: list[QuestionFact], events: list[EventFact]) -> Figures:
+def figures(questions: list[QuestionFact], events: list[EventFact]) -> Counts:
     def count(values) -> dict[str, int]:
         return dict(Counter(values).most_common())
 
@@ -146,7 +215,7 @@ def figures(questions: list[QuestionFact], events: list[EventFact]) -> Figures:
     consult = [e for e in events if e.kind == "consult"]
     waits = [(e.at - e.opened_at).total_seconds() / 3600 for e in handover if e.status == "accepted"]
     by_status = Counter(e.status for e in handover)
-    return Figures(
+    return Counts(
         questions=len(questions),
         urgent=sum(q.urgent for q in questions),
         by_theme=count(q.theme for q in questions),
@@ -165,6 +234,85 @@ def figures(questions: list[QuestionFact], events: list[EventFact]) -> Figures:
         withdrawn=by_status["withdrawn"],
         median_hours_to_accept=statistics.median(waits) if waits else None,
         active_volunteers=len({q.volunteer_id for q in questions if q.volunteer_id is not None}),
+    )
+
+
+def _funnel(n: int, k: int) -> Cell:
+    return "small" if 0 < n < k else n
+
+
+def protect(counts: dict[str, int], k: int) -> Breakdown:
+    """One breakdown, whose cells add up to an exact total, with its small cells hidden (the rule
+    in this module's docstring). Which cells are hidden depends only on which are small and
+    which other one is the smallest, never on a small cell's value, so the rule itself gives
+    nothing away; whether what is left is safe is then judged from what is shown alone."""
+    counts = {key: n for key, n in counts.items() if n}
+    small = sorted(key for key, n in counts.items() if n < k)
+    if not small:
+        return Breakdown(cells=dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))))
+    if sum(counts.values()) <= 2 * k:
+        return Breakdown(withheld=True)
+    hidden: dict[str, Literal["small", "large"]] = {key: "small" for key in small}
+    others = sorted((n, key) for key, n in counts.items() if key not in hidden)
+    if others:
+        hidden[others[0][1]] = "large"
+    if not _safe(counts, hidden, k):
+        return Breakdown(withheld=True)
+    shown = sorted(((key, n) for key, n in counts.items() if key not in hidden), key=lambda item: (-item[1], item[0]))
+    large = [(key, hidden[key]) for key in sorted(hidden) if hidden[key] == "large"]
+    return Breakdown(cells=dict([*shown, *large, *((key, "small") for key in small)]))
+
+
+def _safe(counts: dict[str, int], hidden: dict[str, Literal["small", "large"]], k: int) -> bool:
+    """Whether every small hidden cell can still take two values, for someone who sees the shown
+    cells and the total and knows the rule: a small cell lies in 1…k-1, the large one in k…
+    the smallest shown cell (below it when that cell's key sorts first, as ties go by key), and
+    the hidden cells add up to the total less the shown ones."""
+    left = sum(n for key, n in counts.items() if key in hidden)
+
+    def bounds(key: str) -> tuple[float, float]:
+        if hidden[key] == "small":
+            return 1, k - 1
+        cap = min((n if other > key else n - 1 for other, n in counts.items() if other not in hidden), default=math.inf)
+        return k, cap
+
+    ranges = {key: bounds(key) for key in hidden}
+    low, high = sum(lo for lo, _ in ranges.values()), sum(hi for _, hi in ranges.values())
+    for key, (lo, hi) in ranges.items():
+        if hidden[key] == "small" and max(lo, left - (high - hi)) >= min(hi, left - (low - lo)):
+            return False
+    return True
+
+
+def _cross(counts: dict[str, int], k: int) -> Breakdown:
+    """A cross-table is shown only if none of its cells is small: its rows and columns add up to
+    the breakdowns shown beside it, so hiding single cells would not hide them."""
+    if any(0 < n < k for n in counts.values()):
+        return Breakdown(withheld=True)
+    return protect(counts, k)
+
+
+def suppress(counts: Counts, k: int = THRESHOLD) -> Figures:
+    """What of a week's counts may be shown (the rule in this module's docstring)."""
+    enough = counts.accepted >= k
+    return Figures(
+        questions=counts.questions,
+        urgent=counts.urgent,
+        active_volunteers=counts.active_volunteers,
+        by_theme=protect(counts.by_theme, k),
+        by_wijk=protect(counts.by_wijk, k),
+        by_language=protect(counts.by_language, k),
+        by_age=protect(counts.by_age, k),
+        wijk_theme=_cross(counts.wijk_theme, k),
+        wijk_language=_cross(counts.wijk_language, k),
+        consults_asked=_funnel(counts.consults_asked, k),
+        consults_answered=_funnel(counts.consults_answered, k),
+        requested=_funnel(counts.requested, k),
+        accepted=_funnel(counts.accepted, k),
+        declined=_funnel(counts.declined, k),
+        contact_made=_funnel(counts.contact_made, k),
+        closed=_funnel(counts.closed, k),
+        median_hours_to_accept=counts.median_hours_to_accept if enough else None,
     )
 
 
@@ -193,8 +341,8 @@ def build(
         week=week,
         start=first,
         end=first + timedelta(days=6),
-        this=figures(*this),
-        last=figures(*last),
+        this=suppress(figures(*this), threshold),
+        last=suppress(figures(*last), threshold),
         stalled=late,
         threshold=threshold,
         partial=today <= first + timedelta(days=6),
@@ -204,9 +352,14 @@ def build(
 # ---- writing it out ---------------------------------------------------------------------------
 
 
-def cell(n: int, threshold: int) -> int | Text:
-    """A breakdown's cell: exact when 0 or at least the threshold, else "<5"."""
-    return layout("<{k}", k=threshold) if 0 < n < threshold else n
+def cell(n: Cell, threshold: int) -> int | Text:
+    """A cell as `suppress` left it: exact, "<5" (1 to 4) or "≥5" (hidden so that a "<5" cannot
+    be worked out from the total)."""
+    if n == "small":
+        return layout("<{k}", k=threshold)
+    if n == "large":
+        return layout("≥{k}", k=threshold)
+    return n
 
 
 def _theme(code: str) -> Text:
@@ -222,11 +375,16 @@ def _age(code: str) -> Text:
     return intake.AGE_GROUPS.get(code, plain(code or "?"))
 
 
-def _breakdown(title: Text, counts: dict[str, int], name, threshold: int) -> tuple[Text, ...]:
-    lines = [title]
-    for key, n in counts.items():
-        lines.append(layout("  {name}: {n}", name=name(key), n=cell(n, threshold)))
-    return tuple(lines)
+def _breakdown(title: Text, shown: Breakdown, name, threshold: int) -> tuple[Text, ...]:
+    if shown.withheld:
+        return (title, layout("  {why}", why=t("Not shown, so that no family can be recognised.")))
+    return (title, *(layout("  {name}: {n}", name=name(key), n=cell(n, threshold)) for key, n in shown.cells.items()))
+
+
+def _anything_hidden(figures: Figures) -> bool:
+    lists = (figures.by_theme, figures.by_wijk, figures.by_language, figures.by_age, figures.wijk_theme, figures.wijk_language)
+    funnel = (figures.requested, figures.accepted, figures.declined, figures.contact_made, figures.closed, figures.consults_asked, figures.consults_answered)
+    return any(b.hidden for b in lists) or "small" in funnel
 
 
 def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text, ...]]:
@@ -244,7 +402,10 @@ def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text
             t("The week before: questions {questions} · urgent {urgent}.", questions=last.questions, urgent=last.urgent),
         )
     )
-    if this.questions:
+    lists = (this.by_theme, this.by_wijk, this.by_language, this.by_age, this.wijk_theme, this.wijk_language)
+    if this.questions and all(b.withheld for b in lists):
+        parts.append(t("Too few questions for a breakdown by theme, wijk, language or age: it could point to a family."))
+    elif this.questions:
         lang_name = lambda code: intake.language_label(code) or plain("?")
         parts.append(_breakdown(t("By theme:"), this.by_theme, _theme, k))
         parts.append(_breakdown(t("By wijk:"), this.by_wijk, lambda c: _wijk(c, directory), k))
@@ -266,16 +427,18 @@ def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text
                 k,
             )
         )
+    shown = lambda n: cell(n, k)  # noqa: E731
     parts.append(
         (
             t("Warm handovers:"),
             t(
                 "requested {requested} · accepted {accepted} · declined {declined} · contact made {contact} · closed {closed}",
-                requested=this.requested, accepted=this.accepted, declined=this.declined, contact=this.contact_made, closed=this.closed,
+                requested=shown(this.requested), accepted=shown(this.accepted), declined=shown(this.declined),
+                contact=shown(this.contact_made), closed=shown(this.closed),
             ),
-            t("The week before: requested {requested} · accepted {accepted}.", requested=last.requested, accepted=last.accepted),
-            t("Advice asked: {asked} · answered: {answered}", asked=this.consults_asked, answered=this.consults_answered),
-            _median(this.median_hours_to_accept),
+            t("The week before: requested {requested} · accepted {accepted}.", requested=shown(last.requested), accepted=shown(last.accepted)),
+            t("Advice asked: {asked} · answered: {answered}", asked=shown(this.consults_asked), answered=shown(this.consults_answered)),
+            _median(this.median_hours_to_accept, this.accepted, k),
         )
     )
     if report.stalled:
@@ -287,14 +450,24 @@ def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text
         parts.append(tuple(lines))
     else:
         parts.append(t("No handover is waiting past the reminder time."))
-    if this.questions and any(0 < n < k for n in this.wijk_theme.values()):
-        parts.append(tn("Numbers below {n} are shown as “<{n}”, so that no family can be recognised.", "Numbers below {n} are shown as “<{n}”, so that no family can be recognised.", k))
+    if _anything_hidden(this) or _anything_hidden(last):
+        parts.append(
+            (
+                tn("Numbers below {n} are shown as “<{n}”, so that no family can be recognised.", "Numbers below {n} are shown as “<{n}”, so that no family can be recognised.", k),
+                t("Where a “<{n}” could be worked out from the total, another number is hidden too (“≥{n}”) or the list is left out.", n=k),
+            )
+        )
     return parts
 
 
-def _median(hours: float | None) -> Text:
-    if hours is None:
+def _median(hours: float | None, accepted: Cell, k: int) -> Text:
+    if accepted == 0:
         return t("Median time to acceptance: no acceptances this week.")
+    if hours is None:
+        return t("Median time to acceptance: not shown for fewer than {n} acceptances.", n=k)
+    minutes = round(hours * 60)
+    if minutes < 60:
+        return tn("Median time to acceptance: {n} minute", "Median time to acceptance: {n} minutes", minutes)
     if hours < 48:
         return tn("Median time to acceptance: {n} hour", "Median time to acceptance: {n} hours", round(hours))
     return tn("Median time to acceptance: {n} day", "Median time to acceptance: {n} days", round(hours / 24))

@@ -63,6 +63,15 @@ class Percent(BaseModel):
     share: float
 
 
+class Listing(BaseModel):
+    """Items joined as the reader's language joins a list ("Turks, Arabisch en Somalisch",
+    "ترکی، عربی و سومالیایی"), by Babel's (CLDR's) list patterns."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["list"] = "list"
+    items: tuple[Text, ...]
+
+
 class Text(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -72,7 +81,10 @@ class Text(BaseModel):
     context: str | None = None
     verbatim: bool = False  # not looked up in the catalogs (see `plain`)
     language: str | None = None  # rendered in this language, whoever reads it (the parent's consent)
-    params: dict[str, str | int | Ltr | Lang | Moment | Day | Percent | Text] = Field(default_factory=dict)
+    params: dict[str, str | int | Ltr | Lang | Moment | Day | Percent | Listing | Text] = Field(default_factory=dict)
+
+
+Listing.model_rebuild()
 
 
 def t(msgid: str, **params: str | int | Ltr | Lang | Moment | Day | Percent | Text) -> Text:
@@ -102,6 +114,11 @@ def when(at: datetime, style: Literal["datetime", "date", "time", "weekday"] = "
 def plain(value: str | int | Ltr | Lang | Moment | Day | Percent) -> Text:
     """A value shown as it is (or, for a `Lang`, as Babel names it): nothing to translate."""
     return Text(msgid="{value}", verbatim=True, params={"value": value})
+
+
+def listing(items: list[Text]) -> Text:
+    """Items as one list, joined in the reader's language (see `Listing`)."""
+    return Text(msgid="{items}", verbatim=True, params={"items": Listing(items=tuple(items))})
 
 
 def layout(pattern: str, **params: str | int | Ltr | Lang | Moment | Day | Percent | Text) -> Text:

@@ -145,10 +145,40 @@ def test_summary_for_operators_as_text_csv_and_png(env, tmp_path, capsys) -> Non
     out = capsys.readouterr().out
     assert "📊 Summary for Demo-stichting De Lantaarn (invented), week" in out and "0 questions logged" in out
     assert cli.main(["summary", "--team", "bt-overvecht", "--format", "csv"]) == 0
-    assert capsys.readouterr().out.startswith("type,code,question,date")
+    assert capsys.readouterr().out.startswith("\ufefftype,code,question,date")
     chart = tmp_path / "week.png"
     assert cli.main(["summary", "--team", "bt-overvecht", "--format", "png", "--language", "ar", "-o", str(chart)]) == 0
     assert chart.read_bytes().startswith(b"\x89PNG")
     assert cli.main(["summary", "--org", "nowhere"]) == 2
     assert cli.main(["summary", "--org", "lantaarn", "--week", "2099-W01"]) == 2
     assert "--week '2099-W01'" in capsys.readouterr().err
+
+
+def test_summary_mistakes_get_one_line_and_a_non_zero_exit(env, tmp_path, capsys) -> None:
+    assert cli.main(["directory", "import", str(directory_file.sample_path())]) == 0
+    capsys.readouterr()
+    assert cli.main(["summary", "--org", "lantaarn", "--format", "png", "-o", "/nodir/x.png"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "wijkbrug summary: -o /nodir/x.png: the folder /nodir does not exist" and "Traceback" not in err
+    blocked = tmp_path / "a-file"
+    blocked.write_text("in the way")
+    assert cli.main(["summary", "--org", "lantaarn", "-o", str(blocked / "x.txt")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert cli.main(["summary", "--org", "lantaarn", "--language", "xx"]) == 2
+    err = capsys.readouterr().err
+    assert "--language 'xx': not a language Wijkbrug ships" in err and len(err.strip().splitlines()) == 1
+    assert cli.main(["summary", "--org", "lantaarn", "--language", "ar"]) == 0  # a shipped one is fine
+    capsys.readouterr()
+    for week, why in [("2026-W54", "there is no week 2026-W54"), ("0001-W01", "there is no week 0001-W01")]:
+        assert cli.main(["summary", "--org", "lantaarn", "--week", week]) == 2
+        assert why in capsys.readouterr().err
+    assert cli.main(["summary", "--org", "lantaarn", "--excel"]) == 2
+    assert "--excel is for --format csv" in capsys.readouterr().err
+
+
+def test_summary_csv_for_a_dutch_excel(env, tmp_path, capsys) -> None:
+    assert cli.main(["directory", "import", str(directory_file.sample_path())]) == 0
+    out = tmp_path / "week.csv"
+    assert cli.main(["summary", "--org", "lantaarn", "--format", "csv", "--excel", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith("\ufefftype;code;question;date;theme".encode())
+

@@ -222,3 +222,20 @@ def test_the_locale_data_the_bot_lets_go_changes_no_output() -> None:
     ]
     assert outputs[0] == outputs[1]
     assert "1.234.567" in outputs[0] and "Perzisch" in outputs[0]  # nl grouping; a language named in Dutch
+
+
+@pytest.mark.parametrize("language", ["ar", "fa"])
+def test_a_command_named_by_a_placeholder_stays_whole_and_tappable_in_right_to_left_text(catalogs, language: str) -> None:
+    """/{command} became "/⁨summary⁩": Telegram links a command only when it is one run of
+    characters; the isolate goes around the slash and the name together."""
+    text = catalogs.render(t("Which week? Send /{command}, /{command} last, or a week like {example}.", command="summary", example=ltr("2026-W47")), language)
+    assert f"{LRI}/summary{PDI}" in text and f"/{FSI}" not in text and "/summary" in text
+
+
+def test_lists_are_joined_as_the_reader_s_language_joins_them(catalogs) -> None:
+    from flows.text import listing
+
+    names = listing([plain(lang("tr")), plain(lang("ar")), plain(lang("so"))])
+    assert catalogs.render(names, "nl") == "Turks, Arabisch en Somalisch"
+    assert "،" in catalogs.render(names, "fa") and "," not in catalogs.render(names, "fa")
+    assert "," not in catalogs.render(names, "ar")  # Arabic joins with و, never with a Latin comma
