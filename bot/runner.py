@@ -387,7 +387,7 @@ class Runner:
                     # transaction rolled back) and the update stays in the inbox for a later try.
                     # (SQLite's own words, "database is locked": never anything a person typed.)
                     self._open_counts = None  # it may have been counted inside what was rolled back
-                    raise StorageProblem(str(exc)) from None
+                    raise StorageProblem(str(exc)) from exc
                 # The type and where, never the message: it may hold what the user typed.
                 where = "".join(traceback.format_tb(exc.__traceback__)[-4:])
                 log.error("update %s failed with %s\n%s", update_id, type(exc).__name__, where)

@@ -91,7 +91,8 @@ async def keep_trying(what: str, work: Callable[[], Awaitable[T]], patience: Pat
             if not storage_trouble(exc):
                 raise
             tries += 1
-            kind = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+            cause = exc.__cause__ or exc  # a StorageTrouble names the SQLite error it stands for
+            kind = getattr(cause, "sqlite_errorname", None) or type(cause).__name__
             if tries == 1:
                 log.warning("%s: the database cannot be written now (%s); trying again, pauses growing to %.0fs", what, kind, patience.most)
             else:
