@@ -53,7 +53,8 @@ async def main(values: int, batch: int) -> None:
         total = time.perf_counter() - started
         privacy.transaction = transaction
         await conn.close()
-    print(f"rotate-key: {changed:,} values re-sealed in {total:.1f} s, {len(holds)} transactions of at most {batch} values")
+    print(f"rotate-key: {changed:,} values re-sealed in {total:.1f} s, "
+          f"{len(holds)} transactions of at most {batch} values")
     print(f"write lock held: longest {max(holds) * 1000:.0f} ms, median {statistics.median(holds) * 1000:.0f} ms "
           f"(pauses of {privacy.ROTATE_PAUSE * 1000:.0f} ms between batches)")
 

@@ -461,8 +461,8 @@ async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> 
             # In batches of their own, so that a running bot waits milliseconds, not seconds.
             done = await privacy.rotate(conn, Vault(keys), now)
             under = "the newest key (an earlier rotation was finished)" if resumed else "a new key"
-            print(f"{done.values} value(s) re-encrypted under {under}, in {done.transactions} short transaction(s) of at most "
-                  f"{privacy.ROTATE_BATCH}; {settings.key_path()} holds the new key first")
+            print(f"{done.values} value(s) re-encrypted under {under}, in {done.transactions} short transaction(s) "
+                  f"of at most {privacy.ROTATE_BATCH}; {settings.key_path()} holds the new key first")
         else:
             for row in await privacy.audit_log(conn):
                 print("\t".join(row))

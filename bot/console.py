@@ -89,8 +89,8 @@ class ConsoleChat:
         self.runner = Runner(self.conn, self.catalogs, self.clock, CHANNEL, new_code=self.new_code, vault=attach(self.conn, self.vault))
         # The console has no rate limits: a wide pacer keeps the demo instant.
         self.worker = DeliveryWorker(
-            self.conn, self.sender, self.clock, CHANNEL, pacer=Pacer(per_second=1e9, burst=1e9, chat_per_second=1e9, chat_burst=1e9),
-            patience=self.patience,
+            self.conn, self.sender, self.clock, CHANNEL,
+            pacer=Pacer(per_second=1e9, burst=1e9, chat_per_second=1e9, chat_burst=1e9), patience=self.patience,
         )
 
     async def type(self, line: str) -> None:
@@ -102,7 +102,8 @@ class ConsoleChat:
                 update_id = int(await stored.get(self.conn, "console.update_id") or 0) + 1
                 await stored.put(self.conn, "console.update_id", str(update_id))
                 update["update_id"] = update_id
-                await inbox.receive(self.conn, CHANNEL, [Incoming(update_id=update_id, payload=json.dumps(update, ensure_ascii=False))], self.clock())
+                incoming = Incoming(update_id=update_id, payload=json.dumps(update, ensure_ascii=False))
+                await inbox.receive(self.conn, CHANNEL, [incoming], self.clock())
 
         async def handle() -> None:
             await self.runner.process_pending()

@@ -139,7 +139,10 @@ class DeliveryWorker:
                     everything_at = now + 1.0
                 await self._stored(lambda: self._start_due(everything))
                 pause = 1.0
-                if not self._chats and (next_at := await self._stored(lambda: outbox.next_due_at(self.conn, self.channel))) is not None:
+                next_at = None
+                if not self._chats:
+                    next_at = await self._stored(lambda: outbox.next_due_at(self.conn, self.channel))
+                if next_at is not None:
                     pause = min(pause, max(0.05, (next_at - self.clock()).total_seconds()))
                 try:
                     await asyncio.wait_for(self.wake.wait(), timeout=pause)
@@ -175,7 +178,9 @@ class DeliveryWorker:
                     if not await self._deliver(item):
                         return  # to be tried again later: the chat's later calls wait behind it
                 # Calls stored for this chat meanwhile were skipped by the worker: take them now.
-                items, _ = await self._stored(lambda: outbox.due_in_order(self.conn, self.channel, self.clock(), chat_id=chat_id))
+                items, _ = await self._stored(
+                    lambda: outbox.due_in_order(self.conn, self.channel, self.clock(), chat_id=chat_id)
+                )
         finally:
             del self._chats[chat_id]
 

@@ -152,7 +152,8 @@ class TelegramBot:
                 chat_per_second=self.settings.chat_per_second, chat_burst=max(3.0, self.settings.chat_per_second),
             )
             worker = delivery.DeliveryWorker(
-                send_db, TelegramSender(app), self.clock, CHANNEL, pacer=pacer, on_permanent=refused, patience=self.patience
+                send_db, TelegramSender(app), self.clock, CHANNEL,
+                pacer=pacer, on_permanent=refused, patience=self.patience,
             )
             secret = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
             vault = await open_vault(work_db, secret, self.settings.key_path())

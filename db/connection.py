@@ -94,7 +94,10 @@ async def keep_trying(what: str, work: Callable[[], Awaitable[T]], patience: Pat
             cause = exc.__cause__ or exc  # a StorageTrouble names the SQLite error it stands for
             kind = getattr(cause, "sqlite_errorname", None) or type(cause).__name__
             if tries == 1:
-                log.warning("%s: the database cannot be written now (%s); trying again, pauses growing to %.0fs", what, kind, patience.most)
+                log.warning(
+                    "%s: the database cannot be written now (%s); trying again, pauses growing to %.0fs",
+                    what, kind, patience.most,
+                )
             else:
                 log.debug("%s: still %s after %d tries", what, kind, tries)
             await patience.sleep(pause)

@@ -17,14 +17,17 @@ async def fill_questions(conn: Connection, vault: Vault, count: int, org: str = 
     """`count` questions of `org` (created if the directory lacks it), each text sealed."""
     async with transaction(conn):
         if not (await directory.load(conn)).organisation_name(org):
-            await directory.replace(conn, Directory.of(organisations=[Organisation(id=org, name="Het Kompas (invented)")]), frozenset())
+            organisations = [Organisation(id=org, name="Het Kompas (invented)")]
+            await directory.replace(conn, Directory.of(organisations=organisations), frozenset())
         at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
         volunteer = await users.create(
-            conn, channel="bulk", chat_id="1", role=Role.VOLUNTEER, org_id=org, language="nl", display_name="Bulk (invented)", now=at
+            conn, channel="bulk", chat_id="1", role=Role.VOLUNTEER, org_id=org, language="nl",
+            display_name="Bulk (invented)", now=at,
         )
         for n in range(count):
             question = LogQuestion(
-                code=f"B-{n:06d}", volunteer_id=volunteer.id, org_id=org, urgent=False, theme="housing", age_group="0-4",
+                code=f"B-{n:06d}", volunteer_id=volunteer.id, org_id=org, urgent=False, theme="housing",
+                age_group="0-4",
                 parent_language="ar", pc4="3531", text=f"An invented question, number {n}.", created_at=at,
             )
             await questions.insert(conn, question, vault)

@@ -86,7 +86,8 @@ async def test_a_full_disk_rolls_back_and_the_work_is_stored_once_there_is_room(
 
     await keep_trying("test", work, pauses.patience)
     assert len(pauses.seen) == 3 and not conn.in_transaction
-    assert await stored.get(conn, "trouble.first") == "x" * 3000 and await stored.get(conn, "trouble.second") == "y" * 3000
+    assert await stored.get(conn, "trouble.first") == "x" * 3000
+    assert await stored.get(conn, "trouble.second") == "y" * 3000
 
 
 async def test_a_bug_is_not_storage_trouble_and_is_raised_at_once(conn) -> None:
@@ -178,7 +179,7 @@ async def test_rotation_goes_in_short_batches_leaves_the_lock_free_between_and_r
     assert (await privacy.rotate(conn, new, datetime.now(UTC), batch=100, sleep=between)).values == 0  # nothing left
 
 
-async def test_rotate_key_run_again_after_an_interruption_finishes_with_the_same_key(story_db, catalogs, capsys) -> None:
+async def test_rotate_key_run_again_after_an_interruption_finishes_with_its_key(story_db, catalogs, capsys) -> None:
     """An interrupted `rotate-key` left its new key in front in the key file and part of the data
     re-sealed; run again, it adds no further key and finishes the job under that key."""
     await play("warm_handover_tr_nl.txt", story_db, catalogs)

@@ -34,12 +34,14 @@ async def register(bot: Wijkbrug, chats: tuple[int, ...] = CHATS) -> None:
     """Volunteers join with an invite each (the operator made them before the bot started)."""
     for chat, code in zip(chats, bot.codes, strict=True):
         bot.api.user_sends(chat, f"/start {code}", language_code="en")
-    await bot.api.wait_for(lambda a: all(any("Welcome to Wijkbrug" in t for t in texts(a, c)) for c in chats), timeout=30)
+    welcomed = lambda a: all(any("Welcome to Wijkbrug" in t for t in texts(a, c)) for c in chats)  # noqa: E731
+    await bot.api.wait_for(welcomed, timeout=30)
     await bot.settled()
 
 
 async def invites(bot: Wijkbrug, count: int = len(CHATS)) -> None:
-    made = await asyncio.gather(*(bot.operator("invite", "--role", "volunteer", "--org", "kompas", "--json") for _ in range(count)))
+    invite = ("invite", "--role", "volunteer", "--org", "kompas", "--json")
+    made = await asyncio.gather(*(bot.operator(*invite) for _ in range(count)))
     bot.codes = [json.loads(m)["code"] for m in made]  # type: ignore[attr-defined]
 
 
@@ -113,7 +115,8 @@ def small_disks() -> bool:
     if shutil.which("unshare") is None or shutil.which("nsenter") is None:
         return False
     with tempfile.TemporaryDirectory() as folder:
-        probe = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs '{folder}'"], capture_output=True)
+        mount = f"mount -t tmpfs -o size=1m tmpfs '{folder}'"
+        probe = subprocess.run(["unshare", "-rm", "sh", "-c", mount], capture_output=True)
     return probe.returncode == 0
 
 
@@ -139,8 +142,8 @@ class OnASmallDisk(Wijkbrug):
         script = 'mount -t tmpfs -o size=8m tmpfs "$1" && cp "$2"/wijkbrug.* "$1"/ && shift 2 && exec "$@"'
         env = {**self.env, "WIJKBRUG_DATABASE": str(self.disk / "wijkbrug.sqlite3")}
         self.process = await asyncio.create_subprocess_exec(
-            "unshare", "-rm", "sh", "-c", script, "sh", str(self.disk), str(self.folder), sys.executable, "-m", "bot.cli", "run",
-            *extra, env=env, cwd=self.folder, stdout=log, stderr=log,
+            "unshare", "-rm", "sh", "-c", script, "sh", str(self.disk), str(self.folder),
+            sys.executable, "-m", "bot.cli", "run", *extra, env=env, cwd=self.folder, stdout=log, stderr=log,
         )
 
     @property
@@ -160,7 +163,9 @@ class OnASmallDisk(Wijkbrug):
 
     async def settled(self) -> None:
         for _ in range(100):
-            waiting = await self.query("SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM inbox WHERE processed_at IS NULL)")
+            waiting = await self.query(
+                "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM inbox WHERE processed_at IS NULL)"
+            )
             if waiting == [(0,)] and self.api.pending_updates == 0:
                 return
             await asyncio.sleep(0.2)
