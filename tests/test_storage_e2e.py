@@ -190,6 +190,13 @@ async def test_a_full_disk_delays_the_bot_but_it_loses_and_repeats_nothing(small
     await bot.start()
     await register(bot)
     before = helps(bot)
+    # One answer is refused with "retry after 3 s": it waits in the outbox, to be sent while
+    # the disk is full (and then deleted, or it would be sent twice).
+    bot.api.fail_next("sendMessage", status=429, retry_after=3)
+    for chat in CHATS:
+        bot.api.user_sends(chat, "/help", language_code="en")
+    await bot.api.wait_for(lambda a: any(c.get("failed") == 429 for c in a.calls), timeout=20)
+    await bot.api.wait_for(lambda _: sum(helps(bot)[c] - before[c] for c in CHATS) == len(CHATS) - 1, timeout=20)
     # The log starts over empty, so the bot's next writes must grow it; then the disk is filled
     # to the last byte.
     assert (await bot.query("PRAGMA wal_checkpoint(TRUNCATE)"))[0][0] == 0
@@ -202,13 +209,15 @@ async def test_a_full_disk_delays_the_bot_but_it_loses_and_repeats_nothing(small
     room = asyncio.Event()
     sending = asyncio.ensure_future(ask_for_help(bot, until=lambda _: room.is_set()))
     try:
-        # The bot meets the full disk (before this change, it stopped there)…
-        await bot.api.wait_for(lambda _: "SQLITE_FULL" in bot.logs() or bot.process.returncode is not None, timeout=30)
+        # The poller and the delivery worker meet the full disk (before, the bot stopped there)…
+        met = [f"{loop}: the database cannot be written now (SQLITE_FULL)" for loop in ("poller", "delivery")]
+        stopped = lambda: bot.process is not None and bot.process.returncode is not None  # noqa: E731
+        await bot.api.wait_for(lambda _: all(m in bot.logs() for m in met) or stopped(), timeout=30)
         await asyncio.sleep(2)  # …and for a while longer
     finally:
         filler.unlink()  # room again
         room.set()
-    sent = await sending
+    sent = {chat: n + 1 for chat, n in (await sending).items()}
     await all_answered_once(bot, before, sent)
     assert await bot.stop() == 0
 
