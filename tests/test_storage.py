@@ -5,6 +5,7 @@ Bot API: tests/test_storage_e2e.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -194,3 +195,50 @@ async def test_rotate_key_run_again_after_an_interruption_finishes_with_its_key(
     assert Vault([interrupted]).open(sealed) == "+31612345678"
     assert await cli._trust(cli.Settings(), "rotate-key", args()) == 0  # finished: a next run makes a new key
     assert "under a new key" in capsys.readouterr().out and len(load_keys(None, key_file, create=False)) == 3
+
+
+def disk_full() -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError("database or disk is full")
+    error.sqlite_errorcode, error.sqlite_errorname = 13, "SQLITE_FULL"  # as SQLite sets them
+    return error
+
+
+async def test_the_processing_loop_waits_out_trouble_in_updates_and_timers_alike() -> None:
+    """Before, a StorageProblem from an update was waited out, but the same trouble in a timer's
+    transaction ended the processing loop, and with it the bot."""
+    from bot.runner import StorageProblem
+    from bot.telegram import TelegramBot
+
+    class Runner:
+        """The first round meets a lock in an update, the second a full disk in a timer."""
+
+        def __init__(self) -> None:
+            self.updates: list[Exception] = [StorageProblem("database is locked")]
+            self.timers: list[Exception] = [disk_full()]
+            self.rounds = 0
+
+        async def process_pending(self, committed) -> int:
+            self.rounds += 1
+            if self.updates:
+                raise self.updates.pop()
+            return 0
+
+        async def fire_timers(self) -> int:
+            if self.timers:
+                raise self.timers.pop()
+            return 0
+
+    class Worker:
+        wake = asyncio.Event()
+
+    done = asyncio.Event()
+    pauses = Pauses(after=2, then=done.set)
+    bot = object.__new__(TelegramBot)  # only what the loop uses: no Telegram, no database
+    bot.received, bot.drained, bot.patience = asyncio.Event(), asyncio.Event(), pauses.patience
+    runner = Runner()
+    loop = asyncio.create_task(bot._process(runner, Worker()))  # type: ignore[arg-type]
+    await asyncio.wait_for(done.wait(), 5)
+    await asyncio.sleep(0)
+    assert not loop.done()  # still running after both
+    loop.cancel()
+    assert pauses.seen == [0.1, 0.2] and runner.rounds >= 3
