@@ -139,10 +139,7 @@ class DeliveryWorker:
                     everything_at = now + 1.0
                 await self._stored(lambda: self._start_due(everything))
                 pause = 1.0
-                next_at = None
-                if not self._chats:
-                    next_at = await self._stored(lambda: outbox.next_due_at(self.conn, self.channel))
-                if next_at is not None:
+                if not self._chats and (next_at := await self._next_due_at()) is not None:
                     pause = min(pause, max(0.05, (next_at - self.clock()).total_seconds()))
                 try:
                     await asyncio.wait_for(self.wake.wait(), timeout=pause)
@@ -219,6 +216,9 @@ class DeliveryWorker:
     async def _later(self, item: Outgoing, seconds: float) -> None:
         at = self.clock() + timedelta(seconds=seconds)
         await self._stored(lambda: outbox.retry_later(self.conn, item.id, at))
+
+    async def _next_due_at(self) -> datetime | None:
+        return await self._stored(lambda: outbox.next_due_at(self.conn, self.channel))
 
     async def _stored(self, work: Callable[[], Awaitable[T]]) -> T:
         """`work` on the database, tried again with growing pauses while it cannot be written."""
