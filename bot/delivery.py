@@ -181,6 +181,13 @@ class DeliveryWorker:
         finally:
             del self._chats[chat_id]
 
+    async def _next_due_at(self) -> datetime | None:
+        return await self._stored(lambda: outbox.next_due_at(self.conn, self.channel))
+
+    async def _stored(self, work: Callable[[], Awaitable[T]]) -> T:
+        """`work` on the database, tried again with growing pauses while it cannot be written."""
+        return await keep_trying("delivery", work, self.patience)
+
     async def _deliver(self, item: Outgoing) -> bool:
         """True when the call is done with (delivered, or refused for good)."""
         self.tried += 1
@@ -192,14 +199,14 @@ class DeliveryWorker:
             async with self._sending:  # a few calls in flight at once; waiting for the pace holds no slot
                 await self.sender.call(item.method, item.payload)
         except RetryAfter as exc:
-            await self._later(item, exc.seconds)
+            await self._stored(lambda: self._later(item, exc.seconds))
             return False
         except Transient as exc:
             if item.attempts + 1 >= MAX_ATTEMPTS:
                 log.error("gave up on %s #%s after %s attempts (%s)", item.method, item.id, item.attempts + 1, type(exc).__name__)
                 await self._stored(lambda: outbox.done(self.conn, item.id))
                 return True
-            await self._later(item, min(MAX_BACKOFF, 0.5 * 2 ** min(item.attempts, 10)))
+            await self._stored(lambda: self._later(item, min(MAX_BACKOFF, 0.5 * 2 ** min(item.attempts, 10))))
             return False
         except Permanent as exc:
             log.warning("%s #%s refused for good: %s", item.method, item.id, exc.args[0] if exc.args else "")
@@ -214,12 +221,4 @@ class DeliveryWorker:
         return True
 
     async def _later(self, item: Outgoing, seconds: float) -> None:
-        at = self.clock() + timedelta(seconds=seconds)
-        await self._stored(lambda: outbox.retry_later(self.conn, item.id, at))
-
-    async def _next_due_at(self) -> datetime | None:
-        return await self._stored(lambda: outbox.next_due_at(self.conn, self.channel))
-
-    async def _stored(self, work: Callable[[], Awaitable[T]]) -> T:
-        """`work` on the database, tried again with growing pauses while it cannot be written."""
-        return await keep_trying("delivery", work, self.patience)
+        await outbox.retry_later(self.conn, item.id, self.clock() + timedelta(seconds=seconds))
