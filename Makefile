@@ -23,6 +23,7 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/directory_bench.py
 	$(BIN)/python benchmarks/summary_bench.py
+	$(BIN)/python benchmarks/rotate_bench.py
 	$(BIN)/python benchmarks/load.py
 
 # Translators' workflow (docs/translating.md).

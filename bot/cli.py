@@ -25,8 +25,9 @@ from bot.settings import Settings, SettingsProblem, unknown
 from bot.settings import load as load_settings
 from db import directory as stored_directory
 from db import invites
+from db import settings as stored_settings
 from db.connection import DatabaseError, connect, migrate, transaction
-from db.vault import KeyProblem, Vault, open_vault
+from db.vault import CHECK_KEY, KeyProblem, Vault, open_vault
 from flows.directory import Directory, DirectoryError
 from flows.model import Role
 
@@ -474,14 +475,19 @@ async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> 
         elif command == "rotate-key":
             if secret:
                 raise OperatorError("the key comes from WIJKBRUG_SECRET_KEY: put a new key in front of it there, then run this again")
-            new_key = Fernet.generate_key()
-            old_keys = load_keys(None, settings.key_path(), create=False)
-            # The running bot reloads the key file when it meets data sealed under the new key.
-            write_keys(settings.key_path(), [new_key, *old_keys])
-            rotated = Vault([new_key, *old_keys])
-            async with transaction(conn):
-                count = await privacy.rotate(conn, rotated, now)
-            print(f"{count} value(s) re-encrypted under a new key; {settings.key_path()} holds the new key first")
+            keys = load_keys(None, settings.key_path(), create=False)
+            # The key check is re-sealed last: if it is not under the newest key, an earlier
+            # rotation stopped half-way (or the key was added by hand), and this one finishes it.
+            resumed = not Vault(keys).is_newest(await stored_settings.get(conn, CHECK_KEY))
+            if not resumed:
+                keys = [Fernet.generate_key(), *keys]
+                # The running bot reloads the key file when it meets data sealed under the new key.
+                write_keys(settings.key_path(), keys)
+            # In batches of their own, so that a running bot waits milliseconds, not seconds.
+            done = await privacy.rotate(conn, Vault(keys), now)
+            under = "the newest key (an earlier rotation was finished)" if resumed else "a new key"
+            print(f"{done.values} value(s) re-encrypted under {under}, in {done.transactions} short transaction(s) "
+                  f"of at most {privacy.ROTATE_BATCH}; {settings.key_path()} holds the new key first")
         else:
             for row in await privacy.audit_log(conn):
                 print("\t".join(row))

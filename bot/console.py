@@ -20,7 +20,7 @@ from bot.i18n import Catalogs
 from bot.runner import Runner, new_question_code
 from db import inbox
 from db import settings as stored
-from db.connection import Connection, transaction
+from db.connection import Connection, Patience, keep_trying, transaction
 from db.inbox import Incoming
 from db.vault import Vault, attach
 
@@ -82,25 +82,36 @@ class ConsoleChat:
     new_code: Callable[[], str] = new_question_code
     chat_id: str = DEMO_CHAT
     vault: Vault = field(default_factory=Vault.generate)
+    patience: Patience = field(default_factory=Patience)  # while the database cannot be written
 
     def __post_init__(self) -> None:
         self.sender = ConsoleSender(self.out)
         self.runner = Runner(self.conn, self.catalogs, self.clock, CHANNEL, new_code=self.new_code, vault=attach(self.conn, self.vault))
         # The console has no rate limits: a wide pacer keeps the demo instant.
         self.worker = DeliveryWorker(
-            self.conn, self.sender, self.clock, CHANNEL, pacer=Pacer(per_second=1e9, burst=1e9, chat_per_second=1e9, chat_burst=1e9)
+            self.conn, self.sender, self.clock, CHANNEL,
+            pacer=Pacer(per_second=1e9, burst=1e9, chat_per_second=1e9, chat_burst=1e9), patience=self.patience,
         )
 
     async def type(self, line: str) -> None:
         """Send one line as the person would: a number presses a button of the newest message."""
         update = self._update(line.rstrip("\n"))
-        async with transaction(self.conn):
-            update_id = int(await stored.get(self.conn, "console.update_id") or 0) + 1
-            await stored.put(self.conn, "console.update_id", str(update_id))
-            update["update_id"] = update_id
-            await inbox.receive(self.conn, CHANNEL, [Incoming(update_id=update_id, payload=json.dumps(update, ensure_ascii=False))], self.clock())
-        await self.runner.process_pending()
-        await self.runner.fire_timers()
+
+        async def receive() -> None:
+            async with transaction(self.conn):
+                update_id = int(await stored.get(self.conn, "console.update_id") or 0) + 1
+                await stored.put(self.conn, "console.update_id", str(update_id))
+                update["update_id"] = update_id
+                incoming = Incoming(update_id=update_id, payload=json.dumps(update, ensure_ascii=False))
+                await inbox.receive(self.conn, CHANNEL, [incoming], self.clock())
+
+        async def handle() -> None:
+            await self.runner.process_pending()
+            await self.runner.fire_timers()
+
+        # The same patience as the Telegram bot's loops: a locked database or a full disk waits.
+        await keep_trying("console", receive, self.patience)
+        await keep_trying("console", handle, self.patience)
         while await self.worker.drain_once():
             pass
 

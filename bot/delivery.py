@@ -4,7 +4,9 @@ A call that fails on the network or with a server error is tried again with grow
 429 waits exactly the `retry_after` the channel asked for; a call the channel refuses for good
 (a bad request, a user who blocked the bot) is dropped and logged by kind, never by content.
 A row leaves the outbox only after the channel confirmed it, so a crash in between sends that
-one call again: at most one duplicate, of the call in flight.
+one call again: at most one duplicate, of the call in flight. When the database cannot be
+written at that moment (locked, disk full), the worker keeps the confirmation and tries to
+store it again with growing pauses (`db.connection.keep_trying`), rather than send it twice.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from db import outbox
-from db.connection import Connection
+from db.connection import Connection, Patience, keep_trying
 from db.outbox import Outgoing
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_BACKOFF = 300.0
 MAX_ATTEMPTS = 50  # about four hours of trying at the longest pause; then the call is given up
@@ -97,6 +100,7 @@ class DeliveryWorker:
     concurrency: int = 8  # chats sent to at once; measured at 200 people: 4 left the bot waiting on replies
     on_permanent: Callable[[Outgoing, Permanent], Awaitable[None]] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    patience: Patience = field(default_factory=Patience)  # when the database cannot be written
 
     def __post_init__(self) -> None:
         self._sending = asyncio.Semaphore(self.concurrency)
@@ -133,9 +137,9 @@ class DeliveryWorker:
                 everything = now >= everything_at
                 if everything:
                     everything_at = now + 1.0
-                await self._start_due(everything)
+                await self._stored(lambda: self._start_due(everything))
                 pause = 1.0
-                if not self._chats and (next_at := await outbox.next_due_at(self.conn, self.channel)) is not None:
+                if not self._chats and (next_at := await self._next_due_at()) is not None:
                     pause = min(pause, max(0.05, (next_at - self.clock()).total_seconds()))
                 if not await woken(self.wake, pause):
                     everything_at = 0.0
@@ -148,7 +152,7 @@ class DeliveryWorker:
         """Send what is due now, each chat's calls in order, and wait until that is done.
         Returns how many calls were tried."""
         before = self.tried
-        await self._start_due(everything=True)
+        await self._stored(lambda: self._start_due(everything=True))
         await asyncio.gather(*self._chats.values())
         return self.tried - before
 
@@ -169,9 +173,18 @@ class DeliveryWorker:
                     if not await self._deliver(item):
                         return  # to be tried again later: the chat's later calls wait behind it
                 # Calls stored for this chat meanwhile were skipped by the worker: take them now.
-                items, _ = await outbox.due_in_order(self.conn, self.channel, self.clock(), chat_id=chat_id)
+                items, _ = await self._stored(
+                    lambda: outbox.due_in_order(self.conn, self.channel, self.clock(), chat_id=chat_id)
+                )
         finally:
             del self._chats[chat_id]
+
+    async def _next_due_at(self) -> datetime | None:
+        return await self._stored(lambda: outbox.next_due_at(self.conn, self.channel))
+
+    async def _stored(self, work: Callable[[], Awaitable[T]]) -> T:
+        """`work` on the database, tried again with growing pauses while it cannot be written."""
+        return await keep_trying("delivery", work, self.patience)
 
     async def _deliver(self, item: Outgoing) -> bool:
         """True when the call is done with (delivered, or refused for good)."""
@@ -184,22 +197,25 @@ class DeliveryWorker:
             async with self._sending:  # a few calls in flight at once; waiting for the pace holds no slot
                 await self.sender.call(item.method, item.payload)
         except RetryAfter as exc:
-            await self._later(item, exc.seconds)
+            await self._stored(lambda: self._later(item, exc.seconds))
             return False
         except Transient as exc:
             if item.attempts + 1 >= MAX_ATTEMPTS:
                 log.error("gave up on %s #%s after %s attempts (%s)", item.method, item.id, item.attempts + 1, type(exc).__name__)
-                await outbox.done(self.conn, item.id)
+                await self._stored(lambda: outbox.done(self.conn, item.id))
                 return True
-            await self._later(item, min(MAX_BACKOFF, 0.5 * 2 ** min(item.attempts, 10)))
+            await self._stored(lambda: self._later(item, min(MAX_BACKOFF, 0.5 * 2 ** min(item.attempts, 10))))
             return False
         except Permanent as exc:
             log.warning("%s #%s refused for good: %s", item.method, item.id, exc.args[0] if exc.args else "")
-            await outbox.done(self.conn, item.id)
+            await self._stored(lambda: outbox.done(self.conn, item.id))
             if self.on_permanent is not None:
-                await self.on_permanent(item, exc)
+                on_permanent = self.on_permanent
+                await self._stored(lambda: on_permanent(item, exc))
             return True
-        await outbox.done(self.conn, item.id)
+        # Sent: the row must go, or it would be sent again. If the database cannot be written
+        # now, wait for it (this chat's later calls wait too; other chats go on).
+        await self._stored(lambda: outbox.done(self.conn, item.id))
         return True
 
     async def _later(self, item: Outgoing, seconds: float) -> None:

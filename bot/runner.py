@@ -31,7 +31,7 @@ from db import alerts, conversations, inbox, invites, outbox, privacy, questions
 from db import cases as stored_cases
 from db import directory as stored_directory
 from db import settings as stored_settings
-from db.connection import Connection, transaction
+from db.connection import Connection, StorageTrouble, storage_trouble, transaction
 from db.users import Account
 from db.vault import Vault, attach
 from db.vault import of as vault_of
@@ -85,8 +85,9 @@ class _CodeTaken(Exception):
     pass
 
 
-class StorageProblem(Exception):
-    """The database cannot be written now (locked, or the disk is full); try again later."""
+class StorageProblem(StorageTrouble):
+    """The database cannot be written now (locked, or the disk is full); try again later
+    (the loops do, through `db.connection.keep_trying`)."""
 
 
 @dataclass
@@ -369,11 +370,13 @@ class Runner:
             except _CodeTaken:
                 self._open_counts = None
                 continue
-            except sqlite3.OperationalError as exc:
-                # Locked by another program, or the disk is full: nothing was written (the
-                # transaction rolled back) and the update stays in the inbox for a later try.
-                raise StorageProblem(str(exc)) from None
             except Exception as exc:  # noqa: BLE001 - a bug must not stop every later update: park this one
+                if storage_trouble(exc):
+                    # Locked by another program, or the disk is full: nothing was written (the
+                    # transaction rolled back) and the update stays in the inbox for a later try.
+                    # (SQLite's own words, "database is locked": never anything a person typed.)
+                    self._open_counts = None  # it may have been counted inside what was rolled back
+                    raise StorageProblem(str(exc)) from exc
                 # The type and where, never the message: it may hold what the user typed.
                 where = "".join(traceback.format_tb(exc.__traceback__)[-4:])
                 log.error("update %s failed with %s\n%s", update_id, type(exc).__name__, where)

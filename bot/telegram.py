@@ -39,11 +39,11 @@ from telegram.warnings import PTBUserWarning
 from bot import delivery, memory
 from bot.http import AiohttpRequest, Call
 from bot.i18n import Catalogs
-from bot.runner import Flood, Runner, StorageProblem
+from bot.runner import Flood, Runner
 from bot.settings import Settings
 from db import inbox, users
 from db import settings as stored
-from db.connection import Checkpointer, Connection, connect, leave_checkpoints_to, transaction
+from db.connection import Checkpointer, Connection, Patience, connect, keep_trying, leave_checkpoints_to, transaction
 from db.inbox import Incoming
 from db.vault import attach, open_vault
 from flows.access import DESCRIPTION, SHORT_DESCRIPTION
@@ -132,6 +132,7 @@ class TelegramBot:
         self.application = build_application(settings)
         self.received = asyncio.Event()
         self.drained = asyncio.Event()  # set when the processing loop has handled all it was given
+        self.patience = Patience()  # while the database cannot be written (locked, disk full)
 
     async def run(self) -> None:
         app = self.application
@@ -141,9 +142,13 @@ class TelegramBot:
         try:
             await self._initialize()
             me = app.bot.bot
-            async with transaction(poll_db):
-                await stored.put(poll_db, USERNAME_KEY, me.username or "")
+            async def remember_username() -> None:
+                async with transaction(poll_db):
+                    await stored.put(poll_db, USERNAME_KEY, me.username or "")
+
+            await keep_trying("start", remember_username, self.patience)
             log.info("connected to Telegram as @%s", me.username)
+
             async def refused(item, exc: delivery.Permanent) -> None:
                 if exc.args and exc.args[0] == "Forbidden":  # the person blocked the bot: stop trying them
                     async with transaction(send_db):
@@ -153,7 +158,10 @@ class TelegramBot:
                 per_second=self.settings.send_per_second, burst=self.settings.send_per_second,
                 chat_per_second=self.settings.chat_per_second, chat_burst=max(3.0, self.settings.chat_per_second),
             )
-            worker = delivery.DeliveryWorker(send_db, TelegramSender(app), self.clock, CHANNEL, pacer=pacer, on_permanent=refused)
+            worker = delivery.DeliveryWorker(
+                send_db, TelegramSender(app), self.clock, CHANNEL,
+                pacer=pacer, on_permanent=refused, patience=self.patience,
+            )
             secret = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
             vault = await open_vault(work_db, secret, self.settings.key_path())
             for conn in (poll_db, work_db, send_db):
@@ -237,15 +245,20 @@ class TelegramBot:
             updates = [Incoming(update_id=int(u["update_id"]), payload=json.dumps(u, ensure_ascii=False)) for u in batch]
             offset = max(u.update_id for u in updates) + 1
             # Stored together with the offset: asking for `offset` next is what tells Telegram
-            # these are handled, and by then they are safe in the inbox.
-            async with transaction(conn):
-                await inbox.receive(conn, CHANNEL, updates, self.clock())
-                await stored.put(conn, OFFSET_KEY, str(offset))
+            # these are handled, and by then they are safe in the inbox. While the database cannot
+            # be written, the batch is kept and no more are asked for: they wait at Telegram.
+            await keep_trying("poller", lambda: self._store(conn, updates, offset), self.patience)
             self.received.set()
             # Ask for more once these are handled: meanwhile new updates wait, safe, at Telegram,
             # and come in one batch instead of a call each (under load, most of a poll's cost).
             self.drained.clear()
             await self.drained.wait()
+
+    async def _store(self, conn: Connection, updates: list[Incoming], offset: int | None = None) -> None:
+        async with transaction(conn):
+            await inbox.receive(conn, CHANNEL, updates, self.clock())
+            if offset is not None:
+                await stored.put(conn, OFFSET_KEY, str(offset))
 
     async def _serve_webhook(self, conn: Connection) -> None:
         """Telegram POSTs each update to WEBHOOK; it is written to the inbox before the 200 goes
@@ -257,8 +270,12 @@ class TelegramBot:
             secret = await stored.get(conn, WEBHOOK_SECRET_KEY)
             if secret is None:
                 secret = secrets.token_urlsafe(32)
-                async with transaction(conn):
-                    await stored.put(conn, WEBHOOK_SECRET_KEY, secret)
+
+                async def keep_secret() -> None:
+                    async with transaction(conn):
+                        await stored.put(conn, WEBHOOK_SECRET_KEY, secret)
+
+                await keep_trying("webhook", keep_secret, self.patience)
         path = urlsplit(self.webhook or "").path or "/"
         timeout = self.settings.webhook_timeout
         loop = asyncio.get_running_loop()
@@ -278,8 +295,9 @@ class TelegramBot:
                 return web.Response(status=408, headers={"Connection": "close"})
             except (ValueError, KeyError, TypeError):
                 return web.Response(status=400)
-            async with transaction(conn):
-                await inbox.receive(conn, CHANNEL, [incoming], self.clock())
+            # The 200 goes back only once it is stored; Telegram waits meanwhile (and sends it
+            # again if it gives up: the inbox ignores the second copy).
+            await keep_trying("webhook", lambda: self._store(conn, [incoming]), self.patience)
             self.received.set()
             return web.Response(status=200)
 
@@ -320,24 +338,24 @@ class TelegramBot:
     async def _process(self, runner: Runner, worker: delivery.DeliveryWorker) -> None:
         """Updates and timers, one at a time on one connection (so no transaction interleaves).
         Timers (reminders, the Monday push, the nightly retention) are looked at once a second:
-        they are due by the minute, and looking after every update cost four queries each."""
-        pause = 1.0
+        they are due by the minute, and looking after every update cost four queries each.
+        While the database cannot be written, what failed was rolled back (the update stays in
+        the inbox, the timer stays due) and the whole round is tried again with growing pauses."""
         clock = asyncio.get_running_loop().time
         timers_at = 0.0
+
+        async def one_round() -> int:
+            nonlocal timers_at
+            busy = await runner.process_pending(committed=worker.wake.set)
+            self.drained.set()
+            if clock() >= timers_at:
+                busy += await runner.fire_timers()
+                timers_at = clock() + 1.0
+            return busy
+
         while True:
             self.received.clear()  # before looking: an update stored meanwhile sets it again
-            try:
-                busy = await runner.process_pending(committed=worker.wake.set)
-                self.drained.set()
-                if clock() >= timers_at:
-                    timers_at = clock() + 1.0
-                    busy += await runner.fire_timers()
-            except StorageProblem as exc:
-                log.error("the database cannot be written (%s); trying again in %.0fs", exc, pause)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 60.0)
-                continue
-            pause = 1.0
+            busy = await keep_trying("processing", one_round, self.patience)
             if busy:
                 worker.wake.set()
                 continue

@@ -12,26 +12,100 @@ finds the database locked is tried again after a short asynchronous sleep, letti
 the bot run, until BUSY_TIMEOUT_MS has passed; then the "database is locked" error surfaces.
 A transaction of the bot never awaits anything but its own statements, so two connections of
 this process never hold the write lock across each other.
+
+Storage trouble that outlasts that wait (a lock held longer, a full disk, a failing write) rolls
+the transaction back; `keep_trying` is the one place that then waits, with growing pauses, and
+runs the work again. Every loop of the bot (poller, processing, timers, delivery, webhook,
+console) goes through it, so such trouble delays the bot but never stops it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Generator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+# While the database is locked a statement is tried again at least this often (seconds): another
+# writer's short transactions (rotate-key's batches) leave gaps a little longer than this.
+BUSY_PROBE = 0.01
 SQLITE_BUSY = 5
 SQLITE_LOCKED = 6
+SQLITE_NOMEM = 7
+SQLITE_IOERR = 10
+SQLITE_FULL = 13
+SQLITE_PROTOCOL = 15
+# Trouble with the storage, not with the statement: it passes, and the same work then succeeds.
+# (Any other error, such as "no such table", is a bug: trying again would only repeat it.)
+TROUBLE = frozenset({SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_IOERR, SQLITE_FULL, SQLITE_PROTOCOL})
+
+T = TypeVar("T")
 
 
 class DatabaseError(Exception):
     """The database cannot be used (not SQLite, from a newer Wijkbrug, locked, disk full)."""
+
+
+class StorageTrouble(Exception):
+    """Work that could not be stored now (locked, disk full) and was rolled back: try again later."""
+
+
+def storage_trouble(exc: BaseException) -> bool:
+    """Is this error the storage's (locked, full, failing to write), worth trying again?"""
+    if isinstance(exc, StorageTrouble):
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF in TROUBLE
+
+
+@dataclass(frozen=True)
+class Patience:
+    """The pauses between tries when storage trouble stopped some work: `first`, doubling up
+    to `most`, for as long as it takes. `sleep` is injected by tests."""
+
+    first: float = 0.1
+    most: float = 5.0
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
+
+
+async def keep_trying(what: str, work: Callable[[], Awaitable[T]], patience: Patience = Patience()) -> T:
+    """Run `work` until storage trouble no longer stops it, and return what it returned.
+
+    `work` must be safe to run again after such trouble: its transactions roll back when they
+    fail (see `transaction`), so a second run starts from what was stored. Anything else it
+    raises (a bug) is raised at once. Only the error's kind is logged, never its message."""
+    pause, tries = patience.first, 0
+    while True:
+        try:
+            result = await work()
+        except Exception as exc:
+            if not storage_trouble(exc):
+                raise
+            tries += 1
+            cause = exc.__cause__ or exc  # a StorageTrouble names the SQLite error it stands for
+            kind = getattr(cause, "sqlite_errorname", None) or type(cause).__name__
+            if tries == 1:
+                log.warning(
+                    "%s: the database cannot be written now (%s); trying again, pauses growing to %.0fs",
+                    what, kind, patience.most,
+                )
+            else:
+                log.debug("%s: still %s after %d tries", what, kind, tries)
+            await patience.sleep(pause)
+            pause = min(pause * 2, patience.most)
+            continue
+        if tries:
+            log.warning("%s: stored again after %d failed tries", what, tries)
+        return result
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -116,7 +190,7 @@ class Connection:
         pause = 0.001
         while time.monotonic() < deadline:
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.05)
+            pause = min(pause * 2, BUSY_PROBE)
             try:
                 return call(*args)
             except sqlite3.OperationalError as exc:
@@ -274,15 +348,18 @@ def _statements(sql: str) -> list[str]:
 
 @asynccontextmanager
 async def transaction(conn: Connection) -> AsyncIterator[Connection]:
-    """One write transaction: all of it is stored, or none of it."""
+    """One write transaction: all of it is stored, or none of it. A failed COMMIT (a full
+    disk) is rolled back too: the connection is never left inside a transaction."""
     await conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        await conn.execute("COMMIT")
     except BaseException:
         # SQLite may already have rolled back by itself (a full disk does): then there is
         # nothing to undo, and the original error is the one to report.
         if conn.in_transaction:
-            await conn.execute("ROLLBACK")
+            try:
+                await conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the original error is the one to report
         raise
-    else:
-        await conn.execute("COMMIT")

@@ -5,13 +5,15 @@ what, when), never the data itself."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from db import inbox
-from db.connection import Connection, open_raw
+from db.connection import Connection, open_raw, transaction
 from db.vault import CHECK_KEY, Vault
 
 INBOX_DAYS = 7  # how long the ids of processed updates are kept (see inbox.forget_processed)
@@ -28,6 +30,13 @@ SEALED = (
     ("outbox", "id", "payload"),
     ("settings", "key", "value"),
 )
+
+
+class Rotated(BaseModel):
+    """What a key rotation did: values re-sealed, in how many transactions."""
+
+    values: int = 0
+    transactions: int = 0
 
 
 class Erased(BaseModel):
@@ -152,18 +161,43 @@ async def apply_retention(conn: Connection, now: datetime, handover_days: int, t
     return len(handovers), texts
 
 
-async def rotate(conn: Connection, vault: Vault, now: datetime) -> int:
-    """Re-seal every sealed value under the vault's newest key (inside the caller's transaction)."""
-    changed = 0
+ROTATE_BATCH = 500  # values re-sealed per transaction: a few milliseconds of holding the write lock
+ROTATE_PAUSE = 0.02  # between two batches: the bot, trying every BUSY_PROBE seconds, gets its turn
+
+
+async def rotate(
+    conn: Connection, vault: Vault, now: datetime, batch: int = ROTATE_BATCH, pause: float = ROTATE_PAUSE,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> Rotated:
+    """Re-seal every sealed value under the vault's newest key, in short transactions of its
+    own (`batch` values each, `pause` seconds apart) so that a running bot never waits more
+    than one batch for the write lock. A value sealed under the newest key already is skipped:
+    a rotation that was interrupted (or found the database locked) is simply run again.
+    """
+    done = Rotated()
     for table, key, column in SEALED:
         condition = f"{column} LIKE 'v1:%'" + (f" AND key = '{CHECK_KEY}'" if table == "settings" else "")
-        async with conn.execute(f"SELECT {key}, {column} FROM {table} WHERE {condition}") as cur:
-            rows = await cur.fetchall()
-        for ident, sealed in rows:
-            await conn.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (vault.rotate(sealed), ident))
-            changed += 1
-    await audit(conn, "operator", "rotate-key", "-", now, f"{changed} value(s) re-sealed")
-    return changed
+        after: object = None  # rows are taken in the order of their key, from where the last batch ended
+        while True:
+            async with transaction(conn):
+                where = condition + ("" if after is None else f" AND {key} > ?")
+                async with conn.execute(
+                    f"SELECT {key}, {column} FROM {table} WHERE {where} ORDER BY {key} LIMIT ?",
+                    (*(() if after is None else (after,)), batch),
+                ) as cur:
+                    rows = await cur.fetchall()
+                fresh = [(vault.rotate(sealed), ident) for ident, sealed in rows if not vault.is_newest(sealed)]
+                if fresh:
+                    await conn.executemany(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", fresh)
+            done.values += len(fresh)
+            done.transactions += 1
+            if len(rows) < batch:
+                break
+            after = rows[-1][0]
+            await sleep(pause)
+    async with transaction(conn):
+        await audit(conn, "operator", "rotate-key", "-", now, f"{done.values} value(s) re-sealed")
+    return done
 
 
 async def backup(conn: Connection, target: Path, now: datetime) -> None:

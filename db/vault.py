@@ -39,7 +39,8 @@ class Vault:
         if not keys:
             raise KeyProblem("no encryption key")
         try:
-            self._fernet = MultiFernet([Fernet(key) for key in keys])
+            fernets = [Fernet(key) for key in keys]
+            self._fernet, self._newest = MultiFernet(fernets), fernets[0]
         except ValueError as exc:
             raise KeyProblem(f"the encryption key is not a valid Fernet key ({exc})") from None
 
@@ -77,6 +78,17 @@ class Vault:
                 except InvalidToken:
                     pass
             raise KeyProblem("the encryption key does not open the data in this database") from None
+
+    def is_newest(self, sealed: str | None) -> bool:
+        """Is this value sealed under the newest key already? (Checks the token's signature
+        only, without decrypting: a rotation that is run again skips what it did before.)"""
+        if sealed is None or not sealed.startswith(PREFIX):
+            return False
+        try:
+            self._newest.extract_timestamp(sealed[len(PREFIX):].encode("ascii"))
+        except InvalidToken:
+            return False
+        return True
 
     def rotate(self, sealed: str | None) -> str | None:
         """The same value sealed under the newest key."""
