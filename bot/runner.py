@@ -26,7 +26,7 @@ from typing import Any
 from bot.export import to_csv
 from bot.i18n import Catalogs
 from bot.updates import Inbound, parse
-from db import alerts, conversations, inbox, invites, outbox, privacy, questions, summaries, timers, users
+from db import alerts, conversations, inbox, invites, outbox, privacy, questions, summaries, timers, users, wal
 from db import cases as stored_cases
 from db import directory as stored_directory
 from db import settings as stored_settings
@@ -308,6 +308,8 @@ class Runner:
             local = now.astimezone(self.catalogs.timezone)
             tomorrow = datetime.combine(local.date() + timedelta(days=1), time(3, 0), self.catalogs.timezone)
             await stored_settings.put(self.conn, RETENTION_KEY, tomorrow.astimezone(UTC).isoformat())
+        if due is not None:
+            await wal.truncate(self.conn)  # the erased values must not stay in the write-ahead log
         return 0
 
     async def revoke(self, user_id: int) -> bool:
