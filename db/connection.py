@@ -17,7 +17,9 @@ this process never hold the write lock across each other.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import AsyncIterator, Generator, Iterable
 from contextlib import asynccontextmanager
@@ -155,11 +157,32 @@ async def open_raw(path: str | Path) -> Connection:
     return Connection(sqlite3.connect(str(path), isolation_level=None, timeout=0))
 
 
+def keep_private(path: Path, folder_too: bool = True) -> None:
+    """Only the owner may read the database, its `-wal` and `-shm`, and its folder (0600/0700).
+    A new folder and a new file are made so; existing ones are tightened (an existing folder
+    only with `folder_too`). SQLite gives the `-wal` and `-shm` it creates the database file's
+    mode. A folder or file of someone else (which cannot be changed) is left as it is."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for each in ((folder,) if folder_too else ()) + (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            mode = stat.S_IMODE(each.stat().st_mode)
+            private = mode & (0o700 if each.is_dir() else 0o600)
+            if mode != private:
+                each.chmod(private)
+        except OSError:
+            pass  # not there, or not ours
+
+
 async def connect(path: str | Path, upgrade: bool = True) -> Connection:
-    """Open (creating the file and its folder if needed) and bring the schema up to date."""
+    """Open (creating the file and its folder if needed, readable by their owner only) and
+    bring the schema up to date."""
     path = Path(path)
     if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        keep_private(path)
     conn = await open_raw(path)
     try:
         await conn.execute("PRAGMA journal_mode = WAL")

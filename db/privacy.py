@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from db import inbox
-from db.connection import Connection, open_raw
+from db.connection import Connection, keep_private, open_raw
 from db.vault import CHECK_KEY, Vault
 
 INBOX_DAYS = 7  # how long the ids of processed updates are kept (see inbox.forget_processed)
@@ -142,8 +142,9 @@ async def rotate(conn: Connection, vault: Vault, now: datetime) -> int:
 
 
 async def backup(conn: Connection, target: Path, now: datetime) -> None:
-    """A consistent copy while the bot runs (SQLite's online backup)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """A consistent copy while the bot runs (SQLite's online backup), readable by its owner only
+    (0600, in a folder made 0700 if it is new; an existing folder is the operator's to choose)."""
+    keep_private(target, folder_too=False)
     async with await open_raw(target) as copy:
         await conn.backup(copy)
     await audit(conn, "operator", "backup", target.name, now)

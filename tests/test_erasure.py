@@ -178,3 +178,54 @@ async def test_a_busy_checkpoint_is_tried_again_until_the_old_snapshot_is_releas
     assert not await wal.truncate(conn, attempts=4, sleep=sleep)  # never released: it says so
     reader.close()
     await conn.close()
+
+
+# ---- item 9: files only their owner can read; no webhook secret in the database -------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_the_database_its_log_and_its_folder_are_its_owner_s_only(tmp_path: Path) -> None:
+    database = tmp_path / "data" / "w.sqlite3"
+    conn = await connect(database)
+    await conn.execute("CREATE TABLE t (x)")
+    assert (mode(database.parent), mode(database)) == (0o700, 0o600)
+    assert mode(Path(f"{database}-wal")) == 0o600 and mode(Path(f"{database}-shm")) == 0o600
+    await privacy.backup(conn, tmp_path / "backups" / "copy.sqlite3", datetime.now(UTC))
+    assert mode(tmp_path / "backups" / "copy.sqlite3") == 0o600 and mode(tmp_path / "backups") == 0o700
+    await conn.close()
+
+
+async def test_files_made_readable_by_others_are_tightened(tmp_path: Path) -> None:
+    database = tmp_path / "data" / "w.sqlite3"
+    await (await connect(database)).close()
+    for path, loose in ((database.parent, 0o755), (database, 0o644), (Path(f"{database}-wal"), 0o644)):
+        if path.exists():
+            path.chmod(loose)
+    conn = await connect(database)
+    assert (mode(database.parent), mode(database)) == (0o700, 0o600)
+    assert mode(Path(f"{database}-wal")) == 0o600
+    (tmp_path / "old-copy.sqlite3").write_bytes(b"")
+    (tmp_path / "old-copy.sqlite3").chmod(0o644)
+    await privacy.backup(conn, tmp_path / "old-copy.sqlite3", datetime.now(UTC))
+    assert mode(tmp_path / "old-copy.sqlite3") == 0o600
+    await conn.close()
+
+
+async def test_the_webhook_secret_made_by_the_bot_is_not_kept_in_the_database(wijkbrug: Wijkbrug) -> None:  # noqa: F811
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    wijkbrug.env["WIJKBRUG_WEBHOOK_PORT"] = str(port)
+    wijkbrug.env.pop("WIJKBRUG_WEBHOOK_SECRET", None)
+    await wijkbrug.start("--webhook", url)
+    update = {"update_id": 601, "message": {"message_id": 1, "date": 0, "chat": {"id": 7702, "type": "private"}, "from": {"id": 7702, "is_bot": False, "first_name": "X", "language_code": "en"}, "text": "/start"}}
+    assert await post(url, {**update, "update_id": 600}, "wrong") == 403
+    await wijkbrug.api.wait_for(lambda a: ("webhook", "") in a.settings, timeout=20)
+    secret = wijkbrug.api.settings[("webhook", "")]["secret_token"]
+    assert len(secret) >= 32
+    assert await post(url, update, secret) == 200
+    await wijkbrug.api.wait_for(lambda a: any("only for invited" in t for t in texts(a, 7702)), timeout=20)
+    assert await wijkbrug.stop() == 0
+    assert secret.encode() not in files(wijkbrug.database)
