@@ -304,6 +304,13 @@ class Runner:
             return 0
         async with transaction(self.conn):
             if due is not None:
+                # Cases without news for the retention period are closed first, so that their
+                # parent's details go with the rest (a request never answered is never closed).
+                for record in await stored_cases.quiet_since(self.conn, now - timedelta(days=self.retention_days), self.vault):
+                    messages, effects = cases.expire(await self._view(record), self.retention_days, now)
+                    await self._apply(tuple(effects))
+                    for message in messages:
+                        await self._deliver(message)
                 await privacy.apply_retention(self.conn, now, self.retention_days, self.text_retention_days)
             local = now.astimezone(self.catalogs.timezone)
             tomorrow = datetime.combine(local.date() + timedelta(days=1), time(3, 0), self.catalogs.timezone)

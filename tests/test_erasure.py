@@ -180,6 +180,140 @@ async def test_a_busy_checkpoint_is_tried_again_until_the_old_snapshot_is_releas
     await conn.close()
 
 
+# ---- item 8: what erasure and retention missed --------------------------------------------
+
+
+async def test_new_drops_a_request_abandoned_after_the_parent_s_name_and_number(story_db, catalogs) -> None:
+    vault = await play(story_db, catalogs, INTAKE + REQUEST + "\nZorbeline > /new\n")
+    conn = await connect(story_db)
+    attach(conn, vault)
+    state = await conversations.load(conn, 1)
+    await conn.close()
+    assert state.request is None and state.saved is None and state.draft is not None  # a new question, from scratch
+
+
+async def test_retention_clears_a_request_abandoned_with_the_parent_s_details(story_db, catalogs) -> None:
+    vault = await play(story_db, catalogs, INTAKE + REQUEST)
+    conn = await connect(story_db)
+    attach(conn, vault)
+    assert (await conversations.load(conn, 1)).request is not None
+    await conn.close()
+    soon = await retention(story_db, catalogs, vault, STORY_START + timedelta(days=89))
+    await soon.conn.close()
+    assert traces(story_db, vault, ["Fatmagül"]) == ["Fatmagül"]  # within the retention period: kept
+    later = await retention(story_db, catalogs, vault, STORY_START + timedelta(days=91))
+    state = await conversations.load(later.conn, 1)
+    await later.conn.close()
+    assert state.request is None and state.saved is None and state.token > 0
+    assert traces(story_db, vault, ["Fatmagül", "612345678"]) == []
+
+
+async def test_erasing_a_question_clears_the_request_being_put_together_for_it(story_db, catalogs) -> None:
+    vault = await play(story_db, catalogs, INTAKE + REQUEST)
+    assert await erase(question="Q-1008") == 0
+    assert traces(story_db, vault, PARENT) == []
+
+
+async def test_a_language_typed_as_free_text_is_erased(story_db, catalogs) -> None:
+    """Typed before the intake stored codes only: a tester typed a person's name there."""
+    vault = await play(story_db, catalogs, INTAKE)
+    with sqlite3.connect(story_db) as raw:
+        raw.execute("UPDATE questions SET parent_language = 'other:Invented Personname'")
+    runner = await retention(story_db, catalogs, vault, STORY_START + timedelta(days=1))
+    await runner.conn.close()
+    assert rows(story_db, "SELECT parent_language FROM questions") == [("und",)]  # CLDR: unknown language
+    assert traces(story_db, vault, ["Invented Personname"]) == []
+    with sqlite3.connect(story_db) as raw:
+        raw.execute("UPDATE questions SET parent_language = 'other:Invented Personname'")
+    assert await erase(question="Q-1008") == 0
+    assert traces(story_db, vault, ["Invented Personname"]) == []
+
+
+async def test_the_migration_replaces_typed_languages_already_stored(tmp_path: Path) -> None:
+    database = tmp_path / "old.sqlite3"
+    with sqlite3.connect(database) as raw:
+        raw.execute("PRAGMA user_version = 9")
+    conn = await connect(database, upgrade=False)
+    from db.connection import migrations
+
+    for version, _, sql in migrations():
+        if version <= 9:
+            for statement in [s for s in sql.split(";\n") if s.strip()]:
+                await conn.execute(statement)
+    await conn.execute("INSERT INTO organisations VALUES ('o', 'O')")
+    await conn.execute(
+        "INSERT INTO questions (code, org_id, urgent, theme, age_group, parent_language, pc4, created_at) "
+        "VALUES ('Q-AAAA', 'o', 0, 'other', '', 'other:Invented Personname', '3561', '2026-01-01'), "
+        "('Q-BBBB', 'o', 0, 'other', '', 'tr', '3561', '2026-01-01')"
+    )
+    await conn.execute("INSERT INTO settings VALUES ('telegram.webhook_secret', 'invented-secret-token')")
+    from db.connection import migrate
+
+    assert await migrate(conn) == ["010_privacy.sql"]
+    await conn.close()
+    assert rows(database, "SELECT parent_language FROM questions ORDER BY code") == [("und",), ("tr",)]
+    assert rows(database, "SELECT count(*) FROM settings WHERE key = 'telegram.webhook_secret'") == [(0,)]
+
+
+async def test_a_typed_decline_reason_is_erased_by_retention_and_with_the_member(story_db, catalogs) -> None:
+    declined = INTAKE + SENT + "\nEmre > [Decline]\nEmre > [Another reason (type it)]\nEmre > Invented reason about Kwabena\n"
+    vault = await play(story_db, catalogs, declined)
+    assert traces(story_db, vault, ["Kwabena"]) == ["Kwabena"]
+    runner = await retention(story_db, catalogs, vault, STORY_START + timedelta(days=91))
+    await runner.conn.close()
+    assert traces(story_db, vault, ["Kwabena"]) == []
+
+    vault = await play(story_db.parent / "second.sqlite3", catalogs, declined)
+    second = story_db.parent / "second.sqlite3"
+    conn = await connect(second)
+    attach(conn, vault)
+    async with transaction(conn):
+        member = rows(second, "SELECT id FROM users WHERE role = 'member'")[0][0]
+        erased = await privacy.erase_user(conn, member, datetime.now(UTC))
+    assert erased is not None and "1 decline reason(s) in their own words" in erased.items
+    assert await wal.truncate(conn)
+    await conn.close()
+    assert traces(second, vault, ["Kwabena"]) == []
+
+
+async def test_a_held_alert_is_sealed_and_erased_with_the_volunteer_it_names(story_db, catalogs) -> None:
+    vault = await play(story_db, catalogs, INTAKE, danger="Yes, a child is in danger")
+    (message,) = rows(story_db, "SELECT message FROM held_alerts WHERE scope = 'org:kompas'")[0]
+    assert message.startswith("v1:") and "Zorbeline" in (vault.open(message) or "")
+    assert await erase(user=1) == 0
+    assert rows(story_db, "SELECT count(*) FROM held_alerts WHERE scope = 'org:kompas'") == [(0,)]
+    assert traces(story_db, vault, ["Zorbeline"]) == []
+
+
+async def test_retention_deletes_alerts_held_past_the_retention_period(story_db, catalogs) -> None:
+    vault = await play(story_db, catalogs, INTAKE, danger="Yes, a child is in danger")
+    runner = await retention(story_db, catalogs, vault, STORY_START + timedelta(days=89))
+    await runner.conn.close()
+    assert rows(story_db, "SELECT count(*) FROM held_alerts WHERE scope = 'org:kompas'") == [(1,)]
+    runner = await retention(story_db, catalogs, vault, STORY_START + timedelta(days=91))
+    await runner.conn.close()
+    assert rows(story_db, "SELECT count(*) FROM held_alerts") == [(0,)]
+    assert traces(story_db, vault, ["Zorbeline"]) == ["Zorbeline"]  # only the account: the person is not erased
+    assert rows(story_db, "SELECT count(*) FROM users WHERE display_name = 'Zorbeline'") == [(1,)]
+
+
+async def test_a_request_never_answered_expires_and_its_parent_s_details_are_erased(story_db, catalogs) -> None:
+    vault = await play(story_db, catalogs, INTAKE + SENT)
+    soon = await retention(story_db, catalogs, vault, STORY_START + timedelta(days=89))
+    await soon.conn.close()
+    assert rows(story_db, "SELECT status FROM cases") == [("requested",)]
+    later = await retention(story_db, catalogs, vault, STORY_START + timedelta(days=91))
+    told = [call.payload["text"] for call in await outbox.waiting(later.conn, "telegram")]
+    await later.conn.close()
+    assert rows(story_db, "SELECT status, closed_at IS NOT NULL FROM cases") == [("expired", 1)]
+    assert rows(story_db, "SELECT count(*) FROM timers WHERE fired_at IS NULL") == [(0,)]
+    assert traces(story_db, vault, ["Fatmagül", "612345678"]) == []
+    assert told == [
+        "Your request H-100016 to Emre Kocabaş has had no news for 90 days, so it is now closed. "
+        "The parent's details it held are erased."
+    ]
+
+
 # ---- item 9: files only their owner can read; no webhook secret in the database -------------
 
 
