@@ -341,6 +341,11 @@ async def test_files_made_readable_by_others_are_tightened(tmp_path: Path) -> No
     conn = await connect(database)
     assert (mode(database.parent), mode(database)) == (0o700, 0o600)
     assert mode(Path(f"{database}-wal")) == 0o600
+    key_file = tmp_path / "data" / "w.key"
+    load_keys(None, key_file, create=True)
+    key_file.chmod(0o644)  # e.g. restored from a backup by hand
+    load_keys(None, key_file, create=False)
+    assert mode(key_file) == 0o600
     (tmp_path / "old-copy.sqlite3").write_bytes(b"")
     (tmp_path / "old-copy.sqlite3").chmod(0o644)
     await privacy.backup(conn, tmp_path / "old-copy.sqlite3", datetime.now(UTC))
