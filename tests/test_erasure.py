@@ -368,3 +368,38 @@ async def test_the_webhook_secret_made_by_the_bot_is_not_kept_in_the_database(wi
     await wijkbrug.api.wait_for(lambda a: any("only for invited" in t for t in texts(a, 7702)), timeout=20)
     assert await wijkbrug.stop() == 0
     assert secret.encode() not in files(wijkbrug.database)
+
+
+async def test_erasing_while_the_bot_runs_empties_its_write_ahead_log(wijkbrug: Wijkbrug) -> None:  # noqa: F811
+    """The real `wijkbrug run` keeps its connections open and its checkpointer thread running
+    while the operator erases in another process: the log is still emptied, and neither file
+    holds the question's text afterwards (sealed or not)."""
+    from tests.test_e2e_telegram import VOLUNTEER, press, reply_containing
+
+    api = wijkbrug.api
+    invite = (await wijkbrug.operator("invite", "--role", "volunteer", "--org", "lantaarn", "--json")).split('"code": "')[1].split('"')[0]
+    await wijkbrug.start()
+    api.user_sends(VOLUNTEER, f"/start {invite}", first_name="Invented", language_code="en")
+    await reply_containing(api, VOLUNTEER, "Welcome to Wijkbrug")
+    api.user_sends(VOLUNTEER, "/new", language_code="en")
+    await reply_containing(api, VOLUNTEER, "Is a child in danger right now")
+    for label, next_prompt in (("No", "What is the question about?"), ("School and education", "How old"), ("4–12 years", "Which language")):
+        press(api, VOLUNTEER, label)
+        await reply_containing(api, VOLUNTEER, next_prompt)
+    press(api, VOLUNTEER, "Turkish")
+    await reply_containing(api, VOLUNTEER, "postcode")
+    api.user_sends(VOLUNTEER, "3561", language_code="en")
+    await reply_containing(api, VOLUNTEER, "Describe the question")
+    api.user_sends(VOLUNTEER, "An invented question about a xylophonic letter.", language_code="en")
+    await reply_containing(api, VOLUNTEER, "Please check the question:")
+    press(api, VOLUNTEER, "Save")
+    await reply_containing(api, VOLUNTEER, "Saved. The question code is")
+    await wijkbrug.settled()
+    vault = Vault(load_keys(None, wijkbrug.database.with_suffix(".key"), create=False))
+    assert traces(wijkbrug.database, vault, ["xylophonic"]) == ["xylophonic"]
+    (code,) = rows(wijkbrug.database, "SELECT code FROM questions")[0]
+    out = await wijkbrug.operator("erase", "--question", code)
+    assert "the question's text" in out
+    assert traces(wijkbrug.database, vault, ["xylophonic"]) == []  # the bot is still running
+    assert wijkbrug.process is not None and wijkbrug.process.returncode is None
+    assert await wijkbrug.stop() == 0
