@@ -160,13 +160,15 @@ async def open_raw(path: str | Path) -> Connection:
 def keep_private(path: Path, folder_too: bool = True) -> None:
     """Only the owner may read the database, its `-wal` and `-shm`, and its folder (0600/0700).
     A new folder and a new file are made so; existing ones are tightened (an existing folder
-    only with `folder_too`). SQLite gives the `-wal` and `-shm` it creates the database file's
-    mode. A folder or file of someone else (which cannot be changed) is left as it is."""
+    only with `folder_too`, and never the working or the home directory, where much else lives:
+    the files in it are 0600 all the same). SQLite gives the `-wal` and `-shm` it creates the
+    database file's mode. A folder or file of someone else (which cannot be changed) is left."""
     folder = path.parent
     if not folder.exists():
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    folder_too = folder_too and folder.resolve() not in (Path.cwd().resolve(), Path.home().resolve())
     for each in ((folder,) if folder_too else ()) + (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
         try:
             mode = stat.S_IMODE(each.stat().st_mode)

@@ -353,6 +353,13 @@ async def test_files_made_readable_by_others_are_tightened(tmp_path: Path) -> No
     await conn.close()
 
 
+async def test_a_database_in_the_working_directory_leaves_that_directory_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    await (await connect(Path("w.sqlite3"))).close()
+    assert (mode(tmp_path), mode(tmp_path / "w.sqlite3")) == (0o755, 0o600)
+
+
 async def test_the_webhook_secret_made_by_the_bot_is_not_kept_in_the_database(wijkbrug: Wijkbrug) -> None:  # noqa: F811
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
