@@ -192,6 +192,18 @@ async def test_new_drops_a_request_abandoned_after_the_parent_s_name_and_number(
     assert state.request is None and state.saved is None and state.draft is not None  # a new question, from scratch
 
 
+async def test_cancel_drops_a_request_being_put_together_and_says_so(story_db, catalogs) -> None:
+    story = story_db.parent / "story.txt"
+    vault = await play(story_db, catalogs, INTAKE + REQUEST + "\nZorbeline > /cancel\n")
+    conn = await connect(story_db)
+    attach(conn, vault)
+    state = await conversations.load(conn, 1)
+    await conn.close()
+    assert state.request is None and state.saved is None
+    told = (await replay(story, catalogs, story_db.parent / "again.sqlite3")).rstrip().splitlines()[-1]
+    assert told == "→ Zorbeline: Cancelled: nothing was sent."  # not "There is nothing to cancel."
+
+
 async def test_retention_clears_a_request_abandoned_with_the_parent_s_details(story_db, catalogs) -> None:
     vault = await play(story_db, catalogs, INTAKE + REQUEST)
     conn = await connect(story_db)
