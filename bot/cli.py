@@ -27,7 +27,7 @@ from db import directory as stored_directory
 from db import invites
 from db import settings as stored_settings
 from db.connection import DatabaseError, connect, migrate, transaction
-from db.vault import CHECK_KEY, KeyProblem, Vault, open_vault
+from db.vault import CHECK_KEY, KeyProblem, Vault, attach, open_vault
 from flows.directory import Directory, DirectoryError
 from flows.model import Role
 
@@ -427,13 +427,13 @@ async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> 
     """The operator's access and privacy commands; each is recorded in the audit log."""
     from bot import departure
     from bot.runner import Runner
-    from db import privacy, users
+    from db import privacy, users, wal
     from db.vault import load_keys, write_keys
 
     conn = await connect(settings.database)
     try:
         secret = settings.secret_key.get_secret_value() if settings.secret_key else None
-        vault = await open_vault(conn, secret, settings.key_path())
+        vault = attach(conn, await open_vault(conn, secret, settings.key_path()))
         now = utc_now()
         if command == "users" and args.users_command == "list":
             for account in await users.all_(conn):
@@ -469,6 +469,11 @@ async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> 
             if erased is None:
                 raise OperatorError(f"no {what}")
             print(f"{what}: erased " + ("; ".join(erased.items) if erased.items else "nothing (no personal data was left)"))
+            if not await wal.truncate(conn):
+                raise OperatorError(
+                    f"{settings.database}-wal: erased, but the write-ahead log could not be emptied (the database stayed "
+                    "busy), so it may still hold the erased values until the bot stops or its next nightly retention run"
+                )
         elif command == "backup":
             await privacy.backup(conn, args.file, now)
             print(f"{args.file}: a consistent copy of {settings.database}; keep the key file ({settings.key_path()}) apart from it")

@@ -27,7 +27,7 @@ from bot.export import to_csv
 from bot.flood import Flood
 from bot.i18n import Catalogs
 from bot.updates import Inbound, parse
-from db import alerts, conversations, inbox, invites, outbox, privacy, questions, summaries, timers, users
+from db import alerts, conversations, inbox, invites, outbox, privacy, questions, summaries, timers, users, wal
 from db import cases as stored_cases
 from db import directory as stored_directory
 from db import settings as stored_settings
@@ -292,10 +292,19 @@ class Runner:
             return 0
         async with transaction(self.conn):
             if due is not None:
+                # Cases without news for the retention period are closed first, so that their
+                # parent's details go with the rest (a request never answered is never closed).
+                for record in await stored_cases.quiet_since(self.conn, now - timedelta(days=self.retention_days), self.vault):
+                    messages, effects = cases.expire(await self._view(record), self.retention_days, now)
+                    await self._apply(tuple(effects))
+                    for message in messages:
+                        await self._deliver(message)
                 await privacy.apply_retention(self.conn, now, self.retention_days, self.text_retention_days)
             local = now.astimezone(self.catalogs.timezone)
             tomorrow = datetime.combine(local.date() + timedelta(days=1), time(3, 0), self.catalogs.timezone)
             await stored_settings.put(self.conn, RETENTION_KEY, tomorrow.astimezone(UTC).isoformat())
+        if due is not None:
+            await wal.truncate(self.conn)  # the erased values must not stay in the write-ahead log
         return 0
 
     async def revoke(self, user_id: int) -> bool:

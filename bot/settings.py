@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Amsterdam"
     invite_days: int = 14
     # Webhook mode (`wijkbrug run --webhook URL`): where the local server listens, and the secret
-    # Telegram sends in X-Telegram-Bot-Api-Secret-Token (made and kept in the database if unset).
+    # Telegram sends in X-Telegram-Bot-Api-Secret-Token (if unset, a new one for every run, kept in memory only).
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: SecretStr | None = None

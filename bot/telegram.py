@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 OFFSET_KEY = "telegram.offset"
 USERNAME_KEY = "telegram.username"
-WEBHOOK_SECRET_KEY = "telegram.webhook_secret"
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 # The outbox stores Bot API calls as data and replays them with do_api_request, which warns that
@@ -265,17 +264,9 @@ class TelegramBot:
         back, and a request without the right secret token gets 403 and is not processed."""
         from aiohttp import web
 
-        secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
-        if secret is None:
-            secret = await stored.get(conn, WEBHOOK_SECRET_KEY)
-            if secret is None:
-                secret = secrets.token_urlsafe(32)
-
-                async def keep_secret() -> None:
-                    async with transaction(conn):
-                        await stored.put(conn, WEBHOOK_SECRET_KEY, secret)
-
-                await keep_trying("webhook", keep_secret, self.patience)
+        # Without a configured secret, a new one for every run, kept in memory only (never in the
+        # database): it is registered with Telegram below, on every start.
+        secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else secrets.token_urlsafe(32)
         path = urlsplit(self.webhook or "").path or "/"
         timeout = self.settings.webhook_timeout
         loop = asyncio.get_running_loop()

@@ -3,7 +3,7 @@ question. Personal data is sealed with the vault on the way in and opened on the
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
@@ -115,7 +115,7 @@ async def change(conn: Connection, c: ChangeCase, vault: Vault) -> None:
         "UPDATE cases SET version = version + (status != ?), status = ?, escalated = max(escalated, ?), "
         "reason = coalesce(?, reason), reason_sealed = coalesce(?, reason_sealed), "
         "answered_at = CASE WHEN ? IN ('accepted', 'declined') THEN ? ELSE answered_at END, "
-        "closed_at = CASE WHEN ? IN ('closed', 'withdrawn', 'declined', 'member_left') THEN ? ELSE closed_at END "
+        "closed_at = CASE WHEN ? IN ('closed', 'withdrawn', 'declined', 'member_left', 'expired') THEN ? ELSE closed_at END "
         "WHERE id = ? AND version = ?",
         (c.status, c.status, int(c.escalated), c.reason, vault.seal(c.reason_text), c.status, c.at.isoformat(),
          c.status, c.at.isoformat(), c.case_id, c.version),
@@ -175,3 +175,13 @@ async def open_counts(conn: Connection) -> dict[str, int]:
         "SELECT contact_id, count(*) FROM cases WHERE status IN ('requested', 'accepted', 'contact_made') GROUP BY contact_id"
     ) as cur:
         return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+async def quiet_since(conn: Connection, before: datetime, vault: Vault) -> list[CaseRecord]:
+    """Open cases (waiting, accepted, contact made) whose last step is older than `before`."""
+    async with conn.execute(
+        _SELECT + "WHERE c.status IN ('requested', 'accepted', 'contact_made') "
+        "AND coalesce((SELECT max(e.at) FROM case_events e WHERE e.case_id = c.id), c.opened_at) < ? ORDER BY c.opened_at",
+        (before.astimezone(UTC).isoformat(),),
+    ) as cur:
+        return [_record(r, vault) for r in await cur.fetchall()]

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from contextlib import asynccontextmanager
@@ -229,11 +231,34 @@ async def open_raw(path: str | Path) -> Connection:
     return Connection(sqlite3.connect(str(path), isolation_level=None, timeout=0))
 
 
+def keep_private(path: Path, folder_too: bool = True) -> None:
+    """Only the owner may read the database, its `-wal` and `-shm`, and its folder (0600/0700).
+    A new folder and a new file are made so; existing ones are tightened (an existing folder
+    only with `folder_too`, and never the working or the home directory, where much else lives:
+    the files in it are 0600 all the same). SQLite gives the `-wal` and `-shm` it creates the
+    database file's mode. A folder or file of someone else (which cannot be changed) is left."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    folder_too = folder_too and folder.resolve() not in (Path.cwd().resolve(), Path.home().resolve())
+    for each in ((folder,) if folder_too else ()) + (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            mode = stat.S_IMODE(each.stat().st_mode)
+            private = mode & (0o700 if each.is_dir() else 0o600)
+            if mode != private:
+                each.chmod(private)
+        except OSError:
+            pass  # not there, or not ours
+
+
 async def connect(path: str | Path, upgrade: bool = True) -> Connection:
-    """Open (creating the file and its folder if needed) and bring the schema up to date."""
+    """Open (creating the file and its folder if needed, readable by their owner only) and
+    bring the schema up to date."""
     path = Path(path)
     if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        keep_private(path)
     conn = await open_raw(path)
     try:
         await conn.execute("PRAGMA journal_mode = WAL")

@@ -3,7 +3,7 @@ the question's text and, during a handover request, the parent's name and number
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from db import vault
 from db.connection import Connection
@@ -22,3 +22,13 @@ async def save(conn: Connection, user_id: int, state: Conversation, now: datetim
         "ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
         (user_id, vault.of(conn).seal(state.model_dump_json(exclude_defaults=True)), now.isoformat()),
     )
+
+
+async def idle_since(conn: Connection, before: datetime) -> list[tuple[int, Conversation]]:
+    """Conversations not moved on since before `before` (retention), opened."""
+    async with conn.execute(
+        "SELECT user_id, state FROM conversations WHERE updated_at < ?", (before.astimezone(UTC).isoformat(),)
+    ) as cur:
+        rows = await cur.fetchall()
+    opened = vault.of(conn)
+    return [(r[0], Conversation.model_validate_json(opened.open(r[1]) or "{}")) for r in rows]

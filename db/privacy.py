@@ -12,11 +12,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from db import inbox
-from db.connection import Connection, open_raw, transaction
+from db import alerts, conversations, inbox
+from db.connection import Connection, keep_private, open_raw, transaction
 from db.vault import CHECK_KEY, Vault
 
 INBOX_DAYS = 7  # how long the ids of processed updates are kept (see inbox.forget_processed)
+UNKNOWN_LANGUAGE = "und"  # CLDR's code for an unknown language: what a typed language name becomes
 
 SEALED = (
     ("questions", "id", "text"),
@@ -29,6 +30,7 @@ SEALED = (
     ("inbox", "rowid", "payload"),
     ("outbox", "id", "payload"),
     ("settings", "key", "value"),
+    ("held_alerts", "id", "message"),
 )
 
 
@@ -105,6 +107,18 @@ async def _erase_question_data(conn: Connection, question_id: int, now: datetime
     cur = await conn.execute("UPDATE cases SET reason_sealed = NULL WHERE question_id = ? AND reason_sealed IS NOT NULL", (question_id,))
     if cur.rowcount:
         removed.append("a member's own words in a decline")
+    cur = await conn.execute(
+        f"UPDATE questions SET parent_language = '{UNKNOWN_LANGUAGE}' WHERE id = ? AND parent_language LIKE 'other:%'", (question_id,)
+    )
+    if cur.rowcount:
+        removed.append("the parent's language as it was typed")
+    async with conn.execute("SELECT code, volunteer_id FROM questions WHERE id = ?", (question_id,)) as cur:
+        code, volunteer_id = await cur.fetchone()
+    if volunteer_id is not None:
+        state = await conversations.load(conn, volunteer_id)
+        if state.saved is not None and state.saved.code == code:  # a request for it being put together
+            await conversations.save(conn, volunteer_id, state.forgotten(), now)
+            removed.append("the volunteer's unfinished request about it")
     return removed
 
 
@@ -126,21 +140,30 @@ async def erase_user(conn: Connection, user_id: int, now: datetime) -> Erased | 
         if await cur.fetchone() is None:
             return None
     await conn.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,))
-    await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
     items = ["the account (chat id, first name, language, role)", "the conversation state"]
+    cur = await conn.execute("UPDATE cases SET reason_sealed = NULL WHERE member_id = ? AND reason_sealed IS NOT NULL", (user_id,))
+    if cur.rowcount:
+        items.append(f"{cur.rowcount} decline reason(s) in their own words")
+    if held := await alerts.forget_user(conn, user_id):
+        items.append(f"{held} alert(s) naming them, held for a coordinator")
+    await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
     await audit(conn, "operator", "erase", f"user:{user_id}", now, "; ".join(items))
     return Erased(items=items)
 
 
 async def apply_retention(conn: Connection, now: datetime, handover_days: int, text_days: int) -> tuple[int, int]:
     """Erase the parent's data of handovers closed (or withdrawn, declined) longer than
-    `handover_days` ago, and question texts older than `text_days`. Returns (handovers, texts)."""
+    `handover_days` ago or expired (closed by `Runner.retention` after `handover_days` without
+    news), and question texts older than `text_days`. Also, after `handover_days`: a member's
+    own words in a decline, alerts still held for a coordinator, and conversations left
+    unfinished with a parent's question or details in them. A parent's language typed as free
+    text is replaced by 'und' at once. Returns (handovers, texts)."""
     cutoff = _utc(now - timedelta(days=handover_days))
     async with conn.execute(
         "SELECT DISTINCT c.question_id FROM cases c JOIN parents p ON p.question_id = c.question_id "
         "WHERE p.erased_at IS NULL AND c.question_id IS NOT NULL "
         "AND NOT EXISTS (SELECT 1 FROM cases o WHERE o.question_id = c.question_id "
-        "  AND (o.status IN ('requested', 'accepted', 'contact_made') OR o.closed_at > ?))",
+        "  AND (o.status IN ('requested', 'accepted', 'contact_made') OR (o.closed_at > ? AND o.status != 'expired')))",
         (cutoff,),
     ) as cur:
         handovers = [r[0] for r in await cur.fetchall()]
@@ -156,8 +179,21 @@ async def apply_retention(conn: Connection, now: datetime, handover_days: int, t
     )
     texts = cur.rowcount
     await inbox.forget_processed(conn, (now - timedelta(days=INBOX_DAYS)).astimezone(UTC))
-    if handovers or texts:
-        await audit(conn, "bot", "retention", "-", now, f"{len(handovers)} handover(s), {texts} question text(s)")
+    cur = await conn.execute("UPDATE cases SET reason_sealed = NULL WHERE reason_sealed IS NOT NULL AND closed_at < ?", (cutoff,))
+    others = {"decline reason(s)": cur.rowcount}
+    cur = await conn.execute(f"UPDATE questions SET parent_language = '{UNKNOWN_LANGUAGE}' WHERE parent_language LIKE 'other:%'")
+    others["typed language(s)"] = cur.rowcount
+    others["held alert(s)"] = await alerts.forget_older(conn, now - timedelta(days=handover_days))
+    await alerts.seal_plain(conn)
+    drafts = 0
+    for user_id, state in await conversations.idle_since(conn, now - timedelta(days=handover_days)):
+        if state.personal:
+            await conversations.save(conn, user_id, state.forgotten(), now)
+            drafts += 1
+    others["unfinished conversation(s)"] = drafts
+    if handovers or texts or any(others.values()):
+        detail = ", ".join([f"{len(handovers)} handover(s), {texts} question text(s)", *(f"{n} {what}" for what, n in others.items() if n)])
+        await audit(conn, "bot", "retention", "-", now, detail)
     return len(handovers), texts
 
 
@@ -201,8 +237,9 @@ async def rotate(
 
 
 async def backup(conn: Connection, target: Path, now: datetime) -> None:
-    """A consistent copy while the bot runs (SQLite's online backup)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """A consistent copy while the bot runs (SQLite's online backup), readable by its owner only
+    (0600, in a folder made 0700 if it is new; an existing folder is the operator's to choose)."""
+    keep_private(target, folder_too=False)
     async with await open_raw(target) as copy:
         await conn.backup(copy)
     await audit(conn, "operator", "backup", target.name, now)

@@ -103,6 +103,11 @@ def load_keys(secret: str | None, key_file: Path, create: bool) -> list[bytes]:
     if secret:
         return [part.strip().encode("ascii") for part in secret.split(",") if part.strip()]
     if key_file.exists():
+        try:
+            if key_file.stat().st_mode & 0o077:
+                key_file.chmod(0o600)  # readable by its owner only, however it was copied in place
+        except OSError:
+            pass  # not ours: leave it
         return [line.strip().encode("ascii") for line in key_file.read_text("ascii").splitlines() if line.strip()]
     if not create:
         raise KeyProblem(

@@ -95,7 +95,7 @@ def unreachable(user: User, team_id: str | None) -> Message | None:
         "{name} can no longer be reached through Wijkbrug: they may have blocked the bot. Please contact them another way.",
         name=user.name or "?",
     )
-    return Message(to=to, parts=(text,))
+    return Message(to=to, parts=(text,), about=user.id)
 
 
 def slow_down() -> Text:

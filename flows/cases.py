@@ -101,6 +101,7 @@ STATUS: dict[str, Text] = {
     "closed": tp("status", "closed"),
     "withdrawn": tp("status", "consent withdrawn"),
     LEFT: tp("status", "back with the wijkteam's coordinator"),
+    "expired": tp("status", "closed: no news for too long"),
 }
 
 
@@ -124,9 +125,11 @@ TABLE: dict[tuple[str, str], dict[str, str]] = {
     ("handover", "closed"): {VOLUNTEER: "show"},
     ("handover", "withdrawn"): {VOLUNTEER: "show"},
     ("handover", LEFT): {VOLUNTEER: "show next"},
+    ("handover", "expired"): {VOLUNTEER: "show"},
     ("consult", "requested"): {VOLUNTEER: "show note close", MEMBER: "show note close"},
     ("consult", "closed"): {VOLUNTEER: "show"},
     ("consult", LEFT): {VOLUNTEER: "show next"},
+    ("consult", "expired"): {VOLUNTEER: "show"},
 }
 MEMBER_SEES_PARENT = ("accepted", "contact_made")  # of a handover
 
@@ -354,6 +357,23 @@ def withdraw(case: Case, now: datetime) -> tuple[list[Message], list]:
     return messages, effects
 
 
+def expire(case: Case, days: int, now: datetime) -> tuple[list[Message], list]:
+    """A case that had no news for the retention period (never answered, or never closed) is
+    closed as expired, so that retention erases the parent's details it holds. The volunteer is
+    told once; the member is not (a request they never answered, or one they left open)."""
+    told = _to_volunteer(
+        case,
+        tn(
+            "Your request {case} to {name} has had no news for {n} day, so it is now closed. The parent's details it held are erased.",
+            "Your request {case} to {name} has had no news for {n} days, so it is now closed. The parent's details it held are erased.",
+            days,
+            case=ltr(case.id),
+            name=case.contact_name,
+        ),
+    )
+    return told, [_change(case, "expired", now), Unschedule(case_id=case.id)]
+
+
 def relay(case: Case, from_member: bool, text: str, now: datetime) -> tuple[list[Message], list]:
     """A question or an answer, passed to the other side in the same case (a member's first
     answer to a consult is counted as its answer)."""
@@ -397,6 +417,7 @@ def escalate(case: Case, why: Text, now: datetime) -> tuple[list[Message], list]
             _about(case),
             t("From {volunteer} of {organisation}.", volunteer=case.volunteer_name, organisation=case.org_name),
         ),
+        about=case.volunteer_id,
     )
     told = _to_volunteer(case, t("{name} has not answered {case} yet. The wijkteam's coordinator is following it up.", name=case.contact_name, case=ltr(case.id)))
     return [alert, *told], [_change(case, case.status, now, escalated=True)]

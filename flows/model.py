@@ -147,6 +147,7 @@ class Message(BaseModel):
     buttons: tuple[tuple[Button, ...], ...] = ()
     attachment: Attachment | None = None  # a file sent along (the parts become its caption)
     upload: Upload | None = None  # a file made for the recipient (a chart, a CSV export)
+    about: int | None = None  # the user an alert names: held, it is erased with them
 
 
 class SetLanguage(BaseModel):

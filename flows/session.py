@@ -202,7 +202,8 @@ def _command(state: Conversation, user: User, command: Command, env: Env) -> Tra
     # /new
     if state.draft is not None:
         return reask(state, user, env, t("You are already logging a question. Carry on below, or send /cancel to stop."))
-    return ask(state, user, env, intake.ORDER[0], draft=Draft(), saved=None, resume=None)
+    # A fresh start: a request being put together (the parent's name and number) is dropped.
+    return ask(Conversation(token=state.token), user, env, intake.ORDER[0], draft=Draft())
 
 
 def _set_language(state: Conversation, user: User, env: Env, code: str) -> Transition:
@@ -215,8 +216,10 @@ def _set_language(state: Conversation, user: User, env: Env, code: str) -> Trans
 
 
 def _cancel(state: Conversation, user: User) -> Transition:
-    cleared = Conversation(token=state.token + 1)
+    cleared = Conversation(token=state.token + 1)  # drops the draft, and a request's parent details
     if state.draft is None:
+        if state.request is not None:
+            return _reply(cleared, user, t("Cancelled: nothing was sent."))
         return _reply(cleared, user, t("There is nothing to cancel."))
     lines = intake.summary(state.draft)
     parts: list[Text | tuple[Text, ...]] = []
@@ -314,7 +317,7 @@ def _advance(state: Conversation, user: User, draft: Draft, env: Env) -> Transit
     # The safety text stands alone, first, so it is not lost above the next question.
     first = [_say(user, *intake.danger_messages())]
     if user.org_id is not None:
-        first.append(Message(to=ToCoordinators(org_id=user.org_id), parts=(intake.coordinator_alert(user.name, env.now),)))
+        first.append(Message(to=ToCoordinators(org_id=user.org_id), parts=(intake.coordinator_alert(user.name, env.now),), about=user.id))
     moved = ask(state, user, env, intake.next_step(draft), t("Thank you. Let us go on with the question."), draft=draft)
     return moved.model_copy(update={"messages": (*first, *moved.messages)})
 

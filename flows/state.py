@@ -93,3 +93,14 @@ class Conversation(BaseModel):
     case_id: str | None = None  # the case a detour is about
     token: int = 0
     resume: Step | None = None
+
+    @property
+    def personal(self) -> bool:
+        """Holds something of a parent: a question being logged, one just saved, or a request
+        being put together (the parent's name and number)."""
+        return self.draft is not None or self.saved is not None or self.request is not None
+
+    def forgotten(self) -> Conversation:
+        """What is left once erased or past retention: nothing but a newer token, so that the
+        buttons of older prompts stay expired."""
+        return Conversation(token=self.token + 1)

@@ -65,8 +65,9 @@ async def test_erasing_a_question_removes_every_trace_of_personal_data(story_db,
 
 
 async def test_retention_erases_old_personal_data_but_keeps_the_counts(story_db, catalogs) -> None:
-    await play("handover_decline_chain_en.txt", story_db, catalogs)
+    vault = await play("handover_decline_chain_en.txt", story_db, catalogs)
     conn = await connect(story_db)
+    attach(conn, vault)  # unfinished conversations are opened to see whether they hold a parent's data
     story_time = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     async with transaction(conn):
         assert await privacy.apply_retention(conn, story_time + timedelta(days=89), 90, 180) == (0, 0)
