@@ -12,6 +12,7 @@ once when it is saved.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -33,6 +34,7 @@ from flows.workhours import add_working_hours
 
 OPEN = ("requested", "accepted", "contact_made")
 WAITING = "requested"
+_CASE_BUTTON = re.compile(r"c:([A-Za-z0-9-]{1,20}):([a-z_]{1,20}):([0-9]{1,9})")
 
 
 class Parent(BaseModel):
@@ -107,11 +109,13 @@ def button(case: Case, action: str, label: Text) -> Button:
 
 
 def parse_button(data: str) -> tuple[str, str, int] | None:
-    """(case id, action, version) from a case button's data, or None if it is not one."""
-    parts = data.split(":")
-    if len(parts) != 4 or parts[0] != "c" or not parts[3].isdigit():
+    """(case id, action, version) from a case button's data, or None if it is not one (then it is
+    answered as any button that is not current: expired). Only ASCII digits make a version:
+    `str.isdigit` also takes "²", which `int` refuses."""
+    found = _CASE_BUTTON.fullmatch(data)
+    if found is None:
         return None
-    return parts[1], parts[2], int(parts[3])
+    return found.group(1), found.group(2), int(found.group(3))
 
 
 def _about(case: Case) -> tuple[Text, ...]:
