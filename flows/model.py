@@ -68,6 +68,11 @@ class Attachment(BaseModel):
     kind: Literal["attachment"] = "attachment"
     media: str  # photo, document, voice, sticker, ...
     file_id: str = ""  # the channel's reference to the file, for forwarding
+    # What the channel says of the file (a document's name and type; the size in bytes), so the
+    # flows can judge it before it is forwarded (flows/files.py). Never stored.
+    file_name: str = ""
+    mime_type: str = ""
+    size: int | None = None
 
 
 Input = Annotated[Command | Choice | Said | Attachment, Field(discriminator="kind")]

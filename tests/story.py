@@ -200,7 +200,7 @@ async def replay(path: Path, catalogs: Catalogs, database: Path, vault: Vault | 
                     await story.send(person, story.press(person, found.group(1)))
                 elif action in ("(photo)", "(document)"):
                     media = action.strip("()")
-                    content = {"photo": [{"file_id": "invented-photo-id", "width": 1, "height": 1, "file_unique_id": "u"}]} if media == "photo" else {"document": {"file_id": "invented-doc-id", "file_unique_id": "u"}}
+                    content = {"photo": [{"file_id": "invented-photo-id", "width": 1, "height": 1, "file_unique_id": "u"}]} if media == "photo" else {"document": {"file_id": "invented-doc-id", "file_unique_id": "u", "file_name": "letter.pdf", "mime_type": "application/pdf", "file_size": 80_000}}
                     await story.send(person, content)
                 else:
                     await story.send(person, {"text": action})
