@@ -69,16 +69,19 @@ def _seconds(retry_after: object) -> float:
     return float(total()) if callable(total) else float(retry_after)  # type: ignore[arg-type]
 
 
-def build_application(settings: Settings) -> Application:
+def build_application(settings: Settings, requests: tuple[AiohttpRequest, AiohttpRequest] | None = None) -> Application:
+    """PTB's application on our aiohttp requests (calls, and the long poll); pass them in to keep
+    a handle on their sessions."""
     assert settings.telegram_token is not None
+    calls, polls = requests or (AiohttpRequest(pool_size=16), AiohttpRequest(pool_size=1))
     return (
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
         .updater(None)
-        .request(AiohttpRequest(pool_size=16))
-        .get_updates_request(AiohttpRequest(pool_size=1))
+        .request(calls)
+        .get_updates_request(polls)
         .build()
     )
 
@@ -122,7 +125,8 @@ class TelegramBot:
         self.settings = settings
         self.catalogs = catalogs
         self.clock = clock
-        self.application = build_application(settings)
+        self._http = (AiohttpRequest(pool_size=16), AiohttpRequest(pool_size=1))
+        self.application = build_application(settings, self._http)
         self.received = asyncio.Event()
         self.drained = asyncio.Event()  # set when the processing loop has handled all it was given
 
@@ -180,6 +184,10 @@ class TelegramBot:
                 await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             await app.shutdown()
+            # PTB's shutdown does nothing when its initialize did not finish (stopped while Telegram
+            # could not be reached), but the sessions were opened by then: close them here.
+            for request in self._http:
+                await request.shutdown()
             for conn in (poll_db, work_db, send_db):
                 await conn.close()
 
