@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from bot import mention
 from bot.export import to_csv
 from bot.i18n import Catalogs
 from bot.updates import Inbound, parse
@@ -442,6 +443,8 @@ class Runner:
         if isinstance(event, Command) and event.name in ("inbox", "cases", "away"):
             mine = tuple([view for r in await stored_cases.of_user(self.conn, account.id, self.vault) if (view := await self._view(r))])
         env = await self.env(case=case, my_cases=mine)
+        if account.role == "volunteer":  # who can be alerted about a child in danger (flows/safety.py)
+            env = env.model_copy(update={"alertable": await users.coordinator_scopes(self.conn)})
         if isinstance(event, Command) and event.name in ("summary", "export") and account.role == "coordinator":
             week = summary.parse_week(event.args, env.today)
             if week is not None:
@@ -603,7 +606,10 @@ class Runner:
                 payload = {"chat_id": account.chat_id, key: message.attachment.file_id, "caption": text[:1024]}
                 await outbox.enqueue(self.conn, account.channel, account.chat_id, method, payload, self.clock())
                 continue
-            await self._send(account.chat_id, text, keyboard, channel=account.channel)
+            entities: list[dict[str, Any]] = []
+            if message.reach is not None and (reach := await self._account(message.reach)) is not None:
+                text, entities = mention.add(text, reach.display_name, reach.chat_id, reach.channel)
+            await self._send(account.chat_id, text, keyboard, channel=account.channel, entities=entities)
 
     async def _upload(self, account: Account, message: Message, caption: str) -> None:
         """A chart or an export, made for this reader in their language, sent as a file."""
@@ -623,12 +629,14 @@ class Runner:
         }
         await outbox.enqueue(self.conn, account.channel, account.chat_id, method, payload, self.clock())
 
-    async def _send(self, chat_id: str, text: str, keyboard: Any, channel: str | None = None) -> None:
+    async def _send(self, chat_id: str, text: str, keyboard: Any, channel: str | None = None, entities: list[dict[str, Any]] | None = None) -> None:
         """One message, or several when the text is longer than a message may be (the buttons go
-        with the last one)."""
+        with the last one; `entities`, offsets into the whole text, only with a text that fits one)."""
         pieces = split_text(text)
         for i, piece in enumerate(pieces):
             payload: dict[str, Any] = {"chat_id": chat_id, "text": piece}
+            if entities and len(pieces) == 1:
+                payload["entities"] = entities
             if keyboard and i == len(pieces) - 1:
                 payload["reply_markup"] = {"inline_keyboard": keyboard}
             await outbox.enqueue(self.conn, channel or self.channel, chat_id, "sendMessage", payload, self.clock())

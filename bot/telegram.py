@@ -141,6 +141,12 @@ class TelegramBot:
             async with transaction(poll_db):
                 await stored.put(poll_db, USERNAME_KEY, me.username or "")
             log.info("connected to Telegram as @%s", me.username)
+            for org_id in await users.uncoordinated_orgs(work_db):
+                # The organisation's id only: the operator can act on it (`wijkbrug invite --role coordinator`).
+                log.warning(
+                    "organisation %s has no coordinator: safety alerts of its volunteers reach a wijkteam's "
+                    "coordinator or nobody, and they are told to call Veilig Thuis themselves", org_id,
+                )
             async def refused(item, exc: delivery.Permanent) -> None:
                 if exc.args and exc.args[0] == "Forbidden":  # the person blocked the bot: stop trying them
                     async with transaction(send_db):

@@ -151,3 +151,12 @@ async def has_coordinator(conn: Connection, org_id: str) -> bool:
         "SELECT 1 FROM users WHERE org_id = ? AND role = 'coordinator' AND revoked_at IS NULL LIMIT 1", (org_id,)
     ) as cur:
         return await cur.fetchone() is not None
+
+
+async def coordinator_scopes(conn: Connection) -> frozenset[str]:
+    """Every scope ("org:<id>", "team:<id>") with an active coordinator: who can receive an alert now."""
+    async with conn.execute(
+        "SELECT DISTINCT CASE WHEN team_id IS NOT NULL THEN 'team:' || team_id ELSE 'org:' || org_id END "
+        "FROM users WHERE role = 'coordinator' AND revoked_at IS NULL AND coalesce(team_id, org_id) IS NOT NULL"
+    ) as cur:
+        return frozenset(row[0] for row in await cur.fetchall())

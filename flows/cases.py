@@ -325,20 +325,29 @@ def escalate(case: Case, why: Text, now: datetime) -> tuple[list[Message], list]
     return [alert, *told], [_change(case, case.status, now, escalated=True)]
 
 
-def urgent_alert(team_id: str, code: str, wijk_name: str, theme: str, org_name: str) -> Message:
-    """An urgent question reaches the wijkteam's coordinator at once: no timer, no consent step."""
+def urgent_alert(team_id: str, code: str, wijk_name: str, theme: str, org_name: str, org_alerted: bool, volunteer_id: int) -> Message:
+    """An urgent question reaches the wijkteam's coordinator at once: no timer, no consent step.
+    It says whether the organisation's coordinator was alerted too, and carries the volunteer."""
+    if org_alerted:
+        head = t(
+            "⚠️ Urgent question {code} in {wijk}: a volunteer of {organisation} reports that a child may be in danger. "
+            "They have been shown 112 and Veilig Thuis, and their organisation's coordinator is alerted.",
+            code=ltr(code),
+            wijk=wijk_name,
+            organisation=org_name,
+        )
+    else:
+        head = t(
+            "⚠️ Urgent question {code} in {wijk}: a volunteer of {organisation} reports that a child may be in danger. "
+            "They have been shown 112 and Veilig Thuis; their organisation has no coordinator in Wijkbrug.",
+            code=ltr(code),
+            wijk=wijk_name,
+            organisation=org_name,
+        )
     return Message(
         to=ToCoordinators(team_id=team_id),
-        parts=(
-            t(
-                "⚠️ Urgent question {code} in {wijk}: a volunteer of {organisation} reports that a child may be in danger. "
-                "They have been shown 112 and Veilig Thuis, and their organisation's coordinator is alerted.",
-                code=ltr(code),
-                wijk=wijk_name,
-                organisation=org_name,
-            ),
-            t("{field}: {value}", field=t("Theme"), value=intake.THEMES.get(theme, intake.THEMES["other"])),
-        ),
+        parts=(head, t("{field}: {value}", field=t("Theme"), value=intake.THEMES.get(theme, intake.THEMES["other"]))),
+        reach=volunteer_id,
     )
 
 

@@ -97,6 +97,9 @@ class Env(BaseModel):
     case: Any = None  # flows.cases.Case the update is about (a case button, or a detour about one)
     my_cases: tuple[Any, ...] = ()  # flows.cases.Case of this user, for /inbox, /cases and /away
     report: Any = None  # flows.summary.Report for /summary and /export (None: the week asked is not valid)
+    # Who can receive a safety alert now: "org:<id>" and "team:<id>" of every scope with an active
+    # coordinator (flows/safety.py says only what is true with it).
+    alertable: frozenset[str] = frozenset()
     export_rows: tuple[dict[str, Any], ...] = ()  # for /export
 
 
@@ -149,6 +152,9 @@ class Message(BaseModel):
     parts: tuple[Text | tuple[Text, ...], ...]
     buttons: tuple[tuple[Button, ...], ...] = ()
     attachment: Attachment | None = None  # a file sent along (the parts become its caption)
+    # A user the recipient can open a chat with in one tap (an alert's volunteer): the channel adds
+    # their name as a link after the text (on Telegram, a mention), where it can.
+    reach: int | None = None
     upload: Upload | None = None  # a file made for the recipient (a chart, a CSV export)
 
 

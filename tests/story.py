@@ -22,6 +22,7 @@ What Wijkbrug did:
     ✓ Joost: Accept                      a pressed button's message now shows the choice
     ! Joost: …                           the short notice a press is answered with
     📎 Joost: photo                      a file forwarded
+    ⇢ Sara: tg://user?id=7000            the name above is a one-tap link to that person's chat
 """
 
 from __future__ import annotations
@@ -144,6 +145,10 @@ class Story:
             self.out.append(f"→ {person.name}: {first}")
             self.out.extend(f"  {line}".rstrip() for line in rest)
             self.out.extend("    " + " ".join(f"[{b['text']}]" for b in row) for row in rows)
+            units = payload["text"].encode("utf-16-le")  # Telegram counts offsets in UTF-16 units
+            for entity in payload.get("entities", ()):  # a one-tap link to a person's chat
+                linked = units[2 * entity["offset"]:2 * (entity["offset"] + entity["length"])].decode("utf-16-le")
+                self.out.append(f"    ⇢ {linked}: {entity['url']}")
         elif method == "editMessageText":
             text = payload["text"]
             self.out.append(f"✓ {person.name}: {text.rsplit('✓ ', 1)[-1]}")
