@@ -367,9 +367,10 @@ def _offer(state: Conversation, user: User, env: Env, saved: Saved, *before: Tex
     if saved.urgent:
         org = env.directory.organisation_name(user.org_id)
         org_alerted = safety.org_scope(user) in env.alertable
-        alerts = [
+        alerts = [  # only to a team that has a coordinator now: an alert must not wait unseen
             cases.urgent_alert(team.id, saved.code, wijk.name, saved.theme, org, org_alerted, user.id)
             for team in env.directory.teams_by_wijk.get(wijk.code, ())
+            if f"team:{team.id}" in env.alertable
         ]
     offered = Conversation(token=state.token, saved=saved)
     if request.reachable_matches(offered, env):

@@ -129,3 +129,19 @@ def test_the_text_for_a_volunteer_nobody_can_alert_is_translated_and_keeps_the_n
     english = catalogs.render_parts(message.parts, "en")
     assert text != english and "0800-2000" in text and "112" in text and "Veilig Thuis" in text
     assert draft.alerted == ()
+
+
+@pytest.mark.parametrize(("alertable", "teams_told"), [({"org:lantaarn"}, []), ({"org:lantaarn", "team:bt-overvecht"}, ["bt-overvecht"])])
+def test_an_urgent_question_saved_reaches_a_wijkteam_only_where_a_coordinator_can_read_it(alertable: set, teams_told: list) -> None:
+    from flows import session
+    from flows.model import Choice, ToCoordinators, User
+    from flows.state import Conversation, Draft, Step
+    from tests.test_files import ENV
+
+    draft = Draft(urgent=True, theme="safety", age_group="4-12", parent_language="tr", pc4="3561", text="Invented.", alerted=("org:lantaarn",))
+    state = Conversation(step=Step.REVIEW, draft=draft, token=4)
+    user = User(id=1, role=Role.VOLUNTEER, org_id="lantaarn", language="en", name="Sara")
+    moved = session.step(state, user, Choice(data="4|save"), ENV.model_copy(update={"alertable": frozenset(alertable)}))
+    told = [m for m in moved.messages if isinstance(m.to, ToCoordinators)]
+    assert [m.to.team_id for m in told] == teams_told  # nothing is addressed to a team nobody reads
+    assert all(m.reach == 1 for m in told)
