@@ -35,7 +35,7 @@ from db.connection import Connection, transaction
 from db.users import Account
 from db.vault import Vault, attach
 from db.vault import of as vault_of
-from flows import access, cases, session, summary
+from flows import access, cases, safety, session, summary
 from flows.directory import Directory
 from flows.holidays_nl import dutch_holidays
 from flows.model import (
@@ -443,7 +443,7 @@ class Runner:
         if isinstance(event, Command) and event.name in ("inbox", "cases", "away"):
             mine = tuple([view for r in await stored_cases.of_user(self.conn, account.id, self.vault) if (view := await self._view(r))])
         env = await self.env(case=case, my_cases=mine)
-        if account.role == "volunteer":  # who can be alerted about a child in danger (flows/safety.py)
+        if account.role == "volunteer" and state.step in safety.STEPS:  # who can be alerted now
             env = env.model_copy(update={"alertable": await users.coordinator_scopes(self.conn)})
         if isinstance(event, Command) and event.name in ("summary", "export") and account.role == "coordinator":
             week = summary.parse_week(event.args, env.today)

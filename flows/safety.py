@@ -18,10 +18,13 @@ from __future__ import annotations
 
 from flows import intake
 from flows.model import Env, Message, ToCoordinators, ToUser, User
-from flows.state import Draft
+from flows.state import Draft, Step
 from flows.text import Text, ltr, t, when
 
 VEILIG_THUIS = "0800-2000"
+# The open steps whose answer may alert someone, or say who was alerted: only for these does a
+# step need `Env.alertable` (the runner reads it from the database only then).
+STEPS = frozenset({Step.DANGER, Step.POSTCODE, Step.REVIEW, Step.PICK_WIJK})
 
 
 def _to(scope: str) -> ToCoordinators:
