@@ -114,7 +114,7 @@ def describe(exc: ValidationError, environ: Mapping[str, str], env_file: Path) -
             found = [number for number, line in enumerate(lines, start=1) if defines.match(line)]
             if found:
                 where = f"{env_file}, line {found[-1]}"  # the last one counts
-        problems.append(f"{where}: {name}: {error['msg']}")
+        problems.append(f"{where}: {name}: {error['msg'].removeprefix('Value error, ')}")  # our validators' own words
     return "; ".join(problems)
 
 

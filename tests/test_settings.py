@@ -105,7 +105,7 @@ def test_when_a_variable_is_in_both_the_environment_s_bad_value_is_the_one_named
 )
 def test_a_language_that_is_not_shipped_or_an_unknown_time_zone_is_refused(folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str, expected: str) -> None:
     monkeypatch.setenv(name, value)
-    with pytest.raises(SettingsProblem, match=rf"^the environment: {name}: Value error, {expected}"):
+    with pytest.raises(SettingsProblem, match=rf"^the environment: {name}: {expected}"):
         load()
     assert cli.main(["migrate"]) == 2
     err = capsys.readouterr().err
