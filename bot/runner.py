@@ -608,7 +608,8 @@ class Runner:
                 continue
             entities: list[dict[str, Any]] = []
             if message.reach is not None and (reach := await self._account(message.reach)) is not None:
-                text, entities = mention.add(text, reach.display_name, reach.chat_id, reach.channel)
+                same = reach.channel if reach.channel == account.channel else ""  # a link works within one channel
+                text, entities = mention.add(text, reach.display_name, reach.chat_id, same)
             await self._send(account.chat_id, text, keyboard, channel=account.channel, entities=entities)
 
     async def _upload(self, account: Account, message: Message, caption: str) -> None:
