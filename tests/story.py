@@ -148,7 +148,7 @@ class Story:
             units = payload["text"].encode("utf-16-le")  # Telegram counts offsets in UTF-16 units
             for entity in payload.get("entities", ()):  # a one-tap link to a person's chat
                 linked = units[2 * entity["offset"]:2 * (entity["offset"] + entity["length"])].decode("utf-16-le")
-                self.out.append(f"    ⇢ {linked}: {entity['url']}")
+                self.out.append(f"    ⇢ {linked}: {entity.get('url') or 'tg://user?id=' + str(entity['user']['id'])}")
         elif method == "editMessageText":
             text = payload["text"]
             self.out.append(f"✓ {person.name}: {text.rsplit('✓ ', 1)[-1]}")

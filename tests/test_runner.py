@@ -135,7 +135,8 @@ async def test_without_a_coordinator_the_volunteer_is_told_to_call_veilig_thuis_
     calls = await sent(runner)
     [alert] = [c[2] for c in calls if c[0] == "906"]
     assert "Dringend" in alert["text"] and alert["text"].endswith("\n\n👤 Sara")
-    assert alert["entities"] == [{"type": "text_link", "offset": len(alert["text"].encode("utf-16-le")) // 2 - 4, "length": 4, "url": "tg://user?id=905"}]
+    offset = len(alert["text"].encode("utf-16-le")) // 2 - 4  # in UTF-16 units, as Telegram counts
+    assert alert["entities"] == [{"type": "text_mention", "offset": offset, "length": 4, "user": {"id": 905, "is_bot": False, "first_name": "Sara"}}]
     assert "is being alerted" in next(c[2]["text"] for c in calls if c[0] == "905" and "call 112 now" in c[2].get("text", ""))
 
 

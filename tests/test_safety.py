@@ -50,7 +50,8 @@ async def test_no_org_coordinator_the_wijkteam_coordinator_is_alerted_once_the_p
     calls = await sent(runner)
     [alert] = [c[2] for c in calls if c[0] == str(PETRA)]
     assert alert["text"].startswith("Urgent (") and "reports that a child in Overvecht may be in danger" in alert["text"]
-    assert alert["entities"][0]["url"] == f"tg://user?id={VOLUNTEER}" and alert["text"].endswith("👤 Sara")
+    assert alert["entities"][0]["type"] == "text_mention" and alert["entities"][0]["user"]["id"] == VOLUNTEER
+    assert alert["text"].endswith("👤 Sara")
     told = next(c[2]["text"] for c in calls if c[0] == str(VOLUNTEER) and c[1] == "sendMessage")
     assert told.startswith("I have alerted the coordinator of Buurtteam Overvecht")
 
