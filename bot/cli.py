@@ -126,6 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("wijkbrug").warning("ignored, not a setting: %s", ", ".join(strays))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     command = args.command or ("run" if settings.telegram_token else "demo")
+    if _reads_data(command, args) and not settings.database.is_file():
+        # A mistyped WIJKBRUG_DATABASE would otherwise be created empty and show "nothing".
+        print(
+            f"wijkbrug {command}: {settings.database}: no such database; check WIJKBRUG_DATABASE "
+            "(only `run`, `migrate` and `directory import` create one)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         if command == "run":
             return _run(settings, getattr(args, "webhook", None))
@@ -160,6 +168,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _reads_data(command: str, args: argparse.Namespace) -> bool:
+    """Commands that work on data already stored: they never create a database."""
+    if command == "directory":
+        return args.directory_command == "export"
+    return command in ("invite", "summary", "users", "invites", "erase", "backup", "rotate-key", "audit")
+
+
 def _run(settings: Settings, webhook: str | None = None) -> int:
     if settings.telegram_token is None:
         raise OperatorError(
@@ -168,7 +183,7 @@ def _run(settings: Settings, webhook: str | None = None) -> int:
         )
     from bot.telegram import TelegramBot  # PTB is loaded only when it is needed
 
-    catalogs = Catalogs(default=settings.default_locale)
+    catalogs = settings.catalogs()
 
     async def go() -> None:
         conn = await connect(settings.database)  # creates and migrates a new database
@@ -221,7 +236,7 @@ async def _demo(settings: Settings, script: Path | None, language: str | None, d
             await _seed_sample(conn)
             async with transaction(conn):
                 invite = await invites.create(conn, role=Role.VOLUNTEER, org_id="lantaarn", now=utc_now(), valid_for=timedelta(days=1))
-            catalogs = Catalogs(default=settings.default_locale)
+            catalogs = settings.catalogs()
             # A kept demo database keeps its key beside it; a throw-away one needs none.
             vault = await open_vault(conn, None, database.with_suffix(".key")) if database else Vault.generate()
             chat = ConsoleChat(conn, catalogs, utc_now, out, first_name="Demo", language_code=language, vault=vault)
@@ -366,7 +381,7 @@ async def _summary(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runner import Runner
     from flows import summary as summaries
 
-    catalogs = Catalogs(default=settings.default_locale)
+    catalogs = settings.catalogs()
     language = _summary_language(catalogs, args.language)
     if args.format == "png" and args.output is None:
         raise OperatorError("a chart needs -o FILE.png")
@@ -426,6 +441,7 @@ def _summary_language(catalogs: Catalogs, asked: str | None) -> str:
 async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> int:
     """The operator's access and privacy commands; each is recorded in the audit log."""
     from bot import departure
+    from bot import listing
     from bot.runner import Runner
     from db import privacy, users, wal
     from db.vault import load_keys, write_keys
@@ -436,18 +452,14 @@ async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> 
         vault = attach(conn, await open_vault(conn, secret, settings.key_path()))
         now = utc_now()
         if command == "users" and args.users_command == "list":
-            for account in await users.all_(conn):
-                scope = account.org_id or account.team_id or account.contact_id or "-"
-                state = "revoked" if account.revoked_at else "active"
-                print(f"{account.id}\t{account.role.value}\t{scope}\t{account.language}\t{state}")
+            print(*listing.users(await users.all_(conn), await users.uncoordinated_orgs(conn)), sep="\n")
         elif command == "users":
-            runner = Runner(conn, Catalogs(default=settings.default_locale), utc_now, vault=vault)
+            runner = Runner(conn, settings.catalogs(), utc_now, vault=vault)
             if not await runner.revoke(args.user):
                 raise OperatorError(f"no active user {args.user}; see `wijkbrug users list`")
             print(f"user {args.user}: access ended; their open requests went to their team's coordinator")
         elif command == "invites" and args.invites_command == "list":
-            for invite in await invites.all_(conn, now):
-                print(f"{invite.ref}\t{invite.role.value}\t{invite.bound_to}\t{invite.expires_at:%Y-%m-%d}\t{invite.state}")
+            print(*listing.invites(await invites.all_(conn, now)), sep="\n")
         elif command == "invites":
             async with transaction(conn):
                 count = await invites.revoke(conn, args.ref, now)
@@ -494,8 +506,7 @@ async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> 
             print(f"{done.values} value(s) re-encrypted under {under}, in {done.transactions} short transaction(s) "
                   f"of at most {privacy.ROTATE_BATCH}; {settings.key_path()} holds the new key first")
         else:
-            for row in await privacy.audit_log(conn):
-                print("\t".join(row))
+            print(*listing.audit(await privacy.audit_log(conn)), sep="\n")
     finally:
         await conn.close()
     return 0

@@ -174,10 +174,33 @@ class _Problems:
             raise DirectoryError([text for _, text in sorted(self.found)])
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_DEPTH = 20  # the deepest a directory goes is 4 (contacts, an entry, a list, a value)
+
+
+def _plain_yaml(text: str) -> None:
+    """Refuse what no directory needs and what can make a small file cost gigabytes or crash the
+    reader: aliases (`*name`, also in `<<: *name`), which may expand exponentially ("billion
+    laughs") or refer to themselves, and deep nesting. Checked on the event stream, before any
+    node is built."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_SAFE_LOADER):
+        line = event.start_mark.line + 1 if event.start_mark else "?"
+        if isinstance(event, yaml.AliasEvent):
+            raise DirectoryError([f"line {line}: aliases (*{event.anchor}) are not accepted; write the value out in full"])
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise DirectoryError([f"line {line}: nested more than {MAX_DEPTH} levels deep"])
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
 def parse(text: str, path: Path) -> Loaded:
     lines: dict[tuple[Any, ...], int] = {}
-    loader = yaml.CSafeLoader(text) if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader(text)
+    loader = _SAFE_LOADER(text)
     try:
+        _plain_yaml(text)
         root = loader.get_single_node()
         if root is not None:
             _lines(root, (), lines)
@@ -305,6 +328,13 @@ def load(path: Path) -> Loaded:
     return parse(text, path)
 
 
+class _NoAliases(yaml.SafeDumper):
+    """Writes a value used twice out twice: `load` refuses aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def dump(directory: Directory, heading: str = "") -> str:
     """The directory as a file `load` reads back to the same directory."""
 
@@ -332,7 +362,7 @@ def dump(directory: Directory, heading: str = "") -> str:
         "contacts": [clean(c) for c in directory.contacts],
         "services": [clean(s) for s in directory.services],
     }
-    body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    body = yaml.dump(data, Dumper=_NoAliases, allow_unicode=True, sort_keys=False, width=100)
     return (heading + "\n" if heading else "") + body
 
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from bot import departure
+from bot import mention
 from bot.export import to_csv
 from bot.flood import Flood
 from bot.i18n import Catalogs
@@ -35,7 +36,7 @@ from db.connection import Connection, StorageTrouble, storage_trouble, transacti
 from db.users import Account
 from db.vault import Vault, attach
 from db.vault import of as vault_of
-from flows import access, cases, session, summary
+from flows import access, cases, safety, session, summary
 from flows.directory import Directory
 from flows.holidays_nl import dutch_holidays
 from flows.model import (
@@ -454,6 +455,8 @@ class Runner:
                 Saved(code=q.code, theme=q.theme, parent_language=q.parent_language, urgent=q.urgent, wijk=q.wijk) for q in found
             )
             env = env.model_copy(update={"my_questions": saved})
+        if account.role == "volunteer" and state.step in safety.STEPS:  # who can be alerted now
+            env = env.model_copy(update={"alertable": await users.coordinator_scopes(self.conn)})
         if isinstance(event, Command) and event.name in ("summary", "export") and account.role == "coordinator":
             week = summary.parse_week(summary.export_options(event.args)[0], env.today)
             if week is not None:
@@ -618,7 +621,11 @@ class Runner:
                 payload = {"chat_id": account.chat_id, key: message.attachment.file_id, "caption": text[:1024]}
                 await outbox.enqueue(self.conn, account.channel, account.chat_id, method, payload, self.clock())
                 continue
-            await self._send(account.chat_id, text, keyboard, channel=account.channel)
+            entities: list[dict[str, Any]] = []
+            if message.reach is not None and (reach := await self._account(message.reach)) is not None:
+                same = reach.channel if reach.channel == account.channel else ""  # a link works within one channel
+                text, entities = mention.add(text, reach.display_name, reach.chat_id, same)
+            await self._send(account.chat_id, text, keyboard, channel=account.channel, entities=entities)
 
     async def _upload(self, account: Account, message: Message, caption: str) -> None:
         """A chart or an export, made for this reader in their language, sent as a file."""
@@ -638,12 +645,14 @@ class Runner:
         }
         await outbox.enqueue(self.conn, account.channel, account.chat_id, method, payload, self.clock())
 
-    async def _send(self, chat_id: str, text: str, keyboard: Any, channel: str | None = None) -> None:
+    async def _send(self, chat_id: str, text: str, keyboard: Any, channel: str | None = None, entities: list[dict[str, Any]] | None = None) -> None:
         """One message, or several when the text is longer than a message may be (the buttons go
-        with the last one)."""
+        with the last one; `entities`, offsets into the whole text, only with a text that fits one)."""
         pieces = split_text(text)
         for i, piece in enumerate(pieces):
             payload: dict[str, Any] = {"chat_id": chat_id, "text": piece}
+            if entities and len(pieces) == 1:
+                payload["entities"] = entities
             if keyboard and i == len(pieces) - 1:
                 payload["reply_markup"] = {"inline_keyboard": keyboard}
             await outbox.enqueue(self.conn, channel or self.channel, chat_id, "sendMessage", payload, self.clock())

@@ -11,7 +11,9 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "WIJKBRUG_"
@@ -64,6 +66,32 @@ class Settings(BaseSettings):
     def key_path(self) -> Path:
         return self.key_file or self.database.with_suffix(".key")
 
+    @field_validator("default_locale")
+    @classmethod
+    def _shipped(cls, value: str) -> str:
+        from bot.i18n import shipped_languages
+
+        shipped = shipped_languages()
+        if value not in shipped:
+            raise ValueError(f"not a shipped language; use one of {', '.join(sorted(shipped))}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError("not a time zone of the IANA database, such as Europe/Amsterdam") from None
+        return value
+
+    def catalogs(self):  # -> bot.i18n.Catalogs
+        """The catalogs in the operator's default language, with times shown in their time zone
+        (the bot's day, week, Monday push and working hours are counted in it too)."""
+        from bot.i18n import Catalogs
+
+        return Catalogs(default=self.default_locale, timezone=self.timezone)
+
 
 def load() -> Settings:
     """The settings, or `SettingsProblem` naming each bad value's variable and its source."""
@@ -89,7 +117,7 @@ def describe(exc: ValidationError, environ: Mapping[str, str], env_file: Path) -
             found = [number for number, line in enumerate(lines, start=1) if defines.match(line)]
             if found:
                 where = f"{env_file}, line {found[-1]}"  # the last one counts
-        problems.append(f"{where}: {name}: {error['msg']}")
+        problems.append(f"{where}: {name}: {error['msg'].removeprefix('Value error, ')}")  # our validators' own words
     return "; ".join(problems)
 
 

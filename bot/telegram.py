@@ -68,16 +68,19 @@ def _seconds(retry_after: object) -> float:
     return float(total()) if callable(total) else float(retry_after)  # type: ignore[arg-type]
 
 
-def build_application(settings: Settings) -> Application:
+def build_application(settings: Settings, requests: tuple[AiohttpRequest, AiohttpRequest] | None = None) -> Application:
+    """PTB's application on our aiohttp requests (calls, and the long poll); pass them in to keep
+    a handle on their sessions."""
     assert settings.telegram_token is not None
+    calls, polls = requests or (AiohttpRequest(pool_size=16), AiohttpRequest(pool_size=1))
     return (
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
         .updater(None)
-        .request(AiohttpRequest(pool_size=16))
-        .get_updates_request(AiohttpRequest(pool_size=1))
+        .request(calls)
+        .get_updates_request(polls)
         .build()
     )
 
@@ -128,7 +131,8 @@ class TelegramBot:
         self.settings = settings
         self.catalogs = catalogs
         self.clock = clock
-        self.application = build_application(settings)
+        self._http = (AiohttpRequest(pool_size=16), AiohttpRequest(pool_size=1))
+        self.application = build_application(settings, self._http)
         self.received = asyncio.Event()
         self.drained = asyncio.Event()  # set when the processing loop has handled all it was given
         self.patience = Patience()  # while the database cannot be written (locked, disk full)
@@ -147,7 +151,12 @@ class TelegramBot:
 
             await keep_trying("start", remember_username, self.patience)
             log.info("connected to Telegram as @%s", me.username)
-
+            for org_id in await users.uncoordinated_orgs(work_db):
+                # The organisation's id only: the operator can act on it (`wijkbrug invite --role coordinator`).
+                log.warning(
+                    "organisation %s has no coordinator: safety alerts of its volunteers reach a wijkteam's "
+                    "coordinator or nobody, and they are told to call Veilig Thuis themselves", org_id,
+                )
             async def refused(item, exc: delivery.Permanent) -> None:
                 if exc.args and exc.args[0] == "Forbidden":  # the person blocked the bot: stop trying them
                     async with transaction(send_db):
@@ -194,6 +203,10 @@ class TelegramBot:
                 await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             await app.shutdown()
+            # PTB's shutdown does nothing when its initialize did not finish (stopped while Telegram
+            # could not be reached), but the sessions were opened by then: close them here.
+            for request in self._http:
+                await request.shutdown()
             for conn in (poll_db, work_db, send_db):
                 await conn.close()
 

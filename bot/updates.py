@@ -66,7 +66,7 @@ def _message(message: dict[str, Any]) -> Inbound | None:
             event = Said(text=text)
     else:
         media = next((kind for kind in _MEDIA if kind in message), "other")
-        event = Attachment(media=media, file_id=_file_id(message, media))
+        event = _attachment(message, media)
     return Inbound(chat_id=str(chat["id"]), first_name=name, language_code=language, event=event)
 
 
@@ -81,10 +81,24 @@ def _callback(query: dict[str, Any]) -> Inbound | None:
     )
 
 
-def _file_id(message: dict[str, Any], media: str) -> str:
-    """The file reference to forward: the largest size of a photo, or the document itself."""
+def _attachment(message: dict[str, Any], media: str) -> Attachment:
+    """The file to forward (the largest size of a photo, or the document itself) with what Telegram
+    says of it: name, MIME type, size. Whether it may be forwarded is the flows' call."""
     if media == "photo" and message.get("photo"):
-        return str(message["photo"][-1].get("file_id", ""))
+        largest = message["photo"][-1]
+        return Attachment(media=media, file_id=str(largest.get("file_id", "")), size=_size(largest))
     if media == "document":
-        return str((message.get("document") or {}).get("file_id", ""))
-    return ""
+        document = message.get("document") or {}
+        return Attachment(
+            media=media,
+            file_id=str(document.get("file_id", "")),
+            file_name=str(document.get("file_name") or "")[:255],
+            mime_type=str(document.get("mime_type") or "")[:255],
+            size=_size(document),
+        )
+    return Attachment(media=media)
+
+
+def _size(file: dict[str, Any]) -> int | None:
+    size = file.get("file_size")
+    return size if isinstance(size, int) and not isinstance(size, bool) else None

@@ -136,3 +136,29 @@ async def newly_unreachable(conn: Connection) -> list[Account]:
 
 async def told_unreachable(conn: Connection, user_id: int) -> None:
     await conn.execute("UPDATE users SET unreachable_told = 1 WHERE id = ?", (user_id,))
+
+
+async def uncoordinated_orgs(conn: Connection) -> list[str]:
+    """The organisations of the directory without an active coordinator: nobody of their own
+    can receive their volunteers' safety alerts."""
+    async with conn.execute(
+        "SELECT id FROM organisations WHERE id NOT IN "
+        "(SELECT org_id FROM users WHERE role = 'coordinator' AND org_id IS NOT NULL AND revoked_at IS NULL) ORDER BY id"
+    ) as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def has_coordinator(conn: Connection, org_id: str) -> bool:
+    async with conn.execute(
+        "SELECT 1 FROM users WHERE org_id = ? AND role = 'coordinator' AND revoked_at IS NULL LIMIT 1", (org_id,)
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
+async def coordinator_scopes(conn: Connection) -> frozenset[str]:
+    """Every scope ("org:<id>", "team:<id>") with an active coordinator: who can receive an alert now."""
+    async with conn.execute(
+        "SELECT DISTINCT CASE WHEN team_id IS NOT NULL THEN 'team:' || team_id ELSE 'org:' || org_id END "
+        "FROM users WHERE role = 'coordinator' AND revoked_at IS NULL AND coalesce(team_id, org_id) IS NOT NULL"
+    ) as cur:
+        return frozenset(row[0] for row in await cur.fetchall())

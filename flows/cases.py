@@ -12,6 +12,7 @@ once when it is saved.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -34,6 +35,7 @@ from flows.workhours import add_working_hours
 OPEN = ("requested", "accepted", "contact_made")
 WAITING = "requested"
 LEFT = "member_left"  # its member left Wijkbrug (revoked or erased): back with the team's coordinator
+_CASE_BUTTON = re.compile(r"c:([A-Za-z0-9-]{1,20}):([a-z_]{1,20}):([0-9]{1,9})")
 
 
 class Parent(BaseModel):
@@ -198,11 +200,13 @@ def buttons_for(case: Case, role: str) -> tuple[tuple[Button, ...], ...]:
 
 
 def parse_button(data: str) -> tuple[str, str, int] | None:
-    """(case id, action, version) from a case button's data, or None if it is not one."""
-    parts = data.split(":")
-    if len(parts) != 4 or parts[0] != "c" or not parts[3].isdigit():
+    """(case id, action, version) from a case button's data, or None if it is not one (then it is
+    answered as any button that is not current: expired). Only ASCII digits make a version:
+    `str.isdigit` also takes "²", which `int` refuses."""
+    found = _CASE_BUTTON.fullmatch(data)
+    if found is None:
         return None
-    return parts[1], parts[2], int(parts[3])
+    return found.group(1), found.group(2), int(found.group(3))
 
 
 def _about(case: Case) -> tuple[Text, ...]:
@@ -471,20 +475,29 @@ def member_left(case: Case, now: datetime) -> tuple[list[Message], list]:
     return [alert, *told], [_change(case, LEFT, now), Unschedule(case_id=case.id)]
 
 
-def urgent_alert(team_id: str, code: str, wijk_name: str, theme: str, org_name: str) -> Message:
-    """An urgent question reaches the wijkteam's coordinator at once: no timer, no consent step."""
+def urgent_alert(team_id: str, code: str, wijk_name: str, theme: str, org_name: str, org_alerted: bool, volunteer_id: int) -> Message:
+    """An urgent question reaches the wijkteam's coordinator at once: no timer, no consent step.
+    It says whether the organisation's coordinator was alerted too, and carries the volunteer."""
+    if org_alerted:
+        head = t(
+            "⚠️ Urgent question {code} in {wijk}: a volunteer of {organisation} reports that a child may be in danger. "
+            "They have been shown 112 and Veilig Thuis, and their organisation's coordinator is alerted.",
+            code=ltr(code),
+            wijk=wijk_name,
+            organisation=org_name,
+        )
+    else:
+        head = t(
+            "⚠️ Urgent question {code} in {wijk}: a volunteer of {organisation} reports that a child may be in danger. "
+            "They have been shown 112 and Veilig Thuis; their organisation has no coordinator in Wijkbrug.",
+            code=ltr(code),
+            wijk=wijk_name,
+            organisation=org_name,
+        )
     return Message(
         to=ToCoordinators(team_id=team_id),
-        parts=(
-            t(
-                "⚠️ Urgent question {code} in {wijk}: a volunteer of {organisation} reports that a child may be in danger. "
-                "They have been shown 112 and Veilig Thuis, and their organisation's coordinator is alerted.",
-                code=ltr(code),
-                wijk=wijk_name,
-                organisation=org_name,
-            ),
-            t("{field}: {value}", field=t("Theme"), value=intake.THEMES.get(theme, intake.THEMES["other"])),
-        ),
+        parts=(head, t("{field}: {value}", field=t("Theme"), value=intake.THEMES.get(theme, intake.THEMES["other"]))),
+        reach=volunteer_id,
     )
 
 

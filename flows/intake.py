@@ -299,7 +299,8 @@ def buttons(options: list[tuple[str, Text]], per_row: int, token: int) -> tuple[
 
 
 def danger_messages() -> list[Text]:
-    """Fixed, pre-translated safety text (DOMAIN.md: never delayed behind any other step)."""
+    """Fixed, pre-translated safety text (DOMAIN.md: never delayed behind any other step); what
+    follows it depends on who can be alerted (flows/safety.py)."""
     return [
         # TRANSLATORS: the most important text of the bot. Keep "Veilig Thuis" (the name of the
         # national advice and reporting centre for domestic violence and child abuse); you may add
@@ -310,10 +311,6 @@ def danger_messages() -> list[Text]:
             "free, day and night, and you may stay anonymous.",
             emergency=ltr("112"),
             veilig_thuis=ltr("0800-2000"),
-        ),
-        t(
-            "Your organisation's coordinator is being alerted and will contact you. "
-            "You do not have to investigate or confront anyone yourself."
         ),
     ]
 

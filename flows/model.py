@@ -68,6 +68,11 @@ class Attachment(BaseModel):
     kind: Literal["attachment"] = "attachment"
     media: str  # photo, document, voice, sticker, ...
     file_id: str = ""  # the channel's reference to the file, for forwarding
+    # What the channel says of the file (a document's name and type; the size in bytes), so the
+    # flows can judge it before it is forwarded (flows/files.py). Never stored.
+    file_name: str = ""
+    mime_type: str = ""
+    size: int | None = None
 
 
 Input = Annotated[Command | Choice | Said | Attachment, Field(discriminator="kind")]
@@ -93,6 +98,9 @@ class Env(BaseModel):
     my_cases: tuple[Any, ...] = ()  # flows.cases.Case of this user, for /inbox, /cases and /away
     my_questions: tuple[Saved, ...] = ()  # a volunteer's saved questions without a request, for /cases
     report: Any = None  # flows.summary.Report for /summary and /export (None: the week asked is not valid)
+    # Who can receive a safety alert now: "org:<id>" and "team:<id>" of every scope with an active
+    # coordinator (flows/safety.py says only what is true with it).
+    alertable: frozenset[str] = frozenset()
     export_rows: tuple[dict[str, Any], ...] = ()  # for /export
 
 
@@ -146,6 +154,9 @@ class Message(BaseModel):
     parts: tuple[Text | tuple[Text, ...], ...]
     buttons: tuple[tuple[Button, ...], ...] = ()
     attachment: Attachment | None = None  # a file sent along (the parts become its caption)
+    # A user the recipient can open a chat with in one tap (an alert's volunteer): the channel adds
+    # their name as a link after the text (on Telegram, a mention), where it can.
+    reach: int | None = None
     upload: Upload | None = None  # a file made for the recipient (a chart, a CSV export)
     about: int | None = None  # the user an alert names: held, it is erased with them
 

@@ -10,7 +10,7 @@ instead. A consult skips all of that. The last step sums the request up before i
 
 from __future__ import annotations
 
-from flows import intake, matching
+from flows import files, intake, matching
 from flows.cases import WAYS
 from flows.model import AddAttachment, Attachment, Env, OpenCase, RecordConsent, SaveParent, User
 from flows.state import Conversation, Step
@@ -190,8 +190,20 @@ def take_call_time(raw: str) -> str | Text:
 
 
 def take_attachment(event: Attachment) -> Text | None:
+    """None if the file may be passed on to the member (flows/files.py), else why not."""
     if event.media not in ("photo", "document") or not event.file_id:
         return t("Please send a photo or a document (a PDF, for example), or press “No attachment”.")
+    if not files.kind_ok(event.media, event.file_name, event.mime_type):
+        return t(
+            "I cannot pass on this kind of file: a member must be able to open it safely. Send a photo, a PDF "
+            "or an office document (Word, Excel, OpenDocument), or press “No attachment”."
+        )
+    if not files.size_ok(event.media, event.size):
+        return tn(
+            "This file is too large to pass on: at most {n} MB. Send a smaller file, or press “No attachment”.",
+            "This file is too large to pass on: at most {n} MB. Send a smaller file, or press “No attachment”.",
+            files.MAX_MB,
+        )
     return None
 
 

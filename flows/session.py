@@ -11,7 +11,7 @@ open is asked again.
 
 from __future__ import annotations
 
-from flows import cards, cases, intake, matching, request, suggest, summary
+from flows import cards, cases, intake, matching, request, safety, suggest, summary
 from flows.away import parse_day
 from flows.intake import CHANGEABLE, FIELD_NAMES, STEPS
 from flows.model import (
@@ -29,7 +29,6 @@ from flows.model import (
     SetAway,
     SetLanguage,
     SetQuestionWijk,
-    ToCoordinators,
     ToUser,
     Transition,
     Upload,
@@ -101,6 +100,8 @@ def _prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tupl
     if step is Step.REVIEW:
         assert state.draft is not None
         options = [("save", t("Save")), ("change", t("Change something")), ("cancel", t("Cancel"))]
+        if state.draft.urgent:
+            options.insert(2, safety.review_option())
         return (t("Please check the question:"), tuple(intake.summary(state.draft))), options, 1
     if step is Step.CHANGE:
         options = [(s.value, FIELD_NAMES[s]) for s in CHANGEABLE] + [("back", t("Back to the summary"))]
@@ -227,8 +228,8 @@ def _cancel(state: Conversation, user: User) -> Transition:
         parts += [t("Cancelled. These answers were discarded; nothing was saved:"), tuple(lines)]
     else:
         parts.append(t("Cancelled. Nothing was saved."))
-    if state.draft.urgent:
-        parts.append(t("The coordinator was already told that a child may be in danger; that alert stands."))
+    if (note := safety.cancel_note(state.draft)) is not None:
+        parts.append(note)
     parts.append(t("Send /new to start again."))
     return _reply(cleared, user, *parts)
 
@@ -311,13 +312,16 @@ def _choice(state: Conversation, user: User, choice: Choice, env: Env) -> Transi
 
 
 def _advance(state: Conversation, user: User, draft: Draft, env: Env) -> Transition:
-    """Take an accepted answer: the safety reply first when a child is in danger, then the next step."""
+    """Take an accepted answer: the safety reply first when a child is in danger, then the next step
+    (flows/safety.py decides who is alerted, at the danger answer or once the postcode is known)."""
+    if state.step is Step.POSTCODE:
+        alerts, told, draft = safety.on_postcode(user, env, draft)
+        moved = ask(state, user, env, intake.next_step(draft), *told, draft=draft)
+        return moved.model_copy(update={"messages": (*alerts, *moved.messages)})
     if not (state.step is Step.DANGER and draft.urgent):
         return ask(state, user, env, intake.next_step(draft), draft=draft)
     # The safety text stands alone, first, so it is not lost above the next question.
-    first = [_say(user, *intake.danger_messages())]
-    if user.org_id is not None:
-        first.append(Message(to=ToCoordinators(org_id=user.org_id), parts=(intake.coordinator_alert(user.name, env.now),), about=user.id))
+    first, draft = safety.on_danger(user, env, draft)
     moved = ask(state, user, env, intake.next_step(draft), t("Thank you. Let us go on with the question."), draft=draft)
     return moved.model_copy(update={"messages": (*first, *moved.messages)})
 
@@ -329,6 +333,10 @@ def _review(state: Conversation, user: User, value: str, env: Env) -> Transition
         return _cancel(state, user)
     if value == "change":
         return ask(state, user, env, Step.CHANGE)
+    if value == "not_urgent":
+        messages, told, corrected = safety.correct(user, env, draft)
+        moved = ask(state, user, env, Step.REVIEW, *told, draft=corrected)
+        return moved.model_copy(update={"messages": (*messages, *moved.messages)})
     wijk = env.directory.wijk_by_pc4.get(draft.pc4 or "")
     effect = LogQuestion(
         code=env.new_code,
@@ -383,7 +391,12 @@ def _offer(state: Conversation, user: User, env: Env, saved: Saved, *before: Tex
     alerts = []
     if saved.urgent and alert:
         org = env.directory.organisation_name(user.org_id)
-        alerts = [cases.urgent_alert(team.id, saved.code, wijk.name, saved.theme, org) for team in env.directory.teams_by_wijk.get(wijk.code, ())]
+        org_alerted = safety.org_scope(user) in env.alertable
+        alerts = [  # only to a team that has a coordinator now: an alert must not wait unseen
+            cases.urgent_alert(team.id, saved.code, wijk.name, saved.theme, org, org_alerted, user.id)
+            for team in env.directory.teams_by_wijk.get(wijk.code, ())
+            if f"team:{team.id}" in env.alertable
+        ]
     offered = Conversation(token=state.token, saved=saved)
     if request.reachable_matches(offered, env):
         moved = ask(offered, user, env, Step.SUGGESTED, *parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -45,6 +46,9 @@ class Draft(BaseModel):
     parent_language: str | None = None  # a language code, or "other:<what the volunteer typed>"
     pc4: str | None = None
     text: str | None = None
+    # Who was alerted that a child is in danger ("org:<id>", "team:<id>"), and when (flows/safety.py).
+    alerted: tuple[str, ...] = ()
+    alert_at: datetime | None = None
 
 
 class Saved(BaseModel):

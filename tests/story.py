@@ -23,6 +23,7 @@ What Wijkbrug did:
     ✓ Joost: Accept                      a pressed button's message now shows the choice
     ! Joost: …                           the short notice a press is answered with
     📎 Joost: photo                      a file forwarded
+    ⇢ Sara: tg://user?id=7000            the name above is a one-tap link to that person's chat
 """
 
 from __future__ import annotations
@@ -161,6 +162,10 @@ class Story:
             self.out.append(f"→ {person.name}: {first}")
             self.out.extend(f"  {line}".rstrip() for line in rest)
             self.out.extend("    " + " ".join(f"[{b['text']}]" for b in row) for row in rows)
+            units = payload["text"].encode("utf-16-le")  # Telegram counts offsets in UTF-16 units
+            for entity in payload.get("entities", ()):  # a one-tap link to a person's chat
+                linked = units[2 * entity["offset"]:2 * (entity["offset"] + entity["length"])].decode("utf-16-le")
+                self.out.append(f"    ⇢ {linked}: {entity.get('url') or 'tg://user?id=' + str(entity['user']['id'])}")
         elif method == "editMessageText":
             text = payload["text"]
             self.out.append(f"✓ {person.name}: {text.rsplit('✓ ', 1)[-1]}")
@@ -219,7 +224,7 @@ async def replay(path: Path, catalogs: Catalogs, database: Path, vault: Vault | 
                     await story.send(person, story.press(person, found.group(1)))
                 elif action in ("(photo)", "(document)"):
                     media = action.strip("()")
-                    content = {"photo": [{"file_id": "invented-photo-id", "width": 1, "height": 1, "file_unique_id": "u"}]} if media == "photo" else {"document": {"file_id": "invented-doc-id", "file_unique_id": "u"}}
+                    content = {"photo": [{"file_id": "invented-photo-id", "width": 1, "height": 1, "file_unique_id": "u"}]} if media == "photo" else {"document": {"file_id": "invented-doc-id", "file_unique_id": "u", "file_name": "letter.pdf", "mime_type": "application/pdf", "file_size": 80_000}}
                     await story.send(person, content)
                 else:
                     await story.send(person, {"text": action})

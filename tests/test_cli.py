@@ -37,6 +37,7 @@ def test_migrate_creates_the_database(env, capsys) -> None:
 
 
 def test_invite_needs_a_known_organisation(env, capsys) -> None:
+    assert cli.main(["migrate"]) == 0
     assert cli.main(["invite", "--role", "volunteer", "--org", "lantaarn"]) == 2
     assert "unknown organisation 'lantaarn'" in capsys.readouterr().err
 
@@ -182,3 +183,35 @@ def test_summary_csv_for_a_dutch_excel(env, tmp_path, capsys) -> None:
     assert cli.main(["summary", "--org", "lantaarn", "--format", "csv", "--excel", "-o", str(out)]) == 0
     assert out.read_bytes().startswith("\ufefftype;code;question;date;theme".encode())
 
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["users", "list"], ["invites", "list"], ["audit"], ["erase", "--user", "1"], ["erase", "--question", "Q-AAAA"],
+        ["backup", "copy.sqlite3"], ["rotate-key"], ["summary", "--org", "lantaarn"], ["directory", "export"],
+        ["invite", "--role", "volunteer", "--org", "lantaarn"], ["users", "revoke", "1"], ["invites", "revoke", "abc"],
+    ],
+)
+def test_a_command_that_reads_data_refuses_a_database_that_does_not_exist(env, capsys, argv) -> None:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == f"wijkbrug {argv[0]}: {env}: no such database; check WIJKBRUG_DATABASE (only `run`, `migrate` and `directory import` create one)\n"
+    assert not env.exists() and not env.parent.exists()  # no empty database, no folder, no key file
+
+
+def test_lists_print_a_header_and_say_when_there_is_nothing(env, capsys) -> None:
+    assert cli.main(["migrate"]) == 0
+    capsys.readouterr()
+    for argv, header, empty in [
+        (["users", "list"], "id\trole\tscope\tlanguage\tstate", "(no users yet)"),
+        (["invites", "list"], "ref\trole\tfor\texpires\tstate", "(no invites yet)"),
+        (["audit"], "at\tactor\taction\tsubject\tdetail", "(the audit log is empty)"),
+    ]:
+        assert cli.main(argv) == 0
+        assert capsys.readouterr().out.splitlines() == [header, empty]
+    assert cli.main(["directory", "import", str(directory_file.sample_path())]) == 0
+    assert cli.main(["invite", "--role", "volunteer", "--org", "lantaarn"]) == 0
+    capsys.readouterr()
+    assert cli.main(["invites", "list"]) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert row.split("\t")[1:3] == ["volunteer", "lantaarn"] and row.endswith("\topen")

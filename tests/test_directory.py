@@ -166,3 +166,37 @@ def test_lines_stay_right_when_an_earlier_entry_is_invalid() -> None:
         "d.yaml:22: contacts[0].themes: unknown theme 'knitting'",
         "d.yaml:26: contacts[1].team: unknown team 't-west'",
     ]
+
+
+BILLION_LAUGHS = """\
+a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+organisations: *e
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (BILLION_LAUGHS, "d.yaml:2: aliases (*a) are not accepted"),  # 9⁵ strings here; each line more multiplies by 9
+        ("organisations: &a [*a]\n", "d.yaml:1: aliases (*a) are not accepted"),  # refers to itself
+        ("organisations:\n  - &o {id: x, name: X}\n  - <<: *o\n    id: y\n", "d.yaml:3: aliases (*o) are not accepted"),
+        ("organisations: " + "[" * 30 + "]" * 30 + "\n", "d.yaml:1: nested more than 20 levels deep"),
+    ],
+)
+def test_aliases_and_deep_nesting_are_refused_by_line_before_anything_is_built(text: str, expected: str) -> None:
+    with pytest.raises(DirectoryError) as caught:
+        parse(text, Path("d.yaml"))
+    assert caught.value.problems == [expected + ("; write the value out in full" if "aliases" in expected else "")]
+
+
+def test_an_exported_directory_has_no_aliases_even_where_values_repeat() -> None:
+    from bot.directory_file import dump
+
+    sample = load(sample_path()).directory
+    text = dump(sample)
+    assert "&" not in text.replace("& ", "") and "*id" not in text
+    assert parse(text, Path("again.yaml")).directory == sample

@@ -111,7 +111,7 @@ async def test_a_taken_question_code_is_replaced_not_lost(runner, conn, clock) -
     assert saved[1].code != "Q-AAAA" and saved[1].text == "invented"  # the taken code was skipped
 
 
-async def test_danger_alerts_wait_for_a_coordinator_who_gets_them_on_joining(runner, conn) -> None:
+async def test_without_a_coordinator_the_volunteer_is_told_to_call_veilig_thuis_and_no_alert_waits(runner, conn) -> None:
     await feed(runner, updates.message(905, f"/start {await invite(runner)}", first_name="Sara", language_code="en"))
     await feed(runner, updates.message(905, "/new"))
     await sent(runner)
@@ -119,18 +119,25 @@ async def test_danger_alerts_wait_for_a_coordinator_who_gets_them_on_joining(run
     to_volunteer = [c for c in await sent(runner) if c[1] == "sendMessage"]
     safety = to_volunteer[0][2]["text"]  # first, and on its own
     assert "112" in safety and "0800-2000" in safety and "?" not in safety
-    assert await alerts.count(conn, "org:lantaarn") == 1
+    assert "Your organisation has no coordinator in Wijkbrug yet" in safety and "call Veilig Thuis yourself" in safety
+    assert "is being alerted" not in safety
+    assert await alerts.count(conn, "org:lantaarn") == 0  # nothing waits unseen
 
     await feed(runner, updates.message(906, f"/start {await invite(runner, Role.COORDINATOR)}", language_code="nl"))
     to_coordinator = [c for c in await sent(runner) if c[0] == "906" and c[1] == "sendMessage"]
-    assert len(to_coordinator) == 2 and "Sara" in to_coordinator[1][2]["text"] and "Dringend" in to_coordinator[1][2]["text"]
-    assert await alerts.count(conn, "org:lantaarn") == 0
+    assert len(to_coordinator) == 1  # the welcome only
 
-    # the next alert goes straight to the coordinator, in the coordinator's language
+    # now there is a coordinator: the alert goes straight to them, in their language, with a
+    # one-tap link to the volunteer's chat
     await feed(runner, updates.message(905, "/cancel"))
     await feed(runner, updates.message(905, "/new"))
     await feed(runner, updates.press(905, 1, f"{(await conversations.load(conn, 1)).token}|yes"))
-    assert any(c[0] == "906" and "Dringend" in c[2]["text"] for c in await sent(runner))
+    calls = await sent(runner)
+    [alert] = [c[2] for c in calls if c[0] == "906"]
+    assert "Dringend" in alert["text"] and alert["text"].endswith("\n\n👤 Sara")
+    offset = len(alert["text"].encode("utf-16-le")) // 2 - 4  # in UTF-16 units, as Telegram counts
+    assert alert["entities"] == [{"type": "text_mention", "offset": offset, "length": 4, "user": {"id": 905, "is_bot": False, "first_name": "Sara"}}]
+    assert "is being alerted" in next(c[2]["text"] for c in calls if c[0] == "905" and "call 112 now" in c[2].get("text", ""))
 
 
 async def test_a_coordinator_of_another_organisation_gets_no_alert(runner, conn) -> None:
@@ -140,7 +147,7 @@ async def test_a_coordinator_of_another_organisation_gets_no_alert(runner, conn)
     await feed(runner, updates.message(908, "/new"))
     await feed(runner, updates.press(908, 1, f"{(await conversations.load(conn, 2)).token}|yes"))
     assert all(c[0] != "907" for c in await sent(runner))
-    assert await alerts.count(conn, "org:lantaarn") == 1
+    assert await alerts.count(conn, "org:lantaarn") == 0
 
 
 async def test_a_failing_step_changes_nothing_and_is_answered(runner, conn, monkeypatch) -> None:

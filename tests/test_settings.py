@@ -93,3 +93,47 @@ def test_when_a_variable_is_in_both_the_environment_s_bad_value_is_the_one_named
     monkeypatch.setenv("WIJKBRUG_INVITE_DAYS", "seven")
     with pytest.raises(SettingsProblem, match=r"^the environment: WIJKBRUG_INVITE_DAYS: "):
         load()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("WIJKBRUG_DEFAULT_LOCALE", "de", "not a shipped language; use one of ar, en, fa, nl, pl, so, ti, tr, uk"),
+        ("WIJKBRUG_TIMEZONE", "Europe/Amsterdm", "not a time zone of the IANA database, such as Europe/Amsterdam"),
+        ("WIJKBRUG_TIMEZONE", "../../etc/passwd", "not a time zone"),
+    ],
+)
+def test_a_language_that_is_not_shipped_or_an_unknown_time_zone_is_refused(folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str, expected: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsProblem, match=rf"^the environment: {name}: {expected}"):
+        load()
+    assert cli.main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (folder / "data").exists()  # nothing was created
+
+
+def test_the_time_zone_set_is_the_one_the_bot_counts_days_and_shows_times_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WIJKBRUG_TIMEZONE", "America/Kralendijk")  # Bonaire, a Dutch municipality too
+    monkeypatch.setenv("WIJKBRUG_DEFAULT_LOCALE", "tr")
+    monkeypatch.setenv("WIJKBRUG_TELEGRAM_TOKEN", "123:INVENTED")
+    seen = {}
+
+    class Bot:  # stands in for the Telegram bot: `wijkbrug run` hands it the catalogs it built
+        def __init__(self, settings, catalogs, clock, webhook=None) -> None:
+            seen["catalogs"] = catalogs
+
+        async def run(self) -> None:
+            return None
+
+    monkeypatch.setattr("bot.telegram.TelegramBot", Bot)
+    assert cli.main(["run"]) == 0
+    catalogs = seen["catalogs"]
+    assert catalogs.timezone.key == "America/Kralendijk" and catalogs.default == "tr"
+    from datetime import UTC, datetime
+
+    from flows.text import plain, when
+
+    # 02:00 UTC is still the evening before on Bonaire: times are shown in the zone set
+    shown = catalogs.render(plain(when(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))), "en")
+    assert "Nov 30" in shown and "10:00" in shown, shown

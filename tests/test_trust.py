@@ -118,7 +118,9 @@ def test_invites_are_listed_by_reference_and_can_be_revoked(story_db, capsys) ->
     assert cli.main(["invite", "--role", "volunteer", "--org", "lantaarn", "--json"]) == 0
     capsys.readouterr()
     assert cli.main(["invites", "list"]) == 0
-    ref = capsys.readouterr().out.split("\t")[0]
+    header, row = capsys.readouterr().out.splitlines()
+    assert header == "ref\trole\tfor\texpires\tstate"
+    ref = row.split("\t")[0]
     assert len(ref) == 10
     assert cli.main(["invites", "revoke", ref]) == 0
     assert cli.main(["invites", "revoke", ref]) == 2

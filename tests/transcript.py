@@ -10,6 +10,8 @@ Header (before the first `>`):
     language: nl        the volunteer's language
     role: volunteer     volunteer | member | coordinator
     contact: c-west-1   a member's entry in the directory (the invented Utrecht sample)
+    coordinators: team:bt-overvecht,org:kompas   who has a coordinator to alert (default: the
+                        volunteer's organisation and every wijkteam; `none`: nobody)
 
 What the user can do:
     > /new                    a command (or any text starting with /)
@@ -25,7 +27,8 @@ What the answers look like:
         [Yes] [No]            a row of buttons under it
     ✓ No                      the pressed button's prompt now shows the choice
     ! This choice has expired…   the short notice a button press is answered with
-    @coordinators:lantaarn < …   a message to the organisation's coordinators
+    @coordinators:lantaarn < …   a message to the organisation's (or a wijkteam's) coordinators
+        👤 Amina (one tap)     the volunteer, linked so the coordinator can write to them in one tap
     = saved Q-TEST …          what was stored
 """
 
@@ -76,6 +79,7 @@ class Replay:
     keyboards: list[Keyboard] = field(default_factory=list)
     out: list[str] = field(default_factory=list)
     directory: Directory = DIRECTORY
+    alertable: frozenset[str] = frozenset()
 
     def _set_away(self, effect: SetAway) -> None:
         d = self.directory
@@ -86,7 +90,7 @@ class Replay:
         event = self._input(line)
         if event is None:
             return
-        env = Env(now=NOW, today=NOW.date(), new_code=CODE, languages=self.catalogs.languages, directory=self.directory)
+        env = Env(now=NOW, today=NOW.date(), new_code=CODE, languages=self.catalogs.languages, directory=self.directory, alertable=self.alertable)
         # The state goes through JSON before every step, as it does through SQLite in the bot.
         state = Conversation.model_validate_json(self.state.model_dump_json())
         moved = session.step(state, self.user, event, env)
@@ -139,7 +143,7 @@ class Replay:
         language = self.user.language
         prefix = "<"
         if isinstance(message.to, ToCoordinators):
-            prefix = f"@coordinators:{message.to.org_id} <"
+            prefix = f"@coordinators:{message.to.org_id or message.to.team_id} <"
             language = "nl"  # the coordinators in transcripts read Dutch
         text = self.catalogs.render_parts(message.parts, language)
         first, *rest = text.split("\n")
@@ -151,6 +155,8 @@ class Replay:
                 rendered = [self.catalogs.render(b.label, language) for b in row]
                 labels.update({label: b.data for label, b in zip(rendered, row)})
                 self.out.append("    " + " ".join(f"[{label}]" for label in rendered))
+        if message.reach is not None:
+            self.out.append(f"    👤 {self.user.name if message.reach == self.user.id else message.reach} (one tap)")
         if prefix == "<":
             self.keyboards.append(Keyboard(labels))  # a message without buttons is the newest too
 
@@ -177,7 +183,12 @@ def replay(path: Path, catalogs: Catalogs) -> str:
         name="Amina",
         contact_id=settings.get("contact"),
     )
-    run = Replay(catalogs, user)
+    given = settings.get("coordinators")
+    if given is None:
+        alertable = frozenset({f"org:{user.org_id}", *(f"team:{team.id}" for team in DIRECTORY.teams)})
+    else:
+        alertable = frozenset() if given == "none" else frozenset(given.split(","))
+    run = Replay(catalogs, user, alertable=alertable)
     for line in lines[body_start:]:
         if line.startswith(">"):
             run.out.append("")
