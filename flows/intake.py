@@ -36,12 +36,19 @@ THEMES: dict[str, Text] = {
     "other": tp("theme", "Something else"),
 }
 
+# The groups do not overlap: every age in years fits exactly one. The keys are what is stored
+# (questions.age_group, the CSV's age_group column); they were named after the overlapping groups
+# of before (0–4, 4–12, 12–18, 18–23) and are kept, so that stored rows need no migration: each
+# key now stands for the group beside it (docs/summaries.md says so).
 AGE_GROUPS: dict[str, Text] = {
-    "0-4": tp("age", "0–4 years"),
-    "4-12": tp("age", "4–12 years"),
-    "12-18": tp("age", "12–18 years"),
+    "0-4": tp("age", "0–3 years"),
+    "4-12": tp("age", "4–11 years"),
+    "12-18": tp("age", "12–17 years"),
     "18-23": tp("age", "18–23 years"),
 }
+AGE_BOUNDS: dict[str, tuple[int, int]] = {"0-4": (0, 3), "4-12": (4, 11), "12-18": (12, 17), "18-23": (18, 23)}
+MAX_AGE = 23  # the wijkteams' families: children and young people up to 23 (DOMAIN.md: the CJG's 0–23)
+_AGE = re.compile(r"^(\d{1,3})\s*\D{0,12}$")
 
 # Languages parents in Dutch cities most often speak best (DOMAIN.md); names come from Babel.
 PARENT_LANGUAGES = ("nl", "ar", "tr", "zgh", "ti", "so", "fa", "fa_AF", "pl", "uk", "en")
@@ -99,6 +106,33 @@ def _take_danger(draft: Draft, value: str) -> Answer:
     if value not in ("yes", "no"):
         return Answer(refusal=(t("Please choose one of the buttons."),))
     return Answer(draft=draft.model_copy(update={"urgent": value == "yes"}))
+
+
+def age_group(years: int) -> str | None:
+    """The group an age in whole years falls in, or None above the oldest group."""
+    return next((key for key, (low, high) in AGE_BOUNDS.items() if low <= years <= high), None)
+
+
+def _take_age(draft: Draft, raw: str) -> Answer:
+    """A typed age in years ("7", "7 jaar", Arabic-Indic digits too) picks its group."""
+    text = "".join(str(unicodedata.digit(ch)) if ch.isdecimal() else ch for ch in clean_text(raw))
+    found = _AGE.match(text)
+    if found is None:
+        return Answer(refusal=(t("Please choose one of the buttons, or type the child's age in years, for example {example}.", example=7),))
+    years = int(found.group(1))
+    group = age_group(years)
+    if group is None:
+        return Answer(
+            refusal=(
+                t(
+                    "{age} years is older than the age groups, which go up to {oldest} years. Please choose "
+                    "or type the age of the child the question is about.",
+                    age=years,
+                    oldest=MAX_AGE,
+                ),
+            )
+        )
+    return Answer(draft=draft.model_copy(update={"age_group": group}))
 
 
 def _take_other_language(draft: Draft, raw: str) -> Answer:
@@ -184,11 +218,14 @@ STEPS: dict[Step, StepSpec] = {
         label=lambda d: THEMES.get(d.theme or ""),
     ),
     Step.AGE: StepSpec(
-        prompt=lambda: t("How old is the child? If there are more children, choose the one the question is about."),
+        prompt=lambda: t(
+            "How old is the child? If there are more children, choose the one the question is about. "
+            "You can also type the age in years."
+        ),
         options=lambda: list(AGE_GROUPS.items()),
         per_row=2,
         take_choice=_choice("age_group", lambda: AGE_GROUPS),
-        take_text=None,
+        take_text=_take_age,
         label=lambda d: AGE_GROUPS.get(d.age_group or ""),
     ),
     Step.PARENT_LANGUAGE: StepSpec(
