@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from bot import language_names
 from bot.export import to_csv
 from bot.i18n import Catalogs
 from bot.updates import Inbound, parse
@@ -182,6 +183,7 @@ class Runner:
             reminder_hours=self.reminder_hours,
             case=case,
             my_cases=my_cases,
+            language_of=language_names.lookup,
         )
 
     async def case(self, case_id: str) -> cases.Case | None:

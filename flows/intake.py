@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flows.model import Button
+from flows.model import Button, Env
 from flows.state import Draft, Step
 from flows.text import Text, lang, ltr, plain, t, tn, tp, when
 
@@ -89,7 +89,7 @@ class StepSpec:
     options: Callable[[], list[tuple[str, Text]]]  # (value, label); empty: the step takes text
     per_row: int
     take_choice: Callable[[Draft, str], Answer]
-    take_text: Callable[[Draft, str], Answer] | None  # None: the step wants a button press
+    take_text: Callable[[Draft, str, Env], Answer] | None  # None: the step wants a button press
     label: Callable[[Draft], Text | None]  # the answer as shown in the review
 
 
@@ -113,7 +113,7 @@ def age_group(years: int) -> str | None:
     return next((key for key, (low, high) in AGE_BOUNDS.items() if low <= years <= high), None)
 
 
-def _take_age(draft: Draft, raw: str) -> Answer:
+def _take_age(draft: Draft, raw: str, env: Env) -> Answer:
     """A typed age in years ("7", "7 jaar", Arabic-Indic digits too) picks its group."""
     text = "".join(str(unicodedata.digit(ch)) if ch.isdecimal() else ch for ch in clean_text(raw))
     found = _AGE.match(text)
@@ -135,7 +135,10 @@ def _take_age(draft: Draft, raw: str) -> Answer:
     return Answer(draft=draft.model_copy(update={"age_group": group}))
 
 
-def _take_other_language(draft: Draft, raw: str) -> Answer:
+def _take_other_language(draft: Draft, raw: str, env: Env) -> Answer:
+    """A language typed by name, in any shipped language or in itself ("Turks", "Turkish", "türkçe",
+    "Kurdish"): its CLDR code is stored, never the typed text (which could be anything, even a
+    person's name). A name that is no language is asked again."""
     name = clean_text(raw)
     if not name or len(name) > OTHER_LANGUAGE_LIMIT or "\n" in name:
         return Answer(
@@ -147,10 +150,22 @@ def _take_other_language(draft: Draft, raw: str) -> Answer:
                 ),
             )
         )
-    return Answer(draft=draft.model_copy(update={"parent_language": f"other:{name}"}))
+    code = env.language_of(name) if env.language_of is not None else None
+    if code is None:
+        return Answer(
+            refusal=(
+                t(
+                    "I do not know a language called “{name}”. Choose one of the buttons, or type the "
+                    "name of the language, for example {example}.",
+                    name=name,
+                    example=lang("ps"),
+                ),
+            )
+        )
+    return Answer(draft=draft.model_copy(update={"parent_language": code}))
 
 
-def _take_postcode(draft: Draft, raw: str) -> Answer:
+def _take_postcode(draft: Draft, raw: str, env: Env) -> Answer:
     pc4 = parse_postcode(raw)
     if pc4 is None:
         return Answer(
@@ -166,7 +181,7 @@ def _take_postcode(draft: Draft, raw: str) -> Answer:
     return Answer(draft=draft.model_copy(update={"pc4": pc4}))
 
 
-def _take_question(draft: Draft, raw: str) -> Answer:
+def _take_question(draft: Draft, raw: str, env: Env) -> Answer:
     text = clean_text(raw)
     if not text:
         return Answer(refusal=(t("The question is empty. Please type it in a few words."),))
@@ -185,10 +200,12 @@ def _take_question(draft: Draft, raw: str) -> Answer:
 
 
 def language_label(value: str | None) -> Text | None:
+    """A parent's language as its name. Questions logged before typed names were recognised may
+    hold `other:<typed text>`: that text is never shown (it could be anything, even a name)."""
     if value is None:
         return None
     if value.startswith("other:"):
-        return plain(value.removeprefix("other:"))
+        return tp("language", "Another language")
     return plain(lang(value))
 
 
@@ -196,7 +213,7 @@ def _parent_language_options() -> list[tuple[str, Text]]:
     return [(code, plain(lang(code))) for code in PARENT_LANGUAGES]
 
 
-def _no_text(draft: Draft, raw: str) -> Answer:
+def _no_text(draft: Draft, raw: str, env: Env) -> Answer:
     return Answer(refusal=(t("Please choose one of the buttons."),))
 
 

@@ -6,7 +6,7 @@ new state, carries out the effects and queues the messages in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -93,6 +93,9 @@ class Env(BaseModel):
     my_cases: tuple[Any, ...] = ()  # flows.cases.Case of this user, for /inbox, /cases and /away
     report: Any = None  # flows.summary.Report for /summary and /export (None: the week asked is not valid)
     export_rows: tuple[dict[str, Any], ...] = ()  # for /export
+    # A typed language name -> its CLDR code, or None if it names no language (bot/language_names.py);
+    # without it, a typed name is never taken.
+    language_of: Callable[[str], str | None] | None = None
 
 
 # ---- outputs ------------------------------------------------------------------------------

@@ -589,7 +589,7 @@ def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
     if spec is None or spec.take_text is None:
         return reask(state, user, env, t("Please choose one of the buttons."))
     assert isinstance(event, Said) and state.draft is not None
-    answer = spec.take_text(state.draft, event.text)
+    answer = spec.take_text(state.draft, event.text, env)
     if answer.draft is None:
         return reask(state, user, env, *answer.refusal)
     return _advance(state, user, answer.draft, env)

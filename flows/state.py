@@ -41,7 +41,7 @@ class Draft(BaseModel):
     urgent: bool | None = None
     theme: str | None = None
     age_group: str | None = None
-    parent_language: str | None = None  # a language code, or "other:<what the volunteer typed>"
+    parent_language: str | None = None  # a CLDR language code (a typed name is stored as its code)
     pc4: str | None = None
     text: str | None = None
 
