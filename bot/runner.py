@@ -489,7 +489,7 @@ class Runner:
             team_id=invite.team_id,
         )
         await invites.mark_used(self.conn, invite.code_hash, account.id, self.clock())
-        await self._deliver(access.welcome(account.as_user(), await self.directory()))
+        await self._deliver(access.welcome(account.as_user(), await self.directory(), inbound.language_code))
         await self._publish_menu(account)
         if account.role == "coordinator":
             scope = f"team:{account.team_id}" if account.team_id else f"org:{account.org_id}"

@@ -59,6 +59,9 @@ COMMAND_HELP: dict[str, Text] = {
 
 TYPED = (*request.TYPED, Step.DECLINE_TEXT, Step.NOTE_TEXT)
 DETOURS = (Step.LANGUAGE, Step.BROWSE, Step.DECLINE_REASON, Step.DECLINE_TEXT, Step.NOTE_TEXT)
+# Menus someone may walk away from: typing or a command instead of a press goes on where they were.
+# (/contacts keeps asking for a wijk: its answer is what the volunteer came for.)
+MENUS = (Step.LANGUAGE,)
 Keyboard = tuple[tuple[Button, ...], ...]
 
 
@@ -135,9 +138,17 @@ def reask(state: Conversation, user: User, env: Env, *before: Text) -> Transitio
     return ask(state, user, env, state.step, *before)
 
 
-def _detour(state: Conversation, user: User, env: Env, step: Step, **changes) -> Transition:
+def _detour(state: Conversation, user: User, env: Env, step: Step, *before: Text, **changes) -> Transition:
     resume = state.resume if state.step in DETOURS else state.step
-    return ask(state, user, env, step, resume=resume, **changes)
+    return ask(state, user, env, step, *before, resume=resume, **changes)
+
+
+def _leave_menu(state: Conversation) -> Conversation:
+    """The state as it was before a menu was opened over it."""
+    back = state.resume
+    if back in STEPS and state.draft is None:
+        back = None
+    return state.model_copy(update={"step": back, "resume": None})
 
 
 def _resume(state: Conversation, user: User, env: Env, *before: Text | tuple[Text, ...]) -> Transition:
@@ -163,10 +174,7 @@ def _command(state: Conversation, user: User, command: Command, env: Env) -> Tra
     if name in ("start", "help"):
         return _reply(state, user, *help_parts(user))
     if name == "language":
-        code = command.args.strip().lower().replace("-", "_")
-        if code in env.languages:
-            return _set_language(state, user, env, code)
-        return _detour(state, user, env, Step.LANGUAGE)
+        return _language_command(state, user, env, command.args)
     if name == "contacts":
         if not env.directory.wijken:
             return _reply(state, user, t("The directory of wijkteams is empty; the operator has not loaded it yet."))
@@ -183,6 +191,23 @@ def _command(state: Conversation, user: User, command: Command, env: Env) -> Tra
     if state.draft is not None:
         return reask(state, user, env, t("You are already logging a question. Carry on below, or send /cancel to stop."))
     return ask(state, user, env, intake.ORDER[0], draft=Draft(), saved=None, resume=None)
+
+
+def _language_command(state: Conversation, user: User, env: Env, args: str) -> Transition:
+    """/language, /language tr or /language Turks: set it if Wijkbrug writes it; otherwise say so,
+    and show the languages it writes in."""
+    asked = intake.clean_text(args)[: intake.OTHER_LANGUAGE_LIMIT]
+    if not asked:
+        return _detour(state, user, env, Step.LANGUAGE)
+    code = asked.lower().replace("-", "_")
+    if code not in env.languages and env.language_of is not None:
+        code = env.language_of(asked) or code
+    if code in env.languages:
+        return _set_language(state, user, env, code)
+    named = env.language_of(asked) if env.language_of is not None else None
+    # TRANSLATORS: {language} is a language's name (e.g. "German"), or what was typed after /language.
+    nope = t("{language} is not one of the languages I write in.", language=lang(named) if named else asked)
+    return _detour(state, user, env, Step.LANGUAGE, nope)
 
 
 def _set_language(state: Conversation, user: User, env: Env, code: str) -> Transition:
@@ -562,6 +587,8 @@ def _wijk_contacts(code: str, env: Env) -> list[Text | tuple[Text, ...]]:
 
 
 def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
+    if state.step in MENUS and not isinstance(event, Choice):
+        state = _leave_menu(state)  # a menu does not hold anyone: they go on where they were
     if isinstance(event, Command):
         return _command(state, user, event, env)
     if isinstance(event, Choice):
