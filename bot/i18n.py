@@ -200,7 +200,7 @@ class Catalogs:
             return f"{FSI}{shown}{PDI}" if rtl else shown
         if isinstance(value, Lang):
             name = language_name(value.code, value.code if value.own else language)
-            return name[:1].upper() + name[1:] if leading else name
+            return name[:1].upper() + name[1:] if leading and name != value.code else name
         if isinstance(value, Ltr):
             return f"{LRI}{value.value}{PDI}" if rtl else value.value
         if isinstance(value, int):

@@ -208,7 +208,8 @@ class Runner:
             contact_phone=contact.phone if contact else "", member_id=r.member_id, team_id=r.team_id,
             team_name=team.name if team else r.team_id, team_address=team.address if team else "", way=r.way,
             escalated=r.escalated, parent=parent, attachment_media=r.attachment_media, attachment_file=r.attachment_file,
-            opened_at=r.opened_at,
+            opened_at=r.opened_at, question_language=r.question_language, short_text=r.short_text,
+            short_language=r.short_language,
         )
 
     def scope_of(self, account: Account) -> str:
@@ -525,7 +526,7 @@ class Runner:
             elif isinstance(effect, OpenCase):
                 self._open_counts = None
                 try:
-                    await stored_cases.open_case(self.conn, effect)
+                    await stored_cases.open_case(self.conn, effect, self.vault)
                 except sqlite3.IntegrityError as exc:
                     if "cases.id" in str(exc):
                         raise _CodeTaken from None

@@ -171,6 +171,7 @@ class LogQuestion(BaseModel):
     wijk: str | None = None
     text: str
     created_at: datetime
+    text_language: str | None = None  # the language `text` is in: the volunteer's, when they logged it
 
 
 class SetQuestionWijk(BaseModel):
@@ -239,6 +240,8 @@ class OpenCase(BaseModel):
     way: str | None
     previous_id: str | None
     at: datetime
+    short_text: str | None = None  # the question in short, in a language the member reads (sealed)
+    short_language: str | None = None
 
 
 class ChangeCase(BaseModel):

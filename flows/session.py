@@ -11,6 +11,8 @@ open is asked again.
 
 from __future__ import annotations
 
+import re
+
 from flows import cards, cases, intake, matching, request, suggest, summary
 from flows.away import parse_day
 from flows.intake import CHANGEABLE, FIELD_NAMES, STEPS
@@ -205,8 +207,13 @@ def _language_command(state: Conversation, user: User, env: Env, args: str) -> T
     if code in env.languages:
         return _set_language(state, user, env, code)
     named = env.language_of(asked) if env.language_of is not None else None
-    # TRANSLATORS: {language} is a language's name (e.g. "German"), or what was typed after /language.
-    nope = t("{language} is not one of the languages I write in.", language=lang(named) if named else asked)
+    if named is None and re.fullmatch(r"[a-z]{2,3}(_[a-z]{2,4})?", code):
+        named = code  # a language code (de, pt_br): named by Babel if it knows it, else shown as typed
+    if named is None:  # not a language: not repeated back (it could be anything)
+        nope = t("That is not one of the languages I write in.")
+    else:
+        # TRANSLATORS: {language} is a language's name (e.g. "German"), or a code such as "xx".
+        nope = t("{language} is not one of the languages I write in.", language=lang(named))
     return _detour(state, user, env, Step.LANGUAGE, nope)
 
 
@@ -342,8 +349,12 @@ def _review(state: Conversation, user: User, value: str, env: Env) -> Transition
         wijk=wijk,
         text=draft.text or "",
         created_at=env.now,
+        text_language=user.language,  # the language the volunteer writes in (docs/handover.md)
     )
-    saved = Saved(code=env.new_code, theme=effect.theme, parent_language=effect.parent_language, urgent=effect.urgent, wijk=wijk)
+    saved = Saved(
+        code=env.new_code, theme=effect.theme, parent_language=effect.parent_language, urgent=effect.urgent, wijk=wijk,
+        text_language=user.language,
+    )
     done = t("Saved. The question code is {code}; use it when you talk about this question.", code=ltr(env.new_code))
     if wijk is not None:
         return _offer(state, user, env, saved, done).model_copy(update={"effects": (effect,)})
@@ -401,9 +412,14 @@ def _request_choice(state: Conversation, user: User, env: Env, value: str) -> Tr
         if value == "consult":
             return ask(state, user, env, Step.SUGGESTED, request=Request(contact_id="", kind="consult"))
         chosen = (current or Request(contact_id="")).model_copy(update={"contact_id": value.removeprefix("to:")})
-        nxt = state.model_copy(update={"request": chosen})
-        return ask(nxt, user, env, request.first(nxt))
+        nxt = state.model_copy(update={"request": request.with_short_language(chosen, state.saved, env)})
+        return ask(nxt, user, env, request.first(nxt, env))
     assert current is not None and state.saved is not None
+    if state.step is Step.SHORT_VERSION:
+        if value == "skip":
+            nxt = state.model_copy(update={"request": current.model_copy(update={"short_skipped": True})})
+            return ask(nxt, user, env, request.first(nxt, env))
+        return ask(state, user, env, Step.SHORT_VERSION, request=current.model_copy(update={"short_language": value.removeprefix("in:")}))
     if state.step is Step.WAY:
         language = request.consent_language(state.saved.parent_language, env.languages)
         nxt = state.model_copy(update={"request": current.model_copy(update={"way": value, "consent_language": language})})
@@ -443,6 +459,12 @@ def _request_typed(state: Conversation, user: User, env: Env, event: Input) -> T
     if isinstance(event, Attachment):
         return reask(state, user, env, t("I can only read typed text and button presses here."))
     assert isinstance(event, Said)
+    if state.step is Step.SHORT_VERSION:
+        short = request.take_short(event.text)
+        if isinstance(short, Text):
+            return reask(state, user, env, short)
+        nxt = state.model_copy(update={"request": current.model_copy(update={"short_text": short})})
+        return ask(nxt, user, env, request.first(nxt, env))
     take, field, then = {
         Step.PARENT_NAME: (request.take_name, "first_name", Step.PARENT_PHONE),
         Step.PARENT_PHONE: (request.take_phone, "phone", Step.CALL_TIME),
@@ -486,7 +508,10 @@ def case_action(state: Conversation, user: User, case: cases.Case, action: str, 
         messages, effects = cases.withdraw(case, env.now)
         return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Yes, withdraw consent"))
     if not is_member and action == "next" and case.status == "declined" and case.question_code:
-        saved = Saved(code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent, wijk=case.wijk)
+        saved = Saved(
+            code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent, wijk=case.wijk,
+            text_language=case.question_language,
+        )
         follow = Request(contact_id="", previous_id=case.id, has_consent=case.parent is not None, excluded=(case.contact_id,))
         offered = Conversation(token=state.token, saved=saved, request=follow)
         if not request.reachable_matches(offered, env):
@@ -608,7 +633,7 @@ def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
         if case is None or case.status not in cases.OPEN:
             return _resume(state, user, env, t("This request is closed; your message was not passed on."))
         resumed = _resume(state, user, env, t("Passed on."))
-        relayed, effects = cases.relay(case, user.id == case.member_id, text, env.now)
+        relayed, effects = cases.relay(case, user.id == case.member_id, text, env.now, user.language)
         return resumed.model_copy(update={"messages": (*relayed, *resumed.messages), "effects": tuple(effects)})
     if isinstance(event, Attachment):
         return reask(state, user, env, t("I can only read typed text and button presses here."))
