@@ -14,7 +14,7 @@ from flows import intake, matching
 from flows.cases import WAYS, quoted
 from flows.model import AddAttachment, Attachment, Env, OpenCase, RecordConsent, SaveParent, User
 from flows.directory import Contact
-from flows.state import Conversation, Request, Saved, Step
+from flows.state import Conversation, Request, Step
 from flows.text import Text, lang, layout, ltr, t, tn
 
 CONSENT_VERSION = "2026-11"
@@ -181,8 +181,9 @@ def needs_short_version(state: Conversation, env: Env) -> bool:
     return not reads(contact, saved.text_language)
 
 
-def with_short_language(request: Request, saved: Saved | None, env: Env) -> Request:
-    """A newly picked member: the short version is (to be) in the first language they read."""
+def with_short_language(request: Request, env: Env) -> Request:
+    """A newly picked member: a short version already written is kept if they read it (asking
+    someone else after a decline); otherwise it is (to be) in the first language they read."""
     contact = env.directory.contact(request.contact_id)
     if contact is None or (request.short_language and reads(contact, request.short_language)):
         return request

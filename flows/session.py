@@ -412,7 +412,7 @@ def _request_choice(state: Conversation, user: User, env: Env, value: str) -> Tr
         if value == "consult":
             return ask(state, user, env, Step.SUGGESTED, request=Request(contact_id="", kind="consult"))
         chosen = (current or Request(contact_id="")).model_copy(update={"contact_id": value.removeprefix("to:")})
-        nxt = state.model_copy(update={"request": request.with_short_language(chosen, state.saved, env)})
+        nxt = state.model_copy(update={"request": request.with_short_language(chosen, env)})
         return ask(nxt, user, env, request.first(nxt, env))
     assert current is not None and state.saved is not None
     if state.step is Step.SHORT_VERSION:
@@ -512,7 +512,10 @@ def case_action(state: Conversation, user: User, case: cases.Case, action: str, 
             code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent, wijk=case.wijk,
             text_language=case.question_language,
         )
-        follow = Request(contact_id="", previous_id=case.id, has_consent=case.parent is not None, excluded=(case.contact_id,))
+        follow = Request(
+            contact_id="", previous_id=case.id, has_consent=case.parent is not None, excluded=(case.contact_id,),
+            short_text=case.short_text, short_language=case.short_language,
+        )
         offered = Conversation(token=state.token, saved=saved, request=follow)
         if not request.reachable_matches(offered, env):
             return _reply(state, user, t("There is nobody else in this wijkteam who uses Wijkbrug and is available. Use /contacts to call someone directly."))

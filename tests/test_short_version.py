@@ -87,3 +87,20 @@ def test_a_member_who_does_not_read_it_asks_for_a_short_version_which_may_be_ski
     written = session.step(state, volunteer, Said(text="Rent letter: where can the mother get help?"), ENV).state
     assert written.step is Step.WAY and (written.request.short_text, written.request.short_language) == (
         "Rent letter: where can the mother get help?", "nl")
+
+
+def test_asking_someone_else_keeps_a_short_version_the_next_member_reads() -> None:
+    from flows.cases import Case
+
+    volunteer = User(id=1, role=Role.VOLUNTEER, org_id="lantaarn", language="uk", name="Olena")
+    declined = Case(
+        id="H-1", kind="handover", status="declined", version=2, question_code="Q-1", theme="housing", age_group="4-12",
+        parent_language="uk", wijk="overvecht", wijk_name="Overvecht", urgent=False, question_text="…", volunteer_id=1,
+        volunteer_name="Olena", org_id="lantaarn", org_name="De Lantaarn", contact_id="c-overvecht-4", contact_name="Gerrit-Jan",
+        member_id=12, team_id="bt-overvecht", team_name="Buurtteam Overvecht", way="parent_calls", opened_at=NOW,
+        question_language="uk", short_text="Rent letter: where can the mother get help?", short_language="en",
+    )  # fmt: skip
+    env = ENV.model_copy(update={"reachable": {"c-overvecht-3": 13}})  # Hodan reads English too
+    offered = session.case_action(Conversation(token=5), volunteer, declined, "next", 2, env).state
+    picked = session.step(offered, volunteer, Choice(data=f"{offered.token}|to:c-overvecht-3"), env).state
+    assert picked.step is not Step.SHORT_VERSION and picked.request.short_text == declined.short_text
