@@ -68,13 +68,20 @@ RTL_LANGUAGES = frozenset({
 })  # fmt: skip
 # A script subtag decides on its own: `uz_Arab` is right to left, `sd_Deva` left to right.
 RTL_SCRIPTS = frozenset({"Adlm", "Arab", "Hebr", "Nkoo", "Rohg", "Syrc", "Thaa"})
-# Each shipped language's name in itself, as Babel writes it and capitalised as a menu item, so
-# the language menu needs no locale data either; any other language falls back to Babel.
-# tests/test_i18n.py checks these against Babel.
+# Each shipped language's name in itself, as Babel writes it (lowercase in Polish and Ukrainian:
+# see `Catalogs._render` for where a name is capitalised), so the language menu needs no locale
+# data either; any other language falls back to Babel. tests/test_i18n.py checks these against Babel.
 OWN_NAMES = {
-    "ar": "العربية", "en": "English", "fa": "فارسی", "nl": "Nederlands", "pl": "Polski", "so": "Soomaali",
-    "ti": "ትግርኛ", "tr": "Türkçe", "uk": "Українська",
+    "ar": "العربية", "en": "English", "fa": "فارسی", "nl": "Nederlands", "pl": "polski", "so": "Soomaali",
+    "ti": "ትግርኛ", "tr": "Türkçe", "uk": "українська",
 }  # fmt: skip
+# Language names where CLDR's do not serve a reader: Somali's CLDR data names Turkish in English
+# ("Turkish") and writes Persian and Dari almost alike ("Faarisi", "Faarsi"). tests/test_i18n.py
+# checks that Persian and Dari read clearly apart, and no name is left in English, in every shipped
+# language; bot/language_names.py recognises these names when they are typed.
+NAME_FIXES: dict[str, dict[str, str]] = {
+    "so": {"tr": "Turki", "fa_AF": "Dari"},
+}
 
 
 # What the bot reads of a locale's CLDR data: formats and names for dates, times and numbers,
@@ -158,7 +165,10 @@ class Catalogs:
     def render_parts(self, parts: tuple[Text | tuple[Text, ...], ...], language: str) -> str:
         return "\n\n".join(self.render(part, language) for part in parts)
 
-    def _render(self, text: Text, language: str) -> str:
+    def _render(self, text: Text, language: str, leading: bool = True) -> str:
+        """`leading`: the text begins a message, a line or a button, so a language name that begins
+        it is capitalised (CLDR writes names lowercase in Polish and Ukrainian, as they are written
+        mid-sentence)."""
         if text.language is not None:
             language = text.language if text.language in self._translations else language
         translations = self._translations.get(language, self._translations[SOURCE_LANGUAGE])
@@ -180,7 +190,7 @@ class Catalogs:
             commands = set(COMMAND_PLACEHOLDER.findall(pattern))
             pattern = COMMAND_PLACEHOLDER.sub(lambda found: f"{LRI}/{{{found.group(1)}}}{PDI}", pattern)
         values = {
-            name: value if name in commands and isinstance(value, str) else self._value(value, language)
+            name: value if name in commands and isinstance(value, str) else self._value(value, language, leading and _leads(pattern, name))
             for name, value in text.params.items()
         }
         try:
@@ -189,17 +199,18 @@ class Catalogs:
             # A catalog with a broken placeholder must not silence a message: fall back to English.
             return text.msgid.format_map(values) if not text.plural else text.plural.format_map(values)
 
-    def _value(self, value: str | int | Ltr | Lang | Moment | Day | Percent | Listing | Text, language: str) -> str:
+    def _value(self, value: str | int | Ltr | Lang | Moment | Day | Percent | Listing | Text, language: str, leading: bool = False) -> str:
         rtl = is_rtl(language)
         if isinstance(value, Text):
-            return self._render(value, language)
+            return self._render(value, language, leading)
         if isinstance(value, Listing):
             return format_list([self._render(item, language) for item in value.items], locale=locale(language))
         if isinstance(value, Moment | Day | Percent):
             shown = self._format(value, language)
             return f"{FSI}{shown}{PDI}" if rtl else shown
         if isinstance(value, Lang):
-            return language_name(value.code, value.code if value.own else language)
+            name = language_name(value.code, value.code if value.own else language)
+            return name[:1].upper() + name[1:] if leading and name != value.code else name
         if isinstance(value, Ltr):
             return f"{LRI}{value.value}{PDI}" if rtl else value.value
         if isinstance(value, int):
@@ -230,10 +241,24 @@ class Catalogs:
         )
 
 
+def _leads(pattern: str, name: str) -> bool:
+    """Whether the placeholder `name` begins `pattern` or one of its lines."""
+    placeholder = "{" + name + "}"
+    return pattern.startswith(placeholder) or f"\n{placeholder}" in pattern
+
+
 def language_name(code: str, in_language: str) -> str:
-    """A language's name as Babel writes it in `in_language`, capitalised as a menu item."""
+    """A language's name as Babel writes it in `in_language` (with `NAME_FIXES`), cased as CLDR
+    writes it mid-sentence; the code itself if no data names it."""
     if code == in_language and code in OWN_NAMES:
         return OWN_NAMES[code]
-    reader = locale(in_language)
-    name = reader.languages.get(code) or locale(code).get_display_name(in_language) or code
-    return name[:1].upper() + name[1:]
+    fixed = NAME_FIXES.get(in_language, {}).get(code)
+    if fixed:
+        return fixed
+    name = locale(in_language).languages.get(code)
+    if not name:
+        try:
+            name = locale(code).get_display_name(in_language)
+        except (ValueError, babel.core.UnknownLocaleError):  # a code Babel has no locale for
+            name = None
+    return name or locale(SOURCE_LANGUAGE).languages.get(code) or code

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from bot import departure
-from bot import mention
+from bot import departure, language_names, mention
 from bot.export import to_csv
 from bot.flood import Flood
 from bot.i18n import Catalogs
@@ -158,6 +157,7 @@ class Runner:
             reminder_hours=self.reminder_hours,
             case=case,
             my_cases=my_cases,
+            language_of=language_names.lookup,
         )
 
     async def case(self, case_id: str) -> cases.Case | None:
@@ -182,7 +182,8 @@ class Runner:
             contact_phone=contact.phone if contact else "", member_id=r.member_id, team_id=r.team_id,
             team_name=team.name if team else r.team_id, team_address=team.address if team else "", way=r.way,
             escalated=r.escalated, parent=parent, attachment_media=r.attachment_media, attachment_file=r.attachment_file,
-            opened_at=r.opened_at,
+            opened_at=r.opened_at, question_language=r.question_language, short_text=r.short_text,
+            short_language=r.short_language,
         )
 
     def scope_of(self, account: Account) -> str:
@@ -504,7 +505,7 @@ class Runner:
             team_id=invite.team_id,
         )
         await invites.mark_used(self.conn, invite.code_hash, account.id, self.clock())
-        await self._deliver(access.welcome(account.as_user(), await self.directory()))
+        await self._deliver(access.welcome(account.as_user(), await self.directory(), inbound.language_code))
         await self._publish_menu(account)
         if account.role == "coordinator":
             scope = f"team:{account.team_id}" if account.team_id else f"org:{account.org_id}"
@@ -540,7 +541,7 @@ class Runner:
             elif isinstance(effect, OpenCase):
                 self._open_counts = None
                 try:
-                    await stored_cases.open_case(self.conn, effect)
+                    await stored_cases.open_case(self.conn, effect, self.vault)
                 except sqlite3.IntegrityError as exc:
                     if "cases.id" in str(exc):
                         raise _CodeTaken from None

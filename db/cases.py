@@ -40,6 +40,9 @@ class CaseRecord(BaseModel):
     call_time: str | None
     attachment_media: str | None
     attachment_file: str | None
+    question_language: str | None = None  # the language the question's text is in
+    short_text: str | None = None  # a short version for a member who does not read that language
+    short_language: str | None = None
 
 
 class Stale(Exception):
@@ -94,13 +97,15 @@ async def erase_parent(conn: Connection, org_id: str, code: str, now: datetime) 
     )
 
 
-async def open_case(conn: Connection, c: OpenCase) -> None:
+async def open_case(conn: Connection, c: OpenCase, vault: Vault | None = None) -> None:
+    """A new case; its short version of the question (if any) is sealed with `vault`."""
     qid = await _question_id(conn, c.org_id, c.question_code) if c.question_code else None
+    short = vault.seal(c.short_text) if vault is not None and c.short_text else None
     await conn.execute(
         "INSERT INTO cases (id, kind, question_id, org_id, volunteer_id, contact_id, member_id, team_id, way, status, "
-        "previous_id, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)",
+        "previous_id, opened_at, short_text, short_language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?, ?, ?)",
         (c.case_id, c.case_kind, qid, c.org_id, c.volunteer_id, c.contact_id, c.member_id, c.team_id, c.way,
-         c.previous_id, c.at.isoformat()),
+         c.previous_id, c.at.isoformat(), short, c.short_language if short else None),
     )
     await _event(conn, c.case_id, "requested", c.at)
 
@@ -131,7 +136,8 @@ _SELECT = (
     "c.previous_id, c.escalated, c.opened_at, q.code, q.theme, q.age_group, q.parent_language, q.wijk, q.urgent, "
     "q.text, p.first_name_sealed, p.phone_sealed, p.call_time_sealed, "
     "(SELECT media FROM attachments a WHERE a.question_id = q.id ORDER BY a.id DESC LIMIT 1), "
-    "(SELECT file_id_sealed FROM attachments a WHERE a.question_id = q.id ORDER BY a.id DESC LIMIT 1) "
+    "(SELECT file_id_sealed FROM attachments a WHERE a.question_id = q.id ORDER BY a.id DESC LIMIT 1), "
+    "q.text_language, c.short_text, c.short_language "
     "FROM cases c LEFT JOIN questions q ON q.id = c.question_id LEFT JOIN parents p ON p.question_id = q.id "
 )
 
@@ -143,6 +149,7 @@ def _record(row, vault: Vault) -> CaseRecord:
         question_code=row[13], theme=row[14] or "other", age_group=row[15] or "", parent_language=row[16] or "",
         wijk=row[17], urgent=bool(row[18]), question_text=vault.open(row[19]), first_name=vault.open(row[20]),
         phone=vault.open(row[21]), call_time=vault.open(row[22]), attachment_media=row[23], attachment_file=vault.open(row[24]),
+        question_language=row[25], short_text=vault.open(row[26]), short_language=row[27],
     )
 
 

@@ -26,6 +26,7 @@ SEALED = (
     ("parents", "question_id", "call_time_sealed"),
     ("attachments", "id", "file_id_sealed"),
     ("cases", "id", "reason_sealed"),
+    ("cases", "id", "short_text"),
     ("conversations", "user_id", "state"),
     ("inbox", "rowid", "payload"),
     ("outbox", "id", "payload"),
@@ -104,6 +105,9 @@ async def _erase_question_data(conn: Connection, question_id: int, now: datetime
     )
     if cur.rowcount:
         removed.append("the question's text")
+    cur = await conn.execute("UPDATE cases SET short_text = NULL WHERE question_id = ? AND short_text IS NOT NULL", (question_id,))
+    if cur.rowcount:
+        removed.append("the short version of the question given for a member")
     cur = await conn.execute("UPDATE cases SET reason_sealed = NULL WHERE question_id = ? AND reason_sealed IS NOT NULL", (question_id,))
     if cur.rowcount:
         removed.append("a member's own words in a decline")
@@ -178,6 +182,10 @@ async def apply_retention(conn: Connection, now: datetime, handover_days: int, t
         (_utc(now), _utc(now - timedelta(days=text_days))),
     )
     texts = cur.rowcount
+    await conn.execute(  # the short versions of those questions go with them
+        "UPDATE cases SET short_text = NULL WHERE short_text IS NOT NULL AND question_id IN "
+        "(SELECT id FROM questions WHERE text IS NULL)"
+    )
     await inbox.forget_processed(conn, (now - timedelta(days=INBOX_DAYS)).astimezone(UTC))
     cur = await conn.execute("UPDATE cases SET reason_sealed = NULL WHERE reason_sealed IS NOT NULL AND closed_at < ?", (cutoff,))
     others = {"decline reason(s)": cur.rowcount}

@@ -11,7 +11,7 @@ from flows import cases
 from flows.directory import Directory
 from flows.model import Message, Role, ToCoordinators, ToUser, User
 from flows.session import help_parts
-from flows.text import Text, t
+from flows.text import Text, lang, t
 
 
 def _registered_as(user: User, directory: Directory) -> Text:
@@ -45,9 +45,23 @@ def refuse_stranger(gave_code: bool) -> Text:
     )
 
 
-def welcome(user: User, directory: Directory) -> Message:
+def welcome(user: User, directory: Directory, phone_language: str | None = None) -> Message:
+    """`phone_language`: the language code the person's app reported (`de`, `pt-BR`), if any; their
+    account was given it if Wijkbrug writes it, else the default language."""
     greeting = (t("Welcome to Wijkbrug, {name}!", name=user.name), _registered_as(user, directory))
-    language = t("I write to you in the language of your phone. Send /language to choose another.")
+    phone = (phone_language or "").replace("-", "_")
+    if phone and user.language in (phone, phone.split("_")[0].lower()):
+        language = t("I write to you in the language of your phone. Send /language to choose another.")
+    elif phone:
+        # TRANSLATORS: {phone} and {language} are language names, e.g. "German" and "Dutch".
+        language = t(
+            "Your phone's language ({phone}) is not one I write in, so I write to you in this language: "
+            "{language}. Send /language to choose another.",
+            phone=lang(phone.split("_")[0].lower()),
+            language=lang(user.language),
+        )
+    else:
+        language = t("I write to you in this language: {language}. Send /language to choose another.", language=lang(user.language))
     return Message(to=ToUser(user_id=user.id), parts=(greeting, language, *help_parts(user)))
 
 

@@ -29,7 +29,7 @@ from flows.model import (
     ToUser,
     Unschedule,
 )
-from flows.text import Text, layout, ltr, plain, t, tn, tp
+from flows.text import Text, lang, layout, ltr, plain, t, tn, tp
 from flows.workhours import add_working_hours
 
 OPEN = ("requested", "accepted", "contact_made")
@@ -79,6 +79,9 @@ class Case(BaseModel):
     attachment_media: str | None = None
     attachment_file: str | None = None
     opened_at: datetime
+    question_language: str | None = None  # the language the question's text is in (unknown for old rows)
+    short_text: str | None = None  # the question in short, in a language the member reads
+    short_language: str | None = None
 
 
 WAYS: dict[str, Text] = {
@@ -224,8 +227,23 @@ def _about(case: Case) -> tuple[Text, ...]:
     return tuple(lines)
 
 
-def _question(case: Case) -> Text:
-    return layout("“{text}”", text=case.question_text or "–")
+def quoted(text: str, language: str | None, kind: str = "message") -> Text:
+    """Relayed free text, with the language it is written in (Wijkbrug translates no free text:
+    the reader sees which language it is, docs/handover.md). `language` None: not known (older rows)."""
+    if language is None:
+        return layout("“{text}”", text=text)
+    if kind == "question":
+        return t("Question (in {language}): “{text}”", language=lang(language), text=text)
+    if kind == "short":
+        return t("Short version (in {language}): “{text}”", language=lang(language), text=text)
+    return t("Message (in {language}): “{text}”", language=lang(language), text=text)
+
+
+def _question(case: Case) -> Text | tuple[Text, ...]:
+    question = quoted(case.question_text or "–", case.question_language if case.question_text else None, "question")
+    if case.short_text:
+        return (quoted(case.short_text, case.short_language, "short"), question)
+    return question
 
 
 def to_member(case: Case) -> Message:
@@ -378,21 +396,23 @@ def expire(case: Case, days: int, now: datetime) -> tuple[list[Message], list]:
     return told, [_change(case, "expired", now), Unschedule(case_id=case.id)]
 
 
-def relay(case: Case, from_member: bool, text: str, now: datetime) -> tuple[list[Message], list]:
+def relay(case: Case, from_member: bool, text: str, now: datetime, language: str | None = None) -> tuple[list[Message], list]:
     """A question or an answer, passed to the other side in the same case (a member's first
-    answer to a consult is counted as its answer)."""
+    answer to a consult is counted as its answer). `language`: the writer's, which the text is
+    taken to be in (it is shown with it, untranslated)."""
     effects: list = []
     if from_member and case.kind == "consult":
         effects.append(_change(case, case.status, now, answered=True))
-    return _relay(case, from_member, text), effects
+    return _relay(case, from_member, text, language), effects
 
 
-def _relay(case: Case, from_member: bool, text: str) -> list[Message]:
+def _relay(case: Case, from_member: bool, text: str, language: str | None) -> list[Message]:
+    said = quoted(text, language)
     if from_member:
         head = t("💬 {name} ({team}) about {case}:", name=case.contact_name, team=case.team_name, case=ltr(case.id))
-        return _to_volunteer(case, head, layout("“{text}”", text=text), buttons=((button(case, "note", t("Answer")),),))
+        return _to_volunteer(case, head, said, buttons=((button(case, "note", t("Answer")),),))
     head = t("💬 {volunteer} ({organisation}) about {case}:", volunteer=case.volunteer_name, organisation=case.org_name, case=ltr(case.id))
-    return [Message(to=ToUser(user_id=case.member_id or 0), parts=(head, layout("“{text}”", text=text)), buttons=((button(case, "note", t("Answer")),),))]
+    return [Message(to=ToUser(user_id=case.member_id or 0), parts=(head, said), buttons=((button(case, "note", t("Answer")),),))]
 
 
 def on_timer(

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flows.model import Button
+from flows.model import Button, Env
 from flows.state import Draft, Step
 from flows.text import Text, lang, ltr, plain, t, tn, tp, when
 
@@ -36,12 +36,19 @@ THEMES: dict[str, Text] = {
     "other": tp("theme", "Something else"),
 }
 
+# The groups do not overlap: every age in years fits exactly one. The keys are what is stored
+# (questions.age_group, the CSV's age_group column); they were named after the overlapping groups
+# of before (0–4, 4–12, 12–18, 18–23) and are kept, so that stored rows need no migration: each
+# key now stands for the group beside it (docs/summaries.md says so).
 AGE_GROUPS: dict[str, Text] = {
-    "0-4": tp("age", "0–4 years"),
-    "4-12": tp("age", "4–12 years"),
-    "12-18": tp("age", "12–18 years"),
+    "0-4": tp("age", "0–3 years"),
+    "4-12": tp("age", "4–11 years"),
+    "12-18": tp("age", "12–17 years"),
     "18-23": tp("age", "18–23 years"),
 }
+AGE_BOUNDS: dict[str, tuple[int, int]] = {"0-4": (0, 3), "4-12": (4, 11), "12-18": (12, 17), "18-23": (18, 23)}
+MAX_AGE = 23  # the wijkteams' families: children and young people up to 23 (DOMAIN.md: the CJG's 0–23)
+_AGE = re.compile(r"^(\d{1,3})\s*\D{0,12}$")
 
 # Languages parents in Dutch cities most often speak best (DOMAIN.md); names come from Babel.
 PARENT_LANGUAGES = ("nl", "ar", "tr", "zgh", "ti", "so", "fa", "fa_AF", "pl", "uk", "en")
@@ -97,7 +104,7 @@ class StepSpec:
     options: Callable[[], list[tuple[str, Text]]]  # (value, label); empty: the step takes text
     per_row: int
     take_choice: Callable[[Draft, str], Answer]
-    take_text: Callable[[Draft, str], Answer] | None  # None: the step wants a button press
+    take_text: Callable[[Draft, str, Env], Answer] | None  # None: the step wants a button press
     label: Callable[[Draft], Text | None]  # the answer as shown in the review
 
 
@@ -116,7 +123,37 @@ def _take_danger(draft: Draft, value: str) -> Answer:
     return Answer(draft=draft.model_copy(update={"urgent": value == "yes"}))
 
 
-def _take_other_language(draft: Draft, raw: str) -> Answer:
+def age_group(years: int) -> str | None:
+    """The group an age in whole years falls in, or None above the oldest group."""
+    return next((key for key, (low, high) in AGE_BOUNDS.items() if low <= years <= high), None)
+
+
+def _take_age(draft: Draft, raw: str, env: Env) -> Answer:
+    """A typed age in years ("7", "7 jaar", Arabic-Indic digits too) picks its group."""
+    text = "".join(str(unicodedata.digit(ch)) if ch.isdecimal() else ch for ch in clean_text(raw))
+    found = _AGE.match(text)
+    if found is None:
+        return Answer(refusal=(t("Please choose one of the buttons, or type the child's age in years, for example {example}.", example=7),))
+    years = int(found.group(1))
+    group = age_group(years)
+    if group is None:
+        return Answer(
+            refusal=(
+                t(
+                    "{age} years is older than the age groups, which go up to {oldest} years. Please choose "
+                    "or type the age of the child the question is about.",
+                    age=years,
+                    oldest=MAX_AGE,
+                ),
+            )
+        )
+    return Answer(draft=draft.model_copy(update={"age_group": group}))
+
+
+def _take_other_language(draft: Draft, raw: str, env: Env) -> Answer:
+    """A language typed by name, in any shipped language or in itself ("Turks", "Turkish", "türkçe",
+    "Kurdish"): its CLDR code is stored, never the typed text (which could be anything, even a
+    person's name). A name that is no language is asked again."""
     name = clean_text(raw)
     if not name or len(name) > OTHER_LANGUAGE_LIMIT or "\n" in name:
         return Answer(
@@ -128,10 +165,22 @@ def _take_other_language(draft: Draft, raw: str) -> Answer:
                 ),
             )
         )
-    return Answer(draft=draft.model_copy(update={"parent_language": f"other:{name}"}))
+    code = env.language_of(name) if env.language_of is not None else None
+    if code is None:
+        return Answer(
+            refusal=(
+                t(
+                    "I do not know a language called “{name}”. Choose one of the buttons, or type the "
+                    "name of the language, for example {example}.",
+                    name=name,
+                    example=lang("ps"),
+                ),
+            )
+        )
+    return Answer(draft=draft.model_copy(update={"parent_language": code}))
 
 
-def _take_postcode(draft: Draft, raw: str) -> Answer:
+def _take_postcode(draft: Draft, raw: str, env: Env) -> Answer:
     pc4 = parse_postcode(raw)
     if pc4 is None:
         return Answer(
@@ -147,7 +196,7 @@ def _take_postcode(draft: Draft, raw: str) -> Answer:
     return Answer(draft=draft.model_copy(update={"pc4": pc4}))
 
 
-def _take_question(draft: Draft, raw: str) -> Answer:
+def _take_question(draft: Draft, raw: str, env: Env) -> Answer:
     text = clean_text(raw)
     if not visible(text):
         return Answer(refusal=(t("The question is empty. Please type it in a few words."),))
@@ -168,10 +217,12 @@ def _take_question(draft: Draft, raw: str) -> Answer:
 
 
 def language_label(value: str | None) -> Text | None:
+    """A parent's language as its name. Questions logged before typed names were recognised may
+    hold `other:<typed text>`: that text is never shown (it could be anything, even a name)."""
     if value is None:
         return None
     if value.startswith("other:"):
-        return plain(value.removeprefix("other:"))
+        return tp("language", "Another language")
     return plain(lang(value))
 
 
@@ -179,7 +230,7 @@ def _parent_language_options() -> list[tuple[str, Text]]:
     return [(code, plain(lang(code))) for code in PARENT_LANGUAGES]
 
 
-def _no_text(draft: Draft, raw: str) -> Answer:
+def _no_text(draft: Draft, raw: str, env: Env) -> Answer:
     return Answer(refusal=(t("Please choose one of the buttons."),))
 
 
@@ -201,11 +252,14 @@ STEPS: dict[Step, StepSpec] = {
         label=lambda d: THEMES.get(d.theme or ""),
     ),
     Step.AGE: StepSpec(
-        prompt=lambda: t("How old is the child? If there are more children, choose the one the question is about."),
+        prompt=lambda: t(
+            "How old is the child? If there are more children, choose the one the question is about. "
+            "You can also type the age in years."
+        ),
         options=lambda: list(AGE_GROUPS.items()),
         per_row=2,
         take_choice=_choice("age_group", lambda: AGE_GROUPS),
-        take_text=None,
+        take_text=_take_age,
         label=lambda d: AGE_GROUPS.get(d.age_group or ""),
     ),
     Step.PARENT_LANGUAGE: StepSpec(

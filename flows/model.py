@@ -6,7 +6,7 @@ new state, carries out the effects and queues the messages in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -102,6 +102,9 @@ class Env(BaseModel):
     # coordinator (flows/safety.py says only what is true with it).
     alertable: frozenset[str] = frozenset()
     export_rows: tuple[dict[str, Any], ...] = ()  # for /export
+    # A typed language name -> its CLDR code, or None if it names no language (bot/language_names.py);
+    # without it, a typed name is never taken.
+    language_of: Callable[[str], str | None] | None = None
 
 
 # ---- outputs ------------------------------------------------------------------------------
@@ -182,6 +185,7 @@ class LogQuestion(BaseModel):
     wijk: str | None = None
     text: str
     created_at: datetime
+    text_language: str | None = None  # the language `text` is in: the volunteer's, when they logged it
 
 
 class SetQuestionWijk(BaseModel):
@@ -250,6 +254,8 @@ class OpenCase(BaseModel):
     way: str | None
     previous_id: str | None
     at: datetime
+    short_text: str | None = None  # the question in short, in a language the member reads (sealed)
+    short_language: str | None = None
 
 
 class ChangeCase(BaseModel):

@@ -11,16 +11,18 @@ instead. A consult skips all of that. The last step sums the request up before i
 from __future__ import annotations
 
 from flows import files, intake, matching
-from flows.cases import WAYS
+from flows.cases import WAYS, quoted
 from flows.model import AddAttachment, Attachment, Env, OpenCase, RecordConsent, SaveParent, User
-from flows.state import Conversation, Step
-from flows.text import Text, layout, ltr, t, tn
+from flows.directory import Contact
+from flows.state import Conversation, Request, Step
+from flows.text import Text, lang, layout, ltr, t, tn
 
 CONSENT_VERSION = "2026-11"
 NAME_LIMIT = 40
 CALL_TIME_LIMIT = 80
-STEPS = (Step.SUGGESTED, Step.WAY, Step.CONSENT, Step.PARENT_NAME, Step.PARENT_PHONE, Step.CALL_TIME, Step.ATTACH, Step.SEND)
-TYPED = (Step.PARENT_NAME, Step.PARENT_PHONE, Step.CALL_TIME, Step.ATTACH)
+SHORT_LIMIT = 300
+STEPS = (Step.SUGGESTED, Step.WAY, Step.CONSENT, Step.PARENT_NAME, Step.PARENT_PHONE, Step.CALL_TIME, Step.ATTACH, Step.SEND, Step.SHORT_VERSION)
+TYPED = (Step.PARENT_NAME, Step.PARENT_PHONE, Step.CALL_TIME, Step.ATTACH, Step.SHORT_VERSION)
 
 
 def reachable_matches(state: Conversation, env: Env) -> list[matching.Match]:
@@ -74,6 +76,9 @@ def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple
         options = [(f"to:{m.contact.id}", layout("🤝 {name}", name=m.contact.name)) for m in found]
         options.append(("consult", t("💬 Only ask for advice")))
         return (t("Do you want to ask one of them for a warm handover?"),), options, 1
+    if step is Step.SHORT_VERSION:
+        assert contact is not None
+        return _short_prompt(state, contact)
     if step is Step.WAY:
         options = [(code, label) for code, label in WAYS.items()]
         return (t("How will the family meet {name}?", name=name),), options, 1
@@ -112,9 +117,10 @@ def summary(state: Conversation, env: Env) -> tuple[Text | tuple[Text, ...], ...
     assert request is not None
     contact, team = _contact(state, env)
     who = layout("{name} ({team})", name=contact.name if contact else "", team=team.name if team else "")
+    short = () if request.short_skipped or not request.short_text else (quoted(request.short_text, request.short_language, "short"),)
     if request.kind == "consult":
-        return (t("Ask {who} for advice about question {code}? The family is not named.", who=who, code=ltr(state.saved.code if state.saved else "")),)
-    lines = [t("{field}: {value}", field=t("To"), value=who)]
+        return (t("Ask {who} for advice about question {code}? The family is not named.", who=who, code=ltr(state.saved.code if state.saved else "")), *short)
+    lines = [t("{field}: {value}", field=t("To"), value=who), *short]
     if request.way:
         lines.append(t("{field}: {value}", field=t("Way"), value=WAYS[request.way]))
     if request.first_name:
@@ -128,10 +134,13 @@ def summary(state: Conversation, env: Env) -> tuple[Text | tuple[Text, ...], ...
     return (t("Please check the request:"), tuple(lines))
 
 
-def first(state: Conversation) -> Step:
-    """The step after the person was picked."""
+def first(state: Conversation, env: Env) -> Step:
+    """The step after the person was picked: a short version of the question first if they do not
+    read the language it is written in."""
     request = state.request
     assert request is not None
+    if needs_short_version(state, env):
+        return Step.SHORT_VERSION
     if request.kind == "consult":
         return Step.SEND
     return Step.WAY
@@ -148,6 +157,81 @@ def after_consent(state: Conversation) -> Step:
     request = state.request
     assert request is not None
     return Step.SEND if request.has_details else Step.PARENT_NAME
+
+
+# ---- a short version for a member who does not read the question's language -------------------
+# Wijkbrug translates no free text (a parent's words stay with the municipality). It takes a
+# question to be written in the volunteer's language (the one the bot writes to them in, when they
+# logged it) and a member to read the languages the directory lists for them (Dutch when it lists
+# none). When the member does not read the question's language, the volunteer is asked for a short
+# version in one they do (or may send the question as it is); every relayed text says its language.
+
+
+def _primary(code: str) -> str:
+    return code.replace("-", "_").split("_")[0].lower()  # fa_AF (Dari) is read by a reader of fa
+
+
+def reads(contact: Contact, language: str) -> bool:
+    return _primary(language) in {_primary(code) for code in member_languages(contact)}
+
+
+def member_languages(contact: Contact) -> tuple[str, ...]:
+    """The languages a member reads, Dutch first (the wijkteams' language)."""
+    listed = contact.languages or ("nl",)
+    return tuple(sorted(listed, key=lambda code: code != "nl"))
+
+
+def needs_short_version(state: Conversation, env: Env) -> bool:
+    request, saved = state.request, state.saved
+    contact, _ = _contact(state, env)
+    if request is None or saved is None or contact is None or saved.text_language is None:
+        return False
+    if request.short_skipped or (request.short_text and request.short_language and reads(contact, request.short_language)):
+        return False
+    return not reads(contact, saved.text_language)
+
+
+def with_short_language(request: Request, env: Env) -> Request:
+    """A newly picked member: a short version already written is kept if they read it (asking
+    someone else after a decline); otherwise it is (to be) in the first language they read."""
+    contact = env.directory.contact(request.contact_id)
+    if contact is None or (request.short_language and reads(contact, request.short_language)):
+        return request
+    return request.model_copy(update={"short_language": member_languages(contact)[0], "short_text": None})
+
+
+def _short_prompt(state: Conversation, contact: Contact) -> tuple[tuple[Text, ...], list[tuple[str, Text]], int]:
+    request, saved = state.request, state.saved
+    assert request is not None and saved is not None and saved.text_language is not None
+    target = request.short_language or member_languages(contact)[0]
+    # TRANSLATORS: {written} and {target} are language names (e.g. "Ukrainian", "Dutch").
+    ask = tn(
+        "{name} does not read {written}, the language you wrote the question in, and Wijkbrug does not "
+        "translate. Please type a short version of the question in {target} (at most {n} character), "
+        "without the family's name or address. {name} gets both.",
+        "{name} does not read {written}, the language you wrote the question in, and Wijkbrug does not "
+        "translate. Please type a short version of the question in {target} (at most {n} characters), "
+        "without the family's name or address. {name} gets both.",
+        SHORT_LIMIT,
+        name=contact.name,
+        written=lang(saved.text_language),
+        target=lang(target),
+    )
+    others = [code for code in member_languages(contact) if code != target]
+    options: list[tuple[str, Text]] = [(f"in:{code}", t("I will write it in {language}", language=lang(code))) for code in others]
+    options.append(("skip", t("Send the question only in {language}", language=lang(saved.text_language))))
+    return (ask,), options, 1
+
+
+def take_short(raw: str) -> str | Text:
+    text = intake.clean_text(raw)
+    if not text or len(text) > SHORT_LIMIT:
+        return tn(
+            "Please type a short version of at most {n} character.",
+            "Please type a short version of at most {n} characters.",
+            SHORT_LIMIT,
+        )
+    return text
 
 
 def take_name(raw: str) -> str | Text:
@@ -249,6 +333,8 @@ def send(state: Conversation, user: User, env: Env) -> list:
             way=request.way,
             previous_id=request.previous_id,
             at=env.now,
+            short_text=request.short_text if not request.short_skipped else None,
+            short_language=request.short_language if request.short_text and not request.short_skipped else None,
         )
     )
     return effects

@@ -11,6 +11,8 @@ open is asked again.
 
 from __future__ import annotations
 
+import re
+
 from flows import cards, cases, intake, matching, request, safety, suggest, summary
 from flows.away import parse_day
 from flows.intake import CHANGEABLE, FIELD_NAMES, STEPS
@@ -59,6 +61,9 @@ COMMAND_HELP: dict[str, Text] = {
 
 TYPED = (*request.TYPED, Step.DECLINE_TEXT, Step.NOTE_TEXT)
 DETOURS = (Step.LANGUAGE, Step.BROWSE, Step.DECLINE_REASON, Step.DECLINE_TEXT, Step.NOTE_TEXT)
+# Menus someone may walk away from: typing or a command instead of a press goes on where they were.
+# (/contacts keeps asking for a wijk: its answer is what the volunteer came for.)
+MENUS = (Step.LANGUAGE,)
 Keyboard = tuple[tuple[Button, ...], ...]
 
 
@@ -146,9 +151,17 @@ def reask(state: Conversation, user: User, env: Env, *before: Text) -> Transitio
     return ask(state, user, env, state.step, *before)
 
 
-def _detour(state: Conversation, user: User, env: Env, step: Step, **changes) -> Transition:
+def _detour(state: Conversation, user: User, env: Env, step: Step, *before: Text, **changes) -> Transition:
     resume = state.resume if state.step in DETOURS else state.step
-    return ask(state, user, env, step, resume=resume, **changes)
+    return ask(state, user, env, step, *before, resume=resume, **changes)
+
+
+def _leave_menu(state: Conversation) -> Conversation:
+    """The state as it was before a menu was opened over it."""
+    back = state.resume
+    if back in STEPS and state.draft is None:
+        back = None
+    return state.model_copy(update={"step": back, "resume": None})
 
 
 def _resume(state: Conversation, user: User, env: Env, *before: Text | tuple[Text, ...]) -> Transition:
@@ -184,10 +197,7 @@ def _command(state: Conversation, user: User, command: Command, env: Env) -> Tra
     if name in ("start", "help"):
         return _reply(state, user, *help_parts(user))
     if name == "language":
-        code = command.args.strip().lower().replace("-", "_")
-        if code in env.languages:
-            return _set_language(state, user, env, code)
-        return _detour(state, user, env, Step.LANGUAGE)
+        return _language_command(state, user, env, command.args)
     if name == "contacts":
         if not env.directory.wijken:
             return _reply(state, user, t("The directory of wijkteams is empty; the operator has not loaded it yet."))
@@ -205,6 +215,28 @@ def _command(state: Conversation, user: User, command: Command, env: Env) -> Tra
         return reask(state, user, env, t("You are already logging a question. Carry on below, or send /cancel to stop."))
     # A fresh start: a request being put together (the parent's name and number) is dropped.
     return ask(Conversation(token=state.token), user, env, intake.ORDER[0], draft=Draft())
+
+
+def _language_command(state: Conversation, user: User, env: Env, args: str) -> Transition:
+    """/language, /language tr or /language Turks: set it if Wijkbrug writes it; otherwise say so,
+    and show the languages it writes in."""
+    asked = intake.clean_text(args)[: intake.OTHER_LANGUAGE_LIMIT]
+    if not asked:
+        return _detour(state, user, env, Step.LANGUAGE)
+    code = asked.lower().replace("-", "_")
+    if code not in env.languages and env.language_of is not None:
+        code = env.language_of(asked) or code
+    if code in env.languages:
+        return _set_language(state, user, env, code)
+    named = env.language_of(asked) if env.language_of is not None else None
+    if named is None and re.fullmatch(r"[a-z]{2,3}(_[a-z]{2,4})?", code):
+        named = code  # a language code (de, pt_br): named by Babel if it knows it, else shown as typed
+    if named is None:  # not a language: not repeated back (it could be anything)
+        nope = t("That is not one of the languages I write in.")
+    else:
+        # TRANSLATORS: {language} is a language's name (e.g. "German"), or a code such as "xx".
+        nope = t("{language} is not one of the languages I write in.", language=lang(named))
+    return _detour(state, user, env, Step.LANGUAGE, nope)
 
 
 def _set_language(state: Conversation, user: User, env: Env, code: str) -> Transition:
@@ -350,8 +382,12 @@ def _review(state: Conversation, user: User, value: str, env: Env) -> Transition
         wijk=wijk,
         text=draft.text or "",
         created_at=env.now,
+        text_language=user.language,  # the language the volunteer writes in (docs/handover.md)
     )
-    saved = Saved(code=env.new_code, theme=effect.theme, parent_language=effect.parent_language, urgent=effect.urgent, wijk=wijk)
+    saved = Saved(
+        code=env.new_code, theme=effect.theme, parent_language=effect.parent_language, urgent=effect.urgent, wijk=wijk,
+        text_language=user.language,
+    )
     done = t("Saved. The question code is {code}; use it when you talk about this question.", code=ltr(env.new_code))
     if wijk is not None:
         return _offer(state, user, env, saved, done).model_copy(update={"effects": (effect,)})
@@ -437,9 +473,14 @@ def _request_choice(state: Conversation, user: User, env: Env, value: str) -> Tr
         if value == "consult":
             return ask(state, user, env, Step.SUGGESTED, request=Request(contact_id="", kind="consult"))
         chosen = (current or Request(contact_id="")).model_copy(update={"contact_id": value.removeprefix("to:")})
-        nxt = state.model_copy(update={"request": chosen})
-        return ask(nxt, user, env, request.first(nxt))
+        nxt = state.model_copy(update={"request": request.with_short_language(chosen, env)})
+        return ask(nxt, user, env, request.first(nxt, env))
     assert current is not None and state.saved is not None
+    if state.step is Step.SHORT_VERSION:
+        if value == "skip":
+            nxt = state.model_copy(update={"request": current.model_copy(update={"short_skipped": True})})
+            return ask(nxt, user, env, request.first(nxt, env))
+        return ask(state, user, env, Step.SHORT_VERSION, request=current.model_copy(update={"short_language": value.removeprefix("in:")}))
     if state.step is Step.WAY:
         language = request.consent_language(state.saved.parent_language, env.languages)
         nxt = state.model_copy(update={"request": current.model_copy(update={"way": value, "consent_language": language})})
@@ -485,6 +526,12 @@ def _request_typed(state: Conversation, user: User, env: Env, event: Input) -> T
     if isinstance(event, Attachment):
         return reask(state, user, env, t("I can only read typed text and button presses here."))
     assert isinstance(event, Said)
+    if state.step is Step.SHORT_VERSION:
+        short = request.take_short(event.text)
+        if isinstance(short, Text):
+            return reask(state, user, env, short)
+        nxt = state.model_copy(update={"request": current.model_copy(update={"short_text": short})})
+        return ask(nxt, user, env, request.first(nxt, env))
     take, field, then = {
         Step.PARENT_NAME: (request.take_name, "first_name", Step.PARENT_PHONE),
         Step.PARENT_PHONE: (request.take_phone, "phone", Step.CALL_TIME),
@@ -529,8 +576,14 @@ def case_action(state: Conversation, user: User, case: cases.Case, action: str, 
         messages, effects = cases.withdraw(case, env.now)
         return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Yes, withdraw consent"))
     assert action == "next" and case.question_code
-    saved = Saved(code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent, wijk=case.wijk)
-    follow = Request(contact_id="", previous_id=case.id, has_details=case.parent is not None, excluded=(case.contact_id,))
+    saved = Saved(
+        code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent, wijk=case.wijk,
+        text_language=case.question_language,
+    )
+    follow = Request(
+        contact_id="", previous_id=case.id, has_details=case.parent is not None, excluded=(case.contact_id,),
+        short_text=case.short_text, short_language=case.short_language,
+    )
     offered = Conversation(token=state.token, saved=saved, request=follow)
     if not request.reachable_matches(offered, env):
         return _reply(state, user, t("There is nobody else in this wijkteam who uses Wijkbrug and is available. Use /contacts to call someone directly."))
@@ -635,6 +688,8 @@ def _wijk_contacts(code: str, env: Env) -> list[Text | tuple[Text, ...]]:
 
 
 def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
+    if state.step in MENUS and not isinstance(event, Choice):
+        state = _leave_menu(state)  # a menu does not hold anyone: they go on where they were
     if isinstance(event, Command):
         return _command(state, user, event, env)
     if isinstance(event, Choice):
@@ -662,7 +717,7 @@ def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
         if case is None or "note" not in cases.allowed(case, cases.role_of(user.id, case)):
             return _resume(state, user, env, t("This request is closed; your message was not passed on."))
         resumed = _resume(state, user, env, t("Passed on."))
-        relayed, effects = cases.relay(case, user.id == case.member_id, text, env.now)
+        relayed, effects = cases.relay(case, user.id == case.member_id, text, env.now, user.language)
         return resumed.model_copy(update={"messages": (*relayed, *resumed.messages), "effects": tuple(effects)})
     if isinstance(event, Attachment):
         return reask(state, user, env, t("I can only read typed text and button presses here."))
@@ -670,7 +725,7 @@ def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
     if spec is None or spec.take_text is None:
         return reask(state, user, env, t("Please choose one of the buttons."))
     assert isinstance(event, Said) and state.draft is not None
-    answer = spec.take_text(state.draft, event.text)
+    answer = spec.take_text(state.draft, event.text, env)
     if answer.draft is None:
         return reask(state, user, env, *answer.refusal)
     return _advance(state, user, answer.draft, env)

@@ -19,6 +19,7 @@ class Step(StrEnum):
     CHANGE = "change"  # which answer to change, from the review
     PICK_WIJK = "pick_wijk"  # a saved question's postcode is unknown: which wijk?
     SUGGESTED = "suggested"  # the best contacts are shown: hand over to one, or ask for advice
+    SHORT_VERSION = "short_version"  # the question in short, in a language the chosen member reads
     WAY = "way"  # how the family will meet the professional
     CONSENT = "consent"  # the parent's consent, shown in their language
     PARENT_NAME = "parent_name"
@@ -43,7 +44,7 @@ class Draft(BaseModel):
     urgent: bool | None = None
     theme: str | None = None
     age_group: str | None = None
-    parent_language: str | None = None  # a language code, or "other:<what the volunteer typed>"
+    parent_language: str | None = None  # a CLDR language code (a typed name is stored as its code)
     pc4: str | None = None
     text: str | None = None
     # Who was alerted that a child is in danger ("org:<id>", "team:<id>"), and when (flows/safety.py).
@@ -61,6 +62,7 @@ class Saved(BaseModel):
     parent_language: str
     urgent: bool
     wijk: str | None = None
+    text_language: str | None = None  # the language the question's text is in (the volunteer's)
 
 
 class Request(BaseModel):
@@ -81,6 +83,9 @@ class Request(BaseModel):
     previous_id: str | None = None  # the declined case this one follows
     has_details: bool = False  # the parent's details were given for an earlier request (consent is asked again)
     excluded: tuple[str, ...] = ()  # contacts who declined this question already
+    short_text: str | None = None  # the question in short, for a member who does not read its language
+    short_language: str | None = None  # the language the short version is (to be) written in
+    short_skipped: bool = False  # the volunteer chose to send the question as it is
 
 
 class Conversation(BaseModel):

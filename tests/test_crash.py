@@ -19,7 +19,7 @@ STEPS = [
     ("/new", "Is a child in danger right now"),
     ("[No]", "What is the question about?"),
     ("[Housing]", "How old is the child?"),
-    ("[0–4 years]", "Which language does the parent speak best?"),
+    ("[0–3 years]", "Which language does the parent speak best?"),
     ("[Arabic]", "postcode"),
     ("3531", "Describe the question"),
     ("An invented question, number {n}.", "Please check the question:"),

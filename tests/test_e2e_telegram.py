@@ -152,7 +152,7 @@ async def test_a_volunteer_logs_a_question_across_a_crash_and_nothing_is_lost(wi
     # The bot dies hard. Meanwhile the volunteer carries on; Telegram keeps the updates.
     await wijkbrug.settled()
     await wijkbrug.kill()
-    press(api, VOLUNTEER, "4–12 years")
+    press(api, VOLUNTEER, "4–11 years")
     await asyncio.sleep(0.3)
     await wijkbrug.start()
     await reply_containing(api, VOLUNTEER, "Which language does the parent speak best?")
@@ -230,7 +230,7 @@ async def test_a_member_accepts_a_warm_handover_by_pressing_the_button(wijkbrug:
     for label, expect in [
         ("No", "What is the question about?"),
         ("School and education", "How old is the child?"),
-        ("4–12 years", "Which language does the parent speak best?"),
+        ("4–11 years", "Which language does the parent speak best?"),
         ("Turkish", "postcode"),
     ]:
         press(api, VOLUNTEER, label)

@@ -42,7 +42,7 @@ INTAKE = """
 Zorbeline > /new
 Zorbeline > [{danger}]
 Zorbeline > [School and education]
-Zorbeline > [4–12 years]
+Zorbeline > [4–11 years]
 Zorbeline > [Turkish]
 Zorbeline > 3561
 Zorbeline > The mother got an invented letter about quintessential absence.
@@ -263,7 +263,7 @@ async def test_the_migration_replaces_typed_languages_already_stored(tmp_path: P
     await conn.execute("INSERT INTO settings VALUES ('telegram.webhook_secret', 'invented-secret-token')")
     from db.connection import migrate
 
-    assert await migrate(conn) == ["010_privacy.sql"]
+    assert await migrate(conn) == ["010_privacy.sql", "011_question_languages.sql"]
     await conn.close()
     assert rows(database, "SELECT parent_language FROM questions ORDER BY code") == [("und",), ("tr",)]
     assert rows(database, "SELECT count(*) FROM settings WHERE key = 'telegram.webhook_secret'") == [(0,)]
@@ -419,7 +419,7 @@ async def test_erasing_while_the_bot_runs_empties_its_write_ahead_log(wijkbrug: 
     await reply_containing(api, VOLUNTEER, "Welcome to Wijkbrug")
     api.user_sends(VOLUNTEER, "/new", language_code="en")
     await reply_containing(api, VOLUNTEER, "Is a child in danger right now")
-    for label, next_prompt in (("No", "What is the question about?"), ("School and education", "How old"), ("4–12 years", "Which language")):
+    for label, next_prompt in (("No", "What is the question about?"), ("School and education", "How old"), ("4–11 years", "Which language")):
         press(api, VOLUNTEER, label)
         await reply_containing(api, VOLUNTEER, next_prompt)
     press(api, VOLUNTEER, "Turkish")

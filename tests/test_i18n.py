@@ -158,7 +158,7 @@ def test_own_names_agree_with_babel_for_every_shipped_language() -> None:
     for code, name in OWN_NAMES.items():
         own = Locale.parse(code)
         written = own.languages.get(code) or own.get_display_name(code)
-        assert name == written[:1].upper() + written[1:], code  # what the menu showed before the table
+        assert name == written, code  # as CLDR writes it mid-sentence (lowercase in pl and uk)
         assert name.casefold() == own.get_display_name(code).casefold(), code
 
 
@@ -239,3 +239,34 @@ def test_lists_are_joined_as_the_reader_s_language_joins_them(catalogs) -> None:
     assert catalogs.render(names, "nl") == "Turks, Arabisch en Somalisch"
     assert "،" in catalogs.render(names, "fa") and "," not in catalogs.render(names, "fa")
     assert "," not in catalogs.render(names, "ar")  # Arabic joins with و, never with a Latin comma
+
+
+def test_language_names_are_capitalised_where_they_begin_a_line_and_not_mid_sentence(catalogs: Catalogs) -> None:
+    from flows.text import lang, plain, t
+
+    for reader, turkish in (("uk", "турецька"), ("pl", "turecki")):
+        mid = catalogs.render(t("From now on I will write to you in this language: {language}.", language=lang(reader)), reader)
+        assert language_name(reader, reader) in mid and language_name(reader, reader).islower(), mid
+        assert catalogs.render(t("speaks {language}", language=lang("tr")), reader).endswith(turkish)
+        assert catalogs.render(plain(lang("tr")), reader) == turkish.capitalize()  # a button or a line of its own
+        assert catalogs.render(plain(lang(reader, own=True)), reader)[0].isupper()  # the language menu
+    assert catalogs.render(t("speaks {language}", language=lang("tr")), "nl").endswith("Turks")  # Dutch capitalises
+
+
+def test_somali_names_languages_in_somali_and_every_language_tells_persian_from_dari() -> None:
+    from difflib import SequenceMatcher
+    from os.path import commonprefix
+
+    def stems(a: str, b: str) -> tuple[str, str]:
+        """The two names without what they share at the start and the end (an article, an ending)."""
+        start = len(commonprefix([a, b]))
+        end = len(commonprefix([a[start:][::-1], b[start:][::-1]]))
+        return a[start : len(a) - end], b[start : len(b) - end]
+
+    english = Locale.parse("en").languages
+    for reader in SHIPPED:
+        persian, dari = stems(language_name("fa", reader).casefold(), language_name("fa_AF", reader).casefold())
+        assert persian[:1] != dari[:1] and SequenceMatcher(None, persian, dari).ratio() < 0.6, (reader, persian, dari)
+    # The parents' languages (the buttons) are named in Somali ("Tigrinya" and "Dari" are Somali too).
+    for code in ("nl", "ar", "tr", "zgh", "so", "fa", "pl", "uk", "en"):
+        assert language_name(code, "so") != english[code], code

@@ -16,19 +16,20 @@ from flows.model import Role
 from flows.names import clean_name
 from flows.state import Draft, Step
 from tests import updates
+from tests.test_intake_answers import ENV
 
 RLO, PDF, LRI, PDI = "\u202e", "\u202c", "\u2066", "\u2069"
 
 
 @pytest.mark.parametrize("typed", ["😀😀😀", "🙏 ❤️ 👍", "\u200b\u2060\u200b", "?!…", "\u3164\u3164", "  \u200e  "])
 def test_a_question_of_only_emoji_signs_or_invisible_characters_is_refused(typed: str) -> None:
-    answer = STEPS[Step.TEXT].take_text(Draft(), typed)
+    answer = STEPS[Step.TEXT].take_text(Draft(), typed, ENV)
     assert answer.draft is None and answer.refusal
 
 
 @pytest.mark.parametrize("typed", ["Help met school 😀", "مدرسه؟", "ቤት ትምህርቲ", "٤ kinderen", "Школа", "میخواهم"])
 def test_a_question_with_words_in_any_script_is_taken(typed: str) -> None:
-    answer = STEPS[Step.TEXT].take_text(Draft(), typed)
+    answer = STEPS[Step.TEXT].take_text(Draft(), typed, ENV)
     assert answer.draft is not None and answer.draft.text == typed
 
 

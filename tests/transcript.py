@@ -41,6 +41,7 @@ from pathlib import Path
 
 from bot.directory_file import load, sample_path
 from bot.i18n import Catalogs
+from bot.language_names import lookup
 from flows import session
 from flows.directory import Directory
 from flows.model import (
@@ -90,7 +91,10 @@ class Replay:
         event = self._input(line)
         if event is None:
             return
-        env = Env(now=NOW, today=NOW.date(), new_code=CODE, languages=self.catalogs.languages, directory=self.directory, alertable=self.alertable)
+        env = Env(
+            now=NOW, today=NOW.date(), new_code=CODE, languages=self.catalogs.languages, directory=self.directory,
+            alertable=self.alertable, language_of=lookup,
+        )
         # The state goes through JSON before every step, as it does through SQLite in the bot.
         state = Conversation.model_validate_json(self.state.model_dump_json())
         moved = session.step(state, self.user, event, env)
