@@ -258,9 +258,9 @@ class Runner:
                         for message in messages:
                             await self._deliver(message)
                     await timers.fired(self.conn, timer.id, self.clock())
-            except sqlite3.OperationalError as exc:
-                raise StorageProblem(str(exc)) from None  # rolled back; the timer stays due
             except Exception as exc:  # noqa: BLE001 - like a failed update: close this timer, go on
+                if storage_trouble(exc):
+                    raise StorageProblem(str(exc)) from exc  # rolled back; the timer stays due
                 # The type and where, never the message: it may quote a case's content.
                 where = "".join(traceback.format_tb(exc.__traceback__)[-4:])
                 log.error("timer %s (%s) failed with %s\n%s", timer.id, timer.kind, type(exc).__name__, where)
