@@ -183,7 +183,7 @@ class Runner:
             team_name=team.name if team else r.team_id, team_address=team.address if team else "", way=r.way,
             escalated=r.escalated, parent=parent, attachment_media=r.attachment_media, attachment_file=r.attachment_file,
             opened_at=r.opened_at, question_language=r.question_language, short_text=r.short_text,
-            short_language=r.short_language,
+            short_language=r.short_language, consent_contact=r.consent_contact,
         )
 
     def scope_of(self, account: Account) -> str:

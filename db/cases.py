@@ -43,6 +43,7 @@ class CaseRecord(BaseModel):
     question_language: str | None = None  # the language the question's text is in
     short_text: str | None = None  # a short version for a member who does not read that language
     short_language: str | None = None
+    consent_contact: str | None = None  # whom the case's consent (given, not withdrawn) names
 
 
 class Stale(Exception):
@@ -58,10 +59,13 @@ async def _question_id(conn: Connection, org_id: str, code: str) -> int:
 
 
 async def record_consent(conn: Connection, c: RecordConsent) -> None:
+    """A consent row naming its recipient (the contact) and the case it is for; the case is opened
+    later in the same transaction (the reference is checked at commit)."""
     qid = await _question_id(conn, c.org_id, c.question_code)
     await conn.execute(
-        "INSERT INTO consents (question_id, volunteer_id, wording_version, language, given_at) VALUES (?, ?, ?, ?, ?)",
-        (qid, c.volunteer_id, c.wording_version, c.language, c.at.isoformat()),
+        "INSERT INTO consents (question_id, volunteer_id, wording_version, language, given_at, contact_id, case_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (qid, c.volunteer_id, c.wording_version, c.language, c.at.isoformat(), c.contact_id, c.case_id),
     )
 
 
@@ -137,7 +141,8 @@ _SELECT = (
     "q.text, p.first_name_sealed, p.phone_sealed, p.call_time_sealed, "
     "(SELECT media FROM attachments a WHERE a.question_id = q.id ORDER BY a.id DESC LIMIT 1), "
     "(SELECT file_id_sealed FROM attachments a WHERE a.question_id = q.id ORDER BY a.id DESC LIMIT 1), "
-    "q.text_language, c.short_text, c.short_language "
+    "q.text_language, c.short_text, c.short_language, "
+    "(SELECT k.contact_id FROM consents k WHERE k.case_id = c.id AND k.withdrawn_at IS NULL ORDER BY k.id DESC LIMIT 1) "
     "FROM cases c LEFT JOIN questions q ON q.id = c.question_id LEFT JOIN parents p ON p.question_id = q.id "
 )
 
@@ -149,7 +154,7 @@ def _record(row, vault: Vault) -> CaseRecord:
         question_code=row[13], theme=row[14] or "other", age_group=row[15] or "", parent_language=row[16] or "",
         wijk=row[17], urgent=bool(row[18]), question_text=vault.open(row[19]), first_name=vault.open(row[20]),
         phone=vault.open(row[21]), call_time=vault.open(row[22]), attachment_media=row[23], attachment_file=vault.open(row[24]),
-        question_language=row[25], short_text=vault.open(row[26]), short_language=row[27],
+        question_language=row[25], short_text=vault.open(row[26]), short_language=row[27], consent_contact=row[28],
     )
 
 

@@ -82,6 +82,7 @@ class Case(BaseModel):
     question_language: str | None = None  # the language the question's text is in (unknown for old rows)
     short_text: str | None = None  # the question in short, in a language the member reads
     short_language: str | None = None
+    consent_contact: str | None = None  # whom the parent's consent for this case names (None: no consent)
 
 
 WAYS: dict[str, Text] = {
@@ -115,7 +116,8 @@ STATUS: dict[str, Text] = {
 # every press (`allowed`, used by flows.access.may_act and flows.session.case_action) both come
 # from it, so a button that is not shown cannot be forged into an action either. Anyone who is
 # not the case's volunteer or member ("other") may do nothing. The parent's details go to the
-# member only while the case is accepted by them (`member_sees_parent`).
+# member only while the case is accepted by them, and only when the parent's consent for this
+# case names them (`member_sees_parent`).
 VOLUNTEER, MEMBER, OTHER = "volunteer", "member", "other"
 ROLES = (VOLUNTEER, MEMBER, OTHER)
 ACTIONS = ("show", "note", "accept", "decline", "contact_made", "close", "withdraw", "withdraw_yes", "next")
@@ -154,8 +156,14 @@ def allowed(case: Case, role: str) -> frozenset[str]:
     return actions if case.question_code else actions - {"next"}
 
 
+def consent_names_member(case: Case) -> bool:
+    """The parent's consent for this case names its contact: the person it was given for. Behind
+    the flow (which asks consent for every handover), this is what the details are released on."""
+    return case.kind == "handover" and case.consent_contact is not None and case.consent_contact == case.contact_id
+
+
 def member_sees_parent(case: Case) -> bool:
-    return case.kind == "handover" and case.status in MEMBER_SEES_PARENT
+    return case.kind == "handover" and case.status in MEMBER_SEES_PARENT and consent_names_member(case)
 
 
 def not_allowed(case: Case) -> Text:
@@ -256,12 +264,14 @@ def to_member(case: Case) -> Message:
         return Message(to=ToUser(user_id=case.member_id), parts=(head, who, _about(case), _question(case)), buttons=keyboard)
     head = t("🤝 Request for a warm handover {case}", case=ltr(case.id))
     parts: list[Text | tuple[Text, ...]] = [head, who, _about(case), _question(case)]
-    if case.status == WAITING:
-        if case.urgent:
-            parts.insert(1, t("⚠️ The volunteer reported that a child may be in danger."))
+    if not consent_names_member(case) and case.status in (WAITING, *MEMBER_SEES_PARENT):
+        parts.append(t("No consent of the parent names you for this request, so their details are not passed on to you."))
+    elif case.status == WAITING:
         parts.append(t("The parent agreed that their first name and phone number are passed on to you once you accept."))
     elif member_sees_parent(case):
         parts.append(_parent_details(case))
+    if case.status == WAITING and case.urgent:
+        parts.insert(1, t("⚠️ The volunteer reported that a child may be in danger."))
     return Message(to=ToUser(user_id=case.member_id), parts=tuple(parts), buttons=keyboard)
 
 
@@ -312,7 +322,7 @@ def moved(case: Case, status: str) -> Case:
 def accept(case: Case, now: datetime) -> tuple[list[Message], list]:
     after = moved(case, "accepted")
     messages = [to_member(after)]
-    if case.attachment_file and case.parent is not None:
+    if case.attachment_file and case.parent is not None and member_sees_parent(after):
         messages.append(
             Message(
                 to=ToUser(user_id=case.member_id or 0),

@@ -206,13 +206,16 @@ class SetAway(BaseModel):
 
 
 class RecordConsent(BaseModel):
-    """The parent agreed, as the volunteer confirmed, to the wording shown in `language`."""
+    """The parent agreed, as the volunteer confirmed, to the wording shown in `language`, to pass
+    their details to the person it names (`contact_id`), for the request `case_id` to them."""
 
     model_config = ConfigDict(frozen=True)
     kind: Literal["record_consent"] = "record_consent"
     question_code: str
     org_id: str
     volunteer_id: int
+    contact_id: str
+    case_id: str
     wording_version: str
     language: str
     at: datetime

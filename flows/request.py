@@ -301,12 +301,14 @@ def send(state: Conversation, user: User, env: Env) -> list:
     org_id = user.org_id or ""
     effects: list = []
     if request.kind == "handover":
-        # Every handover records the consent the parent gave for this person.
+        # Every handover records the consent the parent gave, naming this person and this request.
         effects.append(
             RecordConsent(
                 question_code=saved.code,
                 org_id=org_id,
                 volunteer_id=user.id,
+                contact_id=contact.id,
+                case_id=env.new_case_id,
                 wording_version=CONSENT_VERSION,
                 language=request.consent_language or user.language,
                 at=env.now,

@@ -471,7 +471,10 @@ def _request_choice(state: Conversation, user: User, env: Env, value: str) -> Tr
     current = state.request
     if state.step is Step.SUGGESTED:
         if value == "consult":
-            return ask(state, user, env, Step.SUGGESTED, request=Request(contact_id="", kind="consult"))
+            # Asked after a decline, advice follows the declined case too: the chain and the
+            # colleagues who declined stay with the request (only its kind changes).
+            consult = (current or Request(contact_id="")).model_copy(update={"kind": "consult", "way": None})
+            return ask(state, user, env, Step.SUGGESTED, request=consult)
         chosen = (current or Request(contact_id="")).model_copy(update={"contact_id": value.removeprefix("to:")})
         nxt = state.model_copy(update={"request": request.with_short_language(chosen, env)})
         return ask(nxt, user, env, request.first(nxt, env))

@@ -42,6 +42,7 @@ def a_case(kind: str, status: str) -> cases.Case:
         volunteer_id=VOLUNTEER_ID, volunteer_name="Sara", org_id="kompas", org_name="Kompas", contact_id="c-1",
         contact_name="Emre", member_id=MEMBER_ID, team_id="bt-1", team_name="Buurtteam", way="parent_calls" if kind == "handover" else None,
         parent=cases.Parent(first_name="Fatma", phone="+31612345678") if kind == "handover" else None, opened_at=NOW,
+        consent_contact="c-1" if kind == "handover" else None,  # the parent's consent names Emre
     )
 
 

@@ -42,6 +42,7 @@ def test_the_new_consent_is_recorded_and_the_earlier_details_are_reused() -> Non
     assert kinds == [RecordConsent, OpenCase]
     consent = sent.effects[0]
     assert (consent.wording_version, consent.language) == (request.CONSENT_VERSION, "tr")
+    assert (consent.contact_id, consent.case_id) == ("c-overvecht-3", "H-NEW001")  # it names Hodan, for this request
     assert SaveParent not in kinds
 
 

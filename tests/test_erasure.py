@@ -263,7 +263,7 @@ async def test_the_migration_replaces_typed_languages_already_stored(tmp_path: P
     await conn.execute("INSERT INTO settings VALUES ('telegram.webhook_secret', 'invented-secret-token')")
     from db.connection import migrate
 
-    assert await migrate(conn) == ["010_privacy.sql", "011_question_languages.sql"]
+    assert (await migrate(conn))[:2] == ["010_privacy.sql", "011_question_languages.sql"]
     await conn.close()
     assert rows(database, "SELECT parent_language FROM questions ORDER BY code") == [("und",), ("tr",)]
     assert rows(database, "SELECT count(*) FROM settings WHERE key = 'telegram.webhook_secret'") == [(0,)]
