@@ -1,7 +1,7 @@
 """The weekly summary's chart: questions by theme (this week against the week before) and the
 handover funnel, in the reader's language.
 
-The chart is made from the same suppressed report as the text (flows.summary.suppress): a hidden
+The chart is made from the same suppressed report as the text (flows.suppression.suppress): a hidden
 count gets no bar, only its "<5" or "≥5" written where the bar would be, and a breakdown that is
 not shown is said to be so. `chart_data` is everything the drawing gets; `figure` draws it.
 
@@ -23,7 +23,8 @@ from pydantic import BaseModel
 
 from bot.i18n import Catalogs, is_rtl
 from flows import intake
-from flows.summary import Breakdown, Cell, Report, cell
+from flows.suppression import Breakdown, Cell
+from flows.summary import Report, cell
 from flows.text import plain, t
 
 FONTS = Path(__file__).parent / "data" / "fonts"

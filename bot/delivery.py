@@ -4,9 +4,13 @@ A call that fails on the network or with a server error is tried again with grow
 429 waits exactly the `retry_after` the channel asked for; a call the channel refuses for good
 (a bad request, a user who blocked the bot) is dropped and logged by kind, never by content.
 A row leaves the outbox only after the channel confirmed it, so a crash in between sends that
-one call again: at most one duplicate, of the call in flight. When the database cannot be
-written at that moment (locked, disk full), the worker keeps the confirmation and tries to
-store it again with growing pauses (`db.connection.keep_trying`), rather than send it twice.
+one call again: at most one duplicate, of the call in flight. Just before a call goes out the
+worker looks that its row is still there (one lookup by primary key): revoking or erasing a
+person deletes what waited for them, and that covers the calls the worker had already loaded
+and was pacing, so nothing more reaches them from the moment the deletion is committed. When
+the database cannot be written at that moment (locked, disk full), the worker keeps the
+confirmation and tries to store it again with growing pauses (`db.connection.keep_trying`),
+rather than send it twice.
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ class DeliveryWorker:
     on_permanent: Callable[[Outgoing, Permanent], Awaitable[None]] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     patience: Patience = field(default_factory=Patience)  # when the database cannot be written
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # waiting for the pace (tests pass their own)
 
     def __post_init__(self) -> None:
         self._sending = asyncio.Semaphore(self.concurrency)
@@ -191,10 +196,12 @@ class DeliveryWorker:
         self.tried += 1
         if item.method not in UNPACED:
             while (pause := self.pacer.wait(item.chat_id, self.monotonic())) > 0:
-                await asyncio.sleep(pause)
+                await self.sleep(pause)
             self.pacer.take(item.chat_id, self.monotonic())
         try:
             async with self._sending:  # a few calls in flight at once; waiting for the pace holds no slot
+                if not await self._stored(lambda: outbox.still_waiting(self.conn, item.id)):
+                    return True  # deleted meanwhile: its person's access ended (bot/departure.py)
                 await self.sender.call(item.method, item.payload)
         except RetryAfter as exc:
             await self._stored(lambda: self._later(item, exc.seconds))

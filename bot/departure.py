@@ -4,7 +4,8 @@ What happens to each of a member's open cases is decided in flows (`flows.cases.
 back to the team's coordinator, the volunteer told and offered someone else, the timers
 stopped); this module carries it out with the runner, in the caller's transaction, and forgets
 what still waited in the outbox for the person who left. From then on nothing is delivered to
-them: the runner's `_deliver` skips a revoked account, and an erased one no longer exists.
+them: the runner's `_deliver` skips a revoked account, an erased one no longer exists, and the
+delivery worker sends no call whose row was dropped (even one it had already taken up).
 """
 
 from __future__ import annotations

@@ -466,7 +466,7 @@ class Runner:
                 if event.name == "export":
                     await privacy.audit(self.conn, f"user:{account.id}", "export", f"{self.scope_of(account)} {week.label}", self.clock())
         if case_ref is not None:
-            # Authorisation, before any flow runs: only what flows.cases.TABLE gives this side of the case.
+            # Authorisation, before any flow runs: only what flows.case_rules.TABLE gives this side of the case.
             if case is None or not access.may_act(user, case, case_ref[1]):
                 await self._answer(inbound, Transition(state=state, notice=access.refusal(user, case)), account)
                 await privacy.refused(self.conn, f"user:{account.id}", case_ref[0], self.clock())

@@ -83,6 +83,12 @@ async def next_due_at(conn: Connection, channel: str) -> datetime | None:
     return datetime.fromisoformat(row[0]) if row and row[0] else None
 
 
+async def still_waiting(conn: Connection, outgoing_id: int) -> bool:
+    """Whether a call is still in the outbox (a revocation or an erasure deletes what waited)."""
+    async with conn.execute("SELECT 1 FROM outbox WHERE id = ?", (outgoing_id,)) as cur:
+        return await cur.fetchone() is not None
+
+
 async def done(conn: Connection, outgoing_id: int) -> None:
     await conn.execute("DELETE FROM outbox WHERE id = ?", (outgoing_id,))
 

@@ -7,7 +7,7 @@ existed.
 
 from __future__ import annotations
 
-from flows import cases
+from flows import case_rules, cases
 from flows.directory import Directory
 from flows.model import Message, Role, ToCoordinators, ToUser, User
 from flows.session import help_parts
@@ -77,16 +77,16 @@ SHORT_DESCRIPTION = t("Connects volunteers of migrant organisations with the wij
 
 
 def may_act(user: User, case: cases.Case, action: str) -> bool:
-    """Whether `user` may take `action` on `case` now: the table of flows.cases (which gives
+    """Whether `user` may take `action` on `case` now: the table of flows.case_rules (which gives
     nobody but the case's volunteer and member anything)."""
-    return action in cases.allowed(case, cases.role_of(user.id, case))
+    return action in case_rules.allowed(case, case_rules.role_of(user.id, case))
 
 
 def refusal(user: User, case: cases.Case | None) -> Text:
     """The notice for a press `may_act` refused."""
-    if case is None or cases.role_of(user.id, case) == cases.OTHER:
+    if case is None or case_rules.role_of(user.id, case) == case_rules.OTHER:
         return t("This request is not yours; nothing was changed.")
-    return cases.not_allowed(case)
+    return case_rules.not_allowed(case)
 
 
 def revoked() -> Text:

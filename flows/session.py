@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from flows import cards, cases, intake, matching, request, safety, suggest, summary
+from flows import cards, case_rules, cases, intake, matching, request, safety, suggest, summary
 from flows.away import parse_day
 from flows.intake import CHANGEABLE, FIELD_NAMES, STEPS
 from flows.model import (
@@ -293,7 +293,7 @@ def _availability(state: Conversation, user: User, env: Env, name: str, args: st
     messages = [_say(user, done)]
     # Requests still waiting for this member go to the team's coordinator now, not after the timers.
     for case in env.my_cases:
-        if case.member_id == user.id and case.status == cases.WAITING:
+        if case.member_id == user.id and case.status == case_rules.WAITING:
             told, changed = cases.escalate(case, t("{name} is away until {day}.", name=case.contact_name, day=Day(on=day)), env.now)
             messages += told
             effects += changed
@@ -550,13 +550,13 @@ def _request_typed(state: Conversation, user: User, env: Env, event: Input) -> T
 
 
 def case_action(state: Conversation, user: User, case: cases.Case, action: str, version: int, env: Env) -> Transition:
-    """A press on a case's button: what the table (flows.cases.TABLE) lets this side of the case
+    """A press on a case's button: what the table (flows.case_rules.TABLE) lets this side of the case
     do now, or a notice and nothing changed."""
     if version != case.version:
         return Transition(state=state, notice=_expired())
-    role = cases.role_of(user.id, case)
-    if action not in cases.allowed(case, role):
-        return Transition(state=state, notice=cases.not_allowed(case))
+    role = case_rules.role_of(user.id, case)
+    if action not in case_rules.allowed(case, role):
+        return Transition(state=state, notice=case_rules.not_allowed(case))
     if action == "show":
         return _show_case(state, user, case, role)
     if action == "note":
@@ -572,7 +572,7 @@ def case_action(state: Conversation, user: User, case: cases.Case, action: str, 
         chosen = t("Contact made") if action == "contact_made" else t("Closed")
         return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=chosen)
     if action == "withdraw":
-        confirm = cases.button(case, "withdraw_yes", t("Yes, withdraw consent"))
+        confirm = case_rules.button(case, "withdraw_yes", t("Yes, withdraw consent"))
         ask_ = t("Withdraw the parent's consent for {case}? Their details are erased at once and {name} is told.", case=ltr(case.id), name=case.contact_name)
         return Transition(state=state, messages=(_say(user, ask_, buttons=((confirm,),)),))
     if action == "withdraw_yes":
@@ -603,7 +603,7 @@ def _decline_reason(state: Conversation, user: User, env: Env, case: cases.Case)
 
 def _decline(state: Conversation, user: User, env: Env, reason: str, text: str | None) -> Transition:
     case = env.case
-    if case is None or "decline" not in cases.allowed(case, cases.role_of(user.id, case)):
+    if case is None or "decline" not in case_rules.allowed(case, case_rules.role_of(user.id, case)):
         return _resume(state, user, env, t("This request has already been answered."))
     messages, effects = cases.decline(case, env.now, reason, text)
     resumed = _resume(state, user, env)
@@ -611,10 +611,10 @@ def _decline(state: Conversation, user: User, env: Env, reason: str, text: str |
 
 
 def _show_case(state: Conversation, user: User, case: cases.Case, role: str) -> Transition:
-    if role == cases.MEMBER:
+    if role == case_rules.MEMBER:
         return Transition(state=state, messages=(cases.to_member(case),))
     head = cases.summary_line(case)
-    return Transition(state=state, messages=(_say(user, head, cases._about(case), buttons=cases.buttons_for(case, role)),))
+    return Transition(state=state, messages=(_say(user, head, cases._about(case), buttons=case_rules.buttons_for(case, role)),))
 
 
 def _summary(state: Conversation, user: User, env: Env, name: str, args: str = "") -> Transition:
@@ -662,7 +662,7 @@ def _list_cases(state: Conversation, user: User, env: Env) -> Transition:
             return _reply(state, user, t("You have not sent any requests yet. Log a question with /new."))
         head = t("Your requests:")
     lines = tuple(cases.summary_line(c) for c in mine)
-    buttons = tuple((cases.button(c, "show", layout("{case}", case=ltr(c.id))),) for c in mine[:10])
+    buttons = tuple((case_rules.button(c, "show", layout("{case}", case=ltr(c.id))),) for c in mine[:10])
     listed = Transition(state=state, messages=(_say(user, head, lines, buttons=buttons),) if mine else ())
     if user.role is Role.MEMBER or not env.my_questions:
         return listed
@@ -717,7 +717,7 @@ def step(state: Conversation, user: User, event: Input, env: Env) -> Transition:
         if state.step is Step.DECLINE_TEXT:
             return _decline(state, user, env, "other", text)
         case = env.case
-        if case is None or "note" not in cases.allowed(case, cases.role_of(user.id, case)):
+        if case is None or "note" not in case_rules.allowed(case, case_rules.role_of(user.id, case)):
             return _resume(state, user, env, t("This request is closed; your message was not passed on."))
         resumed = _resume(state, user, env, t("Passed on."))
         relayed, effects = cases.relay(case, user.id == case.member_id, text, env.now, user.language)

@@ -7,16 +7,12 @@ once), so a `Report` holds only what may be shown: the text (`report_parts`), th
 chart (bot/charts.py) and the Monday push are all made from it. No names, phone numbers or
 question text are ever part of a report.
 
-The rule `suppress` applies is written out, word for word the same, under "Small numbers" in
-docs/summaries.md and docs/privacy.md (a test compares the two); `protect` says how a breakdown
-is kept from being worked out. tests/test_summary.py checks, for every way of splitting up to 20
-questions over two to four categories, that no count from 1 to 4 can be worked out from what is
-shown, even by someone who knows the rule (and the same for thresholds 3 and 4).
+What may be shown is decided in flows/suppression.py, whose docstring states the rule (the same
+words as under "Small numbers" in docs/summaries.md and docs/privacy.md).
 """
 
 from __future__ import annotations
 
-import math
 import re
 import statistics
 from collections import Counter
@@ -29,10 +25,10 @@ from pydantic import BaseModel, ConfigDict
 
 from flows import intake
 from flows.directory import Directory
+from flows.suppression import THRESHOLD, Breakdown, Cell, Counts, Figures, suppress
 from flows.text import Day, Text, layout, ltr, plain, t, tn
 from flows.workhours import add_working_hours
 
-THRESHOLD = 5
 FIRST_YEAR = 2000  # no week before this one holds data (and 0001-W01's week before does not exist)
 
 
@@ -130,65 +126,6 @@ class OpenCaseFact(BaseModel):
     opened_at: datetime
 
 
-class Counts(BaseModel):
-    """The exact counts of one week: never shown as they are (see `suppress`)."""
-
-    questions: int = 0
-    urgent: int = 0
-    by_theme: dict[str, int] = {}
-    by_wijk: dict[str, int] = {}
-    by_language: dict[str, int] = {}
-    by_age: dict[str, int] = {}
-    wijk_theme: dict[str, int] = {}  # "wijk|theme"
-    wijk_language: dict[str, int] = {}
-    consults_asked: int = 0
-    consults_answered: int = 0
-    requested: int = 0
-    accepted: int = 0
-    declined: int = 0
-    contact_made: int = 0
-    closed: int = 0
-    withdrawn: int = 0
-    median_hours_to_accept: float | None = None
-    active_volunteers: int = 0
-
-
-Cell = int | Literal["small", "large"]  # exact, or hidden: "small" is 1 to 4 ("<5"), "large" 5 or more ("≥5")
-
-
-class Breakdown(BaseModel):
-    """One breakdown as it may be shown: its non-zero cells (absent keys are zero), or withheld."""
-
-    cells: dict[str, Cell] = {}
-    withheld: bool = False
-
-    @property
-    def hidden(self) -> bool:
-        return self.withheld or any(not isinstance(n, int) for n in self.cells.values())
-
-
-class Figures(BaseModel):
-    """A week's figures with small numbers hidden: the only figures a report holds."""
-
-    questions: int = 0
-    urgent: int = 0
-    active_volunteers: int = 0
-    by_theme: Breakdown = Breakdown()
-    by_wijk: Breakdown = Breakdown()
-    by_language: Breakdown = Breakdown()
-    by_age: Breakdown = Breakdown()
-    wijk_theme: Breakdown = Breakdown()  # "wijk|theme"
-    wijk_language: Breakdown = Breakdown()
-    consults_asked: Cell = 0
-    consults_answered: Cell = 0
-    requested: Cell = 0
-    accepted: Cell = 0
-    declined: Cell = 0
-    contact_made: Cell = 0
-    closed: Cell = 0
-    median_hours_to_accept: float | None = None  # None: no acceptances, or too few to show
-
-
 class Stalled(BaseModel):
     case_id: str
     team_id: str
@@ -234,85 +171,6 @@ def figures(questions: list[QuestionFact], events: list[EventFact]) -> Counts:
         withdrawn=by_status["withdrawn"],
         median_hours_to_accept=statistics.median(waits) if waits else None,
         active_volunteers=len({q.volunteer_id for q in questions if q.volunteer_id is not None}),
-    )
-
-
-def _funnel(n: int, k: int) -> Cell:
-    return "small" if 0 < n < k else n
-
-
-def protect(counts: dict[str, int], k: int) -> Breakdown:
-    """One breakdown, whose cells add up to an exact total, with its small cells hidden (the rule
-    in this module's docstring). Which cells are hidden depends only on which are small and
-    which other one is the smallest, never on a small cell's value, so the rule itself gives
-    nothing away; whether what is left is safe is then judged from what is shown alone."""
-    counts = {key: n for key, n in counts.items() if n}
-    small = sorted(key for key, n in counts.items() if n < k)
-    if not small:
-        return Breakdown(cells=dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))))
-    if sum(counts.values()) <= 2 * k:
-        return Breakdown(withheld=True)
-    hidden: dict[str, Literal["small", "large"]] = {key: "small" for key in small}
-    others = sorted((n, key) for key, n in counts.items() if key not in hidden)
-    if others:
-        hidden[others[0][1]] = "large"
-    if not _safe(counts, hidden, k):
-        return Breakdown(withheld=True)
-    shown = sorted(((key, n) for key, n in counts.items() if key not in hidden), key=lambda item: (-item[1], item[0]))
-    large = [(key, hidden[key]) for key in sorted(hidden) if hidden[key] == "large"]
-    return Breakdown(cells=dict([*shown, *large, *((key, "small") for key in small)]))
-
-
-def _safe(counts: dict[str, int], hidden: dict[str, Literal["small", "large"]], k: int) -> bool:
-    """Whether every small hidden cell can still take two values, for someone who sees the shown
-    cells and the total and knows the rule: a small cell lies in 1…k-1, the large one in k…
-    the smallest shown cell (below it when that cell's key sorts first, as ties go by key), and
-    the hidden cells add up to the total less the shown ones."""
-    left = sum(n for key, n in counts.items() if key in hidden)
-
-    def bounds(key: str) -> tuple[float, float]:
-        if hidden[key] == "small":
-            return 1, k - 1
-        cap = min((n if other > key else n - 1 for other, n in counts.items() if other not in hidden), default=math.inf)
-        return k, cap
-
-    ranges = {key: bounds(key) for key in hidden}
-    low, high = sum(lo for lo, _ in ranges.values()), sum(hi for _, hi in ranges.values())
-    for key, (lo, hi) in ranges.items():
-        if hidden[key] == "small" and max(lo, left - (high - hi)) >= min(hi, left - (low - lo)):
-            return False
-    return True
-
-
-def _cross(counts: dict[str, int], k: int) -> Breakdown:
-    """A cross-table is shown only if none of its cells is small: its rows and columns add up to
-    the breakdowns shown beside it, so hiding single cells would not hide them."""
-    if any(0 < n < k for n in counts.values()):
-        return Breakdown(withheld=True)
-    return protect(counts, k)
-
-
-def suppress(counts: Counts, k: int = THRESHOLD) -> Figures:
-    """What of a week's counts may be shown (the rule in this module's docstring)."""
-    enough = counts.accepted >= k
-    return Figures(
-        questions=counts.questions,
-        urgent=counts.urgent,
-        active_volunteers=counts.active_volunteers,
-        by_theme=protect(counts.by_theme, k),
-        by_wijk=protect(counts.by_wijk, k),
-        by_language=protect(counts.by_language, k),
-        by_age=protect(counts.by_age, k),
-        wijk_theme=_cross(counts.wijk_theme, k),
-        wijk_language=_cross(counts.wijk_language, k),
-        consults_asked=_funnel(counts.consults_asked, k),
-        consults_answered=_funnel(counts.consults_answered, k),
-        requested=_funnel(counts.requested, k),
-        accepted=_funnel(counts.accepted, k),
-        declined=_funnel(counts.declined, k),
-        contact_made=_funnel(counts.contact_made, k),
-        closed=_funnel(counts.closed, k),
-        median_hours_to_accept=counts.median_hours_to_accept if enough else None,
     )
 
 
@@ -381,12 +239,6 @@ def _breakdown(title: Text, shown: Breakdown, name, threshold: int) -> tuple[Tex
     return (title, *(layout("  {name}: {n}", name=name(key), n=cell(n, threshold)) for key, n in shown.cells.items()))
 
 
-def _anything_hidden(figures: Figures) -> bool:
-    lists = (figures.by_theme, figures.by_wijk, figures.by_language, figures.by_age, figures.wijk_theme, figures.wijk_language)
-    funnel = (figures.requested, figures.accepted, figures.declined, figures.contact_made, figures.closed, figures.consults_asked, figures.consults_answered)
-    return any(b.hidden for b in lists) or "small" in funnel
-
-
 def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text, ...]]:
     this, last, k = report.this, report.last, report.threshold
     # TRANSLATORS: the heading of a coordinator's weekly summary; {week} is like "2026-W47".
@@ -402,31 +254,24 @@ def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text
             t("The week before: questions {questions} · urgent {urgent}.", questions=last.questions, urgent=last.urgent),
         )
     )
-    lists = (this.by_theme, this.by_wijk, this.by_language, this.by_age, this.wijk_theme, this.wijk_language)
-    if this.questions and all(b.withheld for b in lists):
+    if this.questions and all(b.withheld for b in this.breakdowns()):
         parts.append(t("Too few questions for a breakdown by theme, wijk, language or age: it could point to a family."))
     elif this.questions:
         lang_name = lambda code: intake.language_label(code) or plain("?")
-        parts.append(_breakdown(t("By theme:"), this.by_theme, _theme, k))
-        parts.append(_breakdown(t("By wijk:"), this.by_wijk, lambda c: _wijk(c, directory), k))
-        parts.append(_breakdown(t("By the parent's language:"), this.by_language, lang_name, k))
-        parts.append(_breakdown(t("By age of the child:"), this.by_age, _age, k))
-        parts.append(
-            _breakdown(
-                t("By wijk and theme:"),
-                this.wijk_theme,
-                lambda key: layout("{wijk} · {theme}", wijk=_wijk(key.split("|")[0], directory), theme=_theme(key.split("|")[1])),
-                k,
-            )
+        wijk_name = lambda code: _wijk(code, directory)
+        wijk_theme = lambda key: layout("{wijk} · {theme}", wijk=wijk_name(key.split("|")[0]), theme=_theme(key.split("|")[1]))
+        wijk_language = lambda key: layout(
+            "{wijk} · {language}", wijk=wijk_name(key.split("|")[0]), language=lang_name(key.split("|")[1])
         )
-        parts.append(
-            _breakdown(
-                t("By wijk and the parent's language:"),
-                this.wijk_language,
-                lambda key: layout("{wijk} · {language}", wijk=_wijk(key.split("|")[0], directory), language=lang_name(key.split("|")[1])),
-                k,
-            )
+        rows = (
+            (t("By theme:"), this.by_theme, _theme),
+            (t("By wijk:"), this.by_wijk, wijk_name),
+            (t("By the parent's language:"), this.by_language, lang_name),
+            (t("By age of the child:"), this.by_age, _age),
+            (t("By wijk and theme:"), this.wijk_theme, wijk_theme),
+            (t("By wijk and the parent's language:"), this.wijk_language, wijk_language),
         )
+        parts.extend(_breakdown(title, shown, name, k) for title, shown, name in rows)
     shown = lambda n: cell(n, k)  # noqa: E731
     parts.append(
         (
@@ -450,7 +295,7 @@ def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text
         parts.append(tuple(lines))
     else:
         parts.append(t("No handover is waiting past the reminder time."))
-    if _anything_hidden(this) or _anything_hidden(last):
+    if this.anything_hidden() or last.anything_hidden():
         parts.append(
             (
                 tn("Numbers below {n} are shown as “<{n}”, so that no family can be recognised.", "Numbers below {n} are shown as “<{n}”, so that no family can be recognised.", k),

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from db import outbox
-from flows import access, cases, session
+from flows import access, case_rules, cases, session
 from flows.model import Env, Role, User
 from flows.state import Conversation
 from tests.test_trust import _press, _runner, play, rows, story_db  # noqa: F401 (a fixture)
@@ -68,7 +68,7 @@ def test_a_press_is_taken_exactly_when_the_rule_allows_it(kind: str, status: str
     if allowed:
         assert moved.notice is None and (moved.messages or moved.effects or moved.state != state)
     else:
-        assert moved.notice == cases.not_allowed(case)
+        assert moved.notice == case_rules.not_allowed(case)
         assert (moved.messages, moved.effects, moved.state) == ((), (), state)
         notice = access.refusal(user, case)
         assert ("not yours" in notice.msgid) is (side == "other")
@@ -78,7 +78,7 @@ def test_a_press_is_taken_exactly_when_the_rule_allows_it(kind: str, status: str
 def test_only_allowed_actions_are_shown_as_buttons(kind: str, status: str, side: str) -> None:
     case = a_case(kind, status)
     allowed = EXPECTED.get((kind, status), {}).get(side, set())
-    assert actions_of(cases.buttons_for(case, side)) <= allowed
+    assert actions_of(case_rules.buttons_for(case, side)) <= allowed
     if side == "member":
         assert actions_of(cases.to_member(case).buttons) <= allowed
     if "show" in allowed:

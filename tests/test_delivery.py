@@ -153,3 +153,25 @@ async def test_a_chat_waiting_for_its_pace_holds_up_no_other_chat(conn, clock) -
     assert sent_at["b1"] - stored < 0.2  # at once
     assert sent_at["a2"] - sent_at["a1"] >= 0.45  # chat 1 kept its pace
     assert sent_at["b1"] < sent_at["a2"]
+
+
+async def test_calls_already_loaded_for_a_chat_are_not_sent_once_its_rows_are_deleted(conn, clock) -> None:
+    """Revoking a person deletes what waited in the outbox for them (bot/departure.py); calls the
+    worker had loaded for that chat and is pacing must not go out after that either."""
+    await queue(conn, clock, ("1", "a1"), ("1", "a2"), ("1", "a3"), ("1", "a4"), ("2", "b1"))
+    sender = ScriptedSender()
+    now = [0.0]
+    revoked = []
+
+    async def pacing(seconds: float) -> None:  # chat 1 waits for its pace: the operator revokes meanwhile
+        if not revoked:
+            async with transaction(conn):
+                revoked.append(await outbox.drop_chat(conn, "telegram", "1"))
+        now[0] += seconds
+
+    pacer = Pacer(per_second=1e9, burst=1e9, chat_per_second=1, chat_burst=1)  # chat 1: one call a second
+    w = DeliveryWorker(conn, sender, clock, "telegram", pacer=pacer, monotonic=lambda: now[0], sleep=pacing)
+    await drain(w)
+    assert revoked == [3]  # a2, a3 and a4 were waiting (and loaded by the worker) when the rows went
+    assert sorted(sender.attempts) == ["a1", "b1"]  # none of them was even tried; chat 2 is unaffected
+    assert await outbox.size(conn) == 0

@@ -23,7 +23,8 @@ from db.connection import transaction
 from flows import summary
 from flows.intake import AGE_GROUPS, THEMES
 from flows.model import ChangeCase, LogQuestion, OpenCase, Role
-from flows.summary import Breakdown, EventFact, QuestionFact, Week, cell, parse_week, protect, read_week, week_of
+from flows.summary import EventFact, QuestionFact, Week, cell, parse_week, read_week, week_of
+from flows.suppression import Breakdown, protect
 
 AMS = ZoneInfo("Europe/Amsterdam")
 WEEK = Week(year=2026, number=47)  # 16–22 November 2026
@@ -373,6 +374,12 @@ def test_the_small_numbers_rule_is_stated_once_in_the_same_words_in_both_docs() 
 
     assert rule("summaries.md") == rule("privacy.md")
     assert "secondary" not in rule("privacy.md") and "≥5" in rule("privacy.md")
+    # the module that applies it states it too, in the same words (its list of cases)
+    from flows import suppression
+
+    words = lambda text: " ".join(text.split())  # noqa: E731
+    listed = rule("privacy.md")[rule("privacy.md").index("\n- ") :]
+    assert words(listed) in words(suppression.__doc__)
 
 
 def test_matplotlib_is_imported_only_when_a_chart_is_drawn() -> None:
