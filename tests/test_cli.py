@@ -118,7 +118,8 @@ def test_the_demo_replays_the_example_script(env, capsys) -> None:
     assert cli.main(["demo", "--script", str(EXAMPLES / "demo-script.txt"), "--language", "en"]) == 0
     out = capsys.readouterr().out
     assert "Welcome to Wijkbrug, Demo!" in out
-    assert "If a child is in acute danger, call 112 now." in out
+    assert "Is a child in danger right now" in out  # asked first; the example answers no: it is about school letters
+    assert "If a child is in acute danger, call 112 now." not in out
     assert "Saved. The question code is Q-" in out
     assert "Traceback" not in out
 
@@ -126,7 +127,7 @@ def test_the_demo_replays_the_example_script(env, capsys) -> None:
 def test_the_demo_speaks_the_chosen_language(env, capsys) -> None:
     assert cli.main(["demo", "--script", str(EXAMPLES / "demo-script.txt"), "--language", "tr"]) == 0
     out = capsys.readouterr().out
-    assert "Hoş geldiniz, Demo!" in out and "112" in out and "Q-" in out
+    assert "Hoş geldiniz, Demo!" in out and "Q-" in out
 
 
 def test_i18n_check_passes_and_review_lists_what_native_speakers_should_read(env, capsys) -> None:
