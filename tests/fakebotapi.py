@@ -4,6 +4,9 @@ It speaks the Bot API over real HTTP (aiohttp), so the unmodified python-telegra
 talk to it, in-process or from a ``wijkbrug run`` subprocess. Tests play the human users with
 ``user_sends``/``user_presses``/``user_sends_photo``, inspect what the bot did with
 ``sent``/``messages``/``last_keyboard``/``wait_for`` and inject Telegram errors with ``fail_next``.
+
+Nothing a test asserts on depends on wall-clock time: message dates come from the injectable ``clock``
+(``time.time`` by default), and every finished getUpdates is recorded in ``polls`` with what ended it.
 """
 
 from __future__ import annotations
@@ -81,8 +84,10 @@ def _render(text: str, parse_mode: str | None) -> str:
 class FakeBotApi:
     """One fake bot account plus the chats of the users that talk to it."""
 
-    def __init__(self, token: str = "123:TEST", fault_rate: float = 0.0, seed: int = 7) -> None:
+    def __init__(self, token: str = "123:TEST", fault_rate: float = 0.0, seed: int = 7,
+                 clock: Callable[[], float] = time.time) -> None:
         self.token = token
+        self.clock = clock  # seconds since the epoch, for message ``date`` and ``edit_date``
         self._init_chaos(fault_rate, seed)
         self.bot_user: Json = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "Wijkbrug Test",
                                "username": "wijkbrug_test_bot", "can_join_groups": True,
@@ -90,6 +95,12 @@ class FakeBotApi:
         self.port = 0
         self.calls: list[Json] = []
         self.handed_out: list[int] = []
+        # One entry per getUpdates that got past the token check: {"timeout": seconds asked, "ended": why it
+        # answered}: "update" (updates were there or one arrived), "timeout" (its timeout ran out), "conflict"
+        # (a newer getUpdates terminated it with 409), "stop" (the server shut down) or "cancelled" (the
+        # connection went away while it waited).
+        self.polls: list[Json] = []
+        self.polls_waiting = 0  # getUpdates calls currently waiting for an update
         self.settings: dict[tuple[str, str], Any] = {}  # (what, scope/language) -> commands or descriptions
         self._queue: list[Json] = []
         self._update_ids = itertools.count(1000)
@@ -294,11 +305,13 @@ class FakeBotApi:
         self._tick.set()
         self._tick = asyncio.Event()
 
-    async def _wait(self, seconds: float) -> None:
+    async def _wait(self, seconds: float) -> bool:
+        """Wait until anything happens on the server or ``seconds`` pass; False when the time ran out."""
         try:
             await asyncio.wait_for(self._tick.wait(), max(seconds, 0))
         except TimeoutError:
-            pass
+            return False
+        return True
 
     def _call_chat(self, call: Json) -> int | None:
         params = call["params"]
@@ -318,7 +331,7 @@ class FakeBotApi:
     def _new_message(self, chat_id: int, sender: Json, **content: Any) -> Json:
         self._last_mid[chat_id] = message_id = self._last_mid.get(chat_id, 0) + 1  # shared by user and bot
         chat = {"id": chat_id, "first_name": self._names.get(chat_id, "Test"), "type": "private"}
-        return {"message_id": message_id, "from": sender, "chat": chat, "date": int(time.time()), **content}
+        return {"message_id": message_id, "from": sender, "chat": chat, "date": int(self.clock()), **content}
 
     def _store(self, p: Json, source: Any = None, **content: Any) -> Json:
         if not isinstance(chat_id := p.get("chat_id"), int):
@@ -413,14 +426,25 @@ class FakeBotApi:
         generation = self._poll_gen
         self._bump()  # an older long poll that is still waiting gets 409, as on Telegram
         deadline = time.monotonic() + min(float(timeout), 60.0)
-        while True:
-            if generation != self._poll_gen:
-                raise ApiError(409, CONFLICT)
-            ready = [x for x in self._queue
-                     if not self._allowed or any(k in self._allowed for k in x if k != "update_id")][:limit]
-            if ready or self._closing or time.monotonic() >= deadline:
-                break
-            await self._wait(deadline - time.monotonic())
+        poll: Json = {"timeout": timeout, "ended": None}
+        self.polls_waiting += 1
+        try:
+            woken = True
+            while poll["ended"] is None:
+                if generation != self._poll_gen:
+                    poll["ended"] = "conflict"
+                    raise ApiError(409, CONFLICT)
+                ready = [x for x in self._queue
+                         if not self._allowed or any(k in self._allowed for k in x if k != "update_id")][:limit]
+                if not woken:  # the whole timeout passed without anything happening
+                    poll["ended"] = "timeout"
+                elif ready or self._closing or time.monotonic() >= deadline:
+                    poll["ended"] = "update" if ready else "stop" if self._closing else "timeout"
+                else:
+                    woken = await self._wait(deadline - time.monotonic())
+        finally:
+            self.polls_waiting -= 1
+            self.polls.append({**poll, "ended": poll["ended"] or "cancelled"})
         self.handed_out.extend(x["update_id"] for x in ready)
         return copy.deepcopy(ready)
 
@@ -442,7 +466,7 @@ class FakeBotApi:
 
     def _edited(self, msg: Json, markup: Json | None, **changes: Any) -> Json:
         msg.pop("reply_markup", None)  # an edit without reply_markup removes the keyboard, as on Telegram
-        msg.update(changes, edit_date=int(time.time()), **({"reply_markup": markup} if markup else {}))
+        msg.update(changes, edit_date=int(self.clock()), **({"reply_markup": markup} if markup else {}))
         return copy.deepcopy(msg)
 
     def _api_answerCallbackQuery(self, p: Json, u: Uploads) -> bool:

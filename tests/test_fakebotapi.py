@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -29,6 +28,15 @@ from tests.conftest import FAKE_TOKEN as TOKEN
 from tests.fakebotapi import FakeBotApi
 
 ALICE = 1001
+NOW = 1_767_225_600.0  # 2026-01-01 00:00 UTC, the fake server's injected clock
+HANG_GUARD = 20  # seconds; only stops a broken test from hanging, asserts nothing about speed
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """The fake server with a fixed clock: the dates it stamps are exactly NOW."""
+    async with FakeBotApi(token=TOKEN, clock=lambda: NOW) as server:
+        yield server
 
 
 @pytest.fixture(params=["httpx", "aiohttp"])
@@ -87,20 +95,23 @@ async def test_allowed_updates_filters_kinds(api: FakeBotApi, bot: Bot) -> None:
     assert len(await bot.get_updates(allowed_updates=[])) == 2  # [] means every kind again
 
 
+async def until_a_poll_waits(api: FakeBotApi) -> None:
+    await api.wait_for(lambda a: a.polls_waiting == 1, timeout=HANG_GUARD)
+
+
 async def test_long_poll_times_out_empty_or_returns_early(api: FakeBotApi, bot: Bot) -> None:
-    began = time.monotonic()
-    assert await bot.get_updates(timeout=1) == ()
-    assert 0.9 <= time.monotonic() - began < 2.5
+    poll = asyncio.create_task(bot.get_updates(timeout=1))
+    await until_a_poll_waits(api)  # it holds the connection open instead of answering at once
+    assert await asyncio.wait_for(poll, HANG_GUARD) == ()
+    assert api.polls == [{"timeout": 1, "ended": "timeout"}]  # its timeout ran out, nothing else ended it
 
-    async def later() -> None:
-        await asyncio.sleep(0.2)
-        api.user_sends(ALICE, "daar ben ik")
-
-    task = asyncio.create_task(later())
-    began = time.monotonic()
-    batch = await bot.get_updates(timeout=5)
-    await task
-    assert len(batch) == 1 and time.monotonic() - began < 2
+    poll = asyncio.create_task(bot.get_updates(timeout=30))
+    await until_a_poll_waits(api)
+    sent = api.user_sends(ALICE, "daar ben ik")
+    batch = await asyncio.wait_for(poll, HANG_GUARD)
+    assert [u.update_id for u in batch] == [sent["update_id"]]
+    assert api.polls[-1] == {"timeout": 30, "ended": "update"}  # the update ended the wait, not the timeout
+    assert api.polls_waiting == 0
 
 
 async def test_send_message_returns_a_full_message(api: FakeBotApi, bot: Bot) -> None:
@@ -109,7 +120,7 @@ async def test_send_message_returns_a_full_message(api: FakeBotApi, bot: Bot) ->
     assert msg.message_id == 2 and msg.text == "Welkom!"
     assert msg.chat.id == ALICE and msg.chat.type == "private" and msg.chat.first_name == "Alice"
     assert msg.from_user is not None and msg.from_user.id == 123 and msg.from_user.is_bot
-    assert abs(msg.date.timestamp() - time.time()) < 5
+    assert msg.date.timestamp() == NOW  # the server's injected clock (see the api fixture above)
     assert msg.reply_markup == keyboard(("Ja", "1|ja"), ("Nee", "1|nee"))
     second = await bot.send_message(ALICE, "<b>Vet</b> &amp; zo", parse_mode="HTML")
     assert second.message_id == 3 and second.text == "Vet & zo" and second.reply_markup is None
@@ -144,9 +155,11 @@ async def test_callback_press_round_trip(api: FakeBotApi, bot: Bot) -> None:
 
 async def test_edit_message_text_and_not_modified(api: FakeBotApi, bot: Bot) -> None:
     msg = await bot.send_message(ALICE, "Vraag", reply_markup=keyboard(("A", "1|a")))
+    api.clock = lambda: NOW + 60  # a minute later
     edited = await bot.edit_message_text("Antwoord: A", chat_id=ALICE, message_id=msg.message_id,
                                          reply_markup=keyboard(("Terug", "2|back")))
-    assert isinstance(edited, type(msg)) and edited.text == "Antwoord: A" and edited.edit_date is not None
+    assert isinstance(edited, type(msg)) and edited.text == "Antwoord: A"
+    assert edited.date.timestamp() == NOW and edited.edit_date is not None and edited.edit_date.timestamp() == NOW + 60
     assert api.messages(ALICE)[0]["reply_markup"]["inline_keyboard"] == [[{"text": "Terug", "callback_data": "2|back"}]]
     with pytest.raises(BadRequest, match="Message is not modified"):
         await bot.edit_message_text("Antwoord: A", chat_id=ALICE, message_id=msg.message_id,
@@ -252,14 +265,15 @@ async def test_commands_photos_documents_and_wait_for(api: FakeBotApi, bot: Bot)
 
 async def test_a_newer_poll_terminates_a_waiting_one_and_stop_releases_polls(api: FakeBotApi, bot: Bot) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=30))
-    await asyncio.sleep(0.2)
+    await until_a_poll_waits(api)
     async with Bot(TOKEN, base_url=api.api_url) as other:  # one Bot has a single getUpdates connection
         second = asyncio.create_task(other.get_updates(timeout=30))
         with pytest.raises(Conflict, match="terminated by other getUpdates request"):
-            await first
-        began = time.monotonic()
-        await api.stop()  # the waiting long poll answers [] instead of holding the shutdown up
-        assert await second == () and time.monotonic() - began < 2
+            await asyncio.wait_for(first, HANG_GUARD)
+        assert api.polls == [{"timeout": 30, "ended": "conflict"}] and api.polls_waiting == 1
+        await asyncio.wait_for(api.stop(), HANG_GUARD)  # the waiting long poll answers [] instead of holding the shutdown up
+        assert await asyncio.wait_for(second, HANG_GUARD) == ()
+        assert api.polls[-1] == {"timeout": 30, "ended": "stop"} and api.polls_waiting == 0
 
 
 CHILD = """
