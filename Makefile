@@ -24,6 +24,8 @@ bench: install
 	$(BIN)/python benchmarks/directory_bench.py
 	$(BIN)/python benchmarks/summary_bench.py
 	$(BIN)/python benchmarks/rotate_bench.py
+	$(BIN)/python benchmarks/flood_bench.py
+	$(BIN)/python benchmarks/outbox_check_bench.py
 	$(BIN)/python benchmarks/load.py
 
 # Translators' workflow (docs/translating.md).
