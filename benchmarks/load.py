@@ -133,6 +133,12 @@ def accept_button(message: Json) -> str | None:
     return next((b["callback_data"] for row in rows for b in row if b["text"] == "Accept"), None)
 
 
+def short_version_asked(message: Json) -> bool:
+    """The request asks for a short version of the question (the member does not read its language)."""
+    rows = message["params"].get("reply_markup", {}).get("inline_keyboard", [])
+    return any(b["text"].startswith("Send the question only in") for row in rows for b in row)
+
+
 def labelled(prefix: str) -> Callable[[list[Json]], Json | None]:
     return lambda buttons: next((b for b in buttons if b["text"].startswith(prefix)), buttons[0])
 
@@ -165,7 +171,13 @@ class Driver:
             await self.reply(chat, started)
             return
         INTAKE[step](self, chat)
-        await self.reply(chat, started)
+        message = await self.reply(chat, started)
+        if step == PICK_MEMBER and short_version_asked(message):
+            # The member does not read the volunteer's language (English): the volunteer types a
+            # short version in one they do, as a person would (one more update of the cycle).
+            started = time.monotonic()
+            self.api.user_sends(chat, "Een korte, verzonnen vraag voor de benchmark.", language_code="en")
+            await self.reply(chat, started)
         if step == len(INTAKE) - 1:  # the request went out: hear back from the member (not a step of theirs)
             await asyncio.wait_for(self.watch.of(chat).get(), timeout=60)
 
@@ -214,7 +226,7 @@ INTAKE: list[Callable[[Driver, int], None]] = [
     lambda d, c: d.api.user_sends(c, "An invented question for the benchmark.", language_code="en"),
     lambda d, c: press(d.api, c, labelled("Save")),
     lambda d, c: press(d.api, c, labelled("🤝")),  # the best-matching member
-    lambda d, c: press(d.api, c),  # the way the family meets them
+    lambda d, c: press(d.api, c),  # the way the family meets them (after a short version, if one was asked)
     lambda d, c: press(d.api, c, labelled("The parent agrees")),
     lambda d, c: d.api.user_sends(c, "Invented", language_code="en"),
     lambda d, c: d.api.user_sends(c, "06 12345678", language_code="en"),
@@ -222,6 +234,9 @@ INTAKE: list[Callable[[Driver, int], None]] = [
     lambda d, c: press(d.api, c, labelled("No attachment")),
     lambda d, c: press(d.api, c, labelled("Send the request")),
 ]
+
+
+PICK_MEMBER = 8  # the step of INTAKE that picks the member
 
 
 async def prepare(database: Path, volunteers: list[int]) -> tuple[list[str], list[str], dict[int, str]]:
