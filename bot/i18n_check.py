@@ -15,7 +15,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import PoFileError, read_po
 
 from locales import CATALOG_DIR, DOMAIN
 
@@ -43,7 +43,8 @@ def extracted(root: Path) -> dict[Key, str | None]:
 
 def _read(path: Path, locale: str | None = None) -> Catalog:
     with path.open("rb") as handle:
-        return read_po(handle, locale=locale, domain=DOMAIN)
+        # Strict: an entry that a merge left without its msgstr is an error, not a warning.
+        return read_po(handle, locale=locale, domain=DOMAIN, abort_invalid=True)
 
 
 def _key(message) -> Key:
@@ -55,6 +56,10 @@ def check_template(root: Path, pot: Path) -> list[str]:
     if not pot.exists():
         return [f"{pot}: missing; run `make extract`"]
     in_code = extracted(root)
+    try:
+        _read(pot)
+    except PoFileError as exc:
+        return [f"{pot}: {exc}; run `make extract`"]
     in_pot = {_key(m): (m.id[1] if isinstance(m.id, tuple) else None) for m in _read(pot) if m.id}
     problems = [f"{pot}: lacks {k[0]!r} (found in the code); run `make extract`" for k in in_code if k not in in_pot]
     problems += [f"{pot}: has {k[0]!r}, no longer in the code; run `make extract`" for k in in_pot if k not in in_code]
@@ -68,7 +73,10 @@ def check_template(root: Path, pot: Path) -> list[str]:
 
 def check_catalog(po: Path, pot: Path) -> list[str]:
     language = po.parent.parent.name
-    catalog = _read(po, language)
+    try:
+        catalog = _read(po, language)
+    except PoFileError as exc:
+        return [f"{po}: {exc}"]
     template = {_key(m): m for m in _read(pot) if m.id}
     problems: list[str] = []
     seen = set()

@@ -24,3 +24,16 @@ def test_catalog_is_complete(po: Path) -> None:
 def test_required_languages_ship() -> None:
     shipped = {p.parent.parent.name for p in CATALOGS}
     assert {"nl", "tr", "ar"} <= shipped
+
+
+def test_a_template_a_merge_left_without_msgstr_is_an_error(tmp_path: Path) -> None:
+    """Two branches appending entries at once can interleave them; Babel would only warn."""
+    broken = tmp_path / f"{DOMAIN}.pot"
+    broken.write_text('msgid "Status"\nmsgstr ""\n\nmsgid "Sent."\n#: flows/cases.py\n\nmsgid "Closed"\nmsgstr ""\n', "utf-8")
+    (problem,) = check_template(ROOT, broken)
+    assert "missing msgstr for msgid 'Sent.'" in problem and "make extract" in problem
+    po = tmp_path / "nl" / "LC_MESSAGES" / f"{DOMAIN}.po"
+    po.parent.mkdir(parents=True)
+    po.write_text(broken.read_text("utf-8"), "utf-8")
+    (problem,) = check_catalog(po, POT)
+    assert "missing msgstr for msgid 'Sent.'" in problem
