@@ -26,6 +26,7 @@ from flows.model import Message, ToCoordinators
 from tests.story import replay
 from tests.test_e2e_telegram import Wijkbrug, texts, wijkbrug  # noqa: F401 - the fixture
 from tests.test_webhook import free_port, post
+from tests.test_trust import rows, story_db  # noqa: F401 - story_db is a fixture
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 STORY_START = datetime(2026, 11, 30, 10, 0, tzinfo=AMSTERDAM)
@@ -63,15 +64,6 @@ Zorbeline > [Send the request]
 PARENT = ["Fatmagül", "612345678", "quintessential"]  # the parent's name, number, question text
 
 
-@pytest.fixture
-def story_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    database = tmp_path / "story.sqlite3"
-    monkeypatch.setenv("WIJKBRUG_DATABASE", str(database))
-    monkeypatch.delenv("WIJKBRUG_SECRET_KEY", raising=False)
-    return database
-
-
 async def play(database: Path, catalogs: Catalogs, body: str, danger: str = "No") -> Vault:
     """Replay a story into `database`, sealed with the key in the key file the CLI will use."""
     story = database.parent / "story.txt"
@@ -102,11 +94,6 @@ def traces(database: Path, vault: Vault, secrets: list[str]) -> list[str]:
         except Exception:  # noqa: BLE001 - a fragment of a token (a page boundary): not readable
             continue
     return [s for s in secrets if s.encode() in stored or any(s in text for text in opened)]
-
-
-def rows(database: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(database) as raw:
-        return raw.execute(sql).fetchall()
 
 
 def erase(**target) -> int:
