@@ -20,12 +20,13 @@ from bot.i18n import Catalogs
 from bot.runner import Runner
 from db import conversations, outbox, privacy, settings, wal
 from db.connection import connect, transaction
-from db.vault import CHECK_KEY, CHECK_TEXT, Vault, attach, load_keys
+from db.vault import Vault, attach, load_keys
 from flows import intake
 from flows.model import Message, ToCoordinators
 from tests.story import replay
 from tests.test_e2e_telegram import Wijkbrug, texts, wijkbrug  # noqa: F401 - the fixture
 from tests.test_webhook import free_port, post
+from tests.test_trust import play as play_story
 from tests.test_trust import rows, story_db  # noqa: F401 - story_db is a fixture
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -41,7 +42,7 @@ start: 2026-11-30 10:00
 """
 INTAKE = """
 Zorbeline > /new
-Zorbeline > [{danger}]
+Zorbeline > [No]
 Zorbeline > [School and education]
 Zorbeline > [4–11 years]
 Zorbeline > [Turkish]
@@ -64,17 +65,11 @@ Zorbeline > [Send the request]
 PARENT = ["Fatmagül", "612345678", "quintessential"]  # the parent's name, number, question text
 
 
-async def play(database: Path, catalogs: Catalogs, body: str, danger: str = "No") -> Vault:
-    """Replay a story into `database`, sealed with the key in the key file the CLI will use."""
+async def play(database: Path, catalogs: Catalogs, body: str) -> Vault:
+    """Replay the story header and `body` into `database`, sealed with the key file the CLI uses."""
     story = database.parent / "story.txt"
-    story.write_text(HEADER + body.replace("{danger}", danger), "utf-8")
-    vault = Vault(load_keys(None, database.with_suffix(".key"), create=True))
-    await replay(story, catalogs, database, vault)
-    conn = await connect(database)
-    async with transaction(conn):
-        await settings.put(conn, CHECK_KEY, vault.seal(CHECK_TEXT) or "")
-    await conn.close()
-    return vault
+    story.write_text(HEADER + body, "utf-8")
+    return await play_story(story, database, catalogs)
 
 
 def files(database: Path) -> bytes:

@@ -17,14 +17,13 @@ import pytest
 from bot import cli
 from bot.i18n import Catalogs
 from bot.runner import Runner
-from db import inbox, outbox, privacy, settings, users
+from db import inbox, outbox, privacy, users
 from db.connection import connect, transaction
 from db.inbox import Incoming
-from db.vault import CHECK_KEY, CHECK_TEXT, Vault, attach, load_keys
+from db.vault import Vault, attach
 from flows import cases as case_flows
 from tests import updates
-from tests.story import replay
-from tests.test_trust import args, rows, story_db  # noqa: F401 - story_db is a fixture
+from tests.test_trust import args, play, rows, story_db  # noqa: F401 - story_db is a fixture
 
 STORIES = Path(__file__).parent / "stories"
 SARA, EMRE, PETRA = "7000", "7001", "7002"  # chat ids the story gives its people, in header order
@@ -38,13 +37,7 @@ async def waiting_request(database: Path, catalogs: Catalogs, tmp_path: Path) ->
     story = (STORIES / "member_erased_with_waiting_request_en.txt").read_text("utf-8")
     path = tmp_path / "waiting.txt"
     path.write_text(story[: story.index("operator:")], "utf-8")
-    vault = Vault(load_keys(None, database.with_suffix(".key"), create=True))
-    await replay(path, catalogs, database, vault)
-    conn = await connect(database)
-    async with transaction(conn):
-        await settings.put(conn, CHECK_KEY, vault.seal(CHECK_TEXT) or "")
-    await conn.close()
-    return vault
+    return await play(path, database, catalogs)
 
 
 async def open_runner(database: Path, vault: Vault, catalogs: Catalogs, now: datetime) -> Runner:

@@ -35,10 +35,11 @@ def story_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return database
 
 
-async def play(story: str, database: Path, catalogs: Catalogs) -> Vault:
-    """Replay a story into `database`, sealed with the key in the key file the CLI will use."""
+async def play(story: str | Path, database: Path, catalogs: Catalogs) -> Vault:
+    """Replay a story (a name in tests/stories, or a file) into `database`, sealed with the key in
+    the key file the CLI will use."""
     vault = Vault(load_keys(None, database.with_suffix(".key"), create=True))
-    await replay(STORIES / story, catalogs, database, vault)
+    await replay(STORIES / story if isinstance(story, str) else story, catalogs, database, vault)
     conn = await connect(database)
     async with transaction(conn):
         await settings.put(conn, CHECK_KEY, vault.seal(CHECK_TEXT) or "")
