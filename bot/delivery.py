@@ -95,7 +95,7 @@ class Pacer:
 
 
 # What does not count as a message against the channel's limits (with the Bot API method of the
-# same, in rows stored before migration 013).
+# same, in rows stored before migration 014).
 UNPACED = outgoing.UNPACED | {"answerCallbackQuery"}
 
 

@@ -8,7 +8,7 @@
     answer   answerCallbackQuery, with the notice as its text
     menu     setMyCommands for this chat only
 
-A row stored before migration 013 is a Bot API call already (its kind the method): it is sent as it
+A row stored before migration 014 is a Bot API call already (its kind the method): it is sent as it
 is. Each call goes to PTB's request object (`BaseRequest.post`: PTB's handling of Telegram's answers
 and errors) without the Bot's layers above it, which would rebuild the same JSON parameter by
 parameter (60 of the 180 µs a call cost); a file the bot made goes through the Bot, as multipart.
@@ -61,7 +61,7 @@ def calls(address: str, kind: str, body: dict[str, Any]) -> tuple[str, dict[str,
             {"command": c["command"], "description": c["description"][:MAX_COMMAND_DESCRIPTION]} for c in body["commands"]
         ]
         return "setMyCommands", {"commands": commands, "scope": {"type": "chat", "chat_id": address}}
-    return kind, body  # stored before migration 013: the call itself
+    return kind, body  # stored before migration 014: the call itself
 
 
 def _say(address: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:

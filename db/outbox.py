@@ -19,7 +19,7 @@ from db.connection import Connection
 class Outgoing(BaseModel):
     id: int
     address: str  # where on the channel: a Telegram chat id, …
-    kind: str  # bot.outgoing.KINDS (or, for a row stored before migration 013, a Bot API method)
+    kind: str  # bot.outgoing.KINDS (or, for a row stored before migration 014, a Bot API method)
     body: dict[str, Any]
     attempts: int
 
