@@ -10,7 +10,7 @@ from __future__ import annotations
 from flows import case_rules, cases
 from flows.directory import Directory
 from flows.model import Message, Role, ToCoordinators, ToUser, User
-from flows.session import help_parts
+from flows.commands import help_parts
 from flows.text import Text, lang, t
 
 

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flows.model import Button, Env
+from flows.model import Env
+from flows.spec import Refusal
 from flows.state import Draft, Step
 from flows.text import Text, lang, ltr, plain, t, tn, tp, when
 
@@ -90,12 +91,8 @@ def parse_postcode(raw: str) -> str | None:
     return found.group(1) if found else None
 
 
-@dataclass(frozen=True)
-class Answer:
-    """What a step made of an answer: a new draft, or the reasons it was refused."""
-
-    draft: Draft | None = None
-    refusal: tuple[Text, ...] = ()
+# What a step makes of an answer: the new draft, or why it was refused (nothing changes).
+Answer = Draft | Refusal
 
 
 @dataclass(frozen=True)
@@ -111,16 +108,16 @@ class StepSpec:
 def _choice(field: str, allowed: Callable[[], dict[str, Text] | tuple[str, ...]]):
     def take(draft: Draft, value: str) -> Answer:
         if value not in allowed():
-            return Answer(refusal=(t("Please choose one of the buttons."),))
-        return Answer(draft=draft.model_copy(update={field: value}))
+            return Refusal(t("Please choose one of the buttons."))
+        return draft.model_copy(update={field: value})
 
     return take
 
 
 def _take_danger(draft: Draft, value: str) -> Answer:
     if value not in ("yes", "no"):
-        return Answer(refusal=(t("Please choose one of the buttons."),))
-    return Answer(draft=draft.model_copy(update={"urgent": value == "yes"}))
+        return Refusal(t("Please choose one of the buttons."))
+    return draft.model_copy(update={"urgent": value == "yes"})
 
 
 def age_group(years: int) -> str | None:
@@ -133,21 +130,19 @@ def _take_age(draft: Draft, raw: str, env: Env) -> Answer:
     text = "".join(str(unicodedata.digit(ch)) if ch.isdecimal() else ch for ch in clean_text(raw))
     found = _AGE.match(text)
     if found is None:
-        return Answer(refusal=(t("Please choose one of the buttons, or type the child's age in years, for example {example}.", example=7),))
+        return Refusal(t("Please choose one of the buttons, or type the child's age in years, for example {example}.", example=7))
     years = int(found.group(1))
     group = age_group(years)
     if group is None:
-        return Answer(
-            refusal=(
-                t(
-                    "{age} years is older than the age groups, which go up to {oldest} years. Please choose "
-                    "or type the age of the child the question is about.",
-                    age=years,
-                    oldest=MAX_AGE,
-                ),
-            )
+        return Refusal(
+            t(
+                "{age} years is older than the age groups, which go up to {oldest} years. Please choose "
+                "or type the age of the child the question is about.",
+                age=years,
+                oldest=MAX_AGE,
+            ),
         )
-    return Answer(draft=draft.model_copy(update={"age_group": group}))
+    return draft.model_copy(update={"age_group": group})
 
 
 def _take_other_language(draft: Draft, raw: str, env: Env) -> Answer:
@@ -156,64 +151,56 @@ def _take_other_language(draft: Draft, raw: str, env: Env) -> Answer:
     person's name). A name that is no language is asked again."""
     name = clean_text(raw)
     if not name or len(name) > OTHER_LANGUAGE_LIMIT or "\n" in name:
-        return Answer(
-            refusal=(
-                tn(
-                    "Please choose a language, or type its name (at most {n} character).",
-                    "Please choose a language, or type its name (at most {n} characters).",
-                    OTHER_LANGUAGE_LIMIT,
-                ),
-            )
+        return Refusal(
+            tn(
+                "Please choose a language, or type its name (at most {n} character).",
+                "Please choose a language, or type its name (at most {n} characters).",
+                OTHER_LANGUAGE_LIMIT,
+            ),
         )
     code = env.language_of(name) if env.language_of is not None else None
     if code is None:
-        return Answer(
-            refusal=(
-                t(
-                    "I do not know a language called “{name}”. Choose one of the buttons, or type the "
-                    "name of the language, for example {example}.",
-                    name=name,
-                    example=lang("ps"),
-                ),
-            )
+        return Refusal(
+            t(
+                "I do not know a language called “{name}”. Choose one of the buttons, or type the "
+                "name of the language, for example {example}.",
+                name=name,
+                example=lang("ps"),
+            ),
         )
-    return Answer(draft=draft.model_copy(update={"parent_language": code}))
+    return draft.model_copy(update={"parent_language": code})
 
 
 def _take_postcode(draft: Draft, raw: str, env: Env) -> Answer:
     pc4 = parse_postcode(raw)
     if pc4 is None:
-        return Answer(
-            refusal=(
-                t(
-                    "That is not a Dutch postcode. Type four digits, with or without the two "
-                    "letters, for example {example1} or {example2}.",
-                    example1=ltr("3561"),
-                    example2=ltr("3561 AB"),
-                ),
-            )
+        return Refusal(
+            t(
+                "That is not a Dutch postcode. Type four digits, with or without the two "
+                "letters, for example {example1} or {example2}.",
+                example1=ltr("3561"),
+                example2=ltr("3561 AB"),
+            ),
         )
-    return Answer(draft=draft.model_copy(update={"pc4": pc4}))
+    return draft.model_copy(update={"pc4": pc4})
 
 
 def _take_question(draft: Draft, raw: str, env: Env) -> Answer:
     text = clean_text(raw)
     if not visible(text):
-        return Answer(refusal=(t("The question is empty. Please type it in a few words."),))
+        return Refusal(t("The question is empty. Please type it in a few words."))
     if not has_words(text):
-        return Answer(refusal=(t("Please type the question in words: emoji and signs alone cannot be passed on."),))
+        return Refusal(t("Please type the question in words: emoji and signs alone cannot be passed on."))
     if len(text) > QUESTION_LIMIT:
-        return Answer(
-            refusal=(
-                tn("Your text has {n} character.", "Your text has {n} characters.", len(text)),
-                tn(
-                    "That is too long: at most {n} character fits. Please make it shorter.",
-                    "That is too long: at most {n} characters fit. Please make it shorter.",
-                    QUESTION_LIMIT,
-                ),
-            )
+        return Refusal(
+            tn("Your text has {n} character.", "Your text has {n} characters.", len(text)),
+            tn(
+                "That is too long: at most {n} character fits. Please make it shorter.",
+                "That is too long: at most {n} characters fit. Please make it shorter.",
+                QUESTION_LIMIT,
+            ),
         )
-    return Answer(draft=draft.model_copy(update={"text": text}))
+    return draft.model_copy(update={"text": text})
 
 
 def language_label(value: str | None) -> Text | None:
@@ -231,7 +218,7 @@ def _parent_language_options() -> list[tuple[str, Text]]:
 
 
 def _no_text(draft: Draft, raw: str, env: Env) -> Answer:
-    return Answer(refusal=(t("Please choose one of the buttons."),))
+    return Refusal(t("Please choose one of the buttons."))
 
 
 STEPS: dict[Step, StepSpec] = {
@@ -337,19 +324,6 @@ def summary(draft: Draft) -> list[Text]:
             # TRANSLATORS: one line of a summary, e.g. "Theme: Housing".
             lines.append(t("{field}: {value}", field=FIELD_NAMES[step], value=shown))
     return lines
-
-
-def buttons(options: list[tuple[str, Text]], per_row: int, token: int) -> tuple[tuple[Button, ...], ...]:
-    row: list[Button] = []
-    rows: list[tuple[Button, ...]] = []
-    for value, label in options:
-        row.append(Button(label=label, data=f"{token}|{value}"))
-        if len(row) == per_row:
-            rows.append(tuple(row))
-            row = []
-    if row:
-        rows.append(tuple(row))
-    return tuple(rows)
 
 
 def danger_messages() -> list[Text]:

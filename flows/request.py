@@ -10,8 +10,11 @@ instead. A consult skips all of that. The last step sums the request up before i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flows import files, intake, matching
 from flows.cases import WAYS, quoted
+from flows.spec import Part, Refusal
 from flows.model import AddAttachment, Attachment, Env, OpenCase, RecordConsent, SaveParent, User
 from flows.directory import Contact
 from flows.state import Conversation, Request, Step
@@ -21,6 +24,7 @@ CONSENT_VERSION = "2026-11"
 NAME_LIMIT = 40
 CALL_TIME_LIMIT = 80
 SHORT_LIMIT = 300
+Taker = Callable[[str], "str | Refusal"]  # a typed detail, cleaned, or why it is refused
 STEPS = (Step.SUGGESTED, Step.WAY, Step.CONSENT, Step.PARENT_NAME, Step.PARENT_PHONE, Step.CALL_TIME, Step.ATTACH, Step.SEND, Step.SHORT_VERSION)
 TYPED = (Step.PARENT_NAME, Step.PARENT_PHONE, Step.CALL_TIME, Step.ATTACH, Step.SHORT_VERSION)
 
@@ -64,7 +68,7 @@ def _contact(state: Conversation, env: Env):
     return contact, team
 
 
-def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple[Text | tuple[Text, ...], ...], list[tuple[str, Text]], int]:
+def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple[Part, ...], list[tuple[str, Text]], int]:
     request = state.request
     contact, team = _contact(state, env)
     name = contact.name if contact else ""
@@ -223,29 +227,29 @@ def _short_prompt(state: Conversation, contact: Contact) -> tuple[tuple[Text, ..
     return (ask,), options, 1
 
 
-def take_short(raw: str) -> str | Text:
+def take_short(raw: str) -> str | Refusal:
     text = intake.clean_text(raw)
     if not text or len(text) > SHORT_LIMIT:
-        return tn(
+        return Refusal(tn(
             "Please type a short version of at most {n} character.",
             "Please type a short version of at most {n} characters.",
             SHORT_LIMIT,
-        )
+        ))
     return text
 
 
-def take_name(raw: str) -> str | Text:
+def take_name(raw: str) -> str | Refusal:
     name = intake.clean_text(raw)
     if not name or len(name) > NAME_LIMIT or "\n" in name or any(ch.isdigit() for ch in name):
-        return tn(
+        return Refusal(tn(
             "Please type only the parent's first name (at most {n} letter).",
             "Please type only the parent's first name (at most {n} letters).",
             NAME_LIMIT,
-        )
+        ))
     return name
 
 
-def take_phone(raw: str) -> str | Text:
+def take_phone(raw: str) -> str | Refusal:
     """A valid Dutch or international number, in E.164 (+31612345678)."""
     import phonenumbers  # here, its only user: the process loads it when a number is first typed
 
@@ -254,40 +258,40 @@ def take_phone(raw: str) -> str | Text:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        return t(
+        return Refusal(t(
             "That is not a phone number I can use. Type a Dutch number such as {example1}, or an international one with + and the country code, such as {example2}.",
             example1=ltr("06 12345678"),
             example2=ltr("+32 470 12 34 56"),
-        )
+        ))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def take_call_time(raw: str) -> str | Text:
+def take_call_time(raw: str) -> str | Refusal:
     text = intake.clean_text(raw)
     if not text or len(text) > CALL_TIME_LIMIT:
-        return tn(
+        return Refusal(tn(
             "Please keep it short (at most {n} character), or press “No preference”.",
             "Please keep it short (at most {n} characters), or press “No preference”.",
             CALL_TIME_LIMIT,
-        )
+        ))
     return text
 
 
-def take_attachment(event: Attachment) -> Text | None:
+def take_attachment(event: Attachment) -> Refusal | None:
     """None if the file may be passed on to the member (flows/files.py), else why not."""
     if event.media not in ("photo", "document") or not event.file_id:
-        return t("Please send a photo or a document (a PDF, for example), or press “No attachment”.")
+        return Refusal(t("Please send a photo or a document (a PDF, for example), or press “No attachment”."))
     if not files.kind_ok(event.media, event.file_name, event.mime_type):
-        return t(
+        return Refusal(t(
             "I cannot pass on this kind of file: a member must be able to open it safely. Send a photo, a PDF "
             "or an office document (Word, Excel, OpenDocument), or press “No attachment”."
-        )
+        ))
     if not files.size_ok(event.media, event.size):
-        return tn(
+        return Refusal(tn(
             "This file is too large to pass on: at most {n} MB. Send a smaller file, or press “No attachment”.",
             "This file is too large to pass on: at most {n} MB. Send a smaller file, or press “No attachment”.",
             files.MAX_MB,
-        )
+        ))
     return None
 
 
