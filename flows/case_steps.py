@@ -7,45 +7,58 @@ detour: afterwards the step that was open is asked again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from flows import case_rules, cases, intake, request
 from flows.asking import ask, detour, expired, reply, resume, say
-from flows.model import Env, Transition, User
+from flows.model import Effect, Env, Message, Transition, User
 from flows.spec import Prompt, Refusal, StepSpec, Taken
 from flows.state import Conversation, Request, Saved, Step
-from flows.text import ltr, t, tn
+from flows.terms import CaseAction, CaseStatus, Side
+from flows.text import Text, ltr, t, tn
 
 
 def case_action(state: Conversation, user: User, case: cases.Case, action: str, version: int, env: Env) -> Transition:
-    """A press on a case's button: what the table (flows.case_rules.TABLE) lets this side of the case
-    do now, or a notice and nothing changed."""
+    """A press on a case's button: what the table (flows.case_rules.TRANSITIONS) lets this side of
+    the case do now, or a notice and nothing changed."""
     if version != case.version:
         return Transition(state=state, notice=expired())
-    role = case_rules.role_of(user.id, case)
-    if action not in case_rules.allowed(case, role):
+    side = case_rules.side_of(user.id, case)
+    try:
+        after = case_rules.move(case, side, action)
+    except case_rules.NotAllowed:
         return Transition(state=state, notice=case_rules.not_allowed(case))
-    if action == "show":
-        return _show_case(state, user, case, role)
-    if action == "note":
-        return detour(state, user, env, Step.NOTE_TEXT, case_id=case.id)
-    if action == "accept":
-        messages, effects = cases.accept(case, env.now)
-        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Accept"))
-    if action == "decline":
-        return detour(state, user, env, Step.DECLINE_REASON, case_id=case.id)
-    if action in ("contact_made", "close"):
-        status = "closed" if action == "close" else action
-        messages, effects = cases.progress(case, env.now, status)
-        chosen = t("Contact made") if action == "contact_made" else t("Closed")
-        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=chosen)
-    if action == "withdraw":
-        confirm = case_rules.button(case, "withdraw_yes", t("Yes, withdraw consent"))
+    done = _DONE.get(CaseAction(action))
+    if after is not None and done is not None:  # the case moves on now
+        messages, effects = _MOVES[CaseAction(action)](case, env.now, after)
+        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=done)
+    if action == CaseAction.SHOW:
+        return _show_case(state, user, case, side)
+    if action in (CaseAction.NOTE, CaseAction.DECLINE):  # a detour: the message, or the reason first
+        return detour(state, user, env, Step.NOTE_TEXT if action == CaseAction.NOTE else Step.DECLINE_REASON, case_id=case.id)
+    if action == CaseAction.WITHDRAW:
+        confirm = case_rules.button(case, CaseAction.WITHDRAW_YES, t("Yes, withdraw consent"))
         ask_ = t("Withdraw the parent's consent for {case}? Their details are erased at once and {name} is told.", case=ltr(case.id), name=case.contact_name)
         return Transition(state=state, messages=(say(user, ask_, buttons=((confirm,),)),))
-    if action == "withdraw_yes":
-        messages, effects = cases.withdraw(case, env.now)
-        return Transition(state=state, messages=tuple(messages), effects=tuple(effects), chosen=t("Yes, withdraw consent"))
-    assert action == "next" and case.question_code
+    assert action == CaseAction.NEXT
     return _ask_someone_else(state, user, case, env)
+
+
+Moved = tuple[list[Message], list[Effect]]
+# What an action that moves the case on does, and how the pressed button is labelled afterwards.
+_MOVES: dict[CaseAction, Callable[[cases.Case, datetime, CaseStatus], Moved]] = {
+    CaseAction.ACCEPT: lambda case, now, after: cases.accept(case, now),
+    CaseAction.CONTACT_MADE: cases.progress,
+    CaseAction.CLOSE: cases.progress,
+    CaseAction.WITHDRAW_YES: lambda case, now, after: cases.withdraw(case, now),
+}
+_DONE: dict[CaseAction, Text] = {
+    CaseAction.ACCEPT: t("Accept"),
+    CaseAction.CONTACT_MADE: t("Contact made"),
+    CaseAction.CLOSE: t("Closed"),
+    CaseAction.WITHDRAW_YES: t("Yes, withdraw consent"),
+}
 
 
 def _ask_someone_else(state: Conversation, user: User, case: cases.Case, env: Env) -> Transition:
@@ -64,11 +77,11 @@ def _ask_someone_else(state: Conversation, user: User, case: cases.Case, env: En
     return ask(offered, user, env, Step.SUGGESTED).model_copy(update={"chosen": t("Ask someone else")})
 
 
-def _show_case(state: Conversation, user: User, case: cases.Case, role: str) -> Transition:
-    if role == case_rules.MEMBER:
+def _show_case(state: Conversation, user: User, case: cases.Case, side: Side) -> Transition:
+    if side is Side.MEMBER:
         return Transition(state=state, messages=(cases.to_member(case),))
     head = cases.summary_line(case)
-    return Transition(state=state, messages=(say(user, head, cases._about(case), buttons=case_rules.buttons_for(case, role)),))
+    return Transition(state=state, messages=(say(user, head, cases._about(case), buttons=case_rules.buttons_for(case, side)),))
 
 
 # ---- the detours about a case -------------------------------------------------------------
@@ -76,7 +89,7 @@ def _show_case(state: Conversation, user: User, case: cases.Case, role: str) -> 
 
 def _decline(state: Conversation, user: User, env: Env, reason: str, text: str | None) -> Transition:
     case = env.case
-    if case is None or "decline" not in case_rules.allowed(case, case_rules.role_of(user.id, case)):
+    if case is None or not case_rules.may(case, user.id, CaseAction.DECLINE):
         return resume(state, user, env, t("This request has already been answered."))
     messages, effects = cases.decline(case, env.now, reason, text)
     resumed = resume(state, user, env)
@@ -120,7 +133,7 @@ def _note_text(state: Conversation, user: User, env: Env, raw: str) -> Taken:
     if isinstance(text, Refusal):
         return text
     case = env.case
-    if case is None or "note" not in case_rules.allowed(case, case_rules.role_of(user.id, case)):
+    if case is None or not case_rules.may(case, user.id, CaseAction.NOTE):
         return resume(state, user, env, t("This request is closed; your message was not passed on."))
     resumed = resume(state, user, env, t("Passed on."))
     relayed, effects = cases.relay(case, user.id == case.member_id, text, env.now, user.language)

@@ -13,12 +13,12 @@ once when it is saved.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from flows import intake
+from flows import codec, intake
 from flows.case_rules import (
     LEFT,
     MEMBER,
@@ -41,11 +41,11 @@ from flows.model import (
     ToUser,
     Unschedule,
 )
+from flows.terms import CaseAction, CaseKind, CaseStatus
 from flows.text import Text, lang, layout, ltr, plain, t, tn, tp
 from flows.workhours import add_working_hours
 
-OPEN = ("requested", "accepted", "contact_made")
-_CASE_BUTTON = re.compile(r"c:([A-Za-z0-9-]{1,20}):([a-z_]{1,20}):([0-9]{1,9})")
+OPEN = (CaseStatus.REQUESTED, CaseStatus.ACCEPTED, CaseStatus.CONTACT_MADE)
 
 
 class Parent(BaseModel):
@@ -61,8 +61,8 @@ class Case(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str
-    kind: str  # handover, consult
-    status: str
+    kind: CaseKind
+    status: CaseStatus
     version: int
     question_code: str | None
     theme: str
@@ -109,26 +109,25 @@ DECLINE_REASONS: dict[str, Text] = {
     "other": tp("decline", "Another reason (type it)"),
 }
 
-STATUS: dict[str, Text] = {
-    "requested": tp("status", "waiting for an answer"),
-    "accepted": tp("status", "accepted"),
-    "declined": tp("status", "declined"),
-    "contact_made": tp("status", "contact made"),
-    "closed": tp("status", "closed"),
-    "withdrawn": tp("status", "consent withdrawn"),
-    LEFT: tp("status", "back with the wijkteam's coordinator"),
-    "expired": tp("status", "closed: no news for too long"),
+STATUS: dict[CaseStatus, Text] = {
+    CaseStatus.REQUESTED: tp("status", "waiting for an answer"),
+    CaseStatus.ACCEPTED: tp("status", "accepted"),
+    CaseStatus.DECLINED: tp("status", "declined"),
+    CaseStatus.CONTACT_MADE: tp("status", "contact made"),
+    CaseStatus.CLOSED: tp("status", "closed"),
+    CaseStatus.WITHDRAWN: tp("status", "consent withdrawn"),
+    CaseStatus.MEMBER_LEFT: tp("status", "back with the wijkteam's coordinator"),
+    CaseStatus.EXPIRED: tp("status", "closed: no news for too long"),
 }
 
 
 def parse_button(data: str) -> tuple[str, str, int] | None:
-    """(case id, action, version) from a case button's data, or None if it is not one (then it is
-    answered as any button that is not current: expired). Only ASCII digits make a version:
-    `str.isdigit` also takes "²", which `int` refuses."""
-    found = _CASE_BUTTON.fullmatch(data)
-    if found is None:
+    """(case id, action, version) from a case button's data (flows/codec.py), or None if it is not
+    one (then it is answered as any button that is not current: expired)."""
+    press = codec.decode(data)
+    if not isinstance(press, codec.CasePress):
         return None
-    return found.group(1), found.group(2), int(found.group(3))
+    return press.case_id, press.action, press.version
 
 
 def _about(case: Case) -> tuple[Text, ...]:
@@ -170,7 +169,7 @@ def to_member(case: Case) -> Message:
     assert case.member_id is not None
     who = t("From {volunteer} of {organisation}.", volunteer=case.volunteer_name, organisation=case.org_name)
     keyboard = buttons_for(case, MEMBER)
-    if case.kind == "consult":
+    if case.kind is CaseKind.CONSULT:
         head = t("💬 Request for advice {case}: a situation, without naming the family.", case=ltr(case.id))
         return Message(to=ToUser(user_id=case.member_id), parts=(head, who, _about(case), _question(case)), buttons=keyboard)
     head = t("🤝 Request for a warm handover {case}", case=ltr(case.id))
@@ -222,16 +221,16 @@ def opened(case: Case, now: datetime, timezone: str, holidays: frozenset, remind
     return [to_member(case)], effects
 
 
-def _change(case: Case, status: str, now: datetime, **extra) -> ChangeCase:
+def _change(case: Case, status: CaseStatus, now: datetime, **extra: Any) -> ChangeCase:
     return ChangeCase(case_id=case.id, version=case.version, status=status, at=now, **extra)
 
 
-def moved(case: Case, status: str) -> Case:
+def moved(case: Case, status: CaseStatus) -> Case:
     return case.model_copy(update={"status": status, "version": case.version + 1})
 
 
 def accept(case: Case, now: datetime) -> tuple[list[Message], list]:
-    after = moved(case, "accepted")
+    after = moved(case, CaseStatus.ACCEPTED)
     messages = [to_member(after)]
     if case.attachment_file and case.parent is not None and member_sees_parent(after):
         messages.append(
@@ -246,7 +245,7 @@ def accept(case: Case, now: datetime) -> tuple[list[Message], list]:
         t("✅ {name} ({team}) accepted your request {case}.", name=case.contact_name, team=case.team_name, case=ltr(case.id)),
         what_next(after),
     )
-    return messages, [_change(case, "accepted", now), Unschedule(case_id=case.id)]
+    return messages, [_change(case, CaseStatus.ACCEPTED, now), Unschedule(case_id=case.id)]
 
 
 def _attachment(case: Case) -> Attachment:
@@ -255,7 +254,7 @@ def _attachment(case: Case) -> Attachment:
 
 def decline(case: Case, now: datetime, reason: str, text: str | None) -> tuple[list[Message], list]:
     shown: Text = DECLINE_REASONS[reason] if reason != "other" else plain(text or "–")
-    after = moved(case, "declined")
+    after = moved(case, CaseStatus.DECLINED)
     messages = _to_volunteer(
         case,
         t("{name} ({team}) cannot take your request {case}. Reason: {reason}", name=case.contact_name, team=case.team_name, case=ltr(case.id), reason=shown),
@@ -263,22 +262,22 @@ def decline(case: Case, now: datetime, reason: str, text: str | None) -> tuple[l
         buttons=buttons_for(after, VOLUNTEER),
     )
     messages.append(Message(to=ToUser(user_id=case.member_id or 0), parts=(t("You declined {case}. The volunteer has been told.", case=ltr(case.id)),)))
-    effects = [_change(case, "declined", now, reason=reason, reason_text=text if reason == "other" else None), Unschedule(case_id=case.id)]
+    effects = [_change(case, CaseStatus.DECLINED, now, reason=reason, reason_text=text if reason == "other" else None), Unschedule(case_id=case.id)]
     return messages, effects
 
 
-def progress(case: Case, now: datetime, status: str) -> tuple[list[Message], list]:
+def progress(case: Case, now: datetime, status: CaseStatus) -> tuple[list[Message], list]:
     """Contact made, or closed: the volunteer hears the status, never the content."""
     after = moved(case, status)
-    if status == "contact_made":
+    if status is CaseStatus.CONTACT_MADE:
         news = t("📞 {name} has made contact with the family ({case}).", name=case.contact_name, case=ltr(case.id))
-    elif case.kind == "consult":
+    elif case.kind is CaseKind.CONSULT:
         news = t("{name} closed the conversation {case}.", name=case.contact_name, case=ltr(case.id))
     else:
         news = t("✔️ {name} has closed {case}. Thank you for the warm handover!", name=case.contact_name, case=ltr(case.id))
     mine = Message(to=ToUser(user_id=case.member_id or 0), parts=(t("Noted: {case} is now {status}.", case=ltr(case.id), status=STATUS[status]),), buttons=buttons_for(after, MEMBER))
     effects: list = [_change(case, status, now)]
-    if status == "closed":
+    if status is CaseStatus.CLOSED:
         effects.append(Unschedule(case_id=case.id))
     return [mine, *_to_volunteer(case, news)], effects
 
@@ -294,7 +293,7 @@ def withdraw(case: Case, now: datetime) -> tuple[list[Message], list]:
         )
     ] if case.member_id else []
     messages += _to_volunteer(case, t("Consent for {case} is withdrawn: the parent's details are erased, and {name} has been told.", case=ltr(case.id), name=case.contact_name))
-    effects = [_change(case, "withdrawn", now), Unschedule(case_id=case.id)]
+    effects = [_change(case, CaseStatus.WITHDRAWN, now), Unschedule(case_id=case.id)]
     if case.question_code:
         effects.append(EraseParent(question_code=case.question_code, org_id=case.org_id, at=now))
     return messages, effects
@@ -314,7 +313,7 @@ def expire(case: Case, days: int, now: datetime) -> tuple[list[Message], list]:
             name=case.contact_name,
         ),
     )
-    return told, [_change(case, "expired", now), Unschedule(case_id=case.id)]
+    return told, [_change(case, CaseStatus.EXPIRED, now), Unschedule(case_id=case.id)]
 
 
 def relay(case: Case, from_member: bool, text: str, now: datetime, language: str | None = None) -> tuple[list[Message], list]:
@@ -322,7 +321,7 @@ def relay(case: Case, from_member: bool, text: str, now: datetime, language: str
     answer to a consult is counted as its answer). `language`: the writer's, which the text is
     taken to be in (it is shown with it, untranslated)."""
     effects: list = []
-    if from_member and case.kind == "consult":
+    if from_member and case.kind is CaseKind.CONSULT:
         effects.append(_change(case, case.status, now, answered=True))
     return _relay(case, from_member, text, language), effects
 
@@ -331,9 +330,9 @@ def _relay(case: Case, from_member: bool, text: str, language: str | None) -> li
     said = quoted(text, language)
     if from_member:
         head = t("💬 {name} ({team}) about {case}:", name=case.contact_name, team=case.team_name, case=ltr(case.id))
-        return _to_volunteer(case, head, said, buttons=((button(case, "note", t("Answer")),),))
+        return _to_volunteer(case, head, said, buttons=((button(case, CaseAction.NOTE, t("Answer")),),))
     head = t("💬 {volunteer} ({organisation}) about {case}:", volunteer=case.volunteer_name, organisation=case.org_name, case=ltr(case.id))
-    return [Message(to=ToUser(user_id=case.member_id or 0), parts=(head, said), buttons=((button(case, "note", t("Answer")),),))]
+    return [Message(to=ToUser(user_id=case.member_id or 0), parts=(head, said), buttons=((button(case, CaseAction.NOTE, t("Answer")),),))]
 
 
 def on_timer(
@@ -409,7 +408,7 @@ def member_left(case: Case, now: datetime) -> tuple[list[Message], list]:
         )
     after = moved(case, LEFT)
     if case.question_code:
-        offer = ((button(after, "next", t("Ask someone else")),),)
+        offer = ((button(after, CaseAction.NEXT, t("Ask someone else")),),)
         told = _to_volunteer(case, news, t("You can ask someone else in the wijkteam."), buttons=offer)
     else:
         told = _to_volunteer(case, news)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flows.directory import Directory
 from flows.state import Conversation, Saved
+from flows.terms import CaseKind, CaseStatus
 from flows.text import Text
 
 
@@ -247,7 +248,7 @@ class OpenCase(BaseModel):
     model_config = ConfigDict(frozen=True)
     kind: Literal["open_case"] = "open_case"
     case_id: str
-    case_kind: Literal["handover", "consult"]
+    case_kind: CaseKind
     question_code: str | None
     org_id: str
     volunteer_id: int
@@ -268,7 +269,7 @@ class ChangeCase(BaseModel):
     kind: Literal["change_case"] = "change_case"
     case_id: str
     version: int
-    status: str
+    status: CaseStatus
     at: datetime
     reason: str | None = None
     reason_text: str | None = None

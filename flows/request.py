@@ -18,6 +18,7 @@ from flows.spec import Part, Refusal
 from flows.model import AddAttachment, Attachment, Env, OpenCase, RecordConsent, SaveParent, User
 from flows.directory import Contact
 from flows.state import Conversation, Request, Step
+from flows.terms import CaseKind
 from flows.text import Text, lang, layout, ltr, t, tn
 
 CONSENT_VERSION = "2026-11"
@@ -74,7 +75,7 @@ def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple
     name = contact.name if contact else ""
     if step is Step.SUGGESTED:
         found = reachable_matches(state, env)
-        if request is not None and request.kind == "consult":
+        if request is not None and request.kind is CaseKind.CONSULT:
             options = [(f"to:{m.contact.id}", layout("💬 {name}", name=m.contact.name)) for m in found]
             return (t("Whom do you want to ask for advice? The family is not named."),), options, 1
         options = [(f"to:{m.contact.id}", layout("🤝 {name}", name=m.contact.name)) for m in found]
@@ -122,7 +123,7 @@ def summary(state: Conversation, env: Env) -> tuple[Text | tuple[Text, ...], ...
     contact, team = _contact(state, env)
     who = layout("{name} ({team})", name=contact.name if contact else "", team=team.name if team else "")
     short = () if request.short_skipped or not request.short_text else (quoted(request.short_text, request.short_language, "short"),)
-    if request.kind == "consult":
+    if request.kind is CaseKind.CONSULT:
         return (t("Ask {who} for advice about question {code}? The family is not named.", who=who, code=ltr(state.saved.code if state.saved else "")), *short)
     lines = [t("{field}: {value}", field=t("To"), value=who), *short]
     if request.way:
@@ -145,7 +146,7 @@ def first(state: Conversation, env: Env) -> Step:
     assert request is not None
     if needs_short_version(state, env):
         return Step.SHORT_VERSION
-    if request.kind == "consult":
+    if request.kind is CaseKind.CONSULT:
         return Step.SEND
     return Step.WAY
 
@@ -304,7 +305,7 @@ def send(state: Conversation, user: User, env: Env) -> list:
     assert contact is not None and team is not None
     org_id = user.org_id or ""
     effects: list = []
-    if request.kind == "handover":
+    if request.kind is CaseKind.HANDOVER:
         # Every handover records the consent the parent gave, naming this person and this request.
         effects.append(
             RecordConsent(
@@ -318,7 +319,7 @@ def send(state: Conversation, user: User, env: Env) -> list:
                 at=env.now,
             )
         )
-    if request.kind == "handover" and not request.has_details:
+    if request.kind is CaseKind.HANDOVER and not request.has_details:
         effects.append(
             SaveParent(question_code=saved.code, org_id=org_id, first_name=request.first_name or "", phone=request.phone or "", call_time=request.call_time)
         )
@@ -329,7 +330,7 @@ def send(state: Conversation, user: User, env: Env) -> list:
     effects.append(
         OpenCase(
             case_id=env.new_case_id,
-            case_kind="consult" if request.kind == "consult" else "handover",
+            case_kind=request.kind,
             question_code=saved.code,
             org_id=org_id,
             volunteer_id=user.id,

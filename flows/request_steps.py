@@ -8,6 +8,7 @@ from flows.asking import ask, reply, say
 from flows.model import Attachment, EraseParent, Env, Transition, User
 from flows.spec import Prompt, Refusal, StepSpec, Taken
 from flows.state import Conversation, Request, Step
+from flows.terms import CaseKind
 from flows.text import t
 
 
@@ -26,7 +27,7 @@ def _suggested(state: Conversation, user: User, env: Env, value: str) -> Taken:
     if value == "consult":
         # Asked after a decline, advice follows the declined case too: the chain and the
         # colleagues who declined stay with the request (only its kind changes).
-        return ask(state, user, env, Step.SUGGESTED, request=current.model_copy(update={"kind": "consult", "way": None}))
+        return ask(state, user, env, Step.SUGGESTED, request=current.model_copy(update={"kind": CaseKind.CONSULT, "way": None}))
     chosen = current.model_copy(update={"contact_id": value.removeprefix("to:")})
     nxt = state.model_copy(update={"request": request.with_short_language(chosen, env)})
     return ask(nxt, user, env, request.first(nxt, env))
@@ -62,7 +63,7 @@ def _consent(state: Conversation, user: User, env: Env, value: str) -> Taken:
     if value == "yes":
         return ask(state, user, env, request.after_consent(state))
     contact = env.directory.contact(current.contact_id)
-    consult = current.model_copy(update={"kind": "consult", "way": None, "has_details": False})
+    consult = current.model_copy(update={"kind": CaseKind.CONSULT, "way": None, "has_details": False})
     why = t(
         "Then nothing about the family is passed on. You can still ask {name} for advice, without naming the family.",
         name=contact.name if contact else "",
