@@ -45,8 +45,8 @@ def _open_volunteer() -> dict[CaseAction, CaseStatus | None]:
     return {A.SHOW: NO_CHANGE, A.NOTE: NO_CHANGE, A.WITHDRAW: NO_CHANGE, A.WITHDRAW_YES: S.WITHDRAWN}
 
 
-_OVER = {A.SHOW: NO_CHANGE}
-_ASK_ELSE = {A.SHOW: NO_CHANGE, A.NEXT: NO_CHANGE}  # the case stays; a new one is opened
+_OVER: dict[CaseAction, CaseStatus | None] = {A.SHOW: NO_CHANGE}
+_ASK_ELSE: dict[CaseAction, CaseStatus | None] = {A.SHOW: NO_CHANGE, A.NEXT: NO_CHANGE}  # the case stays; a new one is opened
 
 # (kind, status, side) -> {action: the status it leads to}; anything not listed is refused.
 TRANSITIONS: dict[tuple[CaseKind, CaseStatus, Side], dict[CaseAction, CaseStatus | None]] = {

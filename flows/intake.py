@@ -15,27 +15,32 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from flows.model import Env
-from flows.spec import Refusal
+from flows.refusal import Refusal
 from flows.state import Draft, Step
+from flows.terms import Theme
 from flows.text import Text, lang, ltr, plain, t, tn, tp, when
+
+if TYPE_CHECKING:
+    from flows.model import Env
 
 QUESTION_LIMIT = 1000
 OTHER_LANGUAGE_LIMIT = 40
 
 ORDER = (Step.DANGER, Step.THEME, Step.AGE, Step.PARENT_LANGUAGE, Step.POSTCODE, Step.TEXT)
 
-THEMES: dict[str, Text] = {
-    "upbringing": tp("theme", "Upbringing"),
-    "school": tp("theme", "School and education"),
-    "health": tp("theme", "Health and development"),
-    "money": tp("theme", "Money and debts"),
-    "housing": tp("theme", "Housing"),
-    "language": tp("theme", "Language and integration"),
-    "safety": tp("theme", "Safety at home"),
-    "other": tp("theme", "Something else"),
+THEMES: dict[str, Text] = {  # every Theme (flows/terms.py), with its label, in menu order
+    Theme.UPBRINGING: tp("theme", "Upbringing"),
+    Theme.SCHOOL: tp("theme", "School and education"),
+    Theme.HEALTH: tp("theme", "Health and development"),
+    Theme.MONEY: tp("theme", "Money and debts"),
+    Theme.HOUSING: tp("theme", "Housing"),
+    Theme.LANGUAGE: tp("theme", "Language and integration"),
+    Theme.SAFETY: tp("theme", "Safety at home"),
+    Theme.OTHER: tp("theme", "Something else"),
 }
+assert tuple(THEMES) == tuple(Theme)
 
 # The groups do not overlap: every age in years fits exactly one. The keys are what is stored
 # (questions.age_group, the CSV's age_group column); they were named after the overlapping groups
@@ -105,7 +110,7 @@ class StepSpec:
     label: Callable[[Draft], Text | None]  # the answer as shown in the review
 
 
-def _choice(field: str, allowed: Callable[[], dict[str, Text] | tuple[str, ...]]):
+def _choice(field: str, allowed: Callable[[], dict[str, Text] | tuple[str, ...]]) -> Callable[[Draft, str], Answer]:
     def take(draft: Draft, value: str) -> Answer:
         if value not in allowed():
             return Refusal(t("Please choose one of the buttons."))
@@ -217,7 +222,7 @@ def _parent_language_options() -> list[tuple[str, Text]]:
     return [(code, plain(lang(code))) for code in PARENT_LANGUAGES]
 
 
-def _no_text(draft: Draft, raw: str, env: Env) -> Answer:
+def _no_choice(draft: Draft, value: str) -> Answer:  # a step without options: never pressed
     return Refusal(t("Please choose one of the buttons."))
 
 
@@ -270,7 +275,7 @@ STEPS: dict[Step, StepSpec] = {
         ),
         options=list,
         per_row=1,
-        take_choice=_no_text,
+        take_choice=_no_choice,
         take_text=_take_postcode,
         label=lambda d: None if d.pc4 is None else plain(ltr(d.pc4)),
     ),
@@ -284,7 +289,7 @@ STEPS: dict[Step, StepSpec] = {
         ),
         options=list,
         per_row=1,
-        take_choice=_no_text,
+        take_choice=_no_choice,
         take_text=_take_question,
         label=lambda d: None if d.text is None else plain(d.text),
     ),

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from flows import files, intake, matching
 from flows.cases import WAYS, quoted
 from flows.spec import Part, Refusal
-from flows.model import AddAttachment, Attachment, Env, OpenCase, RecordConsent, SaveParent, User
-from flows.directory import Contact
+from flows.model import AddAttachment, Attachment, Effect, Env, OpenCase, RecordConsent, SaveParent, User
+from flows.directory import Contact, Team
 from flows.state import Conversation, Request, Step
 from flows.terms import CaseKind
 from flows.text import Text, lang, layout, ltr, t, tn
@@ -62,7 +62,7 @@ def consent_text(org_name: str, volunteer: str, contact: str, team: str, languag
     return text.model_copy(update={"language": language})
 
 
-def _contact(state: Conversation, env: Env):
+def _contact(state: Conversation, env: Env) -> tuple[Contact | None, Team | None]:
     request = state.request
     contact = env.directory.contact(request.contact_id) if request else None
     team = env.directory.team(contact.team) if contact else None
@@ -296,7 +296,7 @@ def take_attachment(event: Attachment) -> Refusal | None:
     return None
 
 
-def send(state: Conversation, user: User, env: Env) -> list:
+def send(state: Conversation, user: User, env: Env) -> list[Effect]:
     """The effects of sending: consent, the parent's details and the attachment (for a new
     handover), and the case itself; the runner then delivers the request (flows.cases.opened)."""
     request, saved = state.request, state.saved
@@ -304,7 +304,7 @@ def send(state: Conversation, user: User, env: Env) -> list:
     contact, team = _contact(state, env)
     assert contact is not None and team is not None
     org_id = user.org_id or ""
-    effects: list = []
+    effects: list[Effect] = []
     if request.kind is CaseKind.HANDOVER:
         # Every handover records the consent the parent gave, naming this person and this request.
         effects.append(

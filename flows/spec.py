@@ -17,28 +17,11 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from flows.model import Attachment, Env, Transition, User
+from flows.refusal import Refusal as Refusal
 from flows.state import Conversation
 from flows.text import Text, t
 
 Part = Text | tuple[Text, ...]
-
-
-class Refusal:
-    """An answer a step does not take, and why (one or more sentences); nothing changes."""
-
-    __slots__ = ("reasons",)
-
-    def __init__(self, *reasons: Text) -> None:
-        self.reasons: tuple[Text, ...] = reasons
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Refusal) and other.reasons == self.reasons
-
-    def __hash__(self) -> int:
-        return hash(self.reasons)
-
-    def __repr__(self) -> str:
-        return f"Refusal{self.reasons!r}"
 
 
 class Prompt(NamedTuple):

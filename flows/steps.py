@@ -8,12 +8,13 @@ request's steps are in flows/request_steps.py and the case detours in flows/case
 
 from __future__ import annotations
 
-from flows import cards, case_steps, cases, intake, matching, request, request_steps, safety, suggest
+from flows import cards, case_steps, intake, matching, request, request_steps, safety, suggest
 from flows.asking import ask, reply, resume, say
 from flows.intake import CHANGEABLE, FIELD_NAMES
 from flows.model import Env, LogQuestion, SetLanguage, SetQuestionWijk, Transition, User
 from flows.spec import Part, Prompt, Refusal, StepSpec, Taken
 from flows.state import Conversation, Draft, Saved, Step
+from flows.terms import Scope
 from flows.text import Text, lang, layout, ltr, plain, t
 
 # ---- the intake ---------------------------------------------------------------------------
@@ -132,9 +133,9 @@ def offer(state: Conversation, user: User, env: Env, saved: Saved, *before: Text
         org = env.directory.organisation_name(user.org_id)
         org_alerted = safety.org_scope(user) in env.alertable
         alerts = [  # only to a team that has a coordinator now: an alert must not wait unseen
-            cases.urgent_alert(team.id, saved.code, wijk.name, saved.theme, org, org_alerted, user.id)
+            safety.urgent_alert(team.id, saved.code, wijk.name, saved.theme, org, org_alerted, user.id)
             for team in env.directory.teams_by_wijk.get(wijk.code, ())
-            if f"team:{team.id}" in env.alertable
+            if str(Scope.team(team.id)) in env.alertable
         ]
     offered = Conversation(token=state.token, saved=saved)
     if request.reachable_matches(offered, env):

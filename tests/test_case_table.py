@@ -109,3 +109,25 @@ def test_a_scope_is_parsed_and_written_as_it_is_stored() -> None:
     for bad in ("", "org", "org:", "wijk:x", ":x"):
         with pytest.raises(ValueError):
             Scope.parse(bad)
+
+
+def test_env_takes_only_a_case_where_a_case_belongs() -> None:
+    from datetime import date
+
+    from pydantic import ValidationError
+
+    from flows.model import Env
+
+    case = a_case("handover", "requested")
+    assert env(case).case is case
+    for wrong in ({"case": "H-TEST01"}, {"my_cases": ("H-TEST01",)}, {"report": {"week": "2026-W47"}}):
+        with pytest.raises(ValidationError):
+            Env(now=case.opened_at, today=date(2026, 11, 30), new_code="Q-1", languages=("en",), **wrong)
+
+
+def test_the_themes_are_listed_once() -> None:
+    from flows.directory import THEME_CODES
+    from flows.intake import THEMES
+    from flows.terms import Theme
+
+    assert tuple(THEMES) == tuple(Theme) and THEME_CODES == tuple(str(theme) for theme in Theme)
