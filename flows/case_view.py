@@ -55,3 +55,19 @@ class Case(BaseModel):
     short_text: str | None = None  # the question in short, in a language the member reads
     short_language: str | None = None
     consent_contact: str | None = None  # whom the parent's consent for this case names (None: no consent)
+
+
+class AskedQuestion(BaseModel):
+    """The saved question a request is about, as stored (the runner reads it for the step that
+    needs it: flows.sending.question_needed). `text` is None once retention erased it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    theme: str = "other"
+    age_group: str = ""
+    parent_language: str = ""
+    wijk: str | None = None
+    urgent: bool = False
+    text: str | None = None
+    text_language: str | None = None  # the language `text` is in (unknown for old rows)

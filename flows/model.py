@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.case_view import Case
+from flows.case_view import AskedQuestion, Case
 from flows.directory import Directory
 from flows.state import Conversation, Saved
 from flows.summary import Report
@@ -99,6 +99,7 @@ class Env(BaseModel):
     reminder_hours: float = 16  # working hours before a reminder; twice that before escalation
     case: Case | None = None  # the case the update is about (a case button, or a detour about one)
     my_cases: tuple[Case, ...] = ()  # this user's cases, for /inbox, /cases and /away
+    question: AskedQuestion | None = None  # the saved question being sent to someone (flows.sending.question_needed)
     my_questions: tuple[Saved, ...] = ()  # a volunteer's saved questions without a request, for /cases
     report: Report | None = None  # for /summary and /export (None: the week asked is not valid)
     # Who can receive a safety alert now: "org:<id>" and "team:<id>" of every scope with an active

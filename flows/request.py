@@ -15,7 +15,7 @@ from collections.abc import Callable
 from flows import files, intake, matching
 from flows.cases import WAYS, quoted
 from flows.spec import Part, Refusal
-from flows.model import AddAttachment, Attachment, Effect, Env, OpenCase, RecordConsent, SaveParent, User
+from flows.model import Attachment, Env, User
 from flows.directory import Contact, Team
 from flows.state import Conversation, Request, Step
 from flows.terms import CaseKind
@@ -62,7 +62,7 @@ def consent_text(org_name: str, volunteer: str, contact: str, team: str, languag
     return text.model_copy(update={"language": language})
 
 
-def _contact(state: Conversation, env: Env) -> tuple[Contact | None, Team | None]:
+def contact_of(state: Conversation, env: Env) -> tuple[Contact | None, Team | None]:
     request = state.request
     contact = env.directory.contact(request.contact_id) if request else None
     team = env.directory.team(contact.team) if contact else None
@@ -71,7 +71,7 @@ def _contact(state: Conversation, env: Env) -> tuple[Contact | None, Team | None
 
 def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple[Part, ...], list[tuple[str, Text]], int]:
     request = state.request
-    contact, team = _contact(state, env)
+    contact, team = contact_of(state, env)
     name = contact.name if contact else ""
     if step is Step.SUGGESTED:
         found = reachable_matches(state, env)
@@ -120,7 +120,7 @@ def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple
 def summary(state: Conversation, env: Env) -> tuple[Text | tuple[Text, ...], ...]:
     request = state.request
     assert request is not None
-    contact, team = _contact(state, env)
+    contact, team = contact_of(state, env)
     who = layout("{name} ({team})", name=contact.name if contact else "", team=team.name if team else "")
     short = () if request.short_skipped or not request.short_text else (quoted(request.short_text, request.short_language, "short"),)
     if request.kind is CaseKind.CONSULT:
@@ -188,7 +188,7 @@ def member_languages(contact: Contact) -> tuple[str, ...]:
 
 def needs_short_version(state: Conversation, env: Env) -> bool:
     request, saved = state.request, state.saved
-    contact, _ = _contact(state, env)
+    contact, _ = contact_of(state, env)
     if request is None or saved is None or contact is None or saved.text_language is None:
         return False
     if request.short_skipped or (request.short_text and request.short_language and reads(contact, request.short_language)):
@@ -294,66 +294,6 @@ def take_attachment(event: Attachment) -> Refusal | None:
             files.MAX_MB,
         ))
     return None
-
-
-def send(state: Conversation, user: User, env: Env) -> list[Effect]:
-    """The effects of sending: consent, the parent's details and the attachment (for a new
-    handover), and the case itself; the runner then delivers the request (flows.cases.opened)."""
-    request, saved = state.request, state.saved
-    assert request is not None and saved is not None
-    contact, team = _contact(state, env)
-    assert contact is not None and team is not None
-    org_id = user.org_id or ""
-    effects: list[Effect] = []
-    if request.kind is CaseKind.HANDOVER:
-        # Every handover records the consent the parent gave, naming this person and this request.
-        effects.append(
-            RecordConsent(
-                question_code=saved.code,
-                org_id=org_id,
-                volunteer_id=user.id,
-                contact_id=contact.id,
-                case_id=env.new_case_id,
-                wording_version=CONSENT_VERSION,
-                language=request.consent_language or user.language,
-                at=env.now,
-            )
-        )
-    if request.kind is CaseKind.HANDOVER and not request.has_details:
-        effects.append(
-            SaveParent(question_code=saved.code, org_id=org_id, first_name=request.first_name or "", phone=request.phone or "", call_time=request.call_time)
-        )
-        if request.attachment_file:
-            effects.append(
-                AddAttachment(question_code=saved.code, org_id=org_id, media=request.attachment_media or "document", file_id=request.attachment_file, at=env.now)
-            )
-    effects.append(
-        OpenCase(
-            case_id=env.new_case_id,
-            case_kind=request.kind,
-            question_code=saved.code,
-            org_id=org_id,
-            volunteer_id=user.id,
-            contact_id=contact.id,
-            member_id=env.reachable.get(contact.id),
-            team_id=team.id,
-            way=request.way,
-            previous_id=request.previous_id,
-            at=env.now,
-            short_text=request.short_text if not request.short_skipped else None,
-            short_language=request.short_language if request.short_text and not request.short_skipped else None,
-        )
-    )
-    return effects
-
-
-def sent_text(state: Conversation, env: Env) -> Text:
-    contact, _ = _contact(state, env)
-    return t(
-        "Sent to {name} as {case}. You will hear here when they answer; /cases shows where your requests stand.",
-        name=contact.name if contact else "",
-        case=ltr(env.new_case_id),
-    )
 
 
 def unreachable_note() -> Text:

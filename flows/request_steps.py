@@ -3,7 +3,7 @@ flows/request.py (`prompt`), how each answer is taken is here."""
 
 from __future__ import annotations
 
-from flows import request
+from flows import request, sending
 from flows.asking import ask, reply, say
 from flows.model import Attachment, EraseParent, Env, Transition, User
 from flows.spec import Prompt, Refusal, StepSpec, Taken
@@ -112,8 +112,8 @@ def _send(state: Conversation, user: User, env: Env, value: str) -> Taken:
     cleared = Conversation(token=state.token + 1)
     if value == "cancel":
         return reply(cleared, user, t("Cancelled: nothing was sent."))
-    effects = request.send(state, user, env)
-    return Transition(state=cleared, messages=(say(user, request.sent_text(state, env)),), effects=tuple(effects))
+    told, effects = sending.send(state, user, env)
+    return Transition(state=cleared, messages=(*told, say(user, sending.sent_text(state, env))), effects=tuple(effects))
 
 
 SPECS: dict[Step, StepSpec] = {
