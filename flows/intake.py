@@ -101,7 +101,7 @@ Answer = Draft | Refusal
 
 
 @dataclass(frozen=True)
-class StepSpec:
+class IntakeQuestion:
     prompt: Callable[[], Text]
     options: Callable[[], list[tuple[str, Text]]]  # (value, label); empty: the step takes text
     per_row: int
@@ -226,8 +226,8 @@ def _no_choice(draft: Draft, value: str) -> Answer:  # a step without options: n
     return Refusal(t("Please choose one of the buttons."))
 
 
-STEPS: dict[Step, StepSpec] = {
-    Step.DANGER: StepSpec(
+STEPS: dict[Step, IntakeQuestion] = {
+    Step.DANGER: IntakeQuestion(
         prompt=lambda: t("First, a safety question. Is a child in danger right now, or is someone being hurt at home?"),
         options=lambda: [("yes", t("Yes, a child is in danger")), ("no", t("No"))],
         per_row=1,
@@ -235,7 +235,7 @@ STEPS: dict[Step, StepSpec] = {
         take_text=None,
         label=lambda d: None if d.urgent is None else (t("Yes") if d.urgent else t("No")),
     ),
-    Step.THEME: StepSpec(
+    Step.THEME: IntakeQuestion(
         prompt=lambda: t("What is the question about?"),
         options=lambda: list(THEMES.items()),
         per_row=2,
@@ -243,7 +243,7 @@ STEPS: dict[Step, StepSpec] = {
         take_text=None,
         label=lambda d: THEMES.get(d.theme or ""),
     ),
-    Step.AGE: StepSpec(
+    Step.AGE: IntakeQuestion(
         prompt=lambda: t(
             "How old is the child? If there are more children, choose the one the question is about. "
             "You can also type the age in years."
@@ -254,7 +254,7 @@ STEPS: dict[Step, StepSpec] = {
         take_text=_take_age,
         label=lambda d: AGE_GROUPS.get(d.age_group or ""),
     ),
-    Step.PARENT_LANGUAGE: StepSpec(
+    Step.PARENT_LANGUAGE: IntakeQuestion(
         prompt=lambda: t(
             "Which language does the parent speak best? Choose one, or type the name of another language."
         ),
@@ -264,7 +264,7 @@ STEPS: dict[Step, StepSpec] = {
         take_text=_take_other_language,
         label=lambda d: language_label(d.parent_language),
     ),
-    Step.POSTCODE: StepSpec(
+    Step.POSTCODE: IntakeQuestion(
         # TRANSLATORS: keep the word "wijkteam": volunteers hear it in every language. The part
         # in brackets explains it the first time it appears.
         prompt=lambda: t(
@@ -279,7 +279,7 @@ STEPS: dict[Step, StepSpec] = {
         take_text=_take_postcode,
         label=lambda d: None if d.pc4 is None else plain(ltr(d.pc4)),
     ),
-    Step.TEXT: StepSpec(
+    Step.TEXT: IntakeQuestion(
         prompt=lambda: tn(
             "Describe the question in your own words. Please leave out the family's name and "
             "address. At most {n} character.",
