@@ -35,7 +35,8 @@ from db.connection import Connection, StorageTrouble, storage_trouble, transacti
 from db.users import Account
 from db.vault import Vault, attach
 from db.vault import of as vault_of
-from flows import access, cases, safety, session, summary
+from flows import access, cases, safety, sending, session, summary
+from flows.case_view import AskedQuestion
 from flows.directory import Directory
 from flows.holidays_nl import dutch_holidays
 from flows.model import (
@@ -456,6 +457,15 @@ class Runner:
                 Saved(code=q.code, theme=q.theme, parent_language=q.parent_language, urgent=q.urgent, wijk=q.wijk) for q in found
             )
             env = env.model_copy(update={"my_questions": saved})
+        if (code := sending.question_needed(state)) is not None and account.org_id:
+            # The request to the member quotes the question, which the conversation does not hold.
+            q = await questions.by_code(self.conn, account.org_id, code, self.vault)
+            if q is not None:
+                asked = AskedQuestion(
+                    code=q.code, theme=q.theme, age_group=q.age_group, parent_language=q.parent_language, wijk=q.wijk,
+                    urgent=q.urgent, text=q.text, text_language=q.text_language,
+                )
+                env = env.model_copy(update={"question": asked})
         if account.role == "volunteer" and state.step in safety.STEPS:  # who can be alerted now
             env = env.model_copy(update={"alertable": await users.coordinator_scopes(self.conn)})
         if isinstance(event, Command) and event.name in ("summary", "export") and account.role == "coordinator":
@@ -546,13 +556,6 @@ class Runner:
                     if "cases.id" in str(exc):
                         raise _CodeTaken from None
                     raise
-                opened = await self.case(effect.case_id)
-                assert opened is not None
-                now = self.clock()
-                messages, follow = cases.opened(opened, now, self.catalogs.timezone.key, self.holidays(now.year), self.reminder_hours)
-                await self._apply(tuple(follow))
-                for message in messages:
-                    await self._deliver(message)
             elif isinstance(effect, ChangeCase):
                 self._open_counts = None
                 await stored_cases.change(self.conn, effect, self.vault)

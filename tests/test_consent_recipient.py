@@ -10,7 +10,7 @@ import pytest
 
 from db import outbox
 from flows import session
-from flows.model import Choice
+from flows.model import Choice, OpenCase
 from flows.state import Step
 from tests.test_consent_per_person import SARA, env, follow_up
 from tests.test_trust import _press, _runner, play, rows, story_db  # noqa: F401 (a fixture)
@@ -25,7 +25,7 @@ def test_only_asking_advice_after_a_decline_keeps_the_chain_and_leaves_out_who_d
     assert offered == ["to:c-overvecht-3"]
     picked = session.step(moved.state, SARA, Choice(data=f"{moved.state.token}|to:c-overvecht-3"), both)
     sent = session.step(picked.state, SARA, Choice(data=f"{picked.state.token}|send"), both)
-    opened = sent.effects[-1]
+    [opened] = [e for e in sent.effects if isinstance(e, OpenCase)]
     assert (opened.case_kind, opened.previous_id, opened.contact_id) == ("consult", "H-100018", "c-overvecht-3")
 
 
