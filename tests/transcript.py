@@ -14,7 +14,8 @@ Header (before the first action):
     role: volunteer     volunteer | member | coordinator
     contact: c-west-1   a member's entry in the directory (the invented Utrecht sample)
     person: Amina volunteer lantaarn en       several people instead: name, role, organisation
-    person: Emre member c-overvecht-2 en      (a member: their directory entry), language
+    person: Emre member c-overvecht-2 en      (a member: their directory entry; a coordinator:
+                        org:<id> or team:<id>), language; the first person acts on `>`
     reachable: c-overvecht-2   the contacts who use Wijkbrug (a request can reach them); a member
                         among the people receives it as that person, any other as an account
                         named after the contact (default: nobody)
@@ -43,9 +44,11 @@ What the answers look like:
     @coordinators:lantaarn < …   a message to the organisation's (or a wijkteam's) coordinators
         👤 Amina (one tap)     the volunteer, linked so the coordinator can write to them in one tap
     = saved Q-TEST …          what was stored: one line per effect, in the order the flow gave them
+                              ("sealed": encrypted at rest; "erased": gone from the database)
     ⏰ remind timer of H-TEST01 fires   a timer that came due
 
-A case opened is delivered to its member, and its timers set, as the runner does (by
+Every transcript starts on Monday 2026-11-30, 10:30 in Amsterdam; a question saved is Q-TEST, the
+cases are H-TEST01, H-TEST02, … in the order they are opened. A case opened is delivered to its member, and its timers set, as the runner does (by
 flows.cases.opened), unless the flow returns those itself.
 """
 
