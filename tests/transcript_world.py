@@ -56,7 +56,7 @@ def local(moment: datetime) -> str:
 class CaseRow:
     opened: OpenCase
     status: str = "requested"
-    version: int = 0
+    version: int = 1  # as the database numbers a new case
     escalated: bool = False
 
 
