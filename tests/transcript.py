@@ -48,8 +48,8 @@ What the answers look like:
     ⏰ remind timer of H-TEST01 fires   a timer that came due
 
 Every transcript starts on Monday 2026-11-30, 10:30 in Amsterdam; a question saved is Q-TEST, the
-cases are H-TEST01, H-TEST02, … in the order they are opened. A case opened is delivered to its member, and its timers set, as the runner does (by
-flows.cases.opened), unless the flow returns those itself.
+cases are H-TEST01, H-TEST02, … in the order they are opened. Sending a request returns the request
+to the member and its timers (flows/sending.py); the harness only shows and stores them.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ from pathlib import Path
 from bot.directory_file import load, sample_path
 from bot.i18n import Catalogs
 from bot.language_names import lookup
-from flows import cases, session
+from flows import cases, sending, session
+from flows.case_view import AskedQuestion
 from flows.holidays_nl import dutch_holidays
 from flows.model import (
     Attachment,
@@ -71,10 +72,8 @@ from flows.model import (
     Env,
     Input,
     Message,
-    OpenCase,
     Role,
     Said,
-    Schedule,
     ToCoordinators,
     ToUser,
     Transition,
@@ -140,6 +139,13 @@ class Replay:
         pressed = cases.parse_button(event.data) if isinstance(event, Choice) else None
         case = self.world.case(pressed[0] if pressed else state.case_id)
         env = self.env(user, case)
+        if (code := sending.question_needed(state)) is not None and (asked := self.world.questions.get(code)):
+            # What the runner reads from the database for the step that sends a request.
+            question = AskedQuestion(
+                code=asked.code, theme=asked.theme, age_group=asked.age_group, parent_language=asked.parent_language,
+                wijk=asked.wijk, urgent=asked.urgent, text=asked.text, text_language=asked.text_language,
+            )
+            env = env.model_copy(update={"question": question})
         if pressed is not None:
             assert case is not None, f"{user.name} pressed a button of a case never opened: {event}"
             moved = session.case_action(state, user, case, pressed[1], pressed[2], env)
@@ -164,18 +170,11 @@ class Replay:
 
     def _record(self, moved: Transition, env: Env | None, actor: int | None) -> None:
         """Store the effects (a line each), then show the choice and the messages."""
-        delivered: list[Message] = []
         for effect in moved.effects:
             self.out.append(self.world.apply(effect))
-            if isinstance(effect, OpenCase) and env is not None and not _schedules(moved, effect.case_id):
-                opened = self.world.case(effect.case_id)
-                assert opened is not None
-                messages, follow = cases.opened(opened, env.now, env.timezone, env.holidays, env.reminder_hours)
-                self.out.extend(self.world.apply(later) for later in follow)
-                delivered += messages
         if moved.chosen is not None and actor is not None:
             self.out.append(f"✓ {self.catalogs.render(moved.chosen, self.world.people[actor].language)}")
-        for message in (*delivered, *moved.messages):
+        for message in moved.messages:
             self._show(message, actor)
 
     def _input(self, user_id: int, text: str) -> Input:
@@ -239,10 +238,6 @@ class Replay:
             self.out.append(f"    👤 {self.world.name(message.reach)} (one tap)")
         if to is not None:
             self.keyboards.setdefault(to, []).append(Keyboard(labels))  # a message without buttons is the newest too
-
-
-def _schedules(moved: Transition, case_id: str) -> bool:
-    return any(isinstance(effect, Schedule) and effect.case_id == case_id for effect in moved.effects)
 
 
 def _people(settings: dict[str, str], persons: list[tuple[str, ...]]) -> list[User]:
