@@ -107,7 +107,8 @@ async def test_a_withdrawn_consent_names_nobody(story_db, catalogs) -> None:
 async def test_the_migration_names_the_recipient_of_consents_stored_before(tmp_path) -> None:
     """A consent stored before 012 is linked to the handover opened with it; a handover that reused
     an earlier consent (as before issue 13) is left without one, so its member gets no details."""
-    from db.connection import connect, migrate, migrations
+    from db.connection import connect
+    from db.schema import migrate, migrations
 
     database = tmp_path / "old.sqlite3"
     with sqlite3.connect(database) as raw:

@@ -230,7 +230,7 @@ async def test_the_migration_replaces_typed_languages_already_stored(tmp_path: P
     with sqlite3.connect(database) as raw:
         raw.execute("PRAGMA user_version = 9")
     conn = await connect(database, upgrade=False)
-    from db.connection import migrations
+    from db.schema import migrations
 
     for version, _, sql in migrations():
         if version <= 9:
@@ -243,7 +243,7 @@ async def test_the_migration_replaces_typed_languages_already_stored(tmp_path: P
         "('Q-BBBB', 'o', 0, 'other', '', 'tr', '3561', '2026-01-01')"
     )
     await conn.execute("INSERT INTO settings VALUES ('telegram.webhook_secret', 'invented-secret-token')")
-    from db.connection import migrate
+    from db.schema import migrate
 
     assert (await migrate(conn))[:2] == ["010_privacy.sql", "011_question_languages.sql"]
     await conn.close()
