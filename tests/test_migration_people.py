@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from db import users
 from db.connection import DatabaseError, connect
-from db.schema import REBUILD, migrate, schema_version
+from db.schema import REBUILD, migrate, migrations, schema_version
+from db.vault import open_vault
 
 DATA = Path(__file__).parent / "data"
 BEFORE = 12  # the schema of the fixture
+MOVED = {"channel", "chat_id", "unreachable_at", "unreachable_told"}  # users' columns that went to addresses
 
 
 @pytest.fixture
@@ -42,12 +45,83 @@ def tables(database: Path) -> dict[str, list[tuple]]:
     return found
 
 
+def users_without(rows: list[tuple], columns: set[str]) -> list[tuple]:
+    keep = [i for i, name in enumerate(rows[0]) if name not in columns]
+    return [tuple(row[i] for i in keep) for row in rows]
+
 
 async def test_the_fixture_is_a_database_of_the_schema_before(copy: Path) -> None:
     assert read(copy, "PRAGMA user_version") == [(BEFORE,)]
     assert read(copy, "SELECT role, count(*) FROM users GROUP BY role") == [("coordinator", 2), ("member", 2), ("volunteer", 2)]
     assert read(copy, "SELECT count(*) FROM users WHERE revoked_at IS NOT NULL OR unreachable_at IS NOT NULL") == [(3,)]
     assert "addresses" not in tables(copy)
+
+
+async def test_every_person_gets_their_chat_as_their_one_preferred_address_and_nothing_is_lost(copy: Path) -> None:
+    before = tables(copy)
+    old_users = {row[0]: dict(zip(before["users"][0], row, strict=True)) for row in before["users"][1:]}
+    indexes = read(copy, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL")
+
+    conn = await connect(copy)
+    try:
+        assert await schema_version(conn) == migrations()[-1][0] >= 13
+        async with conn.execute("PRAGMA foreign_keys") as cur:
+            assert (await cur.fetchone())[0] == 1  # back on after the rebuild
+        async with conn.execute("PRAGMA foreign_key_check") as cur:
+            assert await cur.fetchall() == []
+        vault = await open_vault(conn, None, copy.with_suffix(".key"))
+        parents = read(copy, "SELECT first_name_sealed, phone_sealed FROM parents ORDER BY question_id")
+        assert [(vault.open(a), vault.open(b)) for a, b in parents] == [("Fatma", "+31612345678"), ("Murat", "+31687654321")]
+        (question,) = read(copy, "SELECT text FROM questions ORDER BY id LIMIT 1")[0]
+        assert "letter from school" in (vault.open(question) or "")
+        (waiting,) = read(copy, "SELECT payload FROM outbox")[0]
+        assert "invented message still waiting" in (vault.open(waiting) or "")
+
+        # Each person: one address, preferred, their old chat, with its unreachable mark.
+        after = tables(copy)
+        addresses = [dict(zip(after["addresses"][0], row, strict=True)) for row in after["addresses"][1:]]
+        assert sorted(a["user_id"] for a in addresses) == sorted(old_users)
+        for address in addresses:
+            old = old_users[address["user_id"]]
+            assert (address["channel"], address["address"], address["preferred"]) == (old["channel"], old["chat_id"], 1)
+            assert (address["unreachable_at"], address["unreachable_told"]) == (old["unreachable_at"], old["unreachable_told"])
+            assert address["created_at"] == old["created_at"]
+        for user_id, old in old_users.items():
+            account = await users.get(conn, user_id)
+            assert account is not None
+            assert (account.channel, account.chat_id, account.unreachable_at) == (old["channel"], old["chat_id"], old["unreachable_at"])
+            assert await users.by_chat(conn, old["channel"], old["chat_id"]) == account
+        noor = await users.by_chat(conn, "telegram", "7001")
+        assert noor is not None and noor.unreachable_at == "2026-12-01T09:00:00+00:00"
+        # Noor's coordinators are still to be told; Petra's were told; Emre is revoked.
+        assert [a.display_name for a in await users.newly_unreachable(conn)] == ["Noor"]
+    finally:
+        await conn.close()
+
+    # The account keeps every other column; every other table is as it was, every reference too
+    # (invites.used_by, conversations, questions, cases, consents, held alerts).
+    assert users_without(after["users"], MOVED) == users_without(before["users"], MOVED)
+    assert set(after["users"][0]) == set(before["users"][0]) - MOVED
+    assert {name: rows for name, rows in after.items() if name not in ("users", "addresses")} == {
+        name: rows for name, rows in before.items() if name != "users"
+    }
+    assert read(copy, "SELECT used_by FROM invites ORDER BY rowid") == [(1,), (2,), (3,), (4,), (5,), (6,), (None,)]
+    assert read(copy, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL") == indexes
+    assert read(copy, "SELECT count(*) FROM sqlite_master WHERE type IN ('trigger', 'view')") == [(0,)]
+
+
+async def test_a_second_start_changes_nothing(copy: Path) -> None:
+    conn = await connect(copy)
+    await conn.close()
+    with sqlite3.connect(copy) as raw:
+        first = list(raw.iterdump())
+    conn = await connect(copy)
+    try:
+        assert await migrate(conn) == []
+    finally:
+        await conn.close()
+    with sqlite3.connect(copy) as raw:
+        assert list(raw.iterdump()) == first
 
 
 async def test_a_rebuild_that_breaks_a_reference_is_rolled_back_and_names_the_table(copy: Path) -> None:

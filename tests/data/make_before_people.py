@@ -41,7 +41,7 @@ async def make() -> None:
     from tests.story import replay
 
     if migrations()[-1][0] != VERSION:
-        sys.exit(f"{Path(__file__).name}: run this with the code of commit 973942a (schema {VERSION}), see its docstring")
+        sys.exit(f"{Path(__file__).name}: run it with the code of commit 973942a (schema {VERSION}): see its docstring")
     for stale in (DATABASE, Path(f"{DATABASE}-wal"), Path(f"{DATABASE}-shm")):
         stale.unlink(missing_ok=True)
     vault = Vault(load_keys(None, KEY, create=True))
