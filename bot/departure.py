@@ -37,14 +37,21 @@ async def hand_on(runner: Runner, user_id: int) -> int:
     return handed
 
 
+async def _drop_waiting(runner: Runner, user_id: int) -> int:
+    """Forget what still waits in the outbox for any of the person's addresses."""
+    dropped = 0
+    for address in await users.addresses(runner.conn, user_id):
+        dropped += await outbox.drop_chat(runner.conn, address.channel, address.address)
+    return dropped
+
+
 async def revoke(runner: Runner, user_id: int) -> bool:
     """End an account's access: their open cases are handed on and nothing more reaches them."""
     now = runner.clock()
     async with transaction(runner.conn):
-        account = await users.get(runner.conn, user_id)
-        if account is None or not await users.revoke(runner.conn, user_id, now):
+        if not await users.revoke(runner.conn, user_id, now):
             return False
-        await outbox.drop_chat(runner.conn, account.channel, account.chat_id)
+        await _drop_waiting(runner, user_id)
         await hand_on(runner, user_id)
         await privacy.audit(runner.conn, "operator", "revoke", f"user:{user_id}", now)
     return True
@@ -55,11 +62,10 @@ async def erase(runner: Runner, user_id: int) -> privacy.Erased | None:
     still waited in the outbox for them goes too (it holds case content)."""
     now = runner.clock()
     async with transaction(runner.conn):
-        account = await users.get(runner.conn, user_id)
-        if account is None:
+        if await users.get(runner.conn, user_id) is None:
             return None
         handed = await hand_on(runner, user_id)
-        dropped = await outbox.drop_chat(runner.conn, account.channel, account.chat_id)
+        dropped = await _drop_waiting(runner, user_id)
         erased = await privacy.erase_user(runner.conn, user_id, now)
     assert erased is not None
     if handed:

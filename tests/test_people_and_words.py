@@ -70,10 +70,11 @@ async def test_a_display_name_is_cleaned_when_the_account_is_made_and_when_it_is
     await feed(runner, updates.message(3101, f"/start {await invite(runner)}", first_name=f"Yusuf{RLO}tset", language_code="en"))
     welcome = await said(runner)
     assert all(RLO not in text for text in welcome) and "Yusuftset" in welcome[0]
-    async with conn.execute("SELECT display_name FROM users WHERE chat_id = '3101'") as cur:
+    yusuf = "(SELECT user_id FROM addresses WHERE address = '3101')"
+    async with conn.execute(f"SELECT display_name FROM users WHERE id = {yusuf}") as cur:
         assert (await cur.fetchone())[0] == "Yusuftset"
     # A name stored before names were cleaned is cleaned where it is shown.
-    await conn.execute("UPDATE users SET display_name = ? WHERE chat_id = '3101'", (f"Yusuf{RLO}tset",))
+    await conn.execute(f"UPDATE users SET display_name = ? WHERE id = {yusuf}", (f"Yusuf{RLO}tset",))
     account = await users.by_chat(conn, "telegram", "3101")
     assert account is not None and account.display_name == "Yusuftset" and account.as_user().name == "Yusuftset"
 
