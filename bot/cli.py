@@ -26,7 +26,8 @@ from bot.settings import load as load_settings
 from db import directory as stored_directory
 from db import invites
 from db import settings as stored_settings
-from db.connection import DatabaseError, connect, migrate, transaction
+from db.connection import DatabaseError, connect, transaction
+from db.schema import migrate
 from db.vault import CHECK_KEY, KeyProblem, Vault, attach, open_vault
 from flows.directory import Directory, DirectoryError
 from flows.model import Role

@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from bot import loading, rendering
+from bot import rendering
 from bot.context import Work
 from db import cases as stored_cases
 from db import directory as stored_directory
 from db import questions, timers, users
-from flows import cases
 from flows.model import (
     AddAttachment,
     ChangeCase,
@@ -93,15 +92,6 @@ async def _add_attachment(work: Work, effect: AddAttachment) -> None:
 async def _open_case(work: Work, effect: OpenCase) -> None:
     work.core.counts_changed()
     await stored_cases.open_case(work.conn, effect, work.core.vault)
-    # MERGE: flows returns these itself once the `flows` branch lands (issue 14, item 5).
-    opened = await loading.case_view(work.core, work, effect.case_id)
-    assert opened is not None
-    core = work.core
-    now = core.clock()
-    messages, follow = cases.opened(opened, now, core.catalogs.timezone.key, core.holidays(now.year), core.config.reminder_hours)
-    await apply(work, tuple(follow))
-    for message in messages:
-        await rendering.deliver(work, message)
 
 
 @handles(ChangeCase)

@@ -12,6 +12,7 @@ from db import cases as stored_cases
 from db import privacy, questions, summaries, users
 from db.users import Account
 from flows import cases, summary
+from flows.case_view import AskedQuestion
 from flows.model import Command, Env, Input
 from flows.needs import Needs
 from flows.state import Saved
@@ -60,6 +61,14 @@ async def for_step(core: Core, work: Work, account: Account, event: Input, needs
         update["my_questions"] = tuple(
             Saved(code=q.code, theme=q.theme, parent_language=q.parent_language, urgent=q.urgent, wijk=q.wijk) for q in found
         )
+    if needs.question is not None and account.org_id:
+        # The request to the member quotes the question, which the conversation does not hold.
+        q = await questions.by_code(core.conn, account.org_id, needs.question, core.vault)
+        if q is not None:
+            update["question"] = AskedQuestion(
+                code=q.code, theme=q.theme, age_group=q.age_group, parent_language=q.parent_language, wijk=q.wijk,
+                urgent=q.urgent, text=q.text, text_language=q.text_language,
+            )
     if needs.alertable:
         update["alertable"] = await users.coordinator_scopes(core.conn)
     if needs.report is not None and isinstance(event, Command):

@@ -1,4 +1,4 @@
-"""Opening the database, its pragmas, transactions and forward-only numbered migrations.
+"""Opening the database, its pragmas and transactions (its migrations: db/schema.py).
 
 Statements run on the event loop's own thread. SQLite on a local file in WAL mode with
 `synchronous = NORMAL` answers in microseconds and never waits for the disk on commit; what
@@ -30,7 +30,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -108,15 +107,6 @@ async def keep_trying(what: str, work: Callable[[], Awaitable[T]], patience: Pat
         if tries:
             log.warning("%s: stored again after %d failed tries", what, tries)
         return result
-
-
-def migrations() -> list[tuple[int, str, str]]:
-    """(version, file name, SQL) for every file in db/migrations, in order."""
-    found = []
-    for entry in resources.files("db.migrations").iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text("utf-8")))
-    return sorted(found)
 
 
 class Cursor:
@@ -267,6 +257,8 @@ async def connect(path: str | Path, upgrade: bool = True) -> Connection:
         # Deleted rows are overwritten, not left in free pages: an erasure leaves no trace.
         await conn.execute("PRAGMA secure_delete = ON")
         if upgrade:
+            from db.schema import migrate  # it needs this module
+
             await migrate(conn)
     except sqlite3.DatabaseError as exc:
         await conn.close()
@@ -275,39 +267,6 @@ async def connect(path: str | Path, upgrade: bool = True) -> Connection:
         await conn.close()
         raise
     return conn
-
-
-async def schema_version(conn: Connection) -> int:
-    async with conn.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    return int(row[0]) if row else 0
-
-
-async def migrate(conn: Connection) -> list[str]:
-    """Apply the migrations newer than the database, each in its own transaction."""
-    current = await schema_version(conn)
-    known = migrations()
-    newest = known[-1][0] if known else 0
-    if current > newest:
-        raise DatabaseError(
-            f"the database is at schema version {current}, newer than this Wijkbrug knows ({newest})"
-        )
-    applied = []
-    for version, name, sql in known:
-        if version <= current:
-            continue
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            # executescript would commit on its own; run the statements inside our transaction.
-            for statement in _statements(sql):
-                await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version = {version}")
-            await conn.execute("COMMIT")
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        applied.append(name)
-    return applied
 
 
 class Checkpointer:
@@ -357,18 +316,6 @@ class Checkpointer:
 async def leave_checkpoints_to(conn: Connection) -> None:
     """This connection's commits no longer copy the log back themselves (see Checkpointer)."""
     await conn.execute("PRAGMA wal_autocheckpoint = 0")
-
-
-def _statements(sql: str) -> list[str]:
-    statements, buffer = [], ""
-    for line in sql.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip() and not buffer.strip().startswith("--"):
-        statements.append(buffer.strip())
-    return [s for s in statements if s]
 
 
 @asynccontextmanager

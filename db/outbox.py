@@ -101,8 +101,12 @@ async def done(conn: Connection, outgoing_id: int) -> None:
 
 async def drop_person(conn: Connection, person_id: int) -> int:
     """Forget every message still waiting for one person, on every channel (their access ended):
-    how many."""
-    cur = await conn.execute("DELETE FROM outbox WHERE person_id = ?", (person_id,))
+    how many. Also what was said at one of their addresses without naming them (a refusal)."""
+    cur = await conn.execute(
+        "DELETE FROM outbox WHERE person_id = ? OR EXISTS (SELECT 1 FROM addresses a WHERE a.user_id = ? "
+        "AND a.channel = outbox.channel AND a.address = outbox.address)",
+        (person_id, person_id),
+    )
     return cur.rowcount
 
 

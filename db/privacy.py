@@ -138,13 +138,15 @@ async def erase_question(conn: Connection, code: str, now: datetime) -> Erased |
 
 
 async def erase_user(conn: Connection, user_id: int, now: datetime) -> Erased | None:
-    """A person's account: their chat id, name, language and conversation. The questions they
-    logged stay (without them), so that summaries keep their counts."""
+    """A person's account: their addresses (chat ids), name, language and conversation. The
+    questions they logged stay (without them), so that summaries keep their counts."""
     async with conn.execute("SELECT id FROM users WHERE id = ?", (user_id,)) as cur:
         if await cur.fetchone() is None:
             return None
     await conn.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,))
-    items = ["the account (chat id, first name, language, role)", "the conversation state"]
+    cur = await conn.execute("DELETE FROM addresses WHERE user_id = ?", (user_id,))
+    items = ["the account (first name, language, role)", f"{cur.rowcount} address(es) on the channels (chat ids)"]
+    items.append("the conversation state")
     cur = await conn.execute("UPDATE cases SET reason_sealed = NULL WHERE member_id = ? AND reason_sealed IS NOT NULL", (user_id,))
     if cur.rowcount:
         items.append(f"{cur.rowcount} decline reason(s) in their own words")

@@ -25,9 +25,10 @@ class Question(BaseModel):
     wijk: str | None
     text: str | None
     created_at: datetime
+    text_language: str | None = None  # the language `text` is in (unknown for old rows)
 
 
-_COLUMNS = "id, code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, wijk, text, created_at"
+_COLUMNS = "id, code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, wijk, text, created_at, text_language"
 
 
 async def insert(conn: Connection, q: LogQuestion, vault: Vault) -> int:
@@ -45,6 +46,7 @@ def _question(row, vault: Vault) -> Question:
     return Question(
         id=row[0], code=row[1], org_id=row[2], volunteer_id=row[3], urgent=bool(row[4]), theme=row[5],
         age_group=row[6], parent_language=row[7], pc4=row[8], wijk=row[9], text=vault.open(row[10]), created_at=row[11],
+        text_language=row[12],
     )
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from flows import case_rules, cases
 from flows.directory import Directory
 from flows.model import Message, Role, ToCoordinators, ToUser, User
-from flows.session import help_parts
+from flows.commands import help_parts
+from flows.terms import Side
 from flows.text import Text, lang, t
 
 
@@ -79,12 +80,12 @@ SHORT_DESCRIPTION = t("Connects volunteers of migrant organisations with the wij
 def may_act(user: User, case: cases.Case, action: str) -> bool:
     """Whether `user` may take `action` on `case` now: the table of flows.case_rules (which gives
     nobody but the case's volunteer and member anything)."""
-    return action in case_rules.allowed(case, case_rules.role_of(user.id, case))
+    return case_rules.may(case, user.id, action)
 
 
 def refusal(user: User, case: cases.Case | None) -> Text:
     """The notice for a press `may_act` refused."""
-    if case is None or case_rules.role_of(user.id, case) == case_rules.OTHER:
+    if case is None or case_rules.side_of(user.id, case) is Side.OTHER:
         return t("This request is not yours; nothing was changed.")
     return case_rules.not_allowed(case)
 

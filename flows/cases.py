@@ -13,12 +13,12 @@ once when it is saved.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from flows import intake
+from flows import codec, intake
+from flows.case_view import Case as Case
+from flows.case_view import Parent as Parent  # bot/ builds cases.Parent
 from flows.case_rules import (
     LEFT,
     MEMBER,
@@ -34,6 +34,7 @@ from flows.model import (
     Attachment,
     Button,
     ChangeCase,
+    Effect,
     EraseParent,
     Message,
     Schedule,
@@ -41,58 +42,12 @@ from flows.model import (
     ToUser,
     Unschedule,
 )
+from flows.terms import CaseAction, CaseKind, CaseStatus
 from flows.text import Text, lang, layout, ltr, plain, t, tn, tp
 from flows.workhours import add_working_hours
 
-OPEN = ("requested", "accepted", "contact_made")
-_CASE_BUTTON = re.compile(r"c:([A-Za-z0-9-]{1,20}):([a-z_]{1,20}):([0-9]{1,9})")
-
-
-class Parent(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    first_name: str
-    phone: str
-    call_time: str | None = None
-
-
-class Case(BaseModel):
-    """A case as the flows see it, with the question it is about (decrypted by the runner)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    kind: str  # handover, consult
-    status: str
-    version: int
-    question_code: str | None
-    theme: str
-    age_group: str
-    parent_language: str
-    wijk: str | None
-    wijk_name: str | None
-    urgent: bool
-    question_text: str | None
-    volunteer_id: int | None
-    volunteer_name: str
-    org_id: str
-    org_name: str
-    contact_id: str
-    contact_name: str
-    contact_phone: str = ""
-    member_id: int | None
-    team_id: str
-    team_name: str
-    team_address: str = ""
-    way: str | None
-    escalated: bool = False
-    parent: Parent | None = None
-    attachment_media: str | None = None
-    attachment_file: str | None = None
-    opened_at: datetime
-    question_language: str | None = None  # the language the question's text is in (unknown for old rows)
-    short_text: str | None = None  # the question in short, in a language the member reads
-    short_language: str | None = None
-    consent_contact: str | None = None  # whom the parent's consent for this case names (None: no consent)
+Moved = tuple[list[Message], list[Effect]]  # what a step of a case says, and what it changes
+OPEN = (CaseStatus.REQUESTED, CaseStatus.ACCEPTED, CaseStatus.CONTACT_MADE)
 
 
 WAYS: dict[str, Text] = {
@@ -109,26 +64,25 @@ DECLINE_REASONS: dict[str, Text] = {
     "other": tp("decline", "Another reason (type it)"),
 }
 
-STATUS: dict[str, Text] = {
-    "requested": tp("status", "waiting for an answer"),
-    "accepted": tp("status", "accepted"),
-    "declined": tp("status", "declined"),
-    "contact_made": tp("status", "contact made"),
-    "closed": tp("status", "closed"),
-    "withdrawn": tp("status", "consent withdrawn"),
-    LEFT: tp("status", "back with the wijkteam's coordinator"),
-    "expired": tp("status", "closed: no news for too long"),
+STATUS: dict[CaseStatus, Text] = {
+    CaseStatus.REQUESTED: tp("status", "waiting for an answer"),
+    CaseStatus.ACCEPTED: tp("status", "accepted"),
+    CaseStatus.DECLINED: tp("status", "declined"),
+    CaseStatus.CONTACT_MADE: tp("status", "contact made"),
+    CaseStatus.CLOSED: tp("status", "closed"),
+    CaseStatus.WITHDRAWN: tp("status", "consent withdrawn"),
+    CaseStatus.MEMBER_LEFT: tp("status", "back with the wijkteam's coordinator"),
+    CaseStatus.EXPIRED: tp("status", "closed: no news for too long"),
 }
 
 
 def parse_button(data: str) -> tuple[str, str, int] | None:
-    """(case id, action, version) from a case button's data, or None if it is not one (then it is
-    answered as any button that is not current: expired). Only ASCII digits make a version:
-    `str.isdigit` also takes "²", which `int` refuses."""
-    found = _CASE_BUTTON.fullmatch(data)
-    if found is None:
+    """(case id, action, version) from a case button's data (flows/codec.py), or None if it is not
+    one (then it is answered as any button that is not current: expired)."""
+    press = codec.decode(data)
+    if not isinstance(press, codec.CasePress):
         return None
-    return found.group(1), found.group(2), int(found.group(3))
+    return press.case_id, press.action, press.version
 
 
 def _about(case: Case) -> tuple[Text, ...]:
@@ -170,7 +124,7 @@ def to_member(case: Case) -> Message:
     assert case.member_id is not None
     who = t("From {volunteer} of {organisation}.", volunteer=case.volunteer_name, organisation=case.org_name)
     keyboard = buttons_for(case, MEMBER)
-    if case.kind == "consult":
+    if case.kind is CaseKind.CONSULT:
         head = t("💬 Request for advice {case}: a situation, without naming the family.", case=ltr(case.id))
         return Message(to=ToUser(user_id=case.member_id), parts=(head, who, _about(case), _question(case)), buttons=keyboard)
     head = t("🤝 Request for a warm handover {case}", case=ltr(case.id))
@@ -214,24 +168,24 @@ def what_next(case: Case) -> Text:
     return t("{name} will contact you to plan a meeting at your organisation.", name=case.contact_name)
 
 
-def opened(case: Case, now: datetime, timezone: str, holidays: frozenset, reminder_hours: float) -> tuple[list[Message], list]:
+def opened(case: Case, now: datetime, timezone: str, holidays: frozenset[date], reminder_hours: float) -> Moved:
     """A new case: the request to the member, and the timers that follow it up."""
     remind = add_working_hours(now, reminder_hours, timezone, holidays)
     escalate = add_working_hours(now, 2 * reminder_hours, timezone, holidays)
-    effects = [Schedule(timer="remind", case_id=case.id, due_at=remind), Schedule(timer="escalate", case_id=case.id, due_at=escalate)]
+    effects: list[Effect] = [Schedule(timer="remind", case_id=case.id, due_at=remind), Schedule(timer="escalate", case_id=case.id, due_at=escalate)]
     return [to_member(case)], effects
 
 
-def _change(case: Case, status: str, now: datetime, **extra) -> ChangeCase:
+def _change(case: Case, status: CaseStatus, now: datetime, **extra: Any) -> ChangeCase:
     return ChangeCase(case_id=case.id, version=case.version, status=status, at=now, **extra)
 
 
-def moved(case: Case, status: str) -> Case:
+def moved(case: Case, status: CaseStatus) -> Case:
     return case.model_copy(update={"status": status, "version": case.version + 1})
 
 
-def accept(case: Case, now: datetime) -> tuple[list[Message], list]:
-    after = moved(case, "accepted")
+def accept(case: Case, now: datetime) -> Moved:
+    after = moved(case, CaseStatus.ACCEPTED)
     messages = [to_member(after)]
     if case.attachment_file and case.parent is not None and member_sees_parent(after):
         messages.append(
@@ -246,16 +200,16 @@ def accept(case: Case, now: datetime) -> tuple[list[Message], list]:
         t("✅ {name} ({team}) accepted your request {case}.", name=case.contact_name, team=case.team_name, case=ltr(case.id)),
         what_next(after),
     )
-    return messages, [_change(case, "accepted", now), Unschedule(case_id=case.id)]
+    return messages, [_change(case, CaseStatus.ACCEPTED, now), Unschedule(case_id=case.id)]
 
 
 def _attachment(case: Case) -> Attachment:
     return Attachment(media=case.attachment_media or "document", file_id=case.attachment_file or "")
 
 
-def decline(case: Case, now: datetime, reason: str, text: str | None) -> tuple[list[Message], list]:
+def decline(case: Case, now: datetime, reason: str, text: str | None) -> Moved:
     shown: Text = DECLINE_REASONS[reason] if reason != "other" else plain(text or "–")
-    after = moved(case, "declined")
+    after = moved(case, CaseStatus.DECLINED)
     messages = _to_volunteer(
         case,
         t("{name} ({team}) cannot take your request {case}. Reason: {reason}", name=case.contact_name, team=case.team_name, case=ltr(case.id), reason=shown),
@@ -263,27 +217,27 @@ def decline(case: Case, now: datetime, reason: str, text: str | None) -> tuple[l
         buttons=buttons_for(after, VOLUNTEER),
     )
     messages.append(Message(to=ToUser(user_id=case.member_id or 0), parts=(t("You declined {case}. The volunteer has been told.", case=ltr(case.id)),)))
-    effects = [_change(case, "declined", now, reason=reason, reason_text=text if reason == "other" else None), Unschedule(case_id=case.id)]
+    effects: list[Effect] = [_change(case, CaseStatus.DECLINED, now, reason=reason, reason_text=text if reason == "other" else None), Unschedule(case_id=case.id)]
     return messages, effects
 
 
-def progress(case: Case, now: datetime, status: str) -> tuple[list[Message], list]:
+def progress(case: Case, now: datetime, status: CaseStatus) -> Moved:
     """Contact made, or closed: the volunteer hears the status, never the content."""
     after = moved(case, status)
-    if status == "contact_made":
+    if status is CaseStatus.CONTACT_MADE:
         news = t("📞 {name} has made contact with the family ({case}).", name=case.contact_name, case=ltr(case.id))
-    elif case.kind == "consult":
+    elif case.kind is CaseKind.CONSULT:
         news = t("{name} closed the conversation {case}.", name=case.contact_name, case=ltr(case.id))
     else:
         news = t("✔️ {name} has closed {case}. Thank you for the warm handover!", name=case.contact_name, case=ltr(case.id))
     mine = Message(to=ToUser(user_id=case.member_id or 0), parts=(t("Noted: {case} is now {status}.", case=ltr(case.id), status=STATUS[status]),), buttons=buttons_for(after, MEMBER))
-    effects: list = [_change(case, status, now)]
-    if status == "closed":
+    effects: list[Effect] = [_change(case, status, now)]
+    if status is CaseStatus.CLOSED:
         effects.append(Unschedule(case_id=case.id))
     return [mine, *_to_volunteer(case, news)], effects
 
 
-def withdraw(case: Case, now: datetime) -> tuple[list[Message], list]:
+def withdraw(case: Case, now: datetime) -> Moved:
     messages = [
         Message(
             to=ToUser(user_id=case.member_id or 0),
@@ -294,13 +248,13 @@ def withdraw(case: Case, now: datetime) -> tuple[list[Message], list]:
         )
     ] if case.member_id else []
     messages += _to_volunteer(case, t("Consent for {case} is withdrawn: the parent's details are erased, and {name} has been told.", case=ltr(case.id), name=case.contact_name))
-    effects = [_change(case, "withdrawn", now), Unschedule(case_id=case.id)]
+    effects: list[Effect] = [_change(case, CaseStatus.WITHDRAWN, now), Unschedule(case_id=case.id)]
     if case.question_code:
         effects.append(EraseParent(question_code=case.question_code, org_id=case.org_id, at=now))
     return messages, effects
 
 
-def expire(case: Case, days: int, now: datetime) -> tuple[list[Message], list]:
+def expire(case: Case, days: int, now: datetime) -> Moved:
     """A case that had no news for the retention period (never answered, or never closed) is
     closed as expired, so that retention erases the parent's details it holds. The volunteer is
     told once; the member is not (a request they never answered, or one they left open)."""
@@ -314,15 +268,15 @@ def expire(case: Case, days: int, now: datetime) -> tuple[list[Message], list]:
             name=case.contact_name,
         ),
     )
-    return told, [_change(case, "expired", now), Unschedule(case_id=case.id)]
+    return told, [_change(case, CaseStatus.EXPIRED, now), Unschedule(case_id=case.id)]
 
 
-def relay(case: Case, from_member: bool, text: str, now: datetime, language: str | None = None) -> tuple[list[Message], list]:
+def relay(case: Case, from_member: bool, text: str, now: datetime, language: str | None = None) -> Moved:
     """A question or an answer, passed to the other side in the same case (a member's first
     answer to a consult is counted as its answer). `language`: the writer's, which the text is
     taken to be in (it is shown with it, untranslated)."""
-    effects: list = []
-    if from_member and case.kind == "consult":
+    effects: list[Effect] = []
+    if from_member and case.kind is CaseKind.CONSULT:
         effects.append(_change(case, case.status, now, answered=True))
     return _relay(case, from_member, text, language), effects
 
@@ -331,14 +285,14 @@ def _relay(case: Case, from_member: bool, text: str, language: str | None) -> li
     said = quoted(text, language)
     if from_member:
         head = t("💬 {name} ({team}) about {case}:", name=case.contact_name, team=case.team_name, case=ltr(case.id))
-        return _to_volunteer(case, head, said, buttons=((button(case, "note", t("Answer")),),))
+        return _to_volunteer(case, head, said, buttons=((button(case, CaseAction.NOTE, t("Answer")),),))
     head = t("💬 {volunteer} ({organisation}) about {case}:", volunteer=case.volunteer_name, organisation=case.org_name, case=ltr(case.id))
-    return [Message(to=ToUser(user_id=case.member_id or 0), parts=(head, said), buttons=((button(case, "note", t("Answer")),),))]
+    return [Message(to=ToUser(user_id=case.member_id or 0), parts=(head, said), buttons=((button(case, CaseAction.NOTE, t("Answer")),),))]
 
 
 def on_timer(
     case: Case, kind: str, hours: float, now: datetime, member_gone: bool = False
-) -> tuple[list[Message], list]:
+) -> Moved:
     """A reminder to the member, then an escalation to the team's coordinator; nothing once answered.
     A case whose member is gone (erased or revoked before their cases were handed on, in an older
     database) is handed on now instead."""
@@ -353,7 +307,7 @@ def on_timer(
     return escalate(case, tn("No answer after {n} working hour.", "No answer after {n} working hours.", int(2 * hours)), now)
 
 
-def escalate(case: Case, why: Text, now: datetime) -> tuple[list[Message], list]:
+def escalate(case: Case, why: Text, now: datetime) -> Moved:
     alert = Message(
         to=ToCoordinators(team_id=case.team_id),
         parts=(
@@ -368,7 +322,7 @@ def escalate(case: Case, why: Text, now: datetime) -> tuple[list[Message], list]
     return [alert, *told], [_change(case, case.status, now, escalated=True)]
 
 
-def member_left(case: Case, now: datetime) -> tuple[list[Message], list]:
+def member_left(case: Case, now: datetime) -> Moved:
     """What happens to a case when its member leaves Wijkbrug (access revoked, or erased).
 
     Waiting, accepted or in progress, the case cannot go on with them: it goes back to the team's
@@ -409,37 +363,11 @@ def member_left(case: Case, now: datetime) -> tuple[list[Message], list]:
         )
     after = moved(case, LEFT)
     if case.question_code:
-        offer = ((button(after, "next", t("Ask someone else")),),)
+        offer = ((button(after, CaseAction.NEXT, t("Ask someone else")),),)
         told = _to_volunteer(case, news, t("You can ask someone else in the wijkteam."), buttons=offer)
     else:
         told = _to_volunteer(case, news)
     return [alert, *told], [_change(case, LEFT, now), Unschedule(case_id=case.id)]
-
-
-def urgent_alert(team_id: str, code: str, wijk_name: str, theme: str, org_name: str, org_alerted: bool, volunteer_id: int) -> Message:
-    """An urgent question reaches the wijkteam's coordinator at once: no timer, no consent step.
-    It says whether the organisation's coordinator was alerted too, and carries the volunteer."""
-    if org_alerted:
-        head = t(
-            "⚠️ Urgent question {code} in {wijk}: a volunteer of {organisation} reports that a child may be in danger. "
-            "They have been shown 112 and Veilig Thuis, and their organisation's coordinator is alerted.",
-            code=ltr(code),
-            wijk=wijk_name,
-            organisation=org_name,
-        )
-    else:
-        head = t(
-            "⚠️ Urgent question {code} in {wijk}: a volunteer of {organisation} reports that a child may be in danger. "
-            "They have been shown 112 and Veilig Thuis; their organisation has no coordinator in Wijkbrug.",
-            code=ltr(code),
-            wijk=wijk_name,
-            organisation=org_name,
-        )
-    return Message(
-        to=ToCoordinators(team_id=team_id),
-        parts=(head, t("{field}: {value}", field=t("Theme"), value=intake.THEMES.get(theme, intake.THEMES["other"]))),
-        reach=volunteer_id,
-    )
 
 
 def summary_line(case: Case) -> Text:

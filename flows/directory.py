@@ -12,7 +12,9 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
-THEME_CODES = ("upbringing", "school", "health", "money", "housing", "language", "safety", "other")
+from flows.terms import Theme
+
+THEME_CODES: tuple[str, ...] = tuple(str(theme) for theme in Theme)  # the themes are listed once, in flows/terms.py
 
 
 class Organisation(BaseModel):

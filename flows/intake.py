@@ -15,26 +15,32 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from flows.model import Button, Env
+from flows.refusal import Refusal
 from flows.state import Draft, Step
+from flows.terms import Theme
 from flows.text import Text, lang, ltr, plain, t, tn, tp, when
+
+if TYPE_CHECKING:
+    from flows.model import Env
 
 QUESTION_LIMIT = 1000
 OTHER_LANGUAGE_LIMIT = 40
 
 ORDER = (Step.DANGER, Step.THEME, Step.AGE, Step.PARENT_LANGUAGE, Step.POSTCODE, Step.TEXT)
 
-THEMES: dict[str, Text] = {
-    "upbringing": tp("theme", "Upbringing"),
-    "school": tp("theme", "School and education"),
-    "health": tp("theme", "Health and development"),
-    "money": tp("theme", "Money and debts"),
-    "housing": tp("theme", "Housing"),
-    "language": tp("theme", "Language and integration"),
-    "safety": tp("theme", "Safety at home"),
-    "other": tp("theme", "Something else"),
+THEMES: dict[str, Text] = {  # every Theme (flows/terms.py), with its label, in menu order
+    Theme.UPBRINGING: tp("theme", "Upbringing"),
+    Theme.SCHOOL: tp("theme", "School and education"),
+    Theme.HEALTH: tp("theme", "Health and development"),
+    Theme.MONEY: tp("theme", "Money and debts"),
+    Theme.HOUSING: tp("theme", "Housing"),
+    Theme.LANGUAGE: tp("theme", "Language and integration"),
+    Theme.SAFETY: tp("theme", "Safety at home"),
+    Theme.OTHER: tp("theme", "Something else"),
 }
+assert tuple(THEMES) == tuple(Theme)
 
 # The groups do not overlap: every age in years fits exactly one. The keys are what is stored
 # (questions.age_group, the CSV's age_group column); they were named after the overlapping groups
@@ -90,16 +96,12 @@ def parse_postcode(raw: str) -> str | None:
     return found.group(1) if found else None
 
 
-@dataclass(frozen=True)
-class Answer:
-    """What a step made of an answer: a new draft, or the reasons it was refused."""
-
-    draft: Draft | None = None
-    refusal: tuple[Text, ...] = ()
+# What a step makes of an answer: the new draft, or why it was refused (nothing changes).
+Answer = Draft | Refusal
 
 
 @dataclass(frozen=True)
-class StepSpec:
+class IntakeQuestion:
     prompt: Callable[[], Text]
     options: Callable[[], list[tuple[str, Text]]]  # (value, label); empty: the step takes text
     per_row: int
@@ -108,19 +110,19 @@ class StepSpec:
     label: Callable[[Draft], Text | None]  # the answer as shown in the review
 
 
-def _choice(field: str, allowed: Callable[[], dict[str, Text] | tuple[str, ...]]):
+def _choice(field: str, allowed: Callable[[], dict[str, Text] | tuple[str, ...]]) -> Callable[[Draft, str], Answer]:
     def take(draft: Draft, value: str) -> Answer:
         if value not in allowed():
-            return Answer(refusal=(t("Please choose one of the buttons."),))
-        return Answer(draft=draft.model_copy(update={field: value}))
+            return Refusal(t("Please choose one of the buttons."))
+        return draft.model_copy(update={field: value})
 
     return take
 
 
 def _take_danger(draft: Draft, value: str) -> Answer:
     if value not in ("yes", "no"):
-        return Answer(refusal=(t("Please choose one of the buttons."),))
-    return Answer(draft=draft.model_copy(update={"urgent": value == "yes"}))
+        return Refusal(t("Please choose one of the buttons."))
+    return draft.model_copy(update={"urgent": value == "yes"})
 
 
 def age_group(years: int) -> str | None:
@@ -133,21 +135,19 @@ def _take_age(draft: Draft, raw: str, env: Env) -> Answer:
     text = "".join(str(unicodedata.digit(ch)) if ch.isdecimal() else ch for ch in clean_text(raw))
     found = _AGE.match(text)
     if found is None:
-        return Answer(refusal=(t("Please choose one of the buttons, or type the child's age in years, for example {example}.", example=7),))
+        return Refusal(t("Please choose one of the buttons, or type the child's age in years, for example {example}.", example=7))
     years = int(found.group(1))
     group = age_group(years)
     if group is None:
-        return Answer(
-            refusal=(
-                t(
-                    "{age} years is older than the age groups, which go up to {oldest} years. Please choose "
-                    "or type the age of the child the question is about.",
-                    age=years,
-                    oldest=MAX_AGE,
-                ),
-            )
+        return Refusal(
+            t(
+                "{age} years is older than the age groups, which go up to {oldest} years. Please choose "
+                "or type the age of the child the question is about.",
+                age=years,
+                oldest=MAX_AGE,
+            ),
         )
-    return Answer(draft=draft.model_copy(update={"age_group": group}))
+    return draft.model_copy(update={"age_group": group})
 
 
 def _take_other_language(draft: Draft, raw: str, env: Env) -> Answer:
@@ -156,64 +156,56 @@ def _take_other_language(draft: Draft, raw: str, env: Env) -> Answer:
     person's name). A name that is no language is asked again."""
     name = clean_text(raw)
     if not name or len(name) > OTHER_LANGUAGE_LIMIT or "\n" in name:
-        return Answer(
-            refusal=(
-                tn(
-                    "Please choose a language, or type its name (at most {n} character).",
-                    "Please choose a language, or type its name (at most {n} characters).",
-                    OTHER_LANGUAGE_LIMIT,
-                ),
-            )
+        return Refusal(
+            tn(
+                "Please choose a language, or type its name (at most {n} character).",
+                "Please choose a language, or type its name (at most {n} characters).",
+                OTHER_LANGUAGE_LIMIT,
+            ),
         )
     code = env.language_of(name) if env.language_of is not None else None
     if code is None:
-        return Answer(
-            refusal=(
-                t(
-                    "I do not know a language called “{name}”. Choose one of the buttons, or type the "
-                    "name of the language, for example {example}.",
-                    name=name,
-                    example=lang("ps"),
-                ),
-            )
+        return Refusal(
+            t(
+                "I do not know a language called “{name}”. Choose one of the buttons, or type the "
+                "name of the language, for example {example}.",
+                name=name,
+                example=lang("ps"),
+            ),
         )
-    return Answer(draft=draft.model_copy(update={"parent_language": code}))
+    return draft.model_copy(update={"parent_language": code})
 
 
 def _take_postcode(draft: Draft, raw: str, env: Env) -> Answer:
     pc4 = parse_postcode(raw)
     if pc4 is None:
-        return Answer(
-            refusal=(
-                t(
-                    "That is not a Dutch postcode. Type four digits, with or without the two "
-                    "letters, for example {example1} or {example2}.",
-                    example1=ltr("3561"),
-                    example2=ltr("3561 AB"),
-                ),
-            )
+        return Refusal(
+            t(
+                "That is not a Dutch postcode. Type four digits, with or without the two "
+                "letters, for example {example1} or {example2}.",
+                example1=ltr("3561"),
+                example2=ltr("3561 AB"),
+            ),
         )
-    return Answer(draft=draft.model_copy(update={"pc4": pc4}))
+    return draft.model_copy(update={"pc4": pc4})
 
 
 def _take_question(draft: Draft, raw: str, env: Env) -> Answer:
     text = clean_text(raw)
     if not visible(text):
-        return Answer(refusal=(t("The question is empty. Please type it in a few words."),))
+        return Refusal(t("The question is empty. Please type it in a few words."))
     if not has_words(text):
-        return Answer(refusal=(t("Please type the question in words: emoji and signs alone cannot be passed on."),))
+        return Refusal(t("Please type the question in words: emoji and signs alone cannot be passed on."))
     if len(text) > QUESTION_LIMIT:
-        return Answer(
-            refusal=(
-                tn("Your text has {n} character.", "Your text has {n} characters.", len(text)),
-                tn(
-                    "That is too long: at most {n} character fits. Please make it shorter.",
-                    "That is too long: at most {n} characters fit. Please make it shorter.",
-                    QUESTION_LIMIT,
-                ),
-            )
+        return Refusal(
+            tn("Your text has {n} character.", "Your text has {n} characters.", len(text)),
+            tn(
+                "That is too long: at most {n} character fits. Please make it shorter.",
+                "That is too long: at most {n} characters fit. Please make it shorter.",
+                QUESTION_LIMIT,
+            ),
         )
-    return Answer(draft=draft.model_copy(update={"text": text}))
+    return draft.model_copy(update={"text": text})
 
 
 def language_label(value: str | None) -> Text | None:
@@ -230,12 +222,12 @@ def _parent_language_options() -> list[tuple[str, Text]]:
     return [(code, plain(lang(code))) for code in PARENT_LANGUAGES]
 
 
-def _no_text(draft: Draft, raw: str, env: Env) -> Answer:
-    return Answer(refusal=(t("Please choose one of the buttons."),))
+def _no_choice(draft: Draft, value: str) -> Answer:  # a step without options: never pressed
+    return Refusal(t("Please choose one of the buttons."))
 
 
-STEPS: dict[Step, StepSpec] = {
-    Step.DANGER: StepSpec(
+STEPS: dict[Step, IntakeQuestion] = {
+    Step.DANGER: IntakeQuestion(
         prompt=lambda: t("First, a safety question. Is a child in danger right now, or is someone being hurt at home?"),
         options=lambda: [("yes", t("Yes, a child is in danger")), ("no", t("No"))],
         per_row=1,
@@ -243,7 +235,7 @@ STEPS: dict[Step, StepSpec] = {
         take_text=None,
         label=lambda d: None if d.urgent is None else (t("Yes") if d.urgent else t("No")),
     ),
-    Step.THEME: StepSpec(
+    Step.THEME: IntakeQuestion(
         prompt=lambda: t("What is the question about?"),
         options=lambda: list(THEMES.items()),
         per_row=2,
@@ -251,7 +243,7 @@ STEPS: dict[Step, StepSpec] = {
         take_text=None,
         label=lambda d: THEMES.get(d.theme or ""),
     ),
-    Step.AGE: StepSpec(
+    Step.AGE: IntakeQuestion(
         prompt=lambda: t(
             "How old is the child? If there are more children, choose the one the question is about. "
             "You can also type the age in years."
@@ -262,7 +254,7 @@ STEPS: dict[Step, StepSpec] = {
         take_text=_take_age,
         label=lambda d: AGE_GROUPS.get(d.age_group or ""),
     ),
-    Step.PARENT_LANGUAGE: StepSpec(
+    Step.PARENT_LANGUAGE: IntakeQuestion(
         prompt=lambda: t(
             "Which language does the parent speak best? Choose one, or type the name of another language."
         ),
@@ -272,7 +264,7 @@ STEPS: dict[Step, StepSpec] = {
         take_text=_take_other_language,
         label=lambda d: language_label(d.parent_language),
     ),
-    Step.POSTCODE: StepSpec(
+    Step.POSTCODE: IntakeQuestion(
         # TRANSLATORS: keep the word "wijkteam": volunteers hear it in every language. The part
         # in brackets explains it the first time it appears.
         prompt=lambda: t(
@@ -283,11 +275,11 @@ STEPS: dict[Step, StepSpec] = {
         ),
         options=list,
         per_row=1,
-        take_choice=_no_text,
+        take_choice=_no_choice,
         take_text=_take_postcode,
         label=lambda d: None if d.pc4 is None else plain(ltr(d.pc4)),
     ),
-    Step.TEXT: StepSpec(
+    Step.TEXT: IntakeQuestion(
         prompt=lambda: tn(
             "Describe the question in your own words. Please leave out the family's name and "
             "address. At most {n} character.",
@@ -297,7 +289,7 @@ STEPS: dict[Step, StepSpec] = {
         ),
         options=list,
         per_row=1,
-        take_choice=_no_text,
+        take_choice=_no_choice,
         take_text=_take_question,
         label=lambda d: None if d.text is None else plain(d.text),
     ),
@@ -337,19 +329,6 @@ def summary(draft: Draft) -> list[Text]:
             # TRANSLATORS: one line of a summary, e.g. "Theme: Housing".
             lines.append(t("{field}: {value}", field=FIELD_NAMES[step], value=shown))
     return lines
-
-
-def buttons(options: list[tuple[str, Text]], per_row: int, token: int) -> tuple[tuple[Button, ...], ...]:
-    row: list[Button] = []
-    rows: list[tuple[Button, ...]] = []
-    for value, label in options:
-        row.append(Button(label=label, data=f"{token}|{value}"))
-        if len(row) == per_row:
-            rows.append(tuple(row))
-            row = []
-    if row:
-        rows.append(tuple(row))
-    return tuple(rows)
 
 
 def danger_messages() -> list[Text]:

@@ -13,8 +13,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flows.case_view import AskedQuestion, Case
 from flows.directory import Directory
 from flows.state import Conversation, Saved
+from flows.summary import Report
+from flows.terms import CaseKind, CaseStatus, Scope
 from flows.text import Text
 
 
@@ -94,10 +97,11 @@ class Env(BaseModel):
     timezone: str = "Europe/Amsterdam"
     holidays: frozenset[date] = frozenset()  # public holidays, for working hours
     reminder_hours: float = 16  # working hours before a reminder; twice that before escalation
-    case: Any = None  # flows.cases.Case the update is about (a case button, or a detour about one)
-    my_cases: tuple[Any, ...] = ()  # flows.cases.Case of this user, for /inbox, /cases and /away
+    case: Case | None = None  # the case the update is about (a case button, or a detour about one)
+    my_cases: tuple[Case, ...] = ()  # this user's cases, for /inbox, /cases and /away
+    question: AskedQuestion | None = None  # the saved question being sent to someone (flows.sending.question_needed)
     my_questions: tuple[Saved, ...] = ()  # a volunteer's saved questions without a request, for /cases
-    report: Any = None  # flows.summary.Report for /summary and /export (None: the week asked is not valid)
+    report: Report | None = None  # for /summary and /export (None: the week asked is not valid)
     # Who can receive a safety alert now: "org:<id>" and "team:<id>" of every scope with an active
     # coordinator (flows/safety.py says only what is true with it).
     alertable: frozenset[str] = frozenset()
@@ -132,7 +136,7 @@ class ToCoordinators(BaseModel):
 
     @property
     def scope(self) -> str:
-        return f"team:{self.team_id}" if self.team_id else f"org:{self.org_id}"
+        return str(Scope.team(self.team_id) if self.team_id else Scope.org(self.org_id or ""))
 
 
 Recipient = Annotated[ToUser | ToCoordinators, Field(discriminator="kind")]
@@ -247,7 +251,7 @@ class OpenCase(BaseModel):
     model_config = ConfigDict(frozen=True)
     kind: Literal["open_case"] = "open_case"
     case_id: str
-    case_kind: Literal["handover", "consult"]
+    case_kind: CaseKind
     question_code: str | None
     org_id: str
     volunteer_id: int
@@ -268,7 +272,7 @@ class ChangeCase(BaseModel):
     kind: Literal["change_case"] = "change_case"
     case_id: str
     version: int
-    status: str
+    status: CaseStatus
     at: datetime
     reason: str | None = None
     reason_text: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flows import cases, safety
+from flows import cases, safety, sending
 from flows.model import Choice, Command, Input, Role, User
 from flows.state import Conversation, Step
 
@@ -18,6 +18,7 @@ class Needs:
     my_cases: bool = False  # the person's own cases (/inbox, /cases, /away)
     my_questions: bool = False  # a volunteer's saved questions without a request (/cases)
     alertable: bool = False  # which scopes have a coordinator to alert now (the safety steps)
+    question: str | None = None  # the saved question the step quotes (sending a request)
     report: str | None = None  # a coordinator's /summary or /export: the command's name
     fresh_code: bool = False  # a new question code: a press at the review may save the question
     fresh_case: bool = False  # a new case id: a press at the last request step may open a case
@@ -33,6 +34,7 @@ def needs(state: Conversation, user: User, event: Input) -> Needs:
         my_cases=command in ("inbox", "cases", "away"),
         my_questions=picking and user.role is Role.VOLUNTEER and bool(user.org_id),
         alertable=user.role is Role.VOLUNTEER and state.step in safety.STEPS,
+        question=sending.question_needed(state),
         report=command if command in ("summary", "export") and user.role is Role.COORDINATOR else None,
         fresh_code=isinstance(event, Choice) and press is None and state.step is Step.REVIEW,
         fresh_case=isinstance(event, Choice) and press is None and state.step is Step.SEND,

@@ -10,17 +10,22 @@ instead. A consult skips all of that. The last step sums the request up before i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flows import files, intake, matching
 from flows.cases import WAYS, quoted
-from flows.model import AddAttachment, Attachment, Env, OpenCase, RecordConsent, SaveParent, User
-from flows.directory import Contact
+from flows.spec import Part, Refusal
+from flows.model import Attachment, Env, User
+from flows.directory import Contact, Team
 from flows.state import Conversation, Request, Step
+from flows.terms import CaseKind
 from flows.text import Text, lang, layout, ltr, t, tn
 
 CONSENT_VERSION = "2026-11"
 NAME_LIMIT = 40
 CALL_TIME_LIMIT = 80
 SHORT_LIMIT = 300
+Taker = Callable[[str], "str | Refusal"]  # a typed detail, cleaned, or why it is refused
 STEPS = (Step.SUGGESTED, Step.WAY, Step.CONSENT, Step.PARENT_NAME, Step.PARENT_PHONE, Step.CALL_TIME, Step.ATTACH, Step.SEND, Step.SHORT_VERSION)
 TYPED = (Step.PARENT_NAME, Step.PARENT_PHONE, Step.CALL_TIME, Step.ATTACH, Step.SHORT_VERSION)
 
@@ -57,20 +62,20 @@ def consent_text(org_name: str, volunteer: str, contact: str, team: str, languag
     return text.model_copy(update={"language": language})
 
 
-def _contact(state: Conversation, env: Env):
+def contact_of(state: Conversation, env: Env) -> tuple[Contact | None, Team | None]:
     request = state.request
     contact = env.directory.contact(request.contact_id) if request else None
     team = env.directory.team(contact.team) if contact else None
     return contact, team
 
 
-def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple[Text | tuple[Text, ...], ...], list[tuple[str, Text]], int]:
+def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple[Part, ...], list[tuple[str, Text]], int]:
     request = state.request
-    contact, team = _contact(state, env)
+    contact, team = contact_of(state, env)
     name = contact.name if contact else ""
     if step is Step.SUGGESTED:
         found = reachable_matches(state, env)
-        if request is not None and request.kind == "consult":
+        if request is not None and request.kind is CaseKind.CONSULT:
             options = [(f"to:{m.contact.id}", layout("💬 {name}", name=m.contact.name)) for m in found]
             return (t("Whom do you want to ask for advice? The family is not named."),), options, 1
         options = [(f"to:{m.contact.id}", layout("🤝 {name}", name=m.contact.name)) for m in found]
@@ -115,10 +120,10 @@ def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple
 def summary(state: Conversation, env: Env) -> tuple[Text | tuple[Text, ...], ...]:
     request = state.request
     assert request is not None
-    contact, team = _contact(state, env)
+    contact, team = contact_of(state, env)
     who = layout("{name} ({team})", name=contact.name if contact else "", team=team.name if team else "")
     short = () if request.short_skipped or not request.short_text else (quoted(request.short_text, request.short_language, "short"),)
-    if request.kind == "consult":
+    if request.kind is CaseKind.CONSULT:
         return (t("Ask {who} for advice about question {code}? The family is not named.", who=who, code=ltr(state.saved.code if state.saved else "")), *short)
     lines = [t("{field}: {value}", field=t("To"), value=who), *short]
     if request.way:
@@ -141,7 +146,7 @@ def first(state: Conversation, env: Env) -> Step:
     assert request is not None
     if needs_short_version(state, env):
         return Step.SHORT_VERSION
-    if request.kind == "consult":
+    if request.kind is CaseKind.CONSULT:
         return Step.SEND
     return Step.WAY
 
@@ -183,7 +188,7 @@ def member_languages(contact: Contact) -> tuple[str, ...]:
 
 def needs_short_version(state: Conversation, env: Env) -> bool:
     request, saved = state.request, state.saved
-    contact, _ = _contact(state, env)
+    contact, _ = contact_of(state, env)
     if request is None or saved is None or contact is None or saved.text_language is None:
         return False
     if request.short_skipped or (request.short_text and request.short_language and reads(contact, request.short_language)):
@@ -223,29 +228,29 @@ def _short_prompt(state: Conversation, contact: Contact) -> tuple[tuple[Text, ..
     return (ask,), options, 1
 
 
-def take_short(raw: str) -> str | Text:
+def take_short(raw: str) -> str | Refusal:
     text = intake.clean_text(raw)
     if not text or len(text) > SHORT_LIMIT:
-        return tn(
+        return Refusal(tn(
             "Please type a short version of at most {n} character.",
             "Please type a short version of at most {n} characters.",
             SHORT_LIMIT,
-        )
+        ))
     return text
 
 
-def take_name(raw: str) -> str | Text:
+def take_name(raw: str) -> str | Refusal:
     name = intake.clean_text(raw)
     if not name or len(name) > NAME_LIMIT or "\n" in name or any(ch.isdigit() for ch in name):
-        return tn(
+        return Refusal(tn(
             "Please type only the parent's first name (at most {n} letter).",
             "Please type only the parent's first name (at most {n} letters).",
             NAME_LIMIT,
-        )
+        ))
     return name
 
 
-def take_phone(raw: str) -> str | Text:
+def take_phone(raw: str) -> str | Refusal:
     """A valid Dutch or international number, in E.164 (+31612345678)."""
     import phonenumbers  # here, its only user: the process loads it when a number is first typed
 
@@ -254,101 +259,41 @@ def take_phone(raw: str) -> str | Text:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        return t(
+        return Refusal(t(
             "That is not a phone number I can use. Type a Dutch number such as {example1}, or an international one with + and the country code, such as {example2}.",
             example1=ltr("06 12345678"),
             example2=ltr("+32 470 12 34 56"),
-        )
+        ))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def take_call_time(raw: str) -> str | Text:
+def take_call_time(raw: str) -> str | Refusal:
     text = intake.clean_text(raw)
     if not text or len(text) > CALL_TIME_LIMIT:
-        return tn(
+        return Refusal(tn(
             "Please keep it short (at most {n} character), or press “No preference”.",
             "Please keep it short (at most {n} characters), or press “No preference”.",
             CALL_TIME_LIMIT,
-        )
+        ))
     return text
 
 
-def take_attachment(event: Attachment) -> Text | None:
+def take_attachment(event: Attachment) -> Refusal | None:
     """None if the file may be passed on to the member (flows/files.py), else why not."""
     if event.media not in ("photo", "document") or not event.file_id:
-        return t("Please send a photo or a document (a PDF, for example), or press “No attachment”.")
+        return Refusal(t("Please send a photo or a document (a PDF, for example), or press “No attachment”."))
     if not files.kind_ok(event.media, event.file_name, event.mime_type):
-        return t(
+        return Refusal(t(
             "I cannot pass on this kind of file: a member must be able to open it safely. Send a photo, a PDF "
             "or an office document (Word, Excel, OpenDocument), or press “No attachment”."
-        )
+        ))
     if not files.size_ok(event.media, event.size):
-        return tn(
+        return Refusal(tn(
             "This file is too large to pass on: at most {n} MB. Send a smaller file, or press “No attachment”.",
             "This file is too large to pass on: at most {n} MB. Send a smaller file, or press “No attachment”.",
             files.MAX_MB,
-        )
+        ))
     return None
-
-
-def send(state: Conversation, user: User, env: Env) -> list:
-    """The effects of sending: consent, the parent's details and the attachment (for a new
-    handover), and the case itself; the runner then delivers the request (flows.cases.opened)."""
-    request, saved = state.request, state.saved
-    assert request is not None and saved is not None
-    contact, team = _contact(state, env)
-    assert contact is not None and team is not None
-    org_id = user.org_id or ""
-    effects: list = []
-    if request.kind == "handover":
-        # Every handover records the consent the parent gave, naming this person and this request.
-        effects.append(
-            RecordConsent(
-                question_code=saved.code,
-                org_id=org_id,
-                volunteer_id=user.id,
-                contact_id=contact.id,
-                case_id=env.new_case_id,
-                wording_version=CONSENT_VERSION,
-                language=request.consent_language or user.language,
-                at=env.now,
-            )
-        )
-    if request.kind == "handover" and not request.has_details:
-        effects.append(
-            SaveParent(question_code=saved.code, org_id=org_id, first_name=request.first_name or "", phone=request.phone or "", call_time=request.call_time)
-        )
-        if request.attachment_file:
-            effects.append(
-                AddAttachment(question_code=saved.code, org_id=org_id, media=request.attachment_media or "document", file_id=request.attachment_file, at=env.now)
-            )
-    effects.append(
-        OpenCase(
-            case_id=env.new_case_id,
-            case_kind="consult" if request.kind == "consult" else "handover",
-            question_code=saved.code,
-            org_id=org_id,
-            volunteer_id=user.id,
-            contact_id=contact.id,
-            member_id=env.reachable.get(contact.id),
-            team_id=team.id,
-            way=request.way,
-            previous_id=request.previous_id,
-            at=env.now,
-            short_text=request.short_text if not request.short_skipped else None,
-            short_language=request.short_language if request.short_text and not request.short_skipped else None,
-        )
-    )
-    return effects
-
-
-def sent_text(state: Conversation, env: Env) -> Text:
-    contact, _ = _contact(state, env)
-    return t(
-        "Sent to {name} as {case}. You will hear here when they answer; /cases shows where your requests stand.",
-        name=contact.name if contact else "",
-        case=ltr(env.new_case_id),
-    )
 
 
 def unreachable_note() -> Text:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from flows import intake
 from flows.model import Env, Message, ToCoordinators, ToUser, User
 from flows.state import Draft, Step
+from flows.terms import Scope
 from flows.text import Text, ltr, t, when
 
 VEILIG_THUIS = "0800-2000"
@@ -28,12 +29,12 @@ STEPS = frozenset({Step.DANGER, Step.POSTCODE, Step.REVIEW, Step.PICK_WIJK})
 
 
 def _to(scope: str) -> ToCoordinators:
-    kind, _, key = scope.partition(":")
-    return ToCoordinators(team_id=key) if kind == "team" else ToCoordinators(org_id=key)
+    found = Scope.parse(scope)
+    return ToCoordinators(team_id=found.key) if found.kind == "team" else ToCoordinators(org_id=found.key)
 
 
 def org_scope(user: User) -> str:
-    return f"org:{user.org_id}"
+    return str(Scope.org(user.org_id or ""))
 
 
 def on_danger(user: User, env: Env, draft: Draft) -> tuple[list[Message], Draft]:
@@ -80,7 +81,7 @@ def on_postcode(user: User, env: Env, draft: Draft) -> tuple[list[Message], list
     alerted: list[str] = []
     org = env.directory.organisation_name(user.org_id, user.org_id or "")
     for team in env.directory.teams_by_wijk.get(wijk.code, ()):
-        scope = f"team:{team.id}"
+        scope = str(Scope.team(team.id))
         if scope not in env.alertable:
             continue
         alerted.append(scope)
@@ -151,3 +152,28 @@ def _say(user: User, *parts: Text) -> Message:
 def review_option() -> tuple[str, Text]:
     return ("not_urgent", t("Correct this: no child is in danger"))
 
+
+def urgent_alert(team_id: str, code: str, wijk_name: str, theme: str, org_name: str, org_alerted: bool, volunteer_id: int) -> Message:
+    """An urgent question reaches the wijkteam's coordinator at once: no timer, no consent step.
+    It says whether the organisation's coordinator was alerted too, and carries the volunteer."""
+    if org_alerted:
+        head = t(
+            "⚠️ Urgent question {code} in {wijk}: a volunteer of {organisation} reports that a child may be in danger. "
+            "They have been shown 112 and Veilig Thuis, and their organisation's coordinator is alerted.",
+            code=ltr(code),
+            wijk=wijk_name,
+            organisation=org_name,
+        )
+    else:
+        head = t(
+            "⚠️ Urgent question {code} in {wijk}: a volunteer of {organisation} reports that a child may be in danger. "
+            "They have been shown 112 and Veilig Thuis; their organisation has no coordinator in Wijkbrug.",
+            code=ltr(code),
+            wijk=wijk_name,
+            organisation=org_name,
+        )
+    return Message(
+        to=ToCoordinators(team_id=team_id),
+        parts=(head, t("{field}: {value}", field=t("Theme"), value=intake.THEMES.get(theme, intake.THEMES["other"]))),
+        reach=volunteer_id,
+    )

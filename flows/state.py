@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from flows.terms import CaseKind
+
 
 class Step(StrEnum):
     DANGER = "danger"
@@ -71,7 +73,7 @@ class Request(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     contact_id: str
-    kind: str = "handover"  # or "consult"
+    kind: CaseKind = CaseKind.HANDOVER
     way: str | None = None
     consent_language: str | None = None
     first_name: str | None = None

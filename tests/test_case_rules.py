@@ -12,7 +12,7 @@ from db import outbox
 from flows import access, case_rules, cases, session
 from flows.model import Env, Role, User
 from flows.state import Conversation
-from tests.test_trust import _press, _runner, play, rows, story_db  # noqa: F401 (a fixture)
+from tests.test_trust import PREFERRED, _press, _runner, play, rows, story_db  # noqa: F401 (a fixture)
 
 VOLUNTEER_ID, MEMBER_ID, OTHER_ID = 1, 2, 3
 NOW = datetime(2026, 11, 30, 10, tzinfo=UTC)
@@ -95,7 +95,7 @@ def test_the_member_sees_the_parent_only_while_the_case_is_accepted_by_them(stat
 async def test_a_member_who_declined_gets_no_parent_details_by_pressing_or_forging_show(story_db, catalogs) -> None:
     vault = await play("handover_decline_chain_en.txt", story_db, catalogs)
     (case_id, version), = rows(story_db, "SELECT id, version FROM cases WHERE status = 'declined'")
-    (emre_id, emre), = rows(story_db, "SELECT id, chat_id FROM users WHERE contact_id = 'c-overvecht-2'")
+    (emre_id, emre), = rows(story_db, f"{PREFERRED} WHERE u.contact_id = 'c-overvecht-2'")
     before = rows(story_db, "SELECT id, status, version FROM cases ORDER BY id")
     runner, conn = await _runner(story_db, vault, catalogs)
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flows import request, session
-from flows.model import Choice, EraseParent, Env, OpenCase, RecordConsent, Role, SaveParent, User
+from flows.model import Choice, EraseParent, Env, OpenCase, RecordConsent, Role, SaveParent, Schedule, User
 from flows.state import Conversation, Request, Saved, Step
 from tests.test_trust import play, rows, story_db  # noqa: F401 (a fixture)
 from tests.transcript import DIRECTORY
@@ -39,7 +39,7 @@ def test_the_new_consent_is_recorded_and_the_earlier_details_are_reused() -> Non
     assert agreed.state.step is Step.SEND
     sent = session.step(agreed.state, SARA, Choice(data=f"{agreed.state.token}|send"), env())
     kinds = [type(e) for e in sent.effects]
-    assert kinds == [RecordConsent, OpenCase]
+    assert kinds == [RecordConsent, OpenCase, Schedule, Schedule]  # the case, then its reminder and escalation
     consent = sent.effects[0]
     assert (consent.wording_version, consent.language) == (request.CONSENT_VERSION, "tr")
     assert (consent.contact_id, consent.case_id) == ("c-overvecht-3", "H-NEW001")  # it names Hodan, for this request
@@ -51,7 +51,7 @@ def test_a_parent_who_does_not_agree_to_the_new_person_gets_a_consult_and_their_
     assert refused.state.step is Step.SEND and refused.state.request.kind == "consult"
     assert [type(e) for e in refused.effects] == [EraseParent]
     sent = session.step(refused.state, SARA, Choice(data=f"{refused.state.token}|send"), env())
-    assert [type(e) for e in sent.effects] == [OpenCase] and sent.effects[0].case_kind == "consult"
+    assert [type(e) for e in sent.effects] == [OpenCase, Schedule, Schedule] and sent.effects[0].case_kind == "consult"
 
 
 async def test_each_request_of_the_chain_has_its_own_consent_row(story_db, catalogs) -> None:

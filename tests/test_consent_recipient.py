@@ -10,10 +10,10 @@ import pytest
 
 from db import outbox
 from flows import session
-from flows.model import Choice
+from flows.model import Choice, OpenCase
 from flows.state import Step
 from tests.test_consent_per_person import SARA, env, follow_up
-from tests.test_trust import _press, _runner, play, rows, story_db  # noqa: F401 (a fixture)
+from tests.test_trust import PREFERRED, _press, _runner, play, rows, story_db  # noqa: F401 (a fixture)
 
 
 def test_only_asking_advice_after_a_decline_keeps_the_chain_and_leaves_out_who_declined() -> None:
@@ -25,7 +25,7 @@ def test_only_asking_advice_after_a_decline_keeps_the_chain_and_leaves_out_who_d
     assert offered == ["to:c-overvecht-3"]
     picked = session.step(moved.state, SARA, Choice(data=f"{moved.state.token}|to:c-overvecht-3"), both)
     sent = session.step(picked.state, SARA, Choice(data=f"{picked.state.token}|send"), both)
-    opened = sent.effects[-1]
+    [opened] = [e for e in sent.effects if isinstance(e, OpenCase)]
     assert (opened.case_kind, opened.previous_id, opened.contact_id) == ("consult", "H-100018", "c-overvecht-3")
 
 
@@ -55,7 +55,7 @@ def _a_request_to_hodan(database, case_id: str, consent_names: str) -> int:
     written straight into the database; Hodan's chat."""
     with sqlite3.connect(database) as conn:
         question_id, org_id, team_id = conn.execute("SELECT question_id, org_id, team_id FROM cases WHERE id = 'H-100025'").fetchone()
-        hodan, chat = conn.execute("SELECT id, chat_id FROM users WHERE contact_id = 'c-overvecht-3'").fetchone()
+        hodan, chat = conn.execute(f"{PREFERRED} WHERE u.contact_id = 'c-overvecht-3'").fetchone()
         conn.execute(
             "INSERT INTO cases (id, kind, question_id, org_id, volunteer_id, contact_id, member_id, team_id, way, status, opened_at) "
             "SELECT ?, 'handover', ?, ?, volunteer_id, 'c-overvecht-3', ?, ?, 'parent_calls', 'requested', '2026-11-30T11:00:00+00:00' "
@@ -107,7 +107,8 @@ async def test_a_withdrawn_consent_names_nobody(story_db, catalogs) -> None:
 async def test_the_migration_names_the_recipient_of_consents_stored_before(tmp_path) -> None:
     """A consent stored before 012 is linked to the handover opened with it; a handover that reused
     an earlier consent (as before issue 13) is left without one, so its member gets no details."""
-    from db.connection import connect, migrate, migrations
+    from db.connection import connect
+    from db.schema import migrate, migrations
 
     database = tmp_path / "old.sqlite3"
     with sqlite3.connect(database) as raw:
@@ -132,6 +133,6 @@ async def test_the_migration_names_the_recipient_of_consents_stored_before(tmp_p
     await conn.execute(
         "INSERT INTO consents (question_id, wording_version, language, given_at) VALUES (1, '2026-11', 'tr', ?)", (first,)
     )
-    assert (await migrate(conn)) == ["012_consent_recipient.sql"]
+    assert (await migrate(conn))[:1] == ["012_consent_recipient.sql"]
     await conn.close()
     assert rows(database, "SELECT contact_id, case_id FROM consents") == [("c-emre", "H-AAAAAA")]

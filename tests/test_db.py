@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from db import alerts, conversations, inbox, invites, outbox, questions, users
-from db.connection import DatabaseError, connect, migrations, schema_version, transaction
+from db.connection import DatabaseError, connect, transaction
+from db.schema import migrations, schema_version
 from db.inbox import Incoming
 from db.vault import Vault
 from flows.model import LogQuestion, Message, Role, ToCoordinators

@@ -18,7 +18,7 @@ import pytest
 from bot import cli
 from bot.i18n import Catalogs
 from bot.runner import Runner
-from db import conversations, outbox, privacy, settings, wal
+from db import conversations, outbox, privacy, settings, users, wal
 from db.connection import connect, transaction
 from db.vault import Vault, attach, load_keys
 from flows import intake
@@ -230,7 +230,7 @@ async def test_the_migration_replaces_typed_languages_already_stored(tmp_path: P
     with sqlite3.connect(database) as raw:
         raw.execute("PRAGMA user_version = 9")
     conn = await connect(database, upgrade=False)
-    from db.connection import migrations
+    from db.schema import migrations
 
     for version, _, sql in migrations():
         if version <= 9:
@@ -243,7 +243,7 @@ async def test_the_migration_replaces_typed_languages_already_stored(tmp_path: P
         "('Q-BBBB', 'o', 0, 'other', '', 'tr', '3561', '2026-01-01')"
     )
     await conn.execute("INSERT INTO settings VALUES ('telegram.webhook_secret', 'invented-secret-token')")
-    from db.connection import migrate
+    from db.schema import migrate
 
     assert (await migrate(conn))[:2] == ["010_privacy.sql", "011_question_languages.sql"]
     await conn.close()
@@ -294,6 +294,23 @@ async def test_a_held_alert_is_sealed_and_erased_with_the_volunteer_it_names(sto
     assert await erase(user=1) == 0
     assert rows(story_db, "SELECT count(*) FROM held_alerts WHERE scope = 'org:kompas'") == [(0,)]
     assert traces(story_db, vault, ["Zorbeline"]) == []
+
+
+async def test_erasing_a_person_removes_each_of_their_addresses_and_what_waited_for_it(story_db, catalogs) -> None:
+    """A person with a second address (an invented WhatsApp number) and a call waiting for it."""
+    vault = await play(story_db, catalogs, INTAKE)
+    conn = await connect(story_db)
+    attach(conn, vault)
+    async with transaction(conn):
+        zorbeline = await users.by_chat(conn, "telegram", "7000")
+        assert zorbeline is not None
+        await users.add_address(conn, zorbeline.id, "whatsapp", "31699990042", STORY_START)
+        await outbox.enqueue(conn, "whatsapp", "31699990042", "sendMessage", {"text": "invented"}, STORY_START)
+    await conn.close()
+    assert await erase(user=zorbeline.id) == 0
+    assert rows(story_db, "SELECT count(*) FROM addresses WHERE user_id = 1 OR address IN ('7000', '31699990042')") == [(0,)]
+    assert rows(story_db, "SELECT count(*) FROM outbox") == [(0,)]
+    assert traces(story_db, vault, ["31699990042"]) == []
 
 
 async def test_retention_deletes_alerts_held_past_the_retention_period(story_db, catalogs) -> None:

@@ -70,6 +70,7 @@ async def test_a_person_who_blocked_the_bot_is_not_retried_and_their_coordinator
             await reply_containing(api, 6201, "Noor can no longer be reached through Wijkbrug")
             blocked = [c for c in api.calls if c.get("failed") == 403]
             assert len(blocked) == 1  # refused once, never retried
-            assert stored(bot.database, "SELECT unreachable_at IS NOT NULL FROM users WHERE chat_id = '6202'") == [(1,)]
+            unreachable = "SELECT unreachable_at IS NOT NULL FROM addresses WHERE address = '6202'"
+            assert stored(bot.database, unreachable) == [(1,)]
         finally:
             await bot.stop()

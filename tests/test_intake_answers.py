@@ -8,6 +8,7 @@ import pytest
 
 from bot.i18n import Catalogs
 from flows import intake
+from flows.spec import Refusal
 from flows.state import Draft
 
 
@@ -32,14 +33,14 @@ def test_every_age_up_to_23_fits_exactly_one_age_button(catalogs: Catalogs) -> N
 )
 def test_a_typed_age_picks_its_group(typed: str, group: str) -> None:
     answer = intake.STEPS[intake.Step.AGE].take_text(Draft(), typed, ENV)
-    assert answer.draft is not None and answer.draft.age_group == group
+    assert isinstance(answer, Draft) and answer.age_group == group
 
 
 @pytest.mark.parametrize("typed", ["24", "130", "-3", "four", "3 or 4", ""])
 def test_other_ages_are_answered_and_change_nothing(typed: str, catalogs: Catalogs) -> None:
     answer = intake.STEPS[intake.Step.AGE].take_text(Draft(), typed, ENV)
-    assert answer.draft is None and answer.refusal
-    assert catalogs.render(answer.refusal, "nl") != catalogs.render(answer.refusal, "en")  # translated
+    assert isinstance(answer, Refusal) and answer.reasons
+    assert catalogs.render(answer.reasons, "nl") != catalogs.render(answer.reasons, "en")  # translated
 
 
 # ---- typed languages ----------------------------------------------------------------------
@@ -60,14 +61,14 @@ ENV = Env(now=datetime(2026, 11, 30, tzinfo=UTC), today=datetime(2026, 11, 30).d
 )  # fmt: skip
 def test_a_typed_language_name_is_stored_as_its_code(typed: str, code: str) -> None:
     answer = intake.STEPS[intake.Step.PARENT_LANGUAGE].take_text(Draft(), typed, ENV)
-    assert answer.draft is not None and answer.draft.parent_language == code
+    assert isinstance(answer, Draft) and answer.parent_language == code
 
 
 @pytest.mark.parametrize("typed", ["12", "Fatma Yılmaz", "Emre", "Turkse vader", "x", "Bananas"])
 def test_what_names_no_language_is_asked_again_in_the_reader_s_language(typed: str, catalogs: Catalogs) -> None:
     answer = intake.STEPS[intake.Step.PARENT_LANGUAGE].take_text(Draft(), typed, ENV)
-    assert answer.draft is None
-    assert catalogs.render(answer.refusal, "nl").startswith("Ik ken geen taal")
+    assert isinstance(answer, Refusal)
+    assert catalogs.render(answer.reasons, "nl").startswith("Ik ken geen taal")
 
 
 def test_a_question_logged_with_a_typed_name_before_never_shows_that_text(catalogs: Catalogs) -> None:

@@ -57,7 +57,7 @@ async def feed(runner: Runner, update: dict) -> None:
 
 
 def user_id(database: Path, chat: str) -> int:
-    return rows(database, f"SELECT id FROM users WHERE chat_id = '{chat}'")[0][0]
+    return rows(database, f"SELECT user_id FROM addresses WHERE address = '{chat}'")[0][0]
 
 
 async def sent_to(runner: Runner, chat: str) -> list[str]:

@@ -19,6 +19,8 @@ from db.vault import CHECK_KEY, CHECK_TEXT, KeyProblem, Vault, attach, load_keys
 from tests.story import replay
 
 STORIES = Path(__file__).parent / "stories"
+# Each person's id and preferred address (their chat id), for `... WHERE u.<column> = ...`.
+PREFERRED = "SELECT u.id, a.address FROM users u JOIN addresses a ON a.user_id = u.id AND a.preferred = 1"
 
 
 def rows(database: Path, sql: str) -> list[tuple]:
@@ -132,7 +134,7 @@ def test_invites_are_listed_by_reference_and_can_be_revoked(story_db, capsys) ->
 async def test_pressing_another_person_s_case_button_is_refused_and_changes_nothing(story_db, catalogs) -> None:
     vault = await play("away_escalates_en.txt", story_db, catalogs)
     (case_id, version, status), = rows(story_db, "SELECT id, version, status FROM cases")
-    (petra_id, petra), = rows(story_db, "SELECT id, chat_id FROM users WHERE role = 'coordinator'")
+    (petra_id, petra), = rows(story_db, f"{PREFERRED} WHERE u.role = 'coordinator'")
     runner, conn = await _runner(story_db, vault, catalogs)
     try:
         await _press(runner, conn, int(petra), f"c:{case_id}:accept:{version}")
@@ -147,7 +149,7 @@ async def test_pressing_another_person_s_case_button_is_refused_and_changes_noth
 
 async def test_a_revoked_person_s_messages_are_answered_but_not_acted_on(story_db, catalogs) -> None:
     vault = await play("away_escalates_en.txt", story_db, catalogs)
-    (sara_id, sara_chat), = rows(story_db, "SELECT id, chat_id FROM users WHERE role = 'volunteer'")
+    (sara_id, sara_chat), = rows(story_db, f"{PREFERRED} WHERE u.role = 'volunteer'")
     runner, conn = await _runner(story_db, vault, catalogs)
     try:
         assert await runner.revoke(sara_id)
@@ -245,7 +247,7 @@ async def test_a_thousand_forged_presses_add_a_bounded_number_of_audit_rows(stor
     subject's refusals are counted in one row, and past ten subjects in one row for "*"."""
     vault = await play("away_escalates_en.txt", story_db, catalogs)
     (case_id, version), = rows(story_db, "SELECT id, version FROM cases")
-    (petra_id, petra), = rows(story_db, "SELECT id, chat_id FROM users WHERE role = 'coordinator'")
+    (petra_id, petra), = rows(story_db, f"{PREFERRED} WHERE u.role = 'coordinator'")
     runner, conn = await _runner(story_db, vault, catalogs)
     try:
         for n in range(1000):

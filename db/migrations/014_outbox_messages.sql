@@ -7,5 +7,5 @@
 ALTER TABLE outbox RENAME COLUMN method TO kind;
 ALTER TABLE outbox RENAME COLUMN chat_id TO address;
 ALTER TABLE outbox ADD COLUMN person_id INTEGER;
-UPDATE outbox SET person_id = (SELECT u.id FROM users u WHERE u.channel = outbox.channel AND u.chat_id = outbox.address);
+UPDATE outbox SET person_id = (SELECT a.user_id FROM addresses a WHERE a.channel = outbox.channel AND a.address = outbox.address);
 CREATE INDEX outbox_person ON outbox(person_id);
