@@ -37,9 +37,10 @@ async def queue(conn, clock, *items: tuple[str, str]) -> None:
             await outbox.enqueue(conn, "telegram", chat, "sendMessage", {"chat_id": chat, "text": text}, clock())
 
 
-def worker(conn, clock, sender, pacer: Pacer | None = None) -> DeliveryWorker:
+def worker(conn, clock, sender, pacer: Pacer | None = None, **options: Any) -> DeliveryWorker:
     ticks = iter(range(10**6))
-    return DeliveryWorker(conn, sender, clock, "telegram", pacer=pacer or Pacer(1e9, 1e9, 1e9, 1e9), monotonic=lambda: float(next(ticks)))
+    return DeliveryWorker(conn, sender, clock, "telegram", pacer=pacer or Pacer(1e9, 1e9, 1e9, 1e9),
+                          monotonic=lambda: float(next(ticks)), **options)
 
 
 async def drain(w: DeliveryWorker) -> None:
@@ -93,8 +94,7 @@ async def test_a_refused_call_is_dropped_and_reported_without_blocking_the_chat(
         refused.append((item.chat_id, exc.args[0]))
 
     sender = ScriptedSender({"bad": [Permanent("Forbidden")]})
-    w = worker(conn, clock, sender)
-    w.on_permanent = report
+    w = worker(conn, clock, sender, on_permanent=report)
     await drain(w)
     assert sender.delivered == ["good"] and refused == [("1", "Forbidden")]
 
