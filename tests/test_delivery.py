@@ -10,6 +10,8 @@ from bot.delivery import DeliveryWorker, Pacer, Permanent, RetryAfter, Transient
 from db import outbox
 from db.connection import transaction
 
+HANG_GUARD = 20  # seconds; only stops a broken test from hanging, asserts nothing about speed
+
 
 class ScriptedSender:
     """Fails the calls it is told to, in order; records every attempt."""
@@ -35,9 +37,10 @@ async def queue(conn, clock, *items: tuple[str, str]) -> None:
             await outbox.enqueue(conn, "telegram", chat, "sendMessage", {"chat_id": chat, "text": text}, clock())
 
 
-def worker(conn, clock, sender, pacer: Pacer | None = None) -> DeliveryWorker:
+def worker(conn, clock, sender, pacer: Pacer | None = None, **options: Any) -> DeliveryWorker:
     ticks = iter(range(10**6))
-    return DeliveryWorker(conn, sender, clock, "telegram", pacer=pacer or Pacer(1e9, 1e9, 1e9, 1e9), monotonic=lambda: float(next(ticks)))
+    return DeliveryWorker(conn, sender, clock, "telegram", pacer=pacer or Pacer(1e9, 1e9, 1e9, 1e9),
+                          monotonic=lambda: float(next(ticks)), **options)
 
 
 async def drain(w: DeliveryWorker) -> None:
@@ -91,8 +94,7 @@ async def test_a_refused_call_is_dropped_and_reported_without_blocking_the_chat(
         refused.append((item.chat_id, exc.args[0]))
 
     sender = ScriptedSender({"bad": [Permanent("Forbidden")]})
-    w = worker(conn, clock, sender)
-    w.on_permanent = report
+    w = worker(conn, clock, sender, on_permanent=report)
     await drain(w)
     assert sender.delivered == ["good"] and refused == [("1", "Forbidden")]
 
@@ -121,38 +123,58 @@ def test_pacer_holds_the_whole_bot_to_its_overall_rate() -> None:
 
 
 async def test_a_chat_waiting_for_its_pace_holds_up_no_other_chat(conn, clock) -> None:
-    """Chat 1 has used its burst and must wait about half a second; a message for chat 2, stored
-    while it waits, goes out at once (no batch waits for its slowest chat)."""
+    """Chat 1 has used its burst and must wait half a second; a message for chat 2, stored while
+    it waits, goes out before that wait is over and without a wait of its own (no batch waits for
+    its slowest chat). The pause is the injected sleep's, held until the test lets it end."""
     import asyncio
-    import time
 
     sender = ScriptedSender()
-    sent_at: dict[str, float] = {}
+    delivered = asyncio.Event()
     call = sender.call
 
-    async def timed(method: str, payload: dict[str, Any]) -> Any:
-        sent_at[payload["text"]] = time.monotonic()
-        return await call(method, payload)
+    async def noted(method: str, payload: dict[str, Any]) -> Any:
+        answer = await call(method, payload)
+        delivered.set()
+        return answer
 
-    sender.call = timed  # type: ignore[method-assign]
+    sender.call = noted  # type: ignore[method-assign]
+    pauses: list[float] = []
+    pausing, paused = asyncio.Event(), asyncio.Event()
+
+    async def pacing(seconds: float) -> None:  # time stands still until the test ends the pause
+        pauses.append(seconds)
+        pausing.set()
+        await paused.wait()
+        now[0] += seconds
+
+    now = [0.0]
     pace = Pacer(per_second=1000, burst=1000, chat_per_second=2, chat_burst=1)
-    w = DeliveryWorker(conn, sender, clock, "telegram", pacer=pace)
+    w = DeliveryWorker(conn, sender, clock, "telegram", pacer=pace, monotonic=lambda: now[0], sleep=pacing)
+
+    async def until(event: asyncio.Event, what: str) -> None:
+        try:
+            async with asyncio.timeout(HANG_GUARD):
+                await event.wait()
+        except TimeoutError:
+            raise AssertionError(f"{what}; sent: {sender.delivered}, pauses: {pauses}") from None
+        event.clear()
+
     await queue(conn, clock, ("1", "a1"), ("1", "a2"))
     running = asyncio.create_task(w.run())
     try:
-        while "a1" not in sent_at:
-            await asyncio.sleep(0.01)
+        await until(pausing, "chat 1 never waited for its pace")
+        assert sender.delivered == ["a1"] and pauses == [0.5]  # a2 waits for chat 1's pace: 2 a second
+        delivered.clear()
         await queue(conn, clock, ("2", "b1"))
-        stored = time.monotonic()
         w.wake.set()
-        while "a2" not in sent_at or "b1" not in sent_at:
-            await asyncio.sleep(0.01)
+        await until(delivered, "b1 waited behind chat 1's pace")
+        assert sender.delivered == ["a1", "b1"] and pauses == [0.5]  # during a1's pause, with none of its own
+        paused.set()
+        await until(delivered, "a2 was not sent once its pause was over")
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
-    assert sent_at["b1"] - stored < 0.2  # at once
-    assert sent_at["a2"] - sent_at["a1"] >= 0.45  # chat 1 kept its pace
-    assert sent_at["b1"] < sent_at["a2"]
+    assert sender.delivered == ["a1", "b1", "a2"] and pauses == [0.5] and now == [0.5]  # chat 1 kept its pace
 
 
 async def test_calls_already_loaded_for_a_chat_are_not_sent_once_its_rows_are_deleted(conn, clock) -> None:

@@ -5,7 +5,6 @@ searched); and the files are readable by their owner only. All names and numbers
 
 from __future__ import annotations
 
-import argparse
 import re
 import sqlite3
 import stat
@@ -15,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import cli
 from bot.i18n import Catalogs
 from bot.runner import Runner
 from db import conversations, outbox, privacy, settings, users, wal
@@ -27,7 +25,7 @@ from tests.story import replay
 from tests.test_e2e_telegram import Wijkbrug, texts, wijkbrug  # noqa: F401 - the fixture
 from tests.test_webhook import free_port, post
 from tests.test_trust import play as play_story
-from tests.test_trust import rows, story_db  # noqa: F401 - story_db is a fixture
+from tests.test_trust import operator, rows, story_db  # noqa: F401 - story_db is a fixture
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 STORY_START = datetime(2026, 11, 30, 10, 0, tzinfo=AMSTERDAM)
@@ -91,8 +89,10 @@ def traces(database: Path, vault: Vault, secrets: list[str]) -> list[str]:
     return [s for s in secrets if s.encode() in stored or any(s in text for text in opened)]
 
 
-def erase(**target) -> int:
-    return cli._trust(cli.Settings(), "erase", argparse.Namespace(**{"question": None, "user": None, **target}))
+async def erase(**target: object) -> int:
+    """`wijkbrug erase --question CODE` or `--user ID`, through the command line's `main`."""
+    [(what, which)] = target.items()
+    return await operator("erase", f"--{what}", str(which))
 
 
 async def retention(database: Path, catalogs: Catalogs, vault: Vault, at: datetime) -> Runner:

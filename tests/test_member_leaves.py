@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
 from bot.i18n import Catalogs
 from bot.runner import Runner
 from db import inbox, outbox, privacy, users
@@ -23,7 +22,7 @@ from db.inbox import Incoming
 from db.vault import Vault, attach
 from flows import cases as case_flows
 from tests import updates
-from tests.test_trust import args, play, rows, story_db  # noqa: F401 - story_db is a fixture
+from tests.test_trust import operator, play, rows, story_db  # noqa: F401 - story_db is a fixture
 
 STORIES = Path(__file__).parent / "stories"
 SARA, EMRE, PETRA = "7000", "7001", "7002"  # chat ids the story gives its people, in header order
@@ -74,7 +73,7 @@ async def test_erasing_a_member_with_a_waiting_request_hands_it_on_and_later_tim
     emre = user_id(story_db, EMRE)
     assert rows(story_db, "SELECT count(*) FROM timers WHERE fired_at IS NULL") == [(2,)]
 
-    assert await cli._trust(cli.Settings(), "erase", args(question=None, user=emre)) == 0
+    assert await operator("erase", "--user", str(emre)) == 0
     assert rows(story_db, "SELECT status, member_id FROM cases") == [(case_flows.LEFT, None)]
     assert rows(story_db, "SELECT count(*) FROM timers WHERE fired_at IS NULL") == [(0,)]
     assert "1 open request(s) handed to the wijkteam's coordinator" in capsys.readouterr().out

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.test_e2e_telegram import Wijkbrug, reply_containing, wijkbrug  # noqa: F401 - the fixture
 
 VOLUNTEER = 4100
@@ -14,7 +12,7 @@ async def test_sigterm_closes_the_http_sessions_and_the_databases(wijkbrug: Wijk
     await wijkbrug.start()
     api.user_sends(VOLUNTEER, "/start no-such-code", language_code="en")
     await reply_containing(api, VOLUNTEER, "does not work")
-    await asyncio.sleep(0.5)  # a long poll is in flight when the signal comes
+    await api.wait_for(lambda a: a.polls_waiting == 1, timeout=20)  # a long poll is in flight when the signal comes
     assert await wijkbrug.stop() == 0
     logs = wijkbrug.logs()
     assert "stopped" in logs
@@ -25,8 +23,8 @@ async def test_sigterm_while_telegram_cannot_be_reached_yet_closes_the_http_sess
     api = wijkbrug.api
     api.fail_next("getMe", status=502, times=50)  # the bot keeps trying to meet Telegram
     await wijkbrug.start()
-    await api.wait_for(lambda a: sum(c["method"] == "getMe" for c in a.calls) >= 1, timeout=20)
-    await asyncio.sleep(0.3)
+    # the signal comes while it waits to try again: after a refused second try
+    await api.wait_for(lambda a: sum(c["method"] == "getMe" for c in a.calls) >= 2, timeout=20)
     assert await wijkbrug.stop() == 0
     logs = wijkbrug.logs()
     assert "cannot reach Telegram" in logs and "stopped" in logs

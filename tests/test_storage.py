@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot import cli
 from bot.delivery import DeliveryWorker, Pacer
 from db import outbox, privacy
 from db import settings as stored
 from db.connection import Connection, Patience, keep_trying, transaction
 from db.vault import Vault, attach, load_keys, write_keys
 from tests.storage_fill import fill_questions
-from tests.test_trust import args, play, rows, story_db  # noqa: F401 - the fixture
+from tests.test_trust import operator, play, rows, story_db  # noqa: F401 - the fixture
 from tests.test_delivery import ScriptedSender, queue
 
 
@@ -188,13 +187,13 @@ async def test_rotate_key_run_again_after_an_interruption_finishes_with_its_key(
     key_file = story_db.with_suffix(".key")
     interrupted = Fernet.generate_key()
     write_keys(key_file, [interrupted, *load_keys(None, key_file, create=False)])  # what it did before stopping
-    assert await cli._trust(cli.Settings(), "rotate-key", args()) == 0
+    assert await operator("rotate-key") == 0
     assert "under the newest key (an earlier rotation was finished)" in capsys.readouterr().out
     keys = load_keys(None, key_file, create=False)
     assert len(keys) == 2 and keys[0] == interrupted
     [(sealed,)] = rows(story_db, "SELECT phone_sealed FROM parents")
     assert Vault([interrupted]).open(sealed) == "+31612345678"
-    assert await cli._trust(cli.Settings(), "rotate-key", args()) == 0  # finished: a next run makes a new key
+    assert await operator("rotate-key") == 0  # finished: a next run makes a new key
     assert "under a new key" in capsys.readouterr().out and len(load_keys(None, key_file, create=False)) == 3
 
 
