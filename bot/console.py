@@ -2,8 +2,8 @@
 
 What the person types becomes a channel-neutral input in the inbox (channel `console`); the
 runner handles it exactly as it would a Telegram update; the outbox is drained into this
-terminal by the console's own sender (bot/outgoing.py's messages as lines of text). Buttons are shown numbered: typing the number presses the button, as long as the
-newest message has buttons.
+terminal by the console's own sender (bot/outgoing.py's messages as lines of text). Buttons are
+shown numbered: typing the number presses the button, as long as the newest message has buttons.
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ class ConsoleChat:
 
     def __post_init__(self) -> None:
         self.sender = ConsoleSender(self.out)
-        self.runner = Runner(self.conn, self.catalogs, self.clock, CHANNEL, new_code=self.new_code, vault=attach(self.conn, self.vault))
+        vault = attach(self.conn, self.vault)
+        self.runner = Runner(self.conn, self.catalogs, self.clock, CHANNEL, new_code=self.new_code, vault=vault)
         # The console has no rate limits: a wide pacer keeps the demo instant.
         self.worker = DeliveryWorker(
             self.conn, self.sender, self.clock, CHANNEL,

@@ -39,7 +39,9 @@ class Flow(Protocol):
 
     def step(self, state: Conversation, user: User, event: Input, env: Env) -> Transition: ...
 
-    def case_action(self, state: Conversation, user: User, case: Case, action: str, version: int, env: Env) -> Transition: ...
+    def case_action(
+        self, state: Conversation, user: User, case: Case, action: str, version: int, env: Env
+    ) -> Transition: ...
 
 
 class StorageProblem(StorageTrouble):

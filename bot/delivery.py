@@ -1,8 +1,9 @@
-"""Draining the outbox: in order per address, paced to the channel's limits, retried until delivered.
+"""Draining the outbox: in order per address, paced to the channel's limits, retried until
+delivered.
 
 The worker knows no channel's API: it hands each stored message (bot/outgoing.py) to its channel's
-`Sender`, which makes its own calls of it. A call that fails on the network or with a server error is tried again with growing pauses; a
-429 waits exactly the `retry_after` the channel asked for; a call the channel refuses for good
+`Sender`, which makes its own calls of it. A call that fails on the network or with a server error
+is tried again with growing pauses; a 429 waits exactly the `retry_after` the channel asked for; a call the channel refuses for good
 (a bad request, a user who blocked the bot) is dropped and logged by kind, never by content.
 A row leaves the outbox only after the channel confirmed it, so a crash in between sends that
 one call again: at most one duplicate, of the call in flight. Just before a call goes out the
@@ -211,21 +212,24 @@ class DeliveryWorker:
                     return True  # deleted meanwhile: its person's access ended (bot/departure.py)
                 await self.sender.send(item.address, item.kind, item.body)
         except RetryAfter as exc:
-            await self._stored(lambda: self._later(item, exc.seconds))
+            wait = exc.seconds
+            await self._stored(lambda: self._later(item, wait))
             return False
         except Transient as exc:
             if item.attempts + 1 >= MAX_ATTEMPTS:
-                log.error("gave up on %s #%s after %s attempts (%s)", item.kind, item.id, item.attempts + 1, type(exc).__name__)
+                tries = item.attempts + 1
+                log.error("gave up on %s #%s after %s attempts (%s)", item.kind, item.id, tries, type(exc).__name__)
                 await self._stored(lambda: outbox.done(self.conn, item.id))
                 return True
             await self._stored(lambda: self._later(item, min(MAX_BACKOFF, 0.5 * 2 ** min(item.attempts, 10))))
             return False
         except Permanent as exc:
+            refusal = exc
             log.warning("%s #%s refused for good: %s", item.kind, item.id, exc.args[0] if exc.args else "")
             await self._stored(lambda: outbox.done(self.conn, item.id))
             if self.on_permanent is not None:
                 on_permanent = self.on_permanent
-                await self._stored(lambda: on_permanent(item, exc))
+                await self._stored(lambda: on_permanent(item, refusal))
             return True
         # Sent: the row must go, or it would be sent again. If the database cannot be written
         # now, wait for it (this chat's later calls wait too; other chats go on).

@@ -31,7 +31,7 @@ async def stranger(work: Work, channel: str, inbound: Inbound) -> str:
         language = core.catalogs.pick(inbound.language_code)
         await rendering.say_to(work, channel, inbound.chat_id, access.refuse_stranger(bool(code)), language)
         if inbound.pressed is not None:
-            rendering.answer_press(work, channel, inbound.chat_id, inbound.pressed.callback_id, None)
+            await rendering.answer_press(work, channel, inbound.chat_id, inbound.pressed.callback_id, None)
         return "refused"
     account = await users.create(
         work.conn,
@@ -64,7 +64,7 @@ async def known(work: Work, channel: str, inbound: Inbound, account: Account) ->
         # Nothing of what a revoked person sends is acted on; they are told so, politely.
         await rendering.say_to(work, channel, inbound.chat_id, access.revoked(), account.language)
         if inbound.pressed is not None:
-            rendering.answer_press(work, channel, inbound.chat_id, inbound.pressed.callback_id, None)
+            await rendering.answer_press(work, channel, inbound.chat_id, inbound.pressed.callback_id, None)
         await privacy.refused(work.conn, f"user:{account.id}", "revoked", core.clock())
         return "refused"
     if account.unreachable_at:
@@ -77,7 +77,9 @@ async def known(work: Work, channel: str, inbound: Inbound, account: Account) ->
     return None
 
 
-async def may_press(work: Work, user: User, state: Conversation, case: Case | None, action: str, case_id: str) -> Transition | None:
+async def may_press(
+    work: Work, user: User, state: Conversation, case: Case | None, action: str, case_id: str
+) -> Transition | None:
     """A press on a case's button: None if this side of the case may do `action` now (the table in
     flows.case_rules), else the refusal to answer with (audited; nothing else changes)."""
     if case is not None and access.may_act(user, case, action):

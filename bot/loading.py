@@ -48,7 +48,9 @@ async def env(core: Core, work: Work, needs: Needs = Needs(), case: cases.Case |
     )
 
 
-async def for_step(core: Core, work: Work, account: Account, event: Input, needs: Needs) -> tuple[Env, cases.Case | None]:
+async def for_step(
+    core: Core, work: Work, account: Account, event: Input, needs: Needs
+) -> tuple[Env, cases.Case | None]:
     """The `Env` of one step of `account`'s conversation, and the case it acts on (if any)."""
     case = await case_view(core, work, needs.case_id) if needs.case_id else None
     base = await env(core, work, needs, case)
@@ -59,15 +61,22 @@ async def for_step(core: Core, work: Work, account: Account, event: Input, needs
     if needs.my_questions and account.org_id:
         found = await questions.without_request(core.conn, account.id, account.org_id)
         update["my_questions"] = tuple(
-            Saved(code=q.code, theme=q.theme, parent_language=q.parent_language, urgent=q.urgent, wijk=q.wijk) for q in found
+            Saved(code=q.code, theme=q.theme, parent_language=q.parent_language, urgent=q.urgent, wijk=q.wijk)
+            for q in found
         )
     if needs.question is not None and account.org_id:
         # The request to the member quotes the question, which the conversation does not hold.
         q = await questions.by_code(core.conn, account.org_id, needs.question, core.vault)
         if q is not None:
             update["question"] = AskedQuestion(
-                code=q.code, theme=q.theme, age_group=q.age_group, parent_language=q.parent_language, wijk=q.wijk,
-                urgent=q.urgent, text=q.text, text_language=q.text_language,
+                code=q.code,
+                theme=q.theme,
+                age_group=q.age_group,
+                parent_language=q.parent_language,
+                wijk=q.wijk,
+                urgent=q.urgent,
+                text=q.text,
+                text_language=q.text_language,
             )
     if needs.alertable:
         update["alertable"] = await users.coordinator_scopes(core.conn)
@@ -97,19 +106,44 @@ async def view(core: Core, work: Work, r: stored_cases.CaseRecord) -> cases.Case
     volunteer = await work.account(r.volunteer_id) if r.volunteer_id else None
     org = directory.organisation_name(r.org_id, r.org_id)
     parent = (
-        cases.Parent(first_name=r.first_name, phone=r.phone, call_time=r.call_time) if r.first_name and r.phone else None
+        cases.Parent(first_name=r.first_name, phone=r.phone, call_time=r.call_time)
+        if r.first_name and r.phone
+        else None
     )
     return cases.Case(
-        id=r.id, kind=r.kind, status=r.status, version=r.version, question_code=r.question_code, theme=r.theme,
-        age_group=r.age_group, parent_language=r.parent_language, wijk=r.wijk, wijk_name=wijk.name if wijk else None,
-        urgent=r.urgent, question_text=r.question_text, volunteer_id=r.volunteer_id,
-        volunteer_name=volunteer.display_name if volunteer else "–", org_id=r.org_id, org_name=org,
-        contact_id=r.contact_id, contact_name=contact.name if contact else r.contact_id,
-        contact_phone=contact.phone if contact else "", member_id=r.member_id, team_id=r.team_id,
-        team_name=team.name if team else r.team_id, team_address=team.address if team else "", way=r.way,
-        escalated=r.escalated, parent=parent, attachment_media=r.attachment_media, attachment_file=r.attachment_file,
-        opened_at=r.opened_at, question_language=r.question_language, short_text=r.short_text,
-        short_language=r.short_language, consent_contact=r.consent_contact,
+        id=r.id,
+        kind=r.kind,
+        status=r.status,
+        version=r.version,
+        question_code=r.question_code,
+        theme=r.theme,
+        age_group=r.age_group,
+        parent_language=r.parent_language,
+        wijk=r.wijk,
+        wijk_name=wijk.name if wijk else None,
+        urgent=r.urgent,
+        question_text=r.question_text,
+        volunteer_id=r.volunteer_id,
+        volunteer_name=volunteer.display_name if volunteer else "–",
+        org_id=r.org_id,
+        org_name=org,
+        contact_id=r.contact_id,
+        contact_name=contact.name if contact else r.contact_id,
+        contact_phone=contact.phone if contact else "",
+        member_id=r.member_id,
+        team_id=r.team_id,
+        team_name=team.name if team else r.team_id,
+        team_address=team.address if team else "",
+        way=r.way,
+        escalated=r.escalated,
+        parent=parent,
+        attachment_media=r.attachment_media,
+        attachment_file=r.attachment_file,
+        opened_at=r.opened_at,
+        question_language=r.question_language,
+        short_text=r.short_text,
+        short_language=r.short_language,
+        consent_contact=r.consent_contact,
     )
 
 
@@ -128,7 +162,10 @@ async def report_for_scope(
     for one in (week, week.previous()):
         start, end = one.bounds(zone)
         facts.append(
-            (await summaries.questions(core.conn, scope, wijken, start, end), await summaries.events(core.conn, scope, start, end))
+            (
+                await summaries.questions(core.conn, scope, wijken, start, end),
+                await summaries.events(core.conn, scope, start, end),
+            )
         )
     waiting = await summaries.waiting(core.conn, scope)
     late = summary.stalled(waiting, now, zone, core.holidays(now.year), core.config.reminder_hours)

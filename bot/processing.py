@@ -46,10 +46,10 @@ def parse_stored(payload: str) -> Inbound | None:
     return parse(data) if isinstance(data, dict) else None
 
 
-async def process_pending(core: Core, limit: int = 25, committed: Callable[[], object] | None = None) -> int:
+async def process_pending(core: Core, limit: int = 25, committed: Callable[[int], object] | None = None) -> int:
     """Process what waits in this channel's inbox, oldest first. Returns how many.
-    `committed` is called after each update's transaction (to wake the delivery worker: a
-    reply need not wait for the rest of the batch).
+    `committed` is called with each update's id after its transaction (to wake the delivery
+    worker: a reply need not wait for the rest of the batch).
 
     A chat sending faster than the flood limit (bot/flood.py) is slowed, and only that chat:
     the inbox is read page by page past its updates, so every other chat is handled as if
@@ -78,7 +78,7 @@ async def process_pending(core: Core, limit: int = 25, committed: Callable[[], o
             await process(core, item.update_id, inbound)
             done += 1
             if committed is not None:
-                committed()
+                committed(item.update_id)
             # Statements run in place and never yield: let the poller and the delivery
             # worker have their turn between two updates, or a long batch would hold them.
             await asyncio.sleep(0)
@@ -123,7 +123,6 @@ async def _in_transaction(core: Core, handle: Callable[[Work], object], update_i
     work = Work(core)
     async with transaction(core.conn):
         outcome = await handle(work)  # type: ignore[misc]
-        await rendering.answers_to_outbox(work)
         await inbox.mark_processed(core.conn, core.channel, update_id, str(outcome), core.clock())
     work.flush_answers()
 
@@ -136,7 +135,7 @@ async def _sorry(work: Work, inbound: Inbound | None) -> str:
         sorry = t("Sorry, something went wrong on my side, and your last message was not handled. Please try again.")
         await rendering.say_to(work, core.channel, inbound.chat_id, sorry, language)
         if inbound.pressed is not None:
-            rendering.answer_press(work, core.channel, inbound.chat_id, inbound.pressed.callback_id, None)
+            await rendering.answer_press(work, core.channel, inbound.chat_id, inbound.pressed.callback_id, None)
     return "failed"
 
 
@@ -178,7 +177,7 @@ async def _answer(work: Work, inbound: Inbound, moved: Transition, account: Acco
     channel = work.core.channel
     if pressed is not None:
         notice = work.core.catalogs.render(moved.notice, account.language) if moved.notice else None
-        rendering.answer_press(work, channel, inbound.chat_id, pressed.callback_id, notice)
+        await rendering.answer_press(work, channel, inbound.chat_id, pressed.callback_id, notice)
         if moved.chosen is not None and pressed.message_id is not None:
             await rendering.chosen(work, account, str(pressed.message_id), pressed.text, moved.chosen)
     for message in moved.messages:

@@ -91,7 +91,11 @@ def _file(work: Work, account: Account, message: Message) -> outgoing.File:
         data = draw(report, work.core.catalogs, account.language)
         return {"kind": "photo", "name": "summary.png", "data": base64.b64encode(data).decode("ascii")}
     data = to_csv(list(upload.rows), upload.excel, work.core.catalogs.timezone)
-    return {"kind": "document", "name": f"wijkbrug-{report.week.label}.csv", "data": base64.b64encode(data).decode("ascii")}
+    return {
+        "kind": "document",
+        "name": f"wijkbrug-{report.week.label}.csv",
+        "data": base64.b64encode(data).decode("ascii"),
+    }
 
 
 async def store(work: Work, account: Account, kind: str, body: outgoing.Body) -> None:
@@ -105,23 +109,19 @@ async def say_to(work: Work, channel: str, address: str, text: Text, language: s
     await outbox.enqueue(work.conn, channel, address, "say", outgoing.say(rendered), work.core.clock())
 
 
-def answer_press(work: Work, channel: str, address: str, press: str, notice: str | None) -> None:
-    """A press is answered (on Telegram: its button stops spinning, and a notice shows) once the
-    update is committed, beside the outbox: the answer is no use later, so it needs no durability;
-    through the outbox each cost a sealed row, its delete and a scan (a quarter of all rows)."""
+async def answer_press(work: Work, channel: str, address: str, press: str, notice: str | None) -> None:
+    """A press is answered (on Telegram: its button stops spinning, and a notice shows). With a
+    channel that can send at once (`send_now`), the answer goes out once the update is committed,
+    beside the outbox: it is no use later, so it needs no durability; through the outbox each cost a
+    sealed row, its delete and a scan (a quarter of all rows). Otherwise it is stored first among
+    what the update sends, keyed to the address so it keeps its place among its other messages."""
     body: outgoing.Answer = {"press": press}
     if notice:
         body["notice"] = notice
-    work.answers.append((channel, address, dict(body)))
-
-
-async def answers_to_outbox(work: Work) -> None:
-    """Without a channel to send them at once (the console, a test), the answers are stored with
-    the rest, keyed to their address so they keep their place among its other messages."""
-    if work.core.send_now is None:
-        for channel, address, body in work.answers:
-            await outbox.enqueue(work.conn, channel, address, "answer", body, work.core.clock())
-        work.answers.clear()
+    if work.core.send_now is not None:
+        work.answers.append((channel, address, dict(body)))
+    else:
+        await outbox.enqueue(work.conn, channel, address, "answer", body, work.core.clock())
 
 
 async def chosen(work: Work, account: Account, ref: str, prompt: str, choice: Text) -> None:

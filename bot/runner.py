@@ -64,8 +64,17 @@ class Runner:
         attach(conn, vault)
         config = Config(reminder_hours, summary_threshold, push_at, retention_days, text_retention_days)
         self.core = Core(
-            conn, catalogs, clock, vault, flow, channel, config, new_code=new_code, new_case=new_case,
-            flood=flood or Flood.unlimited(), send_now=send_now,
+            conn,
+            catalogs,
+            clock,
+            vault,
+            flow,
+            channel,
+            config,
+            new_code=new_code,
+            new_case=new_case,
+            flood=flood if flood is not None else Flood.unlimited(),
+            send_now=send_now,
         )
 
     # What the core is made of, for those that need a part of it.
@@ -85,11 +94,15 @@ class Runner:
     def flood(self) -> Flood:
         return self.core.flood
 
+    @flood.setter
+    def flood(self, flood: Flood) -> None:  # a new limit, from the next update on
+        self.core.flood = flood
+
     async def directory(self) -> Directory:
         return await self.core.directory()
 
     # Processing.
-    async def process_pending(self, limit: int = 25, committed: Callable[[], object] | None = None) -> int:
+    async def process_pending(self, limit: int = 25, committed: Callable[[int], object] | None = None) -> int:
         return await processing.process_pending(self.core, limit, committed)
 
     async def process(self, update_id: int, inbound: Inbound | None) -> None:
@@ -117,8 +130,12 @@ class Runner:
     async def case(self, case_id: str) -> cases.Case | None:
         return await loading.case_view(self.core, Work(self.core), case_id)
 
-    async def report(self, account: Account, week: summary.Week, with_rows: bool = False) -> tuple[summary.Report, list[dict[str, Any]]]:
+    async def report(
+        self, account: Account, week: summary.Week, with_rows: bool = False
+    ) -> tuple[summary.Report, list[dict[str, Any]]]:
         return await loading.report_for_scope(self.core, loading.scope_of(account), week, with_rows)
 
-    async def report_for_scope(self, scope: str, week: summary.Week, with_rows: bool = False) -> tuple[summary.Report, list[dict[str, Any]]]:
+    async def report_for_scope(
+        self, scope: str, week: summary.Week, with_rows: bool = False
+    ) -> tuple[summary.Report, list[dict[str, Any]]]:
         return await loading.report_for_scope(self.core, scope, week, with_rows)

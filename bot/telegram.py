@@ -78,7 +78,9 @@ def build_application(settings: Settings, requests: tuple[AiohttpRequest, Aiohtt
 class TelegramBot:
     """`wijkbrug run`: poll, process and deliver until stopped."""
 
-    def __init__(self, settings: Settings, catalogs: Catalogs, clock: Callable[[], datetime], webhook: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, catalogs: Catalogs, clock: Callable[[], datetime], webhook: str | None = None
+    ) -> None:
         self.webhook = webhook
         self.settings = settings
         self.catalogs = catalogs
@@ -187,7 +189,10 @@ class TelegramBot:
                 # what a burst allocates the process keeps.
                 batch = await bot.do_api_request(
                     "getUpdates",
-                    api_kwargs={"offset": offset, "timeout": self.settings.poll_timeout, "allowed_updates": ALLOWED_UPDATES, "limit": 25},
+                    api_kwargs={
+                        "offset": offset, "timeout": self.settings.poll_timeout,
+                        "allowed_updates": ALLOWED_UPDATES, "limit": 25,
+                    },
                     read_timeout=self.settings.poll_timeout + 10,
                 )
             except RetryAfter as exc:
@@ -206,7 +211,9 @@ class TelegramBot:
             pause = 1.0
             if not batch:
                 continue
-            updates = [Incoming(update_id=int(u["update_id"]), payload=json.dumps(u, ensure_ascii=False)) for u in batch]
+            updates = [
+                Incoming(update_id=int(u["update_id"]), payload=json.dumps(u, ensure_ascii=False)) for u in batch
+            ]
             offset = max(u.update_id for u in updates) + 1
             # Stored together with the offset: asking for `offset` next is what tells Telegram
             # these are handled, and by then they are safe in the inbox. While the database cannot
@@ -231,7 +238,8 @@ class TelegramBot:
 
         # Without a configured secret, a new one for every run, kept in memory only (never in the
         # database): it is registered with Telegram below, on every start.
-        secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else secrets.token_urlsafe(32)
+        configured = self.settings.webhook_secret
+        secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
         path = urlsplit(self.webhook or "").path or "/"
         timeout = self.settings.webhook_timeout
         loop = asyncio.get_running_loop()
@@ -285,7 +293,8 @@ class TelegramBot:
                 "setWebhook",
                 api_kwargs={"url": self.webhook, "secret_token": secret, "allowed_updates": ALLOWED_UPDATES},
             )
-            log.info("webhook set; listening on %s:%s%s", self.settings.webhook_listen, self.settings.webhook_port, path)
+            listen, port = self.settings.webhook_listen, self.settings.webhook_port
+            log.info("webhook set; listening on %s:%s%s", listen, port, path)
             await asyncio.Event().wait()
         finally:
             listening.close()
@@ -302,7 +311,7 @@ class TelegramBot:
 
         async def one_round() -> int:
             nonlocal timers_at
-            busy = await runner.process_pending(committed=worker.wake.set)
+            busy = await runner.process_pending(committed=lambda _: worker.wake.set())
             self.drained.set()
             if clock() >= timers_at:
                 busy += await runner.fire_timers()

@@ -58,7 +58,8 @@ def calls(address: str, kind: str, body: dict[str, Any]) -> tuple[str, dict[str,
         return "answerCallbackQuery", answer
     if kind == "menu":
         commands = [
-            {"command": c["command"], "description": c["description"][:MAX_COMMAND_DESCRIPTION]} for c in body["commands"]
+            {"command": c["command"], "description": c["description"][:MAX_COMMAND_DESCRIPTION]}
+            for c in body["commands"]
         ]
         return "setMyCommands", {"commands": commands, "scope": {"type": "chat", "chat_id": address}}
     return kind, body  # stored before migration 014: the call itself
@@ -69,7 +70,11 @@ def _say(address: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if (file := body.get("file")) is not None:
         field = "photo" if file["kind"] == "photo" else "document"
         upload = {"field": field, "filename": file["name"], "data": file["data"]}
-        return "sendPhoto" if field == "photo" else "sendDocument", {"chat_id": address, "caption": text, "_upload": upload}
+        return "sendPhoto" if field == "photo" else "sendDocument", {
+            "chat_id": address,
+            "caption": text,
+            "_upload": upload,
+        }
     if (forwarded := body.get("forwarded")) is not None:
         field = "photo" if forwarded["media"] == "photo" else "document"
         method = "sendPhoto" if field == "photo" else "sendDocument"

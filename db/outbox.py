@@ -110,6 +110,12 @@ async def drop_person(conn: Connection, person_id: int) -> int:
     return cur.rowcount
 
 
+async def drop_address(conn: Connection, channel: str, address: str) -> int:
+    """Forget every message still waiting for one address (a channel refused it for good): how many."""
+    cur = await conn.execute("DELETE FROM outbox WHERE channel = ? AND address = ?", (channel, address))
+    return cur.rowcount
+
+
 async def retry_later(conn: Connection, outgoing_id: int, at: datetime) -> None:
     await conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?", (at.isoformat(), outgoing_id)

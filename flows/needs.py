@@ -10,7 +10,6 @@ from flows.model import Choice, Command, Input, Role, User
 from flows.state import Conversation, Step
 
 
-
 @dataclass(frozen=True)
 class Needs:
     case_id: str | None = None  # the case the step acts on (a case's button, or the open detour's)
