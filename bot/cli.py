@@ -441,7 +441,6 @@ def _summary_language(catalogs: Catalogs, asked: str | None) -> str:
 
 async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> int:
     """The operator's access and privacy commands; each is recorded in the audit log."""
-    from bot import departure
     from bot import listing
     from bot.runner import Runner
     from db import privacy, users, wal
@@ -477,7 +476,7 @@ async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> 
             else:
                 # A member's open requests are handed on first (flows.cases.member_left).
                 runner = Runner(conn, Catalogs(default=settings.default_locale), utc_now, vault=vault)
-                erased = await departure.erase(runner, args.user)
+                erased = await runner.erase(args.user)
                 what = f"user {args.user}"
             if erased is None:
                 raise OperatorError(f"no {what}")

@@ -1,7 +1,9 @@
-"""Draining the outbox: in order per chat, paced to the channel's limits, retried until delivered.
+"""Draining the outbox: in order per address, paced to the channel's limits, retried until
+delivered.
 
-A call that fails on the network or with a server error is tried again with growing pauses; a
-429 waits exactly the `retry_after` the channel asked for; a call the channel refuses for good
+The worker knows no channel's API: it hands each stored message (bot/outgoing.py) to its channel's
+`Sender`, which makes its own calls of it. A call that fails on the network or with a server error
+is tried again with growing pauses; a 429 waits exactly the `retry_after` the channel asked for; a call the channel refuses for good
 (a bad request, a user who blocked the bot) is dropped and logged by kind, never by content.
 A row leaves the outbox only after the channel confirmed it, so a crash in between sends that
 one call again: at most one duplicate, of the call in flight. Just before a call goes out the
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from bot import outgoing
 from db import outbox
 from db.connection import Connection, Patience, keep_trying
 from db.outbox import Outgoing
@@ -52,7 +55,10 @@ class Permanent(DeliveryError):
 
 
 class Sender(Protocol):
-    async def call(self, method: str, payload: dict[str, Any]) -> Any: ...
+    """A channel's delivery: one stored message to one address, as that channel's own calls.
+    Raises RetryAfter, Transient or Permanent when it does not go through."""
+
+    async def send(self, address: str, kind: str, body: dict[str, Any]) -> None: ...
 
 
 @dataclass
@@ -89,8 +95,9 @@ class Pacer:
             self._chats = {c: b for c, b in self._chats.items() if now - b[1] < self.chat_burst / self.chat_per_second}
 
 
-# Calls that do not count as messages against the channel's limits.
-UNPACED = frozenset({"answerCallbackQuery"})
+# What does not count as a message against the channel's limits (with the Bot API method of the
+# same, in rows stored before migration 014).
+UNPACED = outgoing.UNPACED | {"answerCallbackQuery"}
 
 
 @dataclass
@@ -114,20 +121,21 @@ class DeliveryWorker:
         self._now: set[asyncio.Task[None]] = set()  # calls sent beside the outbox (`send_now`)
         self.tried = 0
 
-    def send_now(self, method: str, payload: dict[str, Any]) -> None:
-        """Send a call that needs no durability at once, beside the outbox, within the same
+    def send_now(self, channel: str, address: str, kind: str, body: dict[str, Any]) -> None:
+        """Send a message that needs no durability at once, beside the outbox, within the same
         bound on calls in flight: answering a button press, which only stops its spinner. A
         failure is logged by kind and not tried again (the press has expired by then)."""
-        task = asyncio.create_task(self._send_now(method, payload))
+        assert channel == self.channel, f"{channel} is not this worker's channel ({self.channel})"
+        task = asyncio.create_task(self._send_now(address, kind, body))
         self._now.add(task)
         task.add_done_callback(self._now.discard)
 
-    async def _send_now(self, method: str, payload: dict[str, Any]) -> None:
+    async def _send_now(self, address: str, kind: str, body: dict[str, Any]) -> None:
         try:
             async with self._sending:
-                await self.sender.call(method, payload)
+                await self.sender.send(address, kind, body)
         except DeliveryError as exc:
-            log.info("%s not sent: %s", method, type(exc).__name__)
+            log.info("%s not sent: %s", kind, type(exc).__name__)
 
     async def run(self) -> None:
         """Deliver until cancelled. Each chat with calls due gets a task that sends them in
@@ -167,7 +175,7 @@ class DeliveryWorker:
         )
         chats: dict[str, list[Outgoing]] = {}
         for item in batch:
-            chats.setdefault(item.chat_id, []).append(item)
+            chats.setdefault(item.address, []).append(item)
         for chat_id, items in chats.items():
             self._chats[chat_id] = asyncio.create_task(self._chat(chat_id, items))
 
@@ -179,7 +187,7 @@ class DeliveryWorker:
                         return  # to be tried again later: the chat's later calls wait behind it
                 # Calls stored for this chat meanwhile were skipped by the worker: take them now.
                 items, _ = await self._stored(
-                    lambda: outbox.due_in_order(self.conn, self.channel, self.clock(), chat_id=chat_id)
+                    lambda: outbox.due_in_order(self.conn, self.channel, self.clock(), address=chat_id)
                 )
         finally:
             del self._chats[chat_id]
@@ -194,31 +202,34 @@ class DeliveryWorker:
     async def _deliver(self, item: Outgoing) -> bool:
         """True when the call is done with (delivered, or refused for good)."""
         self.tried += 1
-        if item.method not in UNPACED:
-            while (pause := self.pacer.wait(item.chat_id, self.monotonic())) > 0:
+        if item.kind not in UNPACED:
+            while (pause := self.pacer.wait(item.address, self.monotonic())) > 0:
                 await self.sleep(pause)
-            self.pacer.take(item.chat_id, self.monotonic())
+            self.pacer.take(item.address, self.monotonic())
         try:
             async with self._sending:  # a few calls in flight at once; waiting for the pace holds no slot
                 if not await self._stored(lambda: outbox.still_waiting(self.conn, item.id)):
                     return True  # deleted meanwhile: its person's access ended (bot/departure.py)
-                await self.sender.call(item.method, item.payload)
+                await self.sender.send(item.address, item.kind, item.body)
         except RetryAfter as exc:
-            await self._stored(lambda: self._later(item, exc.seconds))
+            wait = exc.seconds
+            await self._stored(lambda: self._later(item, wait))
             return False
         except Transient as exc:
             if item.attempts + 1 >= MAX_ATTEMPTS:
-                log.error("gave up on %s #%s after %s attempts (%s)", item.method, item.id, item.attempts + 1, type(exc).__name__)
+                tries = item.attempts + 1
+                log.error("gave up on %s #%s after %s attempts (%s)", item.kind, item.id, tries, type(exc).__name__)
                 await self._stored(lambda: outbox.done(self.conn, item.id))
                 return True
             await self._stored(lambda: self._later(item, min(MAX_BACKOFF, 0.5 * 2 ** min(item.attempts, 10))))
             return False
         except Permanent as exc:
-            log.warning("%s #%s refused for good: %s", item.method, item.id, exc.args[0] if exc.args else "")
+            refusal = exc
+            log.warning("%s #%s refused for good: %s", item.kind, item.id, exc.args[0] if exc.args else "")
             await self._stored(lambda: outbox.done(self.conn, item.id))
             if self.on_permanent is not None:
                 on_permanent = self.on_permanent
-                await self._stored(lambda: on_permanent(item, exc))
+                await self._stored(lambda: on_permanent(item, refusal))
             return True
         # Sent: the row must go, or it would be sent again. If the database cannot be written
         # now, wait for it (this chat's later calls wait too; other chats go on).

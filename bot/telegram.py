@@ -10,7 +10,6 @@ beside it, each on its own SQLite connection.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hmac
 import json
 import logging
@@ -18,15 +17,11 @@ import secrets
 import warnings
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, InputFile
+from telegram import BotCommand
 from telegram.error import (
-    BadRequest,
-    ChatMigrated,
     Conflict,
-    Forbidden,
     InvalidToken,
     NetworkError,
     RetryAfter,
@@ -37,10 +32,11 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.warnings import PTBUserWarning
 
 from bot import delivery, memory
-from bot.http import AiohttpRequest, Call
+from bot.http import AiohttpRequest
 from bot.i18n import Catalogs
 from bot.runner import Flood, Runner
 from bot.settings import Settings
+from bot.telegram_send import TelegramSender, seconds
 from db import inbox, users
 from db import settings as stored
 from db.connection import Checkpointer, Connection, Patience, connect, keep_trying, leave_checkpoints_to, transaction
@@ -57,15 +53,9 @@ OFFSET_KEY = "telegram.offset"
 USERNAME_KEY = "telegram.username"
 ALLOWED_UPDATES = ["message", "callback_query"]
 
-# The outbox stores Bot API calls as data and replays them with do_api_request, which warns that
-# a typed method exists; the typed methods would only rebuild the same JSON.
+# The Telegram sender makes Bot API calls from stored messages with do_api_request, which warns
+# that a typed method exists; the typed methods would only rebuild the same JSON.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
-
-
-def _seconds(retry_after: object) -> float:
-    """PTB 22 gives retry_after as int seconds or (opted in) a timedelta."""
-    total = getattr(retry_after, "total_seconds", None)
-    return float(total()) if callable(total) else float(retry_after)  # type: ignore[arg-type]
 
 
 def build_application(settings: Settings, requests: tuple[AiohttpRequest, AiohttpRequest] | None = None) -> Application:
@@ -85,48 +75,12 @@ def build_application(settings: Settings, requests: tuple[AiohttpRequest, Aiohtt
     )
 
 
-TEXT_METHODS = frozenset({"sendMessage", "editMessageText"})
-
-
-class TelegramSender:
-    """Carries out an outbox row as the Bot API call it describes, mapping PTB's errors.
-
-    A row is a call serialised already, so it goes to PTB's request object (`BaseRequest.post`:
-    PTB's handling of Telegram's answers and errors) without the Bot's layers above it, which
-    would rebuild the same JSON parameter by parameter: 60 of the 180 µs a call cost. A file
-    the bot made (chart, export) goes through the Bot, as multipart."""
-
-    def __init__(self, application: Application) -> None:
-        self.bot = application.bot
-        self.request = application.bot.request
-        self.base_url = application.bot.base_url
-
-    async def call(self, method: str, payload: dict[str, Any]) -> Any:
-        if method in TEXT_METHODS:
-            # Texts carry what people wrote (relayed notes, questions): a link in them is shown as
-            # text, never fetched by Telegram for a preview card.
-            payload = {**payload, "link_preview_options": {"is_disabled": True}}
-        try:
-            if "_upload" not in payload:
-                return await self.request.post(f"{self.base_url}/{method}", Call(payload))  # type: ignore[arg-type]
-            kwargs = dict(payload)
-            upload = kwargs.pop("_upload")
-            kwargs[upload["field"]] = InputFile(base64.b64decode(upload["data"]), filename=upload["filename"])
-            return await self.bot.do_api_request(method, api_kwargs=kwargs)
-        except RetryAfter as exc:
-            raise delivery.RetryAfter(_seconds(exc.retry_after)) from None
-        except (Forbidden, BadRequest, ChatMigrated, InvalidToken) as exc:
-            raise delivery.Permanent(type(exc).__name__) from None
-        except (TimedOut, NetworkError) as exc:
-            raise delivery.Transient(type(exc).__name__) from None
-        except TelegramError as exc:
-            raise delivery.Transient(type(exc).__name__) from None
-
-
 class TelegramBot:
     """`wijkbrug run`: poll, process and deliver until stopped."""
 
-    def __init__(self, settings: Settings, catalogs: Catalogs, clock: Callable[[], datetime], webhook: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, catalogs: Catalogs, clock: Callable[[], datetime], webhook: str | None = None
+    ) -> None:
         self.webhook = webhook
         self.settings = settings
         self.catalogs = catalogs
@@ -160,7 +114,7 @@ class TelegramBot:
             async def refused(item, exc: delivery.Permanent) -> None:
                 if exc.args and exc.args[0] == "Forbidden":  # the person blocked the bot: stop trying them
                     async with transaction(send_db):
-                        await users.mark_unreachable(send_db, CHANNEL, item.chat_id, self.clock())
+                        await users.mark_unreachable(send_db, CHANNEL, item.address, self.clock())
 
             pacer = delivery.Pacer(
                 per_second=self.settings.send_per_second, burst=self.settings.send_per_second,
@@ -235,12 +189,15 @@ class TelegramBot:
                 # what a burst allocates the process keeps.
                 batch = await bot.do_api_request(
                     "getUpdates",
-                    api_kwargs={"offset": offset, "timeout": self.settings.poll_timeout, "allowed_updates": ALLOWED_UPDATES, "limit": 25},
+                    api_kwargs={
+                        "offset": offset, "timeout": self.settings.poll_timeout,
+                        "allowed_updates": ALLOWED_UPDATES, "limit": 25,
+                    },
                     read_timeout=self.settings.poll_timeout + 10,
                 )
             except RetryAfter as exc:
-                log.warning("getUpdates: Telegram asks to wait %.0fs", _seconds(exc.retry_after))
-                await asyncio.sleep(_seconds(exc.retry_after))
+                log.warning("getUpdates: Telegram asks to wait %.0fs", seconds(exc.retry_after))
+                await asyncio.sleep(seconds(exc.retry_after))
                 continue
             except InvalidToken:
                 raise
@@ -254,7 +211,9 @@ class TelegramBot:
             pause = 1.0
             if not batch:
                 continue
-            updates = [Incoming(update_id=int(u["update_id"]), payload=json.dumps(u, ensure_ascii=False)) for u in batch]
+            updates = [
+                Incoming(update_id=int(u["update_id"]), payload=json.dumps(u, ensure_ascii=False)) for u in batch
+            ]
             offset = max(u.update_id for u in updates) + 1
             # Stored together with the offset: asking for `offset` next is what tells Telegram
             # these are handled, and by then they are safe in the inbox. While the database cannot
@@ -279,7 +238,8 @@ class TelegramBot:
 
         # Without a configured secret, a new one for every run, kept in memory only (never in the
         # database): it is registered with Telegram below, on every start.
-        secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else secrets.token_urlsafe(32)
+        configured = self.settings.webhook_secret
+        secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
         path = urlsplit(self.webhook or "").path or "/"
         timeout = self.settings.webhook_timeout
         loop = asyncio.get_running_loop()
@@ -333,7 +293,8 @@ class TelegramBot:
                 "setWebhook",
                 api_kwargs={"url": self.webhook, "secret_token": secret, "allowed_updates": ALLOWED_UPDATES},
             )
-            log.info("webhook set; listening on %s:%s%s", self.settings.webhook_listen, self.settings.webhook_port, path)
+            listen, port = self.settings.webhook_listen, self.settings.webhook_port
+            log.info("webhook set; listening on %s:%s%s", listen, port, path)
             await asyncio.Event().wait()
         finally:
             listening.close()
@@ -350,7 +311,7 @@ class TelegramBot:
 
         async def one_round() -> int:
             nonlocal timers_at
-            busy = await runner.process_pending(committed=worker.wake.set)
+            busy = await runner.process_pending(committed=lambda _: worker.wake.set())
             self.drained.set()
             if clock() >= timers_at:
                 busy += await runner.fire_timers()

@@ -1,4 +1,4 @@
-"""Telegram-shaped updates (the console demo writes the same shape) as channel-neutral inputs."""
+"""Telegram updates as channel-neutral inputs (`Inbound`), the form every channel hands the core."""
 
 from __future__ import annotations
 
@@ -57,17 +57,21 @@ def _message(message: dict[str, Any]) -> Inbound | None:
         return None  # Wijkbrug works in private chats only: a group would show a family's data to many
     name, language = _sender(message)
     text = message.get("text")
+    event: Input
     if isinstance(text, str):
-        event: Input
-        if text.startswith("/") and len(text) > 1:
-            head, _, args = text[1:].partition(" ")
-            event = Command(name=head.split("@", 1)[0].lower(), args=args.strip())
-        else:
-            event = Said(text=text)
+        event = text_input(text)
     else:
         media = next((kind for kind in _MEDIA if kind in message), "other")
         event = _attachment(message, media)
     return Inbound(chat_id=str(chat["id"]), first_name=name, language_code=language, event=event)
+
+
+def text_input(text: str) -> Command | Said:
+    """Typed text: a command (`/name args`, `/name@bot`) or something said."""
+    if text.startswith("/") and len(text) > 1:
+        head, _, args = text[1:].partition(" ")
+        return Command(name=head.split("@", 1)[0].lower(), args=args.strip())
+    return Said(text=text)
 
 
 def _callback(query: dict[str, Any]) -> Inbound | None:

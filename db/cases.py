@@ -3,11 +3,13 @@ question. Personal data is sealed with the vault on the way in and opened on the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
 from db.connection import Connection
+from db.questions import NoFreeCode
 from db.vault import Vault
 from flows.model import AddAttachment, ChangeCase, OpenCase, RecordConsent, SaveParent
 
@@ -197,3 +199,13 @@ async def quiet_since(conn: Connection, before: datetime, vault: Vault) -> list[
         (before.astimezone(UTC).isoformat(),),
     ) as cur:
         return [_record(r, vault) for r in await cur.fetchall()]
+
+
+async def unused_id(conn: Connection, make: Callable[[], str], attempts: int = 8) -> str:
+    """A case id no case has yet, from `make` (random); like `db.questions.unused_code`."""
+    for _ in range(attempts):
+        case_id = make()
+        async with conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)) as cur:
+            if await cur.fetchone() is None:
+                return case_id
+    raise NoFreeCode(f"no free case id in {attempts} tries")

@@ -1,11 +1,12 @@
-"""Outgoing calls to a channel, rendered and stored in the same transaction as the state change
-that caused them (sealed: they hold what people wrote); a delivery worker sends them in order per
-chat and deletes them once done."""
+"""Outgoing messages for a person, rendered (channel-neutral, bot/outgoing.py) and stored in the same
+transaction as the state change that caused them (sealed: they hold what people wrote); a
+delivery worker hands them to their channel's sender in order per address and deletes them once
+done."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,27 +18,32 @@ from db.connection import Connection
 
 class Outgoing(BaseModel):
     id: int
-    chat_id: str
-    method: str
-    payload: dict[str, Any]
+    address: str  # where on the channel: a Telegram chat id, …
+    kind: str  # bot.outgoing.KINDS (or, for a row stored before migration 014, a Bot API method)
+    body: dict[str, Any]
     attempts: int
 
 
 async def enqueue(
-    conn: Connection, channel: str, chat_id: str, method: str, payload: dict[str, Any], now: datetime
+    conn: Connection, channel: str, address: str, kind: str, body: Mapping[str, Any], now: datetime,
+    person_id: int | None = None,
 ) -> None:
     stamp = now.isoformat()
     await conn.execute(
-        "INSERT INTO outbox (channel, chat_id, method, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (channel, chat_id, method, vault.of(conn).seal(json.dumps(payload, ensure_ascii=False), handover=True), stamp, stamp),
+        "INSERT INTO outbox (channel, address, person_id, kind, payload, created_at, next_attempt_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            channel, address, person_id, kind,
+            vault.of(conn).seal(json.dumps(body, ensure_ascii=False), handover=True), stamp, stamp,
+        ),
     )
 
 
 async def due(conn: Connection, channel: str, now: datetime, limit: int = 50) -> list[Outgoing]:
     """The oldest waiting call of each chat, if it is due: a chat's calls go out in order."""
     async with conn.execute(
-        "SELECT o.id, o.chat_id, o.method, o.payload, o.attempts FROM outbox o "
-        "JOIN (SELECT min(id) AS id FROM outbox WHERE channel = ? GROUP BY chat_id) first ON first.id = o.id "
+        "SELECT o.id, o.address, o.kind, o.payload, o.attempts FROM outbox o "
+        "JOIN (SELECT min(id) AS id FROM outbox WHERE channel = ? GROUP BY address) first ON first.id = o.id "
         "WHERE o.next_attempt_at <= ? ORDER BY o.id LIMIT ?",
         (channel, now.isoformat(), limit),
     ) as cur:
@@ -45,32 +51,32 @@ async def due(conn: Connection, channel: str, now: datetime, limit: int = 50) ->
     return [_outgoing(conn, r) for r in rows]
 
 
-def _outgoing(conn: Connection, row) -> Outgoing:
-    payload = json.loads(vault.of(conn).open(row[3]) or "{}")
-    return Outgoing(id=row[0], chat_id=row[1], method=row[2], payload=payload, attempts=row[4])
+def _outgoing(conn: Connection, row: Any) -> Outgoing:
+    body = json.loads(vault.of(conn).open(row[3]) or "{}")
+    return Outgoing(id=row[0], address=row[1], kind=row[2], body=body, attempts=row[4])
 
 
 async def due_in_order(
     conn: Connection, channel: str, now: datetime, limit: int = 50, *,
-    skip: Container[str] = (), after: int = 0, chat_id: str | None = None,
+    skip: Container[str] = (), after: int = 0, address: str | None = None,
 ) -> tuple[list[Outgoing], int]:
-    """Every call that may go now, oldest first: a chat's calls wait behind any older call of
-    that chat that is not due yet (a retry), so each chat's calls go out in order.
-    `after`: only calls stored after that id; `chat_id`: only that chat's; calls for the chats
-    in `skip` (being sent to already) are left out before they are unsealed. Also returns the
+    """Every message that may go now, oldest first: an address's messages wait behind any older
+    one of that address that is not due yet (a retry), so each address's messages go out in order.
+    `after`: only those stored after that id; `address`: only that address's; those for the
+    addresses in `skip` (being sent to already) are left out before they are unsealed. Also returns the
     id up to which the outbox was looked at (less than the newest when `limit` cut it short)."""
     stamp = now.isoformat()
-    only = " AND o.chat_id = ?" if chat_id is not None else ""
+    only = " AND o.address = ?" if address is not None else ""
     # Ids are never reused (migration 009), so the newest one ever given marks what was seen.
     async with conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'") as cur:
         row = await cur.fetchone()
     newest = int(row[0]) if row else 0
     async with conn.execute(
-        "SELECT o.id, o.chat_id, o.method, o.payload, o.attempts FROM outbox o "
+        "SELECT o.id, o.address, o.kind, o.payload, o.attempts FROM outbox o "
         f"WHERE o.channel = ? AND o.id > ?{only} AND o.next_attempt_at <= ? AND NOT EXISTS ("
-        "  SELECT 1 FROM outbox p WHERE p.channel = o.channel AND p.chat_id = o.chat_id AND p.id < o.id "
+        "  SELECT 1 FROM outbox p WHERE p.channel = o.channel AND p.address = o.address AND p.id < o.id "
         "  AND p.next_attempt_at > ?) ORDER BY o.id LIMIT ?",
-        (channel, after, *((chat_id,) if chat_id is not None else ()), stamp, stamp, limit),
+        (channel, after, *((address,) if address is not None else ()), stamp, stamp, limit),
     ) as cur:
         rows = await cur.fetchall()
     looked = rows[-1][0] if len(rows) == limit else max(newest, after)
@@ -93,9 +99,20 @@ async def done(conn: Connection, outgoing_id: int) -> None:
     await conn.execute("DELETE FROM outbox WHERE id = ?", (outgoing_id,))
 
 
-async def drop_chat(conn: Connection, channel: str, chat_id: str) -> int:
-    """Forget every call still waiting for one chat (its person's access ended): how many."""
-    cur = await conn.execute("DELETE FROM outbox WHERE channel = ? AND chat_id = ?", (channel, chat_id))
+async def drop_person(conn: Connection, person_id: int) -> int:
+    """Forget every message still waiting for one person, on every channel (their access ended):
+    how many. Also what was said at one of their addresses without naming them (a refusal)."""
+    cur = await conn.execute(
+        "DELETE FROM outbox WHERE person_id = ? OR EXISTS (SELECT 1 FROM addresses a WHERE a.user_id = ? "
+        "AND a.channel = outbox.channel AND a.address = outbox.address)",
+        (person_id, person_id),
+    )
+    return cur.rowcount
+
+
+async def drop_address(conn: Connection, channel: str, address: str) -> int:
+    """Forget every message still waiting for one address (a channel refused it for good): how many."""
+    cur = await conn.execute("DELETE FROM outbox WHERE channel = ? AND address = ?", (channel, address))
     return cur.rowcount
 
 
@@ -115,9 +132,9 @@ async def size(conn: Connection, channel: str | None = None) -> int:
 
 
 async def waiting(conn: Connection, channel: str) -> list[Outgoing]:
-    """Every waiting call of a channel, oldest first (for inspection and tests)."""
+    """Every waiting message of a channel, oldest first (for inspection and tests)."""
     async with conn.execute(
-        "SELECT id, chat_id, method, payload, attempts FROM outbox WHERE channel = ? ORDER BY id", (channel,)
+        "SELECT id, address, kind, payload, attempts FROM outbox WHERE channel = ? ORDER BY id", (channel,)
     ) as cur:
         rows = await cur.fetchall()
     return [_outgoing(conn, r) for r in rows]

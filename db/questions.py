@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -91,3 +92,18 @@ async def without_request(conn: Connection, volunteer_id: int, org_id: str, limi
             Unrequested(code=r[0], theme=r[1], parent_language=r[2], urgent=bool(r[3]), wijk=r[4], created_at=r[5])
             for r in await cur.fetchall()
         ]
+
+
+class NoFreeCode(Exception):
+    """Every code tried was taken: the code space is too small for the data (an operator's matter)."""
+
+
+async def unused_code(conn: Connection, make: Callable[[], str], attempts: int = 8) -> str:
+    """A question code no question has yet, from `make` (random). Called inside the transaction that
+    stores the question, which is the only writer: a code free now is still free when it is stored."""
+    for _ in range(attempts):
+        code = make()
+        async with conn.execute("SELECT 1 FROM questions WHERE code = ?", (code,)) as cur:
+            if await cur.fetchone() is None:
+                return code
+    raise NoFreeCode(f"no free question code in {attempts} tries")

@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 from bot.directory_file import load, sample_path
 from bot.i18n import Catalogs
 from bot.runner import Runner
+from bot.telegram_send import calls
 from db import directory, inbox, invites, outbox
 from db.connection import Connection, connect, transaction
 from db.inbox import Incoming
@@ -128,7 +129,6 @@ class Story:
 
     async def operator(self, command: str, name: str) -> None:
         """What the operator's `users revoke` or `erase --user` does (bot/cli.py), on the bot's database."""
-        from bot import departure
         from db import users
 
         assert self.conn is not None and self.runner is not None
@@ -137,19 +137,20 @@ class Story:
         if command == "revoke":
             assert await self.runner.revoke(account.id)
         elif command == "erase":
-            assert await departure.erase(self.runner, account.id) is not None
+            assert await self.runner.erase(account.id) is not None
         else:
             raise AssertionError(f"unknown operator command {command!r}")
 
     async def drain(self, quiet: bool = False) -> None:
         assert self.conn is not None
         by_chat = {p.chat: p for p in self.people.values()}
-        for call in await outbox.waiting(self.conn, "telegram"):
-            await outbox.done(self.conn, call.id)
-            person = by_chat.get(int(call.chat_id))
-            if person is None or quiet and call.method != "sendMessage":
+        for item in await outbox.waiting(self.conn, "telegram"):
+            await outbox.done(self.conn, item.id)
+            person = by_chat.get(int(item.address))
+            method, payload = calls(item.address, item.kind, item.body)  # as the Telegram channel sends it
+            if person is None or quiet and method != "sendMessage":
                 continue
-            self._show(person, call.method, call.payload, quiet)
+            self._show(person, method, payload, quiet)
 
     def _show(self, person: Person, method: str, payload: dict, quiet: bool) -> None:
         if method == "sendMessage":

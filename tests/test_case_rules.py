@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from db import outbox
 from flows import access, case_rules, cases, session
 from flows.model import Env, Role, User
 from flows.state import Conversation
+from tests import driver
 from tests.test_trust import PREFERRED, _press, _runner, play, rows, story_db  # noqa: F401 (a fixture)
 
 VOLUNTEER_ID, MEMBER_ID, OTHER_ID = 1, 2, 3
@@ -102,7 +102,7 @@ async def test_a_member_who_declined_gets_no_parent_details_by_pressing_or_forgi
         for action in ("show", "note", "accept", "contact_made", "close"):
             for v in (version - 1, version):
                 await _press(runner, conn, int(emre), f"c:{case_id}:{action}:{v}")
-        said = await outbox.waiting(conn, "telegram")
+        said = await driver.waiting(conn)
         assert said and all(c.method == "answerCallbackQuery" for c in said)
         assert not any("Fatma" in str(c.payload) or "12345678" in str(c.payload) for c in said)
         assert "not possible" in said[-1].payload["text"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flows import request, session
-from flows.model import Choice, EraseParent, Env, OpenCase, RecordConsent, Role, SaveParent, Schedule, User
+from flows.model import Choice, Env, EraseParent, OpenCase, RecordConsent, Role, SaveParent, Schedule, User
 from flows.state import Conversation, Request, Saved, Step
 from tests.test_trust import play, rows, story_db  # noqa: F401 (a fixture)
 from tests.transcript import DIRECTORY

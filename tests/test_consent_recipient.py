@@ -8,10 +8,10 @@ import sqlite3
 
 import pytest
 
-from db import outbox
 from flows import session
 from flows.model import Choice, OpenCase
 from flows.state import Step
+from tests import driver
 from tests.test_consent_per_person import SARA, env, follow_up
 from tests.test_trust import PREFERRED, _press, _runner, play, rows, story_db  # noqa: F401 (a fixture)
 
@@ -32,8 +32,8 @@ def test_only_asking_advice_after_a_decline_keeps_the_chain_and_leaves_out_who_d
 async def test_advice_after_a_decline_is_stored_as_following_the_declined_case(story_db, catalogs) -> None:
     await play("consult_after_decline_en.txt", story_db, catalogs)
     assert rows(story_db, "SELECT id, kind, contact_id, previous_id FROM cases ORDER BY opened_at") == [
-        ("H-100016", "handover", "c-overvecht-2", None),
-        ("H-100022", "consult", "c-overvecht-3", "H-100016"),
+        ("H-100001", "handover", "c-overvecht-2", None),
+        ("H-100002", "consult", "c-overvecht-3", "H-100001"),
     ]
 
 
@@ -44,22 +44,22 @@ async def test_each_consent_row_names_its_contact_and_case_also_after_asking_som
     await play("handover_decline_chain_en.txt", story_db, catalogs)
     # Emre was asked first and declined; Hodan was asked next, with a consent naming her.
     assert rows(story_db, "SELECT contact_id, case_id, language FROM consents ORDER BY id") == [
-        ("c-overvecht-2", "H-100018", "tr"),
-        ("c-overvecht-3", "H-100025", "tr"),
+        ("c-overvecht-2", "H-100001", "tr"),
+        ("c-overvecht-3", "H-100002", "tr"),
     ]
-    assert rows(story_db, "SELECT id, contact_id FROM cases ORDER BY opened_at") == [("H-100018", "c-overvecht-2"), ("H-100025", "c-overvecht-3")]
+    assert rows(story_db, "SELECT id, contact_id FROM cases ORDER BY opened_at") == [("H-100001", "c-overvecht-2"), ("H-100002", "c-overvecht-3")]
 
 
 def _a_request_to_hodan(database, case_id: str, consent_names: str) -> int:
     """A waiting handover of the story's question to Hodan, whose consent row names `consent_names`,
     written straight into the database; Hodan's chat."""
     with sqlite3.connect(database) as conn:
-        question_id, org_id, team_id = conn.execute("SELECT question_id, org_id, team_id FROM cases WHERE id = 'H-100025'").fetchone()
+        question_id, org_id, team_id = conn.execute("SELECT question_id, org_id, team_id FROM cases WHERE id = 'H-100002'").fetchone()
         hodan, chat = conn.execute(f"{PREFERRED} WHERE u.contact_id = 'c-overvecht-3'").fetchone()
         conn.execute(
             "INSERT INTO cases (id, kind, question_id, org_id, volunteer_id, contact_id, member_id, team_id, way, status, opened_at) "
             "SELECT ?, 'handover', ?, ?, volunteer_id, 'c-overvecht-3', ?, ?, 'parent_calls', 'requested', '2026-11-30T11:00:00+00:00' "
-            "FROM cases WHERE id = 'H-100025'",
+            "FROM cases WHERE id = 'H-100002'",
             (case_id, question_id, org_id, hodan, team_id),
         )
         conn.execute(
@@ -76,7 +76,7 @@ async def _shown_to_hodan(database, vault, catalogs, chat: int, case_id: str) ->
         await _press(runner, conn, chat, f"c:{case_id}:show:1")
         await _press(runner, conn, chat, f"c:{case_id}:accept:1")
         await _press(runner, conn, chat, f"c:{case_id}:show:2")
-        return await outbox.waiting(conn, "telegram")
+        return await driver.waiting(conn)
     finally:
         await conn.close()
 

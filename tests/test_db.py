@@ -11,8 +11,8 @@ import pytest
 
 from db import alerts, conversations, inbox, invites, outbox, questions, users
 from db.connection import DatabaseError, connect, transaction
-from db.schema import migrations, schema_version
 from db.inbox import Incoming
+from db.schema import migrations, schema_version
 from db.vault import Vault
 from flows.model import LogQuestion, Message, Role, ToCoordinators
 from flows.state import Conversation, Draft, Step
@@ -130,18 +130,18 @@ async def test_retention_forgets_the_ids_of_updates_processed_more_than_a_week_a
 async def test_outbox_hands_out_the_oldest_call_per_chat_only(conn, clock) -> None:
     async with transaction(conn):
         for chat, text in [("1", "a"), ("2", "b"), ("1", "c")]:
-            await outbox.enqueue(conn, "telegram", chat, "sendMessage", {"chat_id": chat, "text": text}, clock())
+            await outbox.enqueue(conn, "telegram", chat, "say", {"text": text}, clock())
     due = await outbox.due(conn, "telegram", clock())
-    assert [(d.chat_id, d.payload["text"]) for d in due] == [("1", "a"), ("2", "b")]
+    assert [(d.address, d.body["text"]) for d in due] == [("1", "a"), ("2", "b")]
     await outbox.retry_later(conn, due[0].id, clock() + timedelta(seconds=30))
     # chat 1 waits for its first call: the later one must not overtake it
-    assert [d.payload["text"] for d in await outbox.due(conn, "telegram", clock())] == ["b"]
+    assert [d.body["text"] for d in await outbox.due(conn, "telegram", clock())] == ["b"]
     assert await outbox.next_due_at(conn, "telegram") == clock()
     clock.advance(seconds=30)
     again = await outbox.due(conn, "telegram", clock())
-    assert [(d.payload["text"], d.attempts) for d in again] == [("a", 1), ("b", 0)]
+    assert [(d.body["text"], d.attempts) for d in again] == [("a", 1), ("b", 0)]
     await outbox.done(conn, again[0].id)
-    assert [d.payload["text"] for d in await outbox.due(conn, "telegram", clock())] == ["b", "c"]
+    assert [d.body["text"] for d in await outbox.due(conn, "telegram", clock())] == ["b", "c"]
     assert await outbox.size(conn, "telegram") == 2
 
 

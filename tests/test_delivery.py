@@ -21,20 +21,19 @@ class ScriptedSender:
         self.attempts: list[str] = []
         self.delivered: list[str] = []
 
-    async def call(self, method: str, payload: dict[str, Any]) -> Any:
-        text = payload.get("text", method)
+    async def send(self, address: str, kind: str, body: dict[str, Any]) -> None:
+        text = body.get("text", kind)
         self.attempts.append(text)
         queue = self.failures.get(text)
         if queue:
             raise queue.pop(0)
         self.delivered.append(text)
-        return {"message_id": len(self.delivered)}
 
 
 async def queue(conn, clock, *items: tuple[str, str]) -> None:
     async with transaction(conn):
         for chat, text in items:
-            await outbox.enqueue(conn, "telegram", chat, "sendMessage", {"chat_id": chat, "text": text}, clock())
+            await outbox.enqueue(conn, "telegram", chat, "say", {"text": text}, clock())
 
 
 def worker(conn, clock, sender, pacer: Pacer | None = None, **options: Any) -> DeliveryWorker:
@@ -91,7 +90,7 @@ async def test_a_refused_call_is_dropped_and_reported_without_blocking_the_chat(
     refused = []
 
     async def report(item, exc) -> None:
-        refused.append((item.chat_id, exc.args[0]))
+        refused.append((item.address, exc.args[0]))
 
     sender = ScriptedSender({"bad": [Permanent("Forbidden")]})
     w = worker(conn, clock, sender, on_permanent=report)
@@ -130,14 +129,13 @@ async def test_a_chat_waiting_for_its_pace_holds_up_no_other_chat(conn, clock) -
 
     sender = ScriptedSender()
     delivered = asyncio.Event()
-    call = sender.call
+    send = sender.send
 
-    async def noted(method: str, payload: dict[str, Any]) -> Any:
-        answer = await call(method, payload)
+    async def noted(address: str, kind: str, body: dict[str, Any]) -> None:
+        await send(address, kind, body)
         delivered.set()
-        return answer
 
-    sender.call = noted  # type: ignore[method-assign]
+    sender.send = noted  # type: ignore[method-assign]
     pauses: list[float] = []
     pausing, paused = asyncio.Event(), asyncio.Event()
 
@@ -188,7 +186,7 @@ async def test_calls_already_loaded_for_a_chat_are_not_sent_once_its_rows_are_de
     async def pacing(seconds: float) -> None:  # chat 1 waits for its pace: the operator revokes meanwhile
         if not revoked:
             async with transaction(conn):
-                revoked.append(await outbox.drop_chat(conn, "telegram", "1"))
+                revoked.append(await outbox.drop_address(conn, "telegram", "1"))
         now[0] += seconds
 
     pacer = Pacer(per_second=1e9, burst=1e9, chat_per_second=1, chat_burst=1)  # chat 1: one call a second

@@ -11,11 +11,12 @@ import pytest
 
 from bot.flood import Flood
 from bot.runner import Runner
-from db import inbox, invites, outbox, users
+from db import inbox, invites, users
 from db.connection import transaction
 from db.inbox import Incoming
 from flows.model import Role
 from tests import updates
+from tests.driver import sent as drain
 
 NORMAL = [2000 + i for i in range(20)]
 FLOODER = 6666
@@ -27,13 +28,6 @@ async def store(runner: Runner, *batch: dict) -> None:
         await inbox.receive(runner.conn, "telegram", incoming, runner.clock())
 
 
-async def drain(runner: Runner) -> list[tuple[str, str, dict]]:
-    calls = await outbox.waiting(runner.conn, "telegram")
-    for call in calls:
-        await outbox.done(runner.conn, call.id)
-    return [(c.chat_id, c.method, c.payload) for c in calls]
-
-
 async def register(runner: Runner, chat: int) -> None:
     async with transaction(runner.conn):
         made = await invites.create(runner.conn, role=Role.VOLUNTEER, org_id="lantaarn", now=runner.clock(), valid_for=timedelta(days=1))
@@ -41,12 +35,19 @@ async def register(runner: Runner, chat: int) -> None:
     await runner.process_pending()
 
 
+def flooding(conn, catalogs, clock) -> Runner:
+    """A runner whose flood limit counts the test's seconds (`runner.seconds[0]`)."""
+    seconds = [0.0]
+    runner = Runner(conn, catalogs, clock, "telegram", flood=Flood(per_minute=30, burst=10, clock=lambda: seconds[0]))
+    runner.seconds = seconds  # type: ignore[attr-defined]
+    return runner
+
+
 async def one_minute(runner: Runner, flooder: str | None) -> dict:
     """Sixty rounds of one second: the flooder (if any) sends five messages a second, older in the
     inbox than anyone else's; each normal chat sends one message in its own second (one of them
     answers "a child is in danger"). A round stores what arrived and processes the inbox once."""
-    seconds = [0.0]
-    runner.flood = Flood(per_minute=30, burst=10, clock=lambda: seconds[0])
+    seconds = runner.seconds  # type: ignore[attr-defined]
     for chat in NORMAL:
         await register(runner, chat)
     if flooder == "registered":
@@ -56,13 +57,6 @@ async def one_minute(runner: Runner, flooder: str | None) -> dict:
     await drain(runner)
 
     order: list[int] = []  # update ids in the order they were handled
-    handle = runner.process
-
-    async def spy(update_id, inbound):
-        order.append(update_id)
-        await handle(update_id, inbound)
-
-    runner.process = spy  # type: ignore[method-assign]
     asked: dict[str, int] = {}
     answered: dict[str, int] = {}
     to_flooder = 0
@@ -83,7 +77,7 @@ async def one_minute(runner: Runner, flooder: str | None) -> dict:
                     arriving.append(updates.message(chat, text, language_code="en"))
                 asked[str(chat)] = second
         await store(runner, *arriving)
-        await runner.process_pending()
+        await runner.process_pending(committed=order.append)
         for chat, method, payload in await drain(runner):
             if chat == str(NORMAL[0]) and "112" in payload.get("text", ""):
                 danger_told.append(second)
@@ -100,23 +94,23 @@ async def one_minute(runner: Runner, flooder: str | None) -> dict:
 
 @pytest.fixture
 def runner(conn, catalogs, clock) -> Runner:
-    return Runner(conn, catalogs, clock, "telegram")
+    return flooding(conn, catalogs, clock)
 
 
 @pytest.fixture
 async def calm(db_path, tmp_path, catalogs, clock) -> dict:
     """The same minute without a flooder, on a database of its own."""
+    from db import directory
     from db.connection import connect
     from db.vault import Vault, attach
     from flows.directory import Directory, Organisation
-    from db import directory
 
     connection = await connect(tmp_path / "calm.sqlite3")
     attach(connection, Vault.generate())
     async with transaction(connection):
         await directory.replace(connection, Directory.of(organisations=[Organisation(id="lantaarn", name="De Lantaarn (invented)")]), frozenset())
     try:
-        yield await one_minute(Runner(connection, catalogs, clock, "telegram"), None)
+        yield await one_minute(flooding(connection, catalogs, clock), None)
     finally:
         await connection.close()
 
@@ -164,7 +158,7 @@ async def test_a_registered_person_s_flood_is_slowed_and_nothing_of_it_is_lost(r
     rounds = 0
     while await inbox.pending(conn, "telegram"):  # then it is handled as the limit allows
         flooded["seconds"][0] += 2
-        assert await runner.process_pending() == 1
+        assert await runner.process_pending(committed=flooded["order"].append) == 1
         rounds += 1
     assert rounds == len(waiting)
     rest = [u for u in flooded["order"] if u in set(flooded["flood_ids"])]

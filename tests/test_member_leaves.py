@@ -16,12 +16,11 @@ import pytest
 
 from bot.i18n import Catalogs
 from bot.runner import Runner
-from db import inbox, outbox, privacy, users
+from db import privacy, users
 from db.connection import connect, transaction
-from db.inbox import Incoming
 from db.vault import Vault, attach
 from flows import cases as case_flows
-from tests import updates
+from tests import driver, updates
 from tests.test_trust import operator, play, rows, story_db  # noqa: F401 - story_db is a fixture
 
 STORIES = Path(__file__).parent / "stories"
@@ -39,20 +38,18 @@ async def waiting_request(database: Path, catalogs: Catalogs, tmp_path: Path) ->
     return await play(path, database, catalogs)
 
 
-async def open_runner(database: Path, vault: Vault, catalogs: Catalogs, now: datetime) -> Runner:
+async def open_runner(database: Path, vault: Vault, catalogs: Catalogs, now: datetime | list[datetime]) -> Runner:
+    """A runner on the story's database; `now` in a list is a clock the test moves (`now[0] = …`)."""
     conn = await connect(database)
     attach(conn, vault)
-    for call in await outbox.waiting(conn, "telegram"):
-        await outbox.done(conn, call.id)
-    return Runner(conn, catalogs, lambda: now, "telegram", vault=vault)
+    await driver.sent(conn)  # what the story left waiting
+    moment = now if isinstance(now, list) else [now]
+    return Runner(conn, catalogs, lambda: moment[0], "telegram", vault=vault)
 
 
 async def feed(runner: Runner, update: dict) -> None:
-    update["update_id"] += 10_000_000
-    async with transaction(runner.conn):
-        incoming = Incoming(update_id=update["update_id"], payload=updates.payload(update))
-        await inbox.receive(runner.conn, "telegram", [incoming], runner.clock())
-    await runner.process_pending()
+    update["update_id"] += 10_000_000  # after the story's own updates
+    await driver.feed(runner, update)
 
 
 def user_id(database: Path, chat: str) -> int:
@@ -60,7 +57,7 @@ def user_id(database: Path, chat: str) -> int:
 
 
 async def sent_to(runner: Runner, chat: str) -> list[str]:
-    return [c.payload.get("text", c.method) for c in await outbox.waiting(runner.conn, "telegram") if c.chat_id == chat]
+    return [c.payload.get("text", c.method) for c in await driver.waiting(runner.conn) if c.chat_id == chat]
 
 
 # ---- item 2: erasing a member with a waiting request --------------------------------------------
@@ -82,7 +79,7 @@ async def test_erasing_a_member_with_a_waiting_request_hands_it_on_and_later_tim
     runner = await open_runner(story_db, vault, catalogs, AFTER_BOTH_TIMERS)
     try:
         await runner.fire_timers()
-        assert await outbox.waiting(runner.conn, "telegram") == []
+        assert await driver.waiting(runner.conn) == []
     finally:
         await runner.conn.close()
 
@@ -91,15 +88,13 @@ async def test_the_coordinator_and_the_volunteer_hear_when_a_member_is_erased(st
     vault = await waiting_request(story_db, catalogs, tmp_path)
     runner = await open_runner(story_db, vault, catalogs, datetime(2026, 11, 30, 12, tzinfo=UTC))
     try:
-        from bot import departure
-
-        assert await departure.erase(runner, user_id(story_db, EMRE)) is not None
+        assert await runner.erase(user_id(story_db, EMRE)) is not None
         [alert] = await sent_to(runner, PETRA)
         assert "needs follow-up" in alert and "no longer uses Wijkbrug" in alert
         assert "Fatma" not in alert and "12345678" not in alert  # the parent agreed to Emre only
         [told] = await sent_to(runner, SARA)
         assert "no longer available" in told
-        [call] = [c for c in await outbox.waiting(runner.conn, "telegram") if c.chat_id == SARA]
+        [call] = [c for c in await driver.waiting(runner.conn) if c.chat_id == SARA]
         keyboard = call.payload["reply_markup"]["inline_keyboard"]
         assert [b["text"] for row in keyboard for b in row] == ["Ask someone else"]
     finally:
@@ -172,7 +167,8 @@ async def test_after_revoking_a_note_a_reminder_and_a_second_escalation_send_the
     story_db, catalogs, tmp_path
 ) -> None:
     vault = await waiting_request(story_db, catalogs, tmp_path)
-    runner = await open_runner(story_db, vault, catalogs, datetime(2026, 11, 30, 12, tzinfo=UTC))
+    now = [datetime(2026, 11, 30, 12, tzinfo=UTC)]
+    runner = await open_runner(story_db, vault, catalogs, now)
     try:
         assert await runner.revoke(user_id(story_db, EMRE))
         assert len(await sent_to(runner, PETRA)) == 1
@@ -180,7 +176,7 @@ async def test_after_revoking_a_note_a_reminder_and_a_second_escalation_send_the
         (case_id, version), = rows(story_db, "SELECT id, version FROM cases")
         await feed(runner, updates.press(int(SARA), 1, f"c:{case_id}:note:{version}", language_code="en"))
         await feed(runner, updates.message(int(SARA), "An invented note about the family.", language_code="en"))
-        runner.clock = lambda: AFTER_BOTH_TIMERS  # the reminder and the escalation fall due
+        now[0] = AFTER_BOTH_TIMERS  # the reminder and the escalation fall due
         await runner.fire_timers()
         assert await sent_to(runner, EMRE) == []
         assert len(await sent_to(runner, PETRA)) == 1  # no second escalation
@@ -194,14 +190,15 @@ async def test_nothing_is_rendered_for_a_revoked_account_even_on_a_case_still_op
     """The one place messages are rendered for recipients skips a revoked account: also for a case
     revoked before its cases were handed on (an older database)."""
     vault = await waiting_request(story_db, catalogs, tmp_path)
-    runner = await open_runner(story_db, vault, catalogs, datetime(2026, 11, 30, 12, tzinfo=UTC))
+    now = [datetime(2026, 11, 30, 12, tzinfo=UTC)]
+    runner = await open_runner(story_db, vault, catalogs, now)
     try:
         async with transaction(runner.conn):
             await users.revoke(runner.conn, user_id(story_db, EMRE), runner.clock())  # bypassing the hand-on
         (case_id, version), = rows(story_db, "SELECT id, version FROM cases")
         await feed(runner, updates.press(int(SARA), 1, f"c:{case_id}:note:{version}", language_code="en"))
         await feed(runner, updates.message(int(SARA), "An invented note about the family.", language_code="en"))
-        runner.clock = lambda: AFTER_BOTH_TIMERS
+        now[0] = AFTER_BOTH_TIMERS
         await runner.fire_timers()
         assert await sent_to(runner, EMRE) == []
     finally:

@@ -8,15 +8,15 @@ from datetime import timedelta
 import pytest
 
 from bot.runner import Runner
-from db import inbox, invites, outbox, users
+from db import invites, users
 from db.connection import transaction
-from db.inbox import Incoming
 from flows.intake import STEPS
 from flows.model import Role
 from flows.names import clean_name
 from flows.spec import Refusal
 from flows.state import Draft, Step
 from tests import updates
+from tests.driver import feed, said
 from tests.test_intake_answers import ENV
 
 RLO, PDF, LRI, PDI = "\u202e", "\u202c", "\u2066", "\u2069"
@@ -40,19 +40,6 @@ def test_display_names_lose_bidi_and_other_format_controls_but_keep_letters_join
     assert clean_name("Ali\nBaba\t\x07 ") == "Ali Baba"
     assert clean_name("مهر\u200cناز 🌸") == "مهر\u200cناز 🌸"  # the Persian zero-width non-joiner stays
     assert len(clean_name("x" * 200)) == 64
-
-
-async def feed(runner: Runner, update: dict) -> None:
-    async with transaction(runner.conn):
-        await inbox.receive(runner.conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock())
-    await runner.process_pending()
-
-
-async def said(runner: Runner) -> list[str]:
-    calls = await outbox.waiting(runner.conn, "telegram")
-    for call in calls:
-        await outbox.done(runner.conn, call.id)
-    return [c.payload.get("text", "") for c in calls if c.method == "sendMessage"]
 
 
 async def invite(runner: Runner, role: Role = Role.VOLUNTEER) -> str:

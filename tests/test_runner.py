@@ -8,27 +8,15 @@ from datetime import timedelta
 import pytest
 
 from bot.runner import Runner
-from db import alerts, conversations, inbox, invites, outbox, questions, users
+from bot.telegram_send import calls
+from db import alerts, conversations, inbox, invites, questions, users
 from db.connection import transaction
 from db.inbox import Incoming
 from flows import session
 from flows.model import Role
 from flows.state import Step
 from tests import updates
-
-
-async def feed(runner: Runner, update: dict) -> None:
-    async with transaction(runner.conn):
-        await inbox.receive(runner.conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock())
-    await runner.process_pending()
-
-
-async def sent(runner: Runner) -> list[tuple[str, str, dict]]:
-    """Everything waiting in the outbox as (chat, method, payload); clears it, as delivery would."""
-    calls = await outbox.waiting(runner.conn, "telegram")
-    for call in calls:
-        await outbox.done(runner.conn, call.id)
-    return [(c.chat_id, c.method, c.payload) for c in calls]
+from tests.driver import feed, sent
 
 
 async def invite(runner: Runner, role: Role = Role.VOLUNTEER, org: str = "lantaarn") -> str:
@@ -215,20 +203,20 @@ async def test_a_member_joins_bound_to_their_entry_and_away_changes_who_is_sugge
 
 
 def test_long_texts_are_cut_at_paragraphs_within_telegram_s_limit() -> None:
-    from bot.runner import split_text
+    from bot.outgoing import split_text
 
     paragraphs = [f"paragraph {i} " + "x" * 900 for i in range(10)]
-    pieces = split_text("\n\n".join(paragraphs))
+    pieces = split_text("\n\n".join(paragraphs), 4096)
     assert all(len(p) <= 4096 for p in pieces) and len(pieces) == 3
     assert "\n\n".join(pieces) == "\n\n".join(paragraphs)
-    assert split_text("y" * 5000) == ["y" * 4096, "y" * 904]
+    assert split_text("y" * 5000, 4096) == ["y" * 4096, "y" * 904]
 
 
-async def test_a_flood_is_slowed_with_one_polite_message_and_nothing_is_lost(runner, conn) -> None:
+async def test_a_flood_is_slowed_with_one_polite_message_and_nothing_is_lost(conn, catalogs, clock) -> None:
     from bot.runner import Flood
 
     seconds = [0.0]
-    runner.flood = Flood(per_minute=30, burst=10, clock=lambda: seconds[0])
+    runner = Runner(conn, catalogs, clock, "telegram", flood=Flood(per_minute=30, burst=10, clock=lambda: seconds[0]))
     await feed(runner, updates.message(930, f"/start {await invite(runner)}", language_code="en"))
     await sent(runner)
     for n in range(14):
@@ -291,11 +279,15 @@ async def test_a_full_disk_is_reported_as_itself_and_leaves_no_partial_write(con
     await conn.execute("PRAGMA max_page_count = 1073741823")
 
 
-async def test_with_send_now_a_press_is_answered_after_its_commit_beside_the_outbox(runner, conn, monkeypatch) -> None:
+async def test_with_send_now_a_press_is_answered_after_its_commit_beside_the_outbox(conn, catalogs, clock, monkeypatch) -> None:
     """The Telegram bot answers button presses at once, beside the outbox: only once the
     update's transaction is committed, and never from a transaction that was rolled back."""
     now: list[tuple[str, dict, bool]] = []
-    runner.send_now = lambda method, payload: now.append((method, payload, conn.in_transaction))
+
+    def send_now(channel: str, address: str, kind: str, body: dict) -> None:
+        now.append(calls(address, kind, body) + (conn.in_transaction,))
+
+    runner = Runner(conn, catalogs, clock, "telegram", send_now=send_now)
     await feed(runner, updates.message(911, f"/start {await invite(runner)}", language_code="en"))
     await feed(runner, updates.message(911, "/new"))
     await sent(runner)

@@ -20,8 +20,8 @@ from db import settings as stored
 from db.connection import Connection, Patience, keep_trying, transaction
 from db.vault import Vault, attach, load_keys, write_keys
 from tests.storage_fill import fill_questions
-from tests.test_trust import operator, play, rows, story_db  # noqa: F401 - the fixture
 from tests.test_delivery import ScriptedSender, queue
+from tests.test_trust import operator, play, rows, story_db  # noqa: F401 - the fixture
 
 
 class Pauses:
@@ -121,15 +121,14 @@ async def test_a_sent_call_whose_row_cannot_be_deleted_is_kept_and_never_sent_tw
     await queue(conn, clock, ("1", "a1"), ("1", "a2"), ("2", "b1"))
     sender = ScriptedSender()
     other: list[sqlite3.Connection] = []
-    original = sender.call
+    original = sender.send
 
-    async def call(method, payload):  # the first call gets through; then another program takes the lock
-        result = await original(method, payload)
+    async def send(address, kind, body):  # the first call gets through; then another program takes the lock
+        await original(address, kind, body)
         if not other:
             other.append(holder(db_path))
-        return result
 
-    sender.call = call  # type: ignore[method-assign]
+    sender.send = send  # type: ignore[method-assign]
     conn.busy_seconds = 0
     pauses = Pauses(after=4, then=lambda: other[0].rollback())
     ticks = iter(range(10**6))

@@ -22,8 +22,8 @@ import pytest
 from bot import directory_file
 from db.connection import connect
 from db.vault import Vault, load_keys, open_vault
-from tests.storage_fill import fill_questions
 from tests.fakebotapi import FakeBotApi
+from tests.storage_fill import fill_questions
 from tests.test_e2e_telegram import TOKEN, Wijkbrug, stored, texts, wijkbrug  # noqa: F401 - the fixture
 
 HELP = "What you can do:"  # in the answer to /help, once per answer

@@ -13,18 +13,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows.directory import Directory
 from bot.directory_file import load, sample_path
 from bot.runner import Runner
 from db import cases as stored_cases
 from db import directory as stored_directory
-from db import outbox, questions, users
+from db import questions, users
 from db.connection import transaction
 from flows import summary
+from flows.directory import Directory
 from flows.intake import AGE_GROUPS, THEMES
 from flows.model import ChangeCase, LogQuestion, OpenCase, Role
 from flows.summary import EventFact, QuestionFact, Week, cell, parse_week, read_week, week_of
 from flows.suppression import Breakdown, protect
+from tests import driver
 
 AMS = ZoneInfo("Europe/Amsterdam")
 WEEK = Week(year=2026, number=47)  # 16–22 November 2026
@@ -298,7 +299,7 @@ async def test_the_monday_push_comes_once_even_after_downtime(runner, clock, con
     clock.now = datetime(2026, 11, 30, 13, 0, tzinfo=UTC)  # the bot was down at 09:00; back at 14:00
     assert await runner.push_summaries() == 1
     assert await runner.push_summaries() == 0  # never twice
-    sent = await outbox.waiting(conn, "telegram")
+    sent = await driver.waiting(conn)
     assert [c.method for c in sent] == ["sendMessage", "sendPhoto"] and all(c.chat_id == coordinator.chat_id for c in sent)
     assert "2026-W48" in sent[0].payload["text"]
     clock.now = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # the next Monday at 09:00
@@ -331,7 +332,7 @@ async def test_summary_and_export_by_command_for_a_coordinator_only(runner, cloc
         async with transaction(conn):
             await inbox.receive(conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], clock())
         await runner.process_pending()
-    sent = [c for c in await outbox.waiting(conn, "telegram") if c.chat_id == coordinator.chat_id]
+    sent = [c for c in await driver.waiting(conn) if c.chat_id == coordinator.chat_id]
     assert [c.method for c in sent] == ["sendMessage", "sendPhoto", "sendDocument", "sendMessage", "sendMessage", "sendMessage", "sendDocument"]
     assert "2026-W47" in sent[0].payload["text"]
     assert base64.b64decode(sent[1].payload["_upload"]["data"]).startswith(b"\x89PNG")

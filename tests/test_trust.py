@@ -16,6 +16,7 @@ from bot.i18n import Catalogs
 from db import cases, outbox, privacy, settings
 from db.connection import connect, transaction
 from db.vault import CHECK_KEY, CHECK_TEXT, KeyProblem, Vault, attach, load_keys
+from tests import driver
 from tests.story import replay
 
 STORIES = Path(__file__).parent / "stories"
@@ -143,7 +144,7 @@ async def test_pressing_another_person_s_case_button_is_refused_and_changes_noth
     runner, conn = await _runner(story_db, vault, catalogs)
     try:
         await _press(runner, conn, int(petra), f"c:{case_id}:accept:{version}")
-        sent = await outbox.waiting(conn, "telegram")
+        sent = await driver.waiting(conn)
         assert [c.method for c in sent] == ["answerCallbackQuery"]
         assert "not yours" in sent[0].payload["text"]
     finally:
@@ -159,7 +160,7 @@ async def test_a_revoked_person_s_messages_are_answered_but_not_acted_on(story_d
     try:
         assert await runner.revoke(sara_id)
         await _message(runner, conn, int(sara_chat), "/new")
-        sent = [c for c in await outbox.waiting(conn, "telegram") if c.chat_id == sara_chat]
+        sent = [c for c in await driver.waiting(conn) if c.chat_id == sara_chat]
         assert len(sent) == 1 and "Your access to Wijkbrug has ended" in sent[0].payload["text"]
     finally:
         await conn.close()
@@ -171,7 +172,7 @@ async def _runner(database: Path, vault: Vault, catalogs: Catalogs):
 
     conn = await connect(database)
     attach(conn, vault)
-    for call in await outbox.waiting(conn, "telegram"):
+    for call in await driver.waiting(conn):
         await outbox.done(conn, call.id)
     return Runner(conn, catalogs, lambda: datetime(2026, 11, 30, 12, tzinfo=UTC), "telegram", vault=vault), conn
 
@@ -235,7 +236,7 @@ async def test_nobody_but_a_case_s_two_people_can_touch_it_and_no_command_shows_
             for command in COMMANDS[person.role]:
                 for arg in ("", "last", case_id, code):
                     await _message(runner, conn, int(person.chat_id), f"/{command} {arg}".strip())
-        said = await outbox.waiting(conn, "telegram")
+        said = await driver.waiting(conn)
         leaked = [c for c in said if case_id in str(c.payload) or code in str(c.payload) or "Fatma" in str(c.payload)]
         assert leaked == []
         presses = [c for c in said if c.method == "answerCallbackQuery"]

@@ -1,0 +1,137 @@
+"""What happens because time passed: case timers (reminders, escalations), the Monday summary,
+the nightly retention and telling coordinators about people the channel can no longer reach.
+Each is stored (timers as rows, the next push and the next retention run as settings), so a bot
+that was down does each once when it is back, and none twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import UTC, datetime, time, timedelta
+
+from bot import effects, loading, rendering
+from bot.context import Work
+from bot.core import Core, StorageProblem
+from db import cases as stored_cases
+from db import privacy, timers, users, wal
+from db import settings as stored_settings
+from db.connection import storage_trouble, transaction
+from flows import access, cases, summary
+from flows.session import weekly_push
+
+log = logging.getLogger(__name__)
+
+PUSH_KEY = "summary.next_push"
+RETENTION_KEY = "retention.next_run"
+
+
+async def fire_timers(core: Core) -> int:
+    """Fire every timer that is due (also those that fell due while the bot was down), each once,
+    in its own transaction with what it causes; then the weekly push, the retention and the
+    unreachable people, each when due."""
+    fired = 0
+    for timer in await timers.due(core.conn, core.clock()):
+        try:
+            async with transaction(core.conn):
+                work = Work(core)
+                case = await loading.case_view(core, work, timer.case_id)
+                if case is not None:
+                    member = await work.account(case.member_id) if case.member_id else None
+                    gone = member is None or bool(member.revoked_at)
+                    messages, done = cases.on_timer(case, timer.kind, core.config.reminder_hours, core.clock(), gone)
+                    await effects.apply(work, tuple(done))
+                    for message in messages:
+                        await rendering.deliver(work, message)
+                await timers.fired(core.conn, timer.id, core.clock())
+        except Exception as exc:  # noqa: BLE001 - like a failed update: close this timer, go on
+            core.counts_changed()
+            if storage_trouble(exc):
+                raise StorageProblem(str(exc)) from exc  # rolled back; the timer stays due
+            # The type and where, never the message: it may quote a case's content.
+            where = "".join(traceback.format_tb(exc.__traceback__)[-4:])
+            log.error("timer %s (%s) failed with %s\n%s", timer.id, timer.kind, type(exc).__name__, where)
+            async with transaction(core.conn):
+                await timers.fired(core.conn, timer.id, core.clock())
+                detail = f"{timer.kind}: {type(exc).__name__}"
+                await privacy.audit(core.conn, "bot", "timer-failed", timer.case_id, core.clock(), detail)
+        fired += 1
+    return fired + await push_summaries(core) + await retention(core) + await tell_unreachable(core)
+
+
+async def push_summaries(core: Core) -> int:
+    """Every Monday (09:00 in the bot's time zone, configurable) each coordinator gets last week's
+    summary. The next push time is stored: a bot that was down sends it once when it is back."""
+    now = core.clock()
+    due = await stored_settings.get(core.conn, PUSH_KEY)
+    if due is None:
+        async with transaction(core.conn):
+            await stored_settings.put(core.conn, PUSH_KEY, next_push(core, now).isoformat())
+        return 0
+    if datetime.fromisoformat(due) > now:
+        return 0
+    sent = 0
+    async with transaction(core.conn):
+        work = Work(core)
+        week = summary.week_of(now.astimezone(core.catalogs.timezone).date() - timedelta(days=7))
+        directory = await core.directory()
+        for coordinator in await users.all_coordinators(core.conn):
+            report, _ = await loading.report_for_scope(core, loading.scope_of(coordinator), week)
+            for message in weekly_push(coordinator.as_user(), report, directory):
+                await rendering.deliver(work, message)
+            sent += 1
+        await stored_settings.put(core.conn, PUSH_KEY, next_push(core, now).isoformat())
+    return sent
+
+
+def next_push(core: Core, now: datetime) -> datetime:
+    zone = core.catalogs.timezone
+    local = now.astimezone(zone)
+    day = local.date() + timedelta(days=(7 - local.weekday()) % 7)
+    at = datetime.combine(day, core.config.push_at, zone)
+    if at <= now:
+        at = datetime.combine(day + timedelta(days=7), core.config.push_at, zone)
+    return at.astimezone(UTC)
+
+
+async def tell_unreachable(core: Core) -> int:
+    """Coordinators hear once about anyone the channel can no longer reach (a 403)."""
+    told = 0
+    for account in await users.newly_unreachable(core.conn):
+        async with transaction(core.conn):
+            directory = await core.directory()
+            contact = directory.contact(account.contact_id or "")
+            message = access.unreachable(account.as_user(), contact.team if contact else None)
+            if message is not None:
+                await rendering.deliver(Work(core), message)
+            await users.told_unreachable(core.conn, account.id)
+        told += 1
+    return told
+
+
+async def retention(core: Core) -> int:
+    """Once a day (at night, from a stored next-run time) personal data past its retention
+    period is erased; the counts for the summaries stay."""
+    now = core.clock()
+    config = core.config
+    due = await stored_settings.get(core.conn, RETENTION_KEY)
+    if due is not None and datetime.fromisoformat(due) > now:
+        return 0
+    async with transaction(core.conn):
+        if due is not None:
+            # Cases without news for the retention period are closed first, so that their
+            # parent's details go with the rest (a request never answered is never closed).
+            work = Work(core)
+            quiet = await stored_cases.quiet_since(core.conn, now - timedelta(days=config.retention_days), core.vault)
+            for record in quiet:
+                messages, done = cases.expire(await loading.view(core, work, record), config.retention_days, now)
+                await effects.apply(work, tuple(done))
+                for message in messages:
+                    await rendering.deliver(work, message)
+            await privacy.apply_retention(core.conn, now, config.retention_days, config.text_retention_days)
+        local = now.astimezone(core.catalogs.timezone)
+        tomorrow = datetime.combine(local.date() + timedelta(days=1), time(3, 0), core.catalogs.timezone)
+        await stored_settings.put(core.conn, RETENTION_KEY, tomorrow.astimezone(UTC).isoformat())
+    if due is not None:
+        await wal.truncate(core.conn)  # the erased values must not stay in the write-ahead log
+    return 0

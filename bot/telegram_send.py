@@ -1,0 +1,123 @@
+"""The Telegram channel's sender: a stored, channel-neutral message (bot/outgoing.py) as Bot API calls.
+
+    say      sendMessage with an inline keyboard (a button's id is its callback data), or sendPhoto /
+             sendDocument with the file the bot made (multipart) or the one a person sent (its
+             file_id), the text as caption; a person to reach is their name after the text as a
+             mention (bot/mention.py)
+    chosen   editMessageText of the pressed prompt: the choice under it, and no buttons any more
+    answer   answerCallbackQuery, with the notice as its text
+    menu     setMyCommands for this chat only
+
+A row stored before migration 014 is a Bot API call already (its kind the method): it is sent as it
+is. Each call goes to PTB's request object (`BaseRequest.post`: PTB's handling of Telegram's answers
+and errors) without the Bot's layers above it, which would rebuild the same JSON parameter by
+parameter (60 of the 180 µs a call cost); a file the bot made goes through the Bot, as multipart.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from telegram import InputFile
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import Application
+
+from bot import delivery, mention
+from bot.http import Call
+
+TEXT_METHODS = frozenset({"sendMessage", "editMessageText"})
+MAX_COMMAND_DESCRIPTION = 256
+
+
+def seconds(retry_after: object) -> float:
+    """PTB 22 gives retry_after as int seconds or (opted in) a timedelta."""
+    total = getattr(retry_after, "total_seconds", None)
+    return float(total()) if callable(total) else float(retry_after)  # type: ignore[arg-type]
+
+
+def calls(address: str, kind: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The Bot API method and parameters that deliver one stored message to the chat `address`."""
+    if kind == "say":
+        return _say(address, body)
+    if kind == "chosen":
+        return "editMessageText", {"chat_id": address, "message_id": int(body["ref"]), "text": body["text"]}
+    if kind == "answer":
+        answer = {"callback_query_id": body["press"]}
+        if body.get("notice"):
+            answer["text"] = body["notice"]
+        return "answerCallbackQuery", answer
+    if kind == "menu":
+        commands = [
+            {"command": c["command"], "description": c["description"][:MAX_COMMAND_DESCRIPTION]}
+            for c in body["commands"]
+        ]
+        return "setMyCommands", {"commands": commands, "scope": {"type": "chat", "chat_id": address}}
+    return kind, body  # stored before migration 014: the call itself
+
+
+def _say(address: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    text: str = body["text"]
+    if (file := body.get("file")) is not None:
+        field = "photo" if file["kind"] == "photo" else "document"
+        upload = {"field": field, "filename": file["name"], "data": file["data"]}
+        return "sendPhoto" if field == "photo" else "sendDocument", {
+            "chat_id": address,
+            "caption": text,
+            "_upload": upload,
+        }
+    if (forwarded := body.get("forwarded")) is not None:
+        field = "photo" if forwarded["media"] == "photo" else "document"
+        method = "sendPhoto" if field == "photo" else "sendDocument"
+        return method, {"chat_id": address, field: forwarded["ref"], "caption": text}
+    payload: dict[str, Any] = {"chat_id": address, "text": text}
+    if (person := body.get("person")) is not None:
+        payload["text"], entities = mention.add(text, person["name"], person["address"], person["channel"])
+        if entities:
+            payload["entities"] = entities
+    if buttons := body.get("buttons"):
+        keyboard = [[{"text": b["label"], "callback_data": b["id"]} for b in row] for row in buttons]
+        payload["reply_markup"] = {"inline_keyboard": keyboard}
+    return "sendMessage", payload
+
+
+class TelegramSender:
+    """Delivers stored messages to Telegram, mapping PTB's errors to the delivery worker's."""
+
+    def __init__(self, application: Application) -> None:  # type: ignore[type-arg]
+        self.bot = application.bot
+        self.request = application.bot.request
+        self.base_url = application.bot.base_url
+
+    async def send(self, address: str, kind: str, body: dict[str, Any]) -> None:
+        await self.call(*calls(address, kind, body))
+
+    async def call(self, method: str, payload: dict[str, Any]) -> Any:
+        if method in TEXT_METHODS:
+            # Texts carry what people wrote (relayed notes, questions): a link in them is shown as
+            # text, never fetched by Telegram for a preview card.
+            payload = {**payload, "link_preview_options": {"is_disabled": True}}
+        try:
+            if "_upload" not in payload:
+                return await self.request.post(f"{self.base_url}/{method}", Call(payload))  # type: ignore[arg-type]
+            kwargs = dict(payload)
+            upload = kwargs.pop("_upload")
+            kwargs[upload["field"]] = InputFile(base64.b64decode(upload["data"]), filename=upload["filename"])
+            return await self.bot.do_api_request(method, api_kwargs=kwargs)
+        except RetryAfter as exc:
+            raise delivery.RetryAfter(seconds(exc.retry_after)) from None
+        except (Forbidden, BadRequest, ChatMigrated, InvalidToken) as exc:
+            raise delivery.Permanent(type(exc).__name__) from None
+        except (TimedOut, NetworkError) as exc:
+            raise delivery.Transient(type(exc).__name__) from None
+        except TelegramError as exc:
+            raise delivery.Transient(type(exc).__name__) from None
