@@ -49,6 +49,7 @@ class Person:
     role: Role
     bound: str  # a volunteer's organisation, a member's contact, a coordinator's org:<id> or team:<id>
     language: str
+    line: int = field(default=0, compare=False)  # where it was declared, for an error about it
 
     def invite(self) -> dict[str, str | None]:
         """What their invite is bound to, as db.invites.create takes it."""
@@ -145,7 +146,7 @@ def _header_line(script: Script, number: int, line: str) -> None:
         name, role, bound, language = found.groups()
         if name in script.people:
             raise ScriptError(f"{where}: {name} is declared twice")
-        person = Person(name, Role(role), bound, language)
+        person = Person(name, Role(role), bound, language, number)
         if person.role is Role.COORDINATOR and not re.fullmatch(r"(org|team):\S+", bound):
             raise ScriptError(f"{where}: a coordinator is bound to org:<id> or team:<id>, not {bound!r}")
         script.people[name] = person
