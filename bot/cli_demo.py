@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -78,8 +79,10 @@ async def demo(
     *,
     out: TextIO | None = None,
     codes: tuple[Callable[[], str], Callable[[], str]] | None = None,
+    start: datetime | None = None,
 ) -> int:
-    """The demo; `codes` (question codes, case ids) are the bot's random ones unless a test fixes them."""
+    """The demo. It starts now, or when the script says; `codes` (question codes, case ids) are the
+    bot's random ones; a test fixes both."""
     from bot.console import Console, ConsoleSender, DemoClock
     from bot.demo_session import WELCOME, Demo
 
@@ -90,13 +93,15 @@ async def demo(
         raise OperatorError(str(exc)) from None
     catalogs = settings.catalogs()
     zone = catalogs.timezone
-    start = played.start.replace(tzinfo=zone) if played.start else utc_now()
+    start = start or (played.start.replace(tzinfo=zone) if played.start else utc_now())
     folder = Folder(out_dir)
     with tempfile.TemporaryDirectory(prefix="wijkbrug-demo-db-") as scratch:
         path = database or Path(scratch) / "demo.sqlite3"
         vault = await _vault(path) if database else Vault.generate()
         sender = ConsoleSender(out, {}, folder)
-        console = Console(path, catalogs, DemoClock(start), sender, vault=vault)
+        kept = ("reminder_hours", "retention_days", "text_retention_days")  # as `wijkbrug run` passes them
+        timing: dict[str, float] = {name: getattr(settings, name) for name in kept}
+        console = Console(path, catalogs, DemoClock(start), sender, vault=vault, settings=timing)
         if codes is not None:
             console.new_code, console.new_case = codes
         await console.open()

@@ -174,6 +174,7 @@ class Console:
     vault: Vault = field(default_factory=Vault.generate)
     new_code: Callable[[], str] = new_question_code  # the bot's random codes; fixed ones in tests
     new_case: Callable[[], str] = new_case_id
+    settings: dict[str, float] = field(default_factory=dict)  # the operator's: reminder_hours, retention_days, …
     patience: Patience = field(default_factory=Patience)  # while the database cannot be written
     conn: Connection | None = None
 
@@ -182,7 +183,7 @@ class Console:
         attach(self.conn, self.vault)
         self.runner = Runner(
             self.conn, self.catalogs, self.clock, CHANNEL,
-            vault=self.vault, new_code=self.new_code, new_case=self.new_case,
+            vault=self.vault, new_code=self.new_code, new_case=self.new_case, **self.settings,  # type: ignore[arg-type]
         )
         # The console has no rate limits: a wide pacer keeps the demo instant.
         self.worker = DeliveryWorker(

@@ -245,17 +245,20 @@ class Demo:
         await self.console.advance(to, lambda at: f"⏱ {self.local(at)}")
         self.out.write(f"  (demo) it is {self.local(to)} now (Amsterdam time)\n")
 
+    def completions(self, line: str, text: str) -> list[str]:
+        """What Tab may complete `text` to, the line so far being `line`: a person after `/as `,
+        else a demo command."""
+        if line.startswith("/as "):
+            return [p.name.lower() for p in self.people if folded(p.name).startswith(folded(text))]
+        return [f"/{c}" for c in DEMO_COMMANDS if f"/{c}".startswith(text)] if line.startswith("/") else []
+
     def completer(self) -> Callable[[str, int], str | None]:
-        """Tab completion for the demo's commands and the people's names (readline's protocol)."""
+        """Tab completion, in readline's protocol."""
 
         def complete(text: str, state: int) -> str | None:
             import readline
 
-            line = readline.get_line_buffer()
-            if line.startswith("/as "):
-                options = [p.name.lower() for p in self.people if folded(p.name).startswith(folded(text))]
-            else:
-                options = [f"/{c}" for c in DEMO_COMMANDS if f"/{c}".startswith(text)]
+            options = self.completions(readline.get_line_buffer(), text)
             return options[state] if state < len(options) else None
 
         return complete
