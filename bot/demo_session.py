@@ -150,7 +150,8 @@ class Demo:
             if isinstance(action, demo_script.ClockTo):
                 to = action.at.replace(tzinfo=self.zone)
                 if to < console.clock():
-                    raise demo_script.ScriptError(f"{where}: the clock only moves on (it is {self.local(to)} now)")
+                    now = self.local(console.clock())
+                    raise demo_script.ScriptError(f"{where}: the clock only moves on (it is {now} now)")
                 await console.advance(to, lambda at: f"⏱ {self.local(at)}")
             elif isinstance(action, demo_script.Restart):
                 await console.restart()

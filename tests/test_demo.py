@@ -79,9 +79,11 @@ async def test_the_example_walks_the_whole_bridge_and_answers_no_to_danger(env: 
     actual = await play(EXAMPLE, env / "out")
     assert "Ayşe > [2] Hayır" in actual  # a press by number shows its label: school letters are no danger
     assert "112" not in actual and "Veilig Thuis" not in actual
-    for line in ("✓ Ayşe: Anne veya baba kabul ediyor", "→ Emre: ⏰ Herinnering", "✓ Emre: Aannemen", "📎 Emre: document",
-                 "→ Ayşe: 📞 Emre Kocabaş aileyle iletişim kurdu", "→ Ayşe: ✔️ Emre Kocabaş, H-100001 kodlu talebi kapattı",
-                 "📎 Petra: photo", "→ Karin: Good morning! Here is last week's summary."):
+    for line in (
+        "✓ Ayşe: Anne veya baba kabul ediyor", "→ Emre: ⏰ Herinnering", "✓ Emre: Aannemen", "📎 Emre: document",
+        "→ Ayşe: 📞 Emre Kocabaş aileyle iletişim kurdu", "→ Ayşe: ✔️ Emre Kocabaş, H-100001 kodlu talebi kapattı",
+        "📎 Petra: photo", "→ Karin: Good morning! Here is last week's summary.",
+    ):
         assert line in actual, line
 
 
@@ -196,7 +198,10 @@ def test_later_reads_durations_and_days() -> None:
         ("Sara: volunteer lantaarn nl\nSara > [Misschien]\n", ":2: Sara has no button [Misschien]"),
         ("Emre: member c-nowhere nl\nEmre > /inbox\n", ":1: Emre: no contact 'c-nowhere' in the sample directory"),
         ("Sara: volunteer lantaarn nl\nclock: tomorrow\n", ":2: expected a time as YYYY-MM-DD HH:MM, not 'tomorrow'"),
-        ("Sara: volunteer lantaarn nl\nstart: 2026-11-30 10:00\nclock: 2026-11-01 10:00\n", ":3: the clock only moves on"),
+        (
+            "Sara: volunteer lantaarn nl\nstart: 2026-11-30 10:00\nclock: 2026-11-01 10:00\n",
+            ":3: the clock only moves on (it is Mon 2026-11-30 10:00 now)",
+        ),
     ],
 )
 def test_a_bad_script_is_refused_with_file_line_and_problem(
