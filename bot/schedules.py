@@ -86,6 +86,16 @@ async def push_summaries(core: Core) -> int:
     return sent
 
 
+async def next_due(core: Core) -> datetime | None:
+    """When something is next due: a case's timer, the Monday push or the nightly retention (None:
+    nothing is scheduled yet). A clock moved on far (the demo's `/later`) fires each in its turn."""
+    moments = [await timers.next_due(core.conn)]
+    for key in (PUSH_KEY, RETENTION_KEY):
+        stored_at = await stored_settings.get(core.conn, key)
+        moments.append(datetime.fromisoformat(stored_at) if stored_at else None)
+    return min((moment for moment in moments if moment is not None), default=None)
+
+
 def next_push(core: Core, now: datetime) -> datetime:
     zone = core.catalogs.timezone
     local = now.astimezone(zone)
