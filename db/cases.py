@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from db.connection import Connection
+from db.connection import Connection, Row
 from db.questions import NoFreeCode
 from db.vault import Vault
 from flows.model import AddAttachment, ChangeCase, OpenCase, RecordConsent, SaveParent
@@ -149,7 +149,7 @@ _SELECT = (
 )
 
 
-def _record(row, vault: Vault) -> CaseRecord:
+def _record(row: Row, vault: Vault) -> CaseRecord:
     return CaseRecord(
         id=row[0], kind=row[1], status=row[2], version=row[3], org_id=row[4], volunteer_id=row[5], contact_id=row[6],
         member_id=row[7], team_id=row[8], way=row[9], previous_id=row[10], escalated=bool(row[11]), opened_at=row[12],

@@ -27,7 +27,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +50,9 @@ SQLITE_PROTOCOL = 15
 TROUBLE = frozenset({SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_IOERR, SQLITE_FULL, SQLITE_PROTOCOL})
 
 T = TypeVar("T")
+# One result row as sqlite3 returns it (no row factory is set): its values are whatever the column
+# holds (str, int, float, bytes or None), which only the repository reading it knows.
+Row = tuple[Any, ...]
 
 
 class DatabaseError(Exception):
@@ -140,7 +143,7 @@ class _Statement:
 
     __slots__ = ("_cursor", "_run")
 
-    def __init__(self, run: Any) -> None:
+    def __init__(self, run: Callable[[], Coroutine[Any, Any, Cursor]]) -> None:
         self._run = run
         self._cursor: Cursor | None = None
 

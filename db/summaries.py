@@ -64,9 +64,15 @@ async def waiting(conn: Connection, scope: str) -> list[OpenCaseFact]:
     return [OpenCaseFact(case_id=r[0], team_id=r[1], opened_at=r[2]) for r in rows]
 
 
-async def export_rows(conn: Connection, scope: str, wijken: list[str], start: datetime, end: datetime) -> list[dict]:
+# One row of /export's file: column to value (text; urgent as 0 or 1; a case's team may be NULL).
+ExportRow = dict[str, str | int | None]
+
+
+async def export_rows(
+    conn: Connection, scope: str, wijken: list[str], start: datetime, end: datetime
+) -> list[ExportRow]:
     """One row per question logged or case opened in the week: pseudonymous codes only."""
-    out = [
+    out: list[ExportRow] = [
         {"type": "question", "code": q.code, "question": q.code, "date": q.created_at.isoformat(), "theme": q.theme,
          "wijk": q.wijk or "", "parent_language": q.parent_language, "age_group": q.age_group, "urgent": int(q.urgent),
          "status": "", "team": ""}
