@@ -236,7 +236,9 @@ def keep_private(path: Path, folder_too: bool = True) -> None:
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     folder_too = folder_too and folder.resolve() not in (Path.cwd().resolve(), Path.home().resolve())
-    for each in ((folder,) if folder_too else ()) + (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+    for each in ((folder,) if folder_too else ()) + (
+        path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal"),
+    ):
         try:
             mode = stat.S_IMODE(each.stat().st_mode)
             private = mode & (0o700 if each.is_dir() else 0o600)
@@ -288,7 +290,9 @@ class Checkpointer:
     in progress, then copies only what was written since and holds writers off for that long:
     they wait their turn with asynchronous sleeps, so the bot goes on meanwhile."""
 
-    def __init__(self, path: str | Path, every: float = 1.0, limit_bytes: int = 4 * 1024 * 1024, wait: float = 0.2) -> None:
+    def __init__(
+        self, path: str | Path, every: float = 1.0, limit_bytes: int = 4 * 1024 * 1024, wait: float = 0.2
+    ) -> None:
         self.path = path
         self.log = Path(f"{path}-wal")
         self.every = every

@@ -28,7 +28,10 @@ class Question(BaseModel):
     text_language: str | None = None  # the language `text` is in (unknown for old rows)
 
 
-_COLUMNS = "id, code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, wijk, text, created_at, text_language"
+_COLUMNS = (
+    "id, code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, wijk, text, created_at, "
+    "text_language"
+)
 
 
 async def insert(conn: Connection, q: LogQuestion, vault: Vault) -> int:

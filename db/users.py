@@ -213,7 +213,9 @@ async def all_(conn: Connection) -> list[Account]:
 
 
 async def revoke(conn: Connection, user_id: int, now: datetime) -> bool:
-    cur = await conn.execute("UPDATE users SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now.isoformat(), user_id))
+    cur = await conn.execute(
+        "UPDATE users SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now.isoformat(), user_id)
+    )
     return cur.rowcount == 1
 
 
@@ -255,7 +257,8 @@ async def uncoordinated_orgs(conn: Connection) -> list[str]:
     can receive their volunteers' safety alerts."""
     async with conn.execute(
         "SELECT id FROM organisations WHERE id NOT IN "
-        "(SELECT org_id FROM users WHERE role = 'coordinator' AND org_id IS NOT NULL AND revoked_at IS NULL) ORDER BY id"
+        "(SELECT org_id FROM users WHERE role = 'coordinator' AND "
+        "org_id IS NOT NULL AND revoked_at IS NULL) ORDER BY id"
     ) as cur:
         return [row[0] for row in await cur.fetchall()]
 

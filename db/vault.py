@@ -133,7 +133,9 @@ async def open_vault(conn: Connection, secret: str | None, key_file: Path) -> Va
     from db.connection import transaction
 
     check = await settings.get(conn, CHECK_KEY)
-    vault = Vault(load_keys(secret, key_file, create=check is None), reload=lambda: load_keys(secret, key_file, create=False))
+    vault = Vault(
+        load_keys(secret, key_file, create=check is None), reload=lambda: load_keys(secret, key_file, create=False)
+    )
     if check is None:
         async with transaction(conn):
             await settings.put(conn, CHECK_KEY, vault.seal(CHECK_TEXT) or "")

@@ -23,7 +23,9 @@ from flows.state import Conversation
 from flows.steps import spec_of
 from flows.text import t
 
-__all__ = ["COMMANDS", "COMMAND_HELP", "ask", "bot_disclosure", "case_action", "help_parts", "reask", "step", "weekly_push"]
+__all__ = [
+    "COMMANDS", "COMMAND_HELP", "ask", "bot_disclosure", "case_action", "help_parts", "reask", "step", "weekly_push",
+]
 
 
 def _choice(state: Conversation, user: User, choice: Choice, env: Env) -> Transition:

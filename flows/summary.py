@@ -245,7 +245,10 @@ def _breakdown(title: Text, shown: Breakdown, name: Callable[[str], Text], thres
 def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text, ...]]:
     this, last, k = report.this, report.last, report.threshold
     # TRANSLATORS: the heading of a coordinator's weekly summary; {week} is like "2026-W47".
-    head = t("📊 Summary for {scope}, week {week} ({start} – {end})", scope=report.scope_name, week=ltr(report.week.label), start=Day(on=report.start), end=Day(on=report.end))
+    head = t(
+        "📊 Summary for {scope}, week {week} ({start} – {end})",
+        scope=report.scope_name, week=ltr(report.week.label), start=Day(on=report.start), end=Day(on=report.end),
+    )
     parts: list[Text | tuple[Text, ...]] = [head]
     if report.partial:
         parts.append(t("This week so far."))
@@ -254,11 +257,16 @@ def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text
             tn("{n} question logged", "{n} questions logged", this.questions),
             tn("{n} of them urgent (a child in danger)", "{n} of them urgent (a child in danger)", this.urgent),
             tn("{n} active volunteer", "{n} active volunteers", this.active_volunteers),
-            t("The week before: questions {questions} · urgent {urgent}.", questions=last.questions, urgent=last.urgent),
+            t(
+                "The week before: questions {questions} · urgent {urgent}.",
+                questions=last.questions, urgent=last.urgent,
+            ),
         )
     )
     if this.questions and all(b.withheld for b in this.breakdowns()):
-        parts.append(t("Too few questions for a breakdown by theme, wijk, language or age: it could point to a family."))
+        parts.append(
+            t("Too few questions for a breakdown by theme, wijk, language or age: it could point to a family.")
+        )
     elif this.questions:
         def lang_name(code: str) -> Text:
             return intake.language_label(code) or plain("?")
@@ -291,12 +299,22 @@ def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text
         (
             t("Warm handovers:"),
             t(
-                "requested {requested} · accepted {accepted} · declined {declined} · contact made {contact} · closed {closed}",
-                requested=shown(this.requested), accepted=shown(this.accepted), declined=shown(this.declined),
-                contact=shown(this.contact_made), closed=shown(this.closed),
+                "requested {requested} · accepted {accepted} · declined "
+                "{declined} · contact made {contact} · closed {closed}",
+                requested=shown(this.requested),
+                accepted=shown(this.accepted),
+                declined=shown(this.declined),
+                contact=shown(this.contact_made),
+                closed=shown(this.closed),
             ),
-            t("The week before: requested {requested} · accepted {accepted}.", requested=shown(last.requested), accepted=shown(last.accepted)),
-            t("Advice asked: {asked} · answered: {answered}", asked=shown(this.consults_asked), answered=shown(this.consults_answered)),
+            t(
+                "The week before: requested {requested} · accepted {accepted}.",
+                requested=shown(last.requested), accepted=shown(last.accepted),
+            ),
+            t(
+                "Advice asked: {asked} · answered: {answered}",
+                asked=shown(this.consults_asked), answered=shown(this.consults_answered),
+            ),
             _median(this.median_hours_to_accept, this.accepted, k),
         )
     )
@@ -305,15 +323,28 @@ def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text
         for late in report.stalled[:20]:
             team = directory.team(late.team_id)
             days = tn("{n} day", "{n} days", late.days_waiting)
-            lines.append(layout("  {case} · {team} · {days}", case=ltr(late.case_id), team=team.name if team else late.team_id, days=days))
+            lines.append(
+                layout(
+                    "  {case} · {team} · {days}",
+                    case=ltr(late.case_id), team=team.name if team else late.team_id, days=days,
+                )
+            )
         parts.append(tuple(lines))
     else:
         parts.append(t("No handover is waiting past the reminder time."))
     if this.anything_hidden() or last.anything_hidden():
         parts.append(
             (
-                tn("Numbers below {n} are shown as “<{n}”, so that no family can be recognised.", "Numbers below {n} are shown as “<{n}”, so that no family can be recognised.", k),
-                t("Where a “<{n}” could be worked out from the total, another number is hidden too (“≥{n}”) or the list is left out.", n=k),
+                tn(
+                    "Numbers below {n} are shown as “<{n}”, so that no family can be recognised.",
+                    "Numbers below {n} are shown as “<{n}”, so that no family can be recognised.",
+                    k,
+                ),
+                t(
+                    "Where a “<{n}” could be worked out from the total, another "
+                    "number is hidden too (“≥{n}”) or the list is left out.",
+                    n=k,
+                ),
             )
         )
     return parts

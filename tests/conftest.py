@@ -51,7 +51,10 @@ def db_path(tmp_path: Path) -> Path:
 async def conn(db_path: Path) -> AsyncIterator[Connection]:
     connection = await connect(db_path)
     attach(connection, Vault.generate())
-    orgs = [Organisation(id="lantaarn", name="De Lantaarn (invented)"), Organisation(id="kompas", name="Het Kompas (invented)")]
+    orgs = [
+        Organisation(id="lantaarn", name="De Lantaarn (invented)"),
+        Organisation(id="kompas", name="Het Kompas (invented)"),
+    ]
     async with transaction(connection):
         await directory.replace(connection, Directory.of(organisations=orgs), frozenset())
     yield connection

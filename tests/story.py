@@ -85,7 +85,11 @@ class Story:
         attach(self.conn, self.vault)
         codes = (f"Q-{n:04d}" for n in itertools.count(1001))
         cases = (f"H-{n:06d}" for n in itertools.count(100001))
-        self.runner = Runner(self.conn, self.catalogs, clock, "telegram", new_code=lambda: next(codes), vault=self.vault, new_case=lambda: next(cases))
+        self.runner = Runner(
+            self.conn, self.catalogs, clock,
+            "telegram",
+            new_code=lambda: next(codes), vault=self.vault, new_case=lambda: next(cases),
+        )
 
     async def stop(self) -> None:
         if self.conn is not None:
@@ -119,11 +123,25 @@ class Story:
         update_id = next(self.ids)
         if "data" in content:
             message_id, text = content["message_id"], content["message_text"]
-            update = {"update_id": update_id, "callback_query": {"id": f"cb{update_id}", "from": sender, "data": content["data"], "chat_instance": "s", "message": {"message_id": message_id, "chat": chat, "date": 0, "text": text}}}
+            update = {
+                "update_id": update_id,
+                "callback_query": {
+                    "id": f"cb{update_id}",
+                    "from": sender,
+                    "data": content["data"],
+                    "chat_instance": "s",
+                    "message": {"message_id": message_id, "chat": chat, "date": 0, "text": text},
+                },
+            }
         else:
-            update = {"update_id": update_id, "message": {"message_id": 0, "from": sender, "chat": chat, "date": 0, **content}}
+            update = {
+                "update_id": update_id,
+                "message": {"message_id": 0, "from": sender, "chat": chat, "date": 0, **content},
+            }
         async with transaction(self.conn):
-            await inbox.receive(self.conn, "telegram", [Incoming(update_id=update_id, payload=json.dumps(update))], self.runner.clock())
+            await inbox.receive(
+                self.conn, "telegram", [Incoming(update_id=update_id, payload=json.dumps(update))], self.runner.clock()
+            )
         await self.runner.process_pending()
         await self.runner.fire_timers()
 
@@ -195,7 +213,9 @@ async def replay(path: Path, catalogs: Catalogs, database: Path, vault: Vault | 
     for line in lines[:body]:
         if found := re.fullmatch(r"(\w+): (volunteer|member|coordinator) (\S+) (\w+)", line):
             name = found.group(1)
-            story.people[name] = Person(name, 7000 + len(story.people), Role(found.group(2)), found.group(3), found.group(4))
+            story.people[name] = Person(
+                name, 7000 + len(story.people), Role(found.group(2)), found.group(3), found.group(4)
+            )
         elif found := re.fullmatch(r"start: (\d{4}-\d\d-\d\d \d\d:\d\d)", line):
             clock.now = datetime.fromisoformat(found.group(1)).replace(tzinfo=AMSTERDAM)
         if line.strip() or header:
@@ -225,7 +245,16 @@ async def replay(path: Path, catalogs: Catalogs, database: Path, vault: Vault | 
                     await story.send(person, story.press(person, found.group(1)))
                 elif action in ("(photo)", "(document)"):
                     media = action.strip("()")
-                    content = {"photo": [{"file_id": "invented-photo-id", "width": 1, "height": 1, "file_unique_id": "u"}]} if media == "photo" else {"document": {"file_id": "invented-doc-id", "file_unique_id": "u", "file_name": "letter.pdf", "mime_type": "application/pdf", "file_size": 80_000}}
+                    content = (
+                        {"photo": [{"file_id": "invented-photo-id", "width": 1, "height": 1, "file_unique_id": "u"}]}
+                        if media == "photo"
+                        else {
+                            "document": {
+                                "file_id": "invented-doc-id", "file_unique_id": "u", "file_name": "letter.pdf",
+                                "mime_type": "application/pdf", "file_size": 80_000,
+                            }
+                        }
+                    )
                     await story.send(person, content)
                 else:
                     await story.send(person, {"text": action})
