@@ -17,7 +17,7 @@ from db import cases as stored_cases
 from db import privacy, timers, users, wal
 from db import settings as stored_settings
 from db.connection import storage_trouble, transaction
-from flows import access, cases, summary
+from flows import access, case_followup, summary
 from flows.session import weekly_push
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,9 @@ async def fire_timers(core: Core) -> int:
                 if case is not None:
                     member = await work.account(case.member_id) if case.member_id else None
                     gone = member is None or bool(member.revoked_at)
-                    messages, done = cases.on_timer(case, timer.kind, core.config.reminder_hours, core.clock(), gone)
+                    messages, done = case_followup.on_timer(
+                        case, timer.kind, core.config.reminder_hours, core.clock(), gone
+                    )
                     await effects.apply(work, tuple(done))
                     for message in messages:
                         await rendering.deliver(work, message)
@@ -124,7 +126,8 @@ async def retention(core: Core) -> int:
             work = Work(core)
             quiet = await stored_cases.quiet_since(core.conn, now - timedelta(days=config.retention_days), core.vault)
             for record in quiet:
-                messages, done = cases.expire(await loading.view(core, work, record), config.retention_days, now)
+                view = await loading.view(core, work, record)
+                messages, done = case_followup.expire(view, config.retention_days, now)
                 await effects.apply(work, tuple(done))
                 for message in messages:
                     await rendering.deliver(work, message)
