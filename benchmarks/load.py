@@ -196,9 +196,14 @@ class Driver:
                 continue
             request = requests.pop(0)
             started = time.monotonic()
-            message_id = next(m["message_id"] for m in reversed(self.api._msgs[chat].values()) if m.get("text") == request["params"]["text"])
+            message_id = next(
+                m["message_id"]
+                for m in reversed(self.api._msgs[chat].values())
+                if m.get("text") == request["params"]["text"]
+            )
             self.api.user_presses(chat, message_id, accept_button(request), language_code="en", check_button=False)
-            while accept_button(reply := await asyncio.wait_for(waiting.get(), timeout=60)) is not None:  # another request came first
+            # another request came first
+            while accept_button(reply := await asyncio.wait_for(waiting.get(), timeout=60)) is not None:
                 requests.append(reply)
             self.latencies.append(time.monotonic() - started)
             self.updates += 1
@@ -247,8 +252,20 @@ async def prepare(database: Path, volunteers: list[int]) -> tuple[list[str], lis
     now = datetime.now(UTC)
     async with transaction(conn):
         await stored_directory.replace(conn, sample.directory, sample.away_given)
-        volunteer_codes = [(await invites.create(conn, role=Role.VOLUNTEER, org_id="lantaarn", now=now, valid_for=timedelta(days=1))).code for _ in volunteers]
-        member_codes = [(await invites.create(conn, role=Role.MEMBER, org_id=None, contact_id=c.id, now=now, valid_for=timedelta(days=1))).code for c in sample.directory.contacts]
+        volunteer_codes = [
+            (
+                await invites.create(conn, role=Role.VOLUNTEER, org_id="lantaarn", now=now, valid_for=timedelta(days=1))
+            ).code
+            for _ in volunteers
+        ]
+        member_codes = [
+            (
+                await invites.create(
+                    conn, role=Role.MEMBER, org_id=None, contact_id=c.id, now=now, valid_for=timedelta(days=1)
+                )
+            ).code
+            for c in sample.directory.contacts
+        ]
     await conn.close()
     postcodes = [wijk.postcodes[0] for wijk in sample.directory.wijken]
     return volunteer_codes, member_codes, {chat: postcodes[i % len(postcodes)] for i, chat in enumerate(volunteers)}
@@ -284,15 +301,24 @@ def busiest_second(calls: list[Json], since: float) -> tuple[int, int]:
     return most(times), max((most(s) for s in per_chat.values()), default=0)
 
 
-async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed: int, limits: bool = False) -> dict[str, float]:
+async def measure(
+    kind: str, volunteers: int, seconds: float, folder: Path, seed: int, limits: bool = False
+) -> dict[str, float]:
     """One bot through the realistic pace and then saturation; with `limits`, Wijkbrug keeps its
     default pacing (Telegram's limits) and only the realistic pace is run."""
     folder.mkdir(parents=True, exist_ok=True)
     async with FakeBotApi(token=TOKEN) as api:
-        env = {**os.environ, "WIJKBRUG_TELEGRAM_TOKEN": TOKEN, "WIJKBRUG_TELEGRAM_API_URL": api.api_url,
-               "WIJKBRUG_TELEGRAM_FILE_URL": api.file_url, "WIJKBRUG_DATABASE": str(folder / "wijkbrug.sqlite3"),
-               "WIJKBRUG_KEY_FILE": str(folder / "wijkbrug.key"), "WIJKBRUG_POLL_TIMEOUT": "10", "WIJKBRUG_FLOOD_PER_MINUTE": "100000",
-               "PYTHONFAULTHANDLER": "1"}
+        env = {
+            **os.environ,
+            "WIJKBRUG_TELEGRAM_TOKEN": TOKEN,
+            "WIJKBRUG_TELEGRAM_API_URL": api.api_url,
+            "WIJKBRUG_TELEGRAM_FILE_URL": api.file_url,
+            "WIJKBRUG_DATABASE": str(folder / "wijkbrug.sqlite3"),
+            "WIJKBRUG_KEY_FILE": str(folder / "wijkbrug.key"),
+            "WIJKBRUG_POLL_TIMEOUT": "10",
+            "WIJKBRUG_FLOOD_PER_MINUTE": "100000",
+            "PYTHONFAULTHANDLER": "1",
+        }
         if not limits:
             env |= {"WIJKBRUG_SEND_PER_SECOND": "100000", "WIJKBRUG_CHAT_PER_SECOND": "100000"}
         chats = list(range(10_000, 10_000 + volunteers))
@@ -305,17 +331,26 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed
             codes += member_codes
             command = [sys.executable, "-m", "bot.cli", "run"]
             if os.environ.get("WIJKBRUG_PROFILE"):  # pyinstrument's report of the bot, written at exit
-                command = [sys.executable, "-m", "pyinstrument", "--renderer", "text", "-o", os.environ["WIJKBRUG_PROFILE"], "-m", "bot.cli", "run"]
+                command = [
+                    sys.executable,
+                    "-m", "pyinstrument", "--renderer", "text", "-o",
+                    os.environ["WIJKBRUG_PROFILE"],
+                    "-m", "bot.cli", "run",
+                ]
         elif kind == "ptb-echo":
             command = [sys.executable, str(ROOT / "benchmarks" / "echo_ptb.py"), TOKEN, api.api_url]
         else:
             python = aiogram_python()
             assert python is not None
-            command = [str(python), str(ROOT / "benchmarks" / "echo_aiogram.py"), TOKEN, api.api_url.removesuffix("/bot")]
+            command = [
+                str(python), str(ROOT / "benchmarks" / "echo_aiogram.py"), TOKEN, api.api_url.removesuffix("/bot"),
+            ]
         pin(os.getpid(), 0)
         started = time.monotonic()
         log_file = (folder / f"{kind}.log").open("wb")  # the bot's own log, shown if it does not stop
-        child = await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=log_file)
+        child = await asyncio.create_subprocess_exec(
+            *command, env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=log_file
+        )
         pin(child.pid, 1)
         await api.wait_for(lambda a: a._poll_gen > 0, timeout=30)
         startup = time.monotonic() - started
@@ -376,13 +411,13 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed
             finally:
                 log_file.close()
     return {
-        "updates/s": driver.updates / elapsed,
-        "paced p50 ms": percentile(paced, 0.5) * 1000, "paced p95 ms": percentile(paced, 0.95) * 1000,
-        "paced p99 ms": percentile(paced, 0.99) * 1000,
-        "saturated p50 ms": percentile(driver.latencies, 0.5) * 1000, "saturated p95 ms": percentile(driver.latencies, 0.95) * 1000,
+        "updates/s": driver.updates / elapsed, "paced p50 ms": percentile(paced, 0.5) * 1000,
+        "paced p95 ms": percentile(paced, 0.95) * 1000, "paced p99 ms": percentile(paced, 0.99) * 1000,
+        "saturated p50 ms": percentile(driver.latencies, 0.5) * 1000,
+        "saturated p95 ms": percentile(driver.latencies, 0.95) * 1000,
         "saturated p99 ms": percentile(driver.latencies, 0.99) * 1000,
-        "CPU ms/update": cpu / max(driver.updates, 1) * 1000, "peak RSS MB": rss, "RSS after start-up MB": startup_rss, "RSS after paced MB": paced_rss, "start-up s": startup,
-        "handovers/s": driver.accepted / elapsed,
+        "CPU ms/update": cpu / max(driver.updates, 1) * 1000, "peak RSS MB": rss, "RSS after start-up MB": startup_rss,
+        "RSS after paced MB": paced_rss, "start-up s": startup, "handovers/s": driver.accepted / elapsed,
         "bot CPU %": cpu / elapsed * 100, "driver CPU %": driver_busy * 100, "paced bot CPU %": paced_cpu * 100,
     }
 
@@ -412,9 +447,17 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for n in range(args.repeat):
             for kind in kinds:  # interleaved, so a slow moment of the machine hits every bot alike
-                results[kind].append(await measure(kind, args.volunteers, args.seconds, Path(scratch) / f"{kind}-{n}", seed=n))
-                print(f"run {n + 1}/{args.repeat} {kind}: " + ", ".join(f"{k} {v:.1f}" for k, v in results[kind][-1].items()), flush=True)
-    medians = {kind: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for kind, runs in results.items()}
+                results[kind].append(
+                    await measure(kind, args.volunteers, args.seconds, Path(scratch) / f"{kind}-{n}", seed=n)
+                )
+                print(
+                    f"run {n + 1}/{args.repeat} {kind}: "
+                    + ", ".join(f"{k} {v:.1f}" for k, v in results[kind][-1].items()),
+                    flush=True,
+                )
+    medians = {
+        kind: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for kind, runs in results.items()
+    }
     print(f"\n{args.volunteers} simulated volunteers, {args.seconds:.0f} s per phase, median of {args.repeat} runs\n")
     print(table(medians))
     if "wijkbrug" in medians:
@@ -436,8 +479,12 @@ async def limits(seconds: float) -> None:
         rows = {}
         for people in (10, 200):
             unpaced = await measure("wijkbrug", people, seconds, Path(scratch) / f"free-{people}", seed=people)
-            paced = await measure("wijkbrug", people, seconds, Path(scratch) / f"paced-{people}", seed=people, limits=True)
-            rows[f"{people} people, no limits"] = {k: unpaced[k] for k in ("paced p50 ms", "paced p99 ms", "paced bot CPU %")}
+            paced = await measure(
+                "wijkbrug", people, seconds, Path(scratch) / f"paced-{people}", seed=people, limits=True
+            )
+            rows[f"{people} people, no limits"] = {
+                k: unpaced[k] for k in ("paced p50 ms", "paced p99 ms", "paced bot CPU %")
+            }
             rows[f"{people} people, limits"] = paced
     for name, row in rows.items():
         print(f"{name:>22}: " + ", ".join(f"{k} {v:.1f}" for k, v in row.items()))

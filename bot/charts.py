@@ -125,8 +125,8 @@ def figure(data: ChartData) -> Any:
                 for position, bar in zip(positions, bars, strict=True):
                     if bar.mark:
                         axis.annotate(
-                            bar.mark, (bar.value, position), xytext=(-4 if data.rtl else 4, 0), textcoords="offset points",
-                            va="center", ha="right" if data.rtl else "left", fontsize=8,
+                            bar.mark, (bar.value, position), xytext=(-4 if data.rtl else 4, 0),
+                            textcoords="offset points", va="center", ha="right" if data.rtl else "left", fontsize=8,
                         )
                 top = max(top, *(bar.value for bar in bars))
             axis.set_yticks(range(len(labels)), labels)

@@ -56,7 +56,7 @@ async def revoke(conn: Connection, catalogs: Catalogs, vault: Vault, user_id: in
 
 
 async def erase(conn: Connection, catalogs: Catalogs, vault: Vault, user_id: int) -> Erased | None:
-    """Erase a person; a member's open requests are handed on first (flows.cases.member_left)."""
+    """Erase a person; a member's open requests are handed on first (flows.case_followup.member_left)."""
     from bot import departure
 
     return await departure.erase(_core(conn, catalogs, vault), user_id)

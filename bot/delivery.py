@@ -3,8 +3,9 @@ delivered.
 
 The worker knows no channel's API: it hands each stored message (bot/outgoing.py) to its channel's
 `Sender`, which makes its own calls of it. A call that fails on the network or with a server error
-is tried again with growing pauses; a 429 waits exactly the `retry_after` the channel asked for; a call the channel refuses for good
-(a bad request, a user who blocked the bot) is dropped and logged by kind, never by content.
+is tried again with growing pauses; a 429 waits exactly the `retry_after` the channel asked for; a
+call the channel refuses for good (a bad request, a user who blocked the bot) is dropped and logged
+by kind, never by content.
 A row leaves the outbox only after the channel confirmed it, so a crash in between sends that
 one call again: at most one duplicate, of the call in flight. Just before a call goes out the
 worker looks that its row is still there (one lookup by primary key): revoking or erasing a

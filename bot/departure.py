@@ -1,6 +1,6 @@
 """When a person leaves Wijkbrug: their access revoked, or their account erased.
 
-What happens to each of a member's open cases is decided in flows (`flows.cases.member_left`:
+What happens to each of a member's open cases is decided in flows (`flows.case_followup.member_left`:
 back to the team's coordinator, the volunteer told and offered someone else, the timers
 stopped); this module carries it out, in one transaction, and forgets what still waited in the
 outbox for the person who left, on every channel. From then on nothing is delivered to them:
@@ -16,7 +16,7 @@ from bot.core import Core
 from db import cases as stored_cases
 from db import outbox, privacy, users
 from db.connection import transaction
-from flows import cases
+from flows import case_followup, cases
 
 
 async def hand_on(work: Work, user_id: int) -> int:
@@ -25,7 +25,7 @@ async def hand_on(work: Work, user_id: int) -> int:
     core = work.core
     for record in await stored_cases.of_member(core.conn, user_id, cases.OPEN, core.vault):
         view = await loading.view(core, work, record)
-        messages, done = cases.member_left(view, core.clock())
+        messages, done = case_followup.member_left(view, core.clock())
         await effects.apply(work, tuple(done))
         for message in messages:
             await rendering.deliver(work, message)

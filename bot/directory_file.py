@@ -164,7 +164,9 @@ class _Problems:
         known = loc
         while known and known not in self.lines:
             known = known[:-1]
-        self.found.append((self.lines.get(known, 1), f"{self.path}:{self.lines.get(known, 1)}: {_where(loc)}: {message}"))
+        self.found.append(
+            (self.lines.get(known, 1), f"{self.path}:{self.lines.get(known, 1)}: {_where(loc)}: {message}")
+        )
 
     def line(self, *loc: Any) -> int:
         return self.lines.get(tuple(loc), 1)
@@ -187,7 +189,9 @@ def _plain_yaml(text: str) -> None:
     for event in yaml.parse(text, Loader=_SAFE_LOADER):
         line = event.start_mark.line + 1 if event.start_mark else "?"
         if isinstance(event, yaml.AliasEvent):
-            raise DirectoryError([f"line {line}: aliases (*{event.anchor}) are not accepted; write the value out in full"])
+            raise DirectoryError(
+                [f"line {line}: aliases (*{event.anchor}) are not accepted; write the value out in full"]
+            )
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:

@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-COLUMNS = ["type", "code", "question", "date", "theme", "wijk", "parent_language", "age_group", "urgent", "status", "team"]
+COLUMNS = [
+    "type", "code", "question", "date", "theme", "wijk", "parent_language", "age_group", "urgent", "status", "team",
+]
 BOM = "\ufeff"
 
 

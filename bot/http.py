@@ -115,7 +115,9 @@ class AiohttpRequest(BaseRequest):
                 data = json.dumps(request_data.parameters, ensure_ascii=False).encode()
                 headers = JSON_BODY
         try:
-            async with self._session.request(method, self._url(url), data=data, headers=headers, timeout=timeout) as response:
+            async with self._session.request(
+                method, self._url(url), data=data, headers=headers, timeout=timeout
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:
             raise TimedOut from exc

@@ -190,7 +190,9 @@ class Catalogs:
             commands = set(COMMAND_PLACEHOLDER.findall(pattern))
             pattern = COMMAND_PLACEHOLDER.sub(lambda found: f"{LRI}/{{{found.group(1)}}}{PDI}", pattern)
         values = {
-            name: value if name in commands and isinstance(value, str) else self._value(value, language, leading and _leads(pattern, name))
+            name: value
+            if name in commands and isinstance(value, str)
+            else self._value(value, language, leading and _leads(pattern, name))
             for name, value in text.params.items()
         }
         try:
@@ -199,7 +201,12 @@ class Catalogs:
             # A catalog with a broken placeholder must not silence a message: fall back to English.
             return text.msgid.format_map(values) if not text.plural else text.plural.format_map(values)
 
-    def _value(self, value: str | int | Ltr | Lang | Moment | Day | Percent | Listing | Text, language: str, leading: bool = False) -> str:
+    def _value(
+        self,
+        value: str | int | Ltr | Lang | Moment | Day | Percent | Listing | Text,
+        language: str,
+        leading: bool = False,
+    ) -> str:
         rtl = is_rtl(language)
         if isinstance(value, Text):
             return self._render(value, language, leading)

@@ -95,7 +95,9 @@ def check_catalog(po: Path, pot: Path) -> list[str]:
         wanted = set().union(*(placeholders(s) for s in sources))
         forms = list(message.string) if isinstance(message.string, tuple) else [message.string]
         if isinstance(message.id, tuple) and len(forms) != catalog.num_plurals:
-            problems.append(f"{where}: {key[0]!r} has {len(forms)} plural forms; {language} needs {catalog.num_plurals}")
+            problems.append(
+                f"{where}: {key[0]!r} has {len(forms)} plural forms; {language} needs {catalog.num_plurals}"
+            )
         for index, form in enumerate(forms):
             if not form or not form.strip():
                 which = f" (plural form {index})" if isinstance(message.id, tuple) else ""
@@ -137,5 +139,6 @@ def review_list(directory: Path = CATALOG_DIR) -> list[str]:
             if message.id and reasons:
                 msgid = message.id[0] if isinstance(message.id, tuple) else message.id
                 short = msgid if len(msgid) <= 60 else msgid[:57] + "..."
-                lines.append(f"{po.parent.parent.name}\t{po.relative_to(directory.parent)}:{message.lineno}\t{'; '.join(reasons)}\t{short!r}")
+                where = f"{po.relative_to(directory.parent)}:{message.lineno}"
+                lines.append(f"{po.parent.parent.name}\t{where}\t{'; '.join(reasons)}\t{short!r}")
     return lines

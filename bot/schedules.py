@@ -17,7 +17,7 @@ from db import cases as stored_cases
 from db import privacy, timers, users, wal
 from db import settings as stored_settings
 from db.connection import storage_trouble, transaction
-from flows import access, cases, summary
+from flows import access, case_followup, summary
 from flows.session import weekly_push
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,8 @@ async def retention(core: Core) -> int:
             work = Work(core)
             quiet = await stored_cases.quiet_since(core.conn, now - timedelta(days=config.retention_days), core.vault)
             for record in quiet:
-                messages, done = cases.expire(await loading.view(core, work, record), config.retention_days, now)
+                view = await loading.view(core, work, record)
+                messages, done = case_followup.expire(view, config.retention_days, now)
                 await effects.apply(work, tuple(done))
                 for message in messages:
                     await rendering.deliver(work, message)

@@ -79,7 +79,9 @@ def _callback(query: dict[str, Any]) -> Inbound | None:
     message = query.get("message") or {}
     chat_id = (message.get("chat") or {}).get("id") or query["from"]["id"]
     data = str(query.get("data") or "")[:MAX_CALLBACK_DATA]
-    pressed = PressedMessage(callback_id=str(query["id"]), message_id=message.get("message_id"), text=message.get("text") or "")
+    pressed = PressedMessage(
+        callback_id=str(query["id"]), message_id=message.get("message_id"), text=message.get("text") or ""
+    )
     return Inbound(
         chat_id=str(chat_id), first_name=name, language_code=language, event=Choice(data=data), pressed=pressed
     )

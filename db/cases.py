@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from db.connection import Connection
+from db.connection import Connection, Row
 from db.questions import NoFreeCode
 from db.vault import Vault
 from flows.model import AddAttachment, ChangeCase, OpenCase, RecordConsent, SaveParent
@@ -109,15 +109,20 @@ async def open_case(conn: Connection, c: OpenCase, vault: Vault | None = None) -
     short = vault.seal(c.short_text) if vault is not None and c.short_text else None
     await conn.execute(
         "INSERT INTO cases (id, kind, question_id, org_id, volunteer_id, contact_id, member_id, team_id, way, status, "
-        "previous_id, opened_at, short_text, short_language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?, ?, ?)",
-        (c.case_id, c.case_kind, qid, c.org_id, c.volunteer_id, c.contact_id, c.member_id, c.team_id, c.way,
-         c.previous_id, c.at.isoformat(), short, c.short_language if short else None),
+        "previous_id, opened_at, short_text, short_language) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?, ?, ?)",
+        (
+            c.case_id, c.case_kind, qid, c.org_id, c.volunteer_id, c.contact_id, c.member_id, c.team_id, c.way,
+            c.previous_id, c.at.isoformat(), short, c.short_language if short else None,
+        ),
     )
     await _event(conn, c.case_id, "requested", c.at)
 
 
 async def _event(conn: Connection, case_id: str, status: str, at: datetime) -> None:
-    await conn.execute("INSERT INTO case_events (case_id, status, at) VALUES (?, ?, ?)", (case_id, status, at.isoformat()))
+    await conn.execute(
+        "INSERT INTO case_events (case_id, status, at) VALUES (?, ?, ?)", (case_id, status, at.isoformat())
+    )
 
 
 async def change(conn: Connection, c: ChangeCase, vault: Vault) -> None:
@@ -126,10 +131,13 @@ async def change(conn: Connection, c: ChangeCase, vault: Vault) -> None:
         "UPDATE cases SET version = version + (status != ?), status = ?, escalated = max(escalated, ?), "
         "reason = coalesce(?, reason), reason_sealed = coalesce(?, reason_sealed), "
         "answered_at = CASE WHEN ? IN ('accepted', 'declined') THEN ? ELSE answered_at END, "
-        "closed_at = CASE WHEN ? IN ('closed', 'withdrawn', 'declined', 'member_left', 'expired') THEN ? ELSE closed_at END "
+        "closed_at = CASE WHEN ? IN ('closed', 'withdrawn', 'declined', "
+        "'member_left', 'expired') THEN ? ELSE closed_at END "
         "WHERE id = ? AND version = ?",
-        (c.status, c.status, int(c.escalated), c.reason, vault.seal(c.reason_text), c.status, c.at.isoformat(),
-         c.status, c.at.isoformat(), c.case_id, c.version),
+        (
+            c.status, c.status, int(c.escalated), c.reason, vault.seal(c.reason_text), c.status, c.at.isoformat(),
+            c.status, c.at.isoformat(), c.case_id, c.version,
+        ),
     )
     if cur.rowcount != 1:
         raise Stale(c.case_id)
@@ -144,19 +152,21 @@ _SELECT = (
     "(SELECT media FROM attachments a WHERE a.question_id = q.id ORDER BY a.id DESC LIMIT 1), "
     "(SELECT file_id_sealed FROM attachments a WHERE a.question_id = q.id ORDER BY a.id DESC LIMIT 1), "
     "q.text_language, c.short_text, c.short_language, "
-    "(SELECT k.contact_id FROM consents k WHERE k.case_id = c.id AND k.withdrawn_at IS NULL ORDER BY k.id DESC LIMIT 1) "
+    "(SELECT k.contact_id FROM consents k WHERE k.case_id = "
+    "c.id AND k.withdrawn_at IS NULL ORDER BY k.id DESC LIMIT 1) "
     "FROM cases c LEFT JOIN questions q ON q.id = c.question_id LEFT JOIN parents p ON p.question_id = q.id "
 )
 
 
-def _record(row, vault: Vault) -> CaseRecord:
+def _record(row: Row, vault: Vault) -> CaseRecord:
     return CaseRecord(
         id=row[0], kind=row[1], status=row[2], version=row[3], org_id=row[4], volunteer_id=row[5], contact_id=row[6],
         member_id=row[7], team_id=row[8], way=row[9], previous_id=row[10], escalated=bool(row[11]), opened_at=row[12],
         question_code=row[13], theme=row[14] or "other", age_group=row[15] or "", parent_language=row[16] or "",
         wijk=row[17], urgent=bool(row[18]), question_text=vault.open(row[19]), first_name=vault.open(row[20]),
-        phone=vault.open(row[21]), call_time=vault.open(row[22]), attachment_media=row[23], attachment_file=vault.open(row[24]),
-        question_language=row[25], short_text=vault.open(row[26]), short_language=row[27], consent_contact=row[28],
+        phone=vault.open(row[21]), call_time=vault.open(row[22]), attachment_media=row[23],
+        attachment_file=vault.open(row[24]), question_language=row[25], short_text=vault.open(row[26]),
+        short_language=row[27], consent_contact=row[28],
     )
 
 
@@ -169,7 +179,8 @@ async def get(conn: Connection, case_id: str, vault: Vault) -> CaseRecord | None
 async def of_user(conn: Connection, user_id: int, vault: Vault, limit: int = 20) -> list[CaseRecord]:
     """A member's or a volunteer's cases, newest first."""
     async with conn.execute(
-        _SELECT + "WHERE c.member_id = ? OR c.volunteer_id = ? ORDER BY c.opened_at DESC LIMIT ?", (user_id, user_id, limit)
+        _SELECT + "WHERE c.member_id = ? OR c.volunteer_id = ? ORDER BY c.opened_at DESC LIMIT ?",
+        (user_id, user_id, limit),
     ) as cur:
         return [_record(r, vault) for r in await cur.fetchall()]
 
@@ -186,7 +197,8 @@ async def of_member(conn: Connection, user_id: int, statuses: tuple[str, ...], v
 async def open_counts(conn: Connection) -> dict[str, int]:
     """Per contact, the handovers waiting for them or running: matching prefers the less busy."""
     async with conn.execute(
-        "SELECT contact_id, count(*) FROM cases WHERE status IN ('requested', 'accepted', 'contact_made') GROUP BY contact_id"
+        "SELECT contact_id, count(*) FROM cases WHERE status IN "
+        "('requested', 'accepted', 'contact_made') GROUP BY contact_id"
     ) as cur:
         return {r[0]: r[1] for r in await cur.fetchall()}
 
@@ -195,7 +207,8 @@ async def quiet_since(conn: Connection, before: datetime, vault: Vault) -> list[
     """Open cases (waiting, accepted, contact made) whose last step is older than `before`."""
     async with conn.execute(
         _SELECT + "WHERE c.status IN ('requested', 'accepted', 'contact_made') "
-        "AND coalesce((SELECT max(e.at) FROM case_events e WHERE e.case_id = c.id), c.opened_at) < ? ORDER BY c.opened_at",
+        "AND coalesce((SELECT max(e.at) FROM case_events e WHERE "
+        "e.case_id = c.id), c.opened_at) < ? ORDER BY c.opened_at",
         (before.astimezone(UTC).isoformat(),),
     ) as cur:
         return [_record(r, vault) for r in await cur.fetchall()]

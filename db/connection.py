@@ -27,7 +27,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +50,9 @@ SQLITE_PROTOCOL = 15
 TROUBLE = frozenset({SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_IOERR, SQLITE_FULL, SQLITE_PROTOCOL})
 
 T = TypeVar("T")
+# One result row as sqlite3 returns it (no row factory is set): its values are whatever the column
+# holds (str, int, float, bytes or None), which only the repository reading it knows.
+Row = tuple[Any, ...]
 
 
 class DatabaseError(Exception):
@@ -140,7 +143,7 @@ class _Statement:
 
     __slots__ = ("_cursor", "_run")
 
-    def __init__(self, run: Any) -> None:
+    def __init__(self, run: Callable[[], Coroutine[Any, Any, Cursor]]) -> None:
         self._run = run
         self._cursor: Cursor | None = None
 
@@ -233,7 +236,9 @@ def keep_private(path: Path, folder_too: bool = True) -> None:
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     folder_too = folder_too and folder.resolve() not in (Path.cwd().resolve(), Path.home().resolve())
-    for each in ((folder,) if folder_too else ()) + (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+    for each in ((folder,) if folder_too else ()) + (
+        path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal"),
+    ):
         try:
             mode = stat.S_IMODE(each.stat().st_mode)
             private = mode & (0o700 if each.is_dir() else 0o600)
@@ -285,7 +290,9 @@ class Checkpointer:
     in progress, then copies only what was written since and holds writers off for that long:
     they wait their turn with asynchronous sleeps, so the bot goes on meanwhile."""
 
-    def __init__(self, path: str | Path, every: float = 1.0, limit_bytes: int = 4 * 1024 * 1024, wait: float = 0.2) -> None:
+    def __init__(
+        self, path: str | Path, every: float = 1.0, limit_bytes: int = 4 * 1024 * 1024, wait: float = 0.2
+    ) -> None:
         self.path = path
         self.log = Path(f"{path}-wal")
         self.every = every

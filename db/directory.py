@@ -54,7 +54,9 @@ async def load(conn: Connection) -> Directory:
             served.setdefault(team_id, []).append(code)
     async with conn.execute("SELECT id, name, address, phone, email, hours FROM teams ORDER BY position") as cur:
         teams = [
-            Team(id=r[0], name=r[1], wijken=tuple(served.get(r[0], ())), address=r[2], phone=r[3], email=r[4], hours=r[5])
+            Team(
+                id=r[0], name=r[1], wijken=tuple(served.get(r[0], ())), address=r[2], phone=r[3], email=r[4], hours=r[5]
+            )
             for r in await cur.fetchall()
         ]
     async with conn.execute(
@@ -71,7 +73,9 @@ async def load(conn: Connection) -> Directory:
         "SELECT id, name, themes, phone, url, hours, description FROM services ORDER BY position"
     ) as cur:
         services = [
-            Service(id=r[0], name=r[1], themes=tuple(json.loads(r[2])), phone=r[3], url=r[4], hours=r[5], description=r[6])
+            Service(
+                id=r[0], name=r[1], themes=tuple(json.loads(r[2])), phone=r[3], url=r[4], hours=r[5], description=r[6]
+            )
             for r in await cur.fetchall()
         ]
     return Directory.of(orgs, wijken, teams, contacts, services)
@@ -139,10 +143,13 @@ async def replace(conn: Connection, new: Directory, away_given: frozenset[str]) 
         "INSERT INTO contacts (id, team_id, name, role, themes, languages, phone, email, away_until, position) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET team_id = excluded.team_id, "
         "name = excluded.name, role = excluded.role, themes = excluded.themes, languages = excluded.languages, "
-        "phone = excluded.phone, email = excluded.email, away_until = excluded.away_until, position = excluded.position",
+        "phone = excluded.phone, email = excluded.email, away_until "
+        "= excluded.away_until, position = excluded.position",
         [
-            (c.id, c.team, c.name, c.role, json.dumps(list(c.themes)), json.dumps(list(c.languages)), c.phone, c.email,
-             c.away_until.isoformat() if c.away_until else None, i)
+            (
+                c.id, c.team, c.name, c.role, json.dumps(list(c.themes)), json.dumps(list(c.languages)), c.phone,
+                c.email, c.away_until.isoformat() if c.away_until else None, i,
+            )
             for i, c in enumerate(new.contacts)
         ],
     )
@@ -150,8 +157,12 @@ async def replace(conn: Connection, new: Directory, away_given: frozenset[str]) 
     await conn.executemany("DELETE FROM wijken WHERE code = ?", [(w,) for w in report["wijken"].removed])
     await conn.executemany("DELETE FROM organisations WHERE id = ?", [(o,) for o in report["organisations"].removed])
     await conn.executemany(
-        "INSERT INTO services (id, name, themes, phone, url, hours, description, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(s.id, s.name, json.dumps(list(s.themes)), s.phone, s.url, s.hours, s.description, i) for i, s in enumerate(new.services)],
+        "INSERT INTO services (id, name, themes, phone, url, hours, "
+        "description, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (s.id, s.name, json.dumps(list(s.themes)), s.phone, s.url, s.hours, s.description, i)
+            for i, s in enumerate(new.services)
+        ],
     )
     await _bump(conn)
     return report

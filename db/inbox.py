@@ -49,7 +49,9 @@ async def forget_processed(conn: Connection, before: datetime) -> int:
     """Drop the ids of updates processed before `before`. Telegram hands an update out again
     only until it is confirmed, and keeps none longer than 24 hours, so a week of ids is ample
     to recognise a redelivery; older rows would only make the inbox grow for ever."""
-    cur = await conn.execute("DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?", (before.isoformat(),))
+    cur = await conn.execute(
+        "DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?", (before.isoformat(),)
+    )
     return cur.rowcount
 
 

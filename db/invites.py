@@ -90,7 +90,8 @@ class Listed(BaseModel):
 
 async def all_(conn: Connection, now: datetime) -> list[Listed]:
     async with conn.execute(
-        "SELECT code_hash, role, coalesce(org_id, team_id, contact_id, ''), created_at, expires_at, used_at, revoked_at "
+        "SELECT code_hash, role, coalesce(org_id, team_id, "
+        "contact_id, ''), created_at, expires_at, used_at, revoked_at "
         "FROM invites ORDER BY created_at"
     ) as cur:
         rows = await cur.fetchall()

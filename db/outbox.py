@@ -123,7 +123,7 @@ async def retry_later(conn: Connection, outgoing_id: int, at: datetime) -> None:
 
 
 async def size(conn: Connection, channel: str | None = None) -> int:
-    sql, args = "SELECT count(*) FROM outbox", ()
+    sql, args = "SELECT count(*) FROM outbox", tuple[str, ...]()
     if channel is not None:
         sql, args = sql + " WHERE channel = ?", (channel,)
     async with conn.execute(sql, args) as cur:

@@ -54,7 +54,8 @@ def _utc(moment: datetime) -> str:
 
 async def audit(conn: Connection, actor: str, action: str, subject: str, now: datetime, detail: str = "") -> None:
     await conn.execute(
-        "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)", (_utc(now), actor, action, subject, detail)
+        "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+        (_utc(now), actor, action, subject, detail),
     )
 
 
@@ -75,7 +76,8 @@ async def refused(conn: Connection, actor: str, subject: str, now: datetime) -> 
         subject = "*"
     if subject in recent:
         await conn.execute(
-            "UPDATE audit SET detail = CAST(CAST(COALESCE(NULLIF(detail, ''), '1') AS INTEGER) + 1 AS TEXT) || ' times' "
+            "UPDATE audit SET detail = CAST(CAST(COALESCE(NULLIF(detail, "
+            "''), '1') AS INTEGER) + 1 AS TEXT) || ' times' "
             "WHERE id = ?",
             (recent[subject],),
         )
@@ -84,7 +86,9 @@ async def refused(conn: Connection, actor: str, subject: str, now: datetime) -> 
 
 
 async def audit_log(conn: Connection, limit: int = 100) -> list[tuple[str, str, str, str, str]]:
-    async with conn.execute("SELECT at, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)) as cur:
+    async with conn.execute(
+        "SELECT at, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+    ) as cur:
         return [tuple(r) for r in await cur.fetchall()]
 
 
@@ -101,18 +105,24 @@ async def _erase_question_data(conn: Connection, question_id: int, now: datetime
     if cur.rowcount:
         removed.append(f"{cur.rowcount} attachment reference(s)")
     cur = await conn.execute(
-        "UPDATE questions SET text = NULL, text_erased_at = ? WHERE id = ? AND text IS NOT NULL", (_utc(now), question_id)
+        "UPDATE questions SET text = NULL, text_erased_at = ? WHERE id = ? AND text IS NOT NULL",
+        (_utc(now), question_id),
     )
     if cur.rowcount:
         removed.append("the question's text")
-    cur = await conn.execute("UPDATE cases SET short_text = NULL WHERE question_id = ? AND short_text IS NOT NULL", (question_id,))
+    cur = await conn.execute(
+        "UPDATE cases SET short_text = NULL WHERE question_id = ? AND short_text IS NOT NULL", (question_id,)
+    )
     if cur.rowcount:
         removed.append("the short version of the question given for a member")
-    cur = await conn.execute("UPDATE cases SET reason_sealed = NULL WHERE question_id = ? AND reason_sealed IS NOT NULL", (question_id,))
+    cur = await conn.execute(
+        "UPDATE cases SET reason_sealed = NULL WHERE question_id = ? AND reason_sealed IS NOT NULL", (question_id,)
+    )
     if cur.rowcount:
         removed.append("a member's own words in a decline")
     cur = await conn.execute(
-        f"UPDATE questions SET parent_language = '{UNKNOWN_LANGUAGE}' WHERE id = ? AND parent_language LIKE 'other:%'", (question_id,)
+        f"UPDATE questions SET parent_language = '{UNKNOWN_LANGUAGE}' WHERE id = ? AND parent_language LIKE 'other:%'",
+        (question_id,),
     )
     if cur.rowcount:
         removed.append("the parent's language as it was typed")
@@ -147,7 +157,9 @@ async def erase_user(conn: Connection, user_id: int, now: datetime) -> Erased | 
     cur = await conn.execute("DELETE FROM addresses WHERE user_id = ?", (user_id,))
     items = ["the account (first name, language, role)", f"{cur.rowcount} address(es) on the channels (chat ids)"]
     items.append("the conversation state")
-    cur = await conn.execute("UPDATE cases SET reason_sealed = NULL WHERE member_id = ? AND reason_sealed IS NOT NULL", (user_id,))
+    cur = await conn.execute(
+        "UPDATE cases SET reason_sealed = NULL WHERE member_id = ? AND reason_sealed IS NOT NULL", (user_id,)
+    )
     if cur.rowcount:
         items.append(f"{cur.rowcount} decline reason(s) in their own words")
     if held := await alerts.forget_user(conn, user_id):
@@ -179,7 +191,8 @@ async def apply_retention(conn: Connection, now: datetime, handover_days: int, t
         handovers = [r[0] for r in await cur.fetchall()]
     for question_id in handovers:
         await conn.execute(
-            "UPDATE parents SET first_name_sealed = NULL, phone_sealed = NULL, call_time_sealed = NULL, erased_at = ? WHERE question_id = ?",
+            "UPDATE parents SET first_name_sealed = NULL, phone_sealed = "
+            "NULL, call_time_sealed = NULL, erased_at = ? WHERE question_id = ?",
             (_utc(now), question_id),
         )
         await conn.execute("DELETE FROM attachments WHERE question_id = ?", (question_id,))
@@ -193,9 +206,13 @@ async def apply_retention(conn: Connection, now: datetime, handover_days: int, t
         "(SELECT id FROM questions WHERE text IS NULL)"
     )
     await inbox.forget_processed(conn, (now - timedelta(days=INBOX_DAYS)).astimezone(UTC))
-    cur = await conn.execute("UPDATE cases SET reason_sealed = NULL WHERE reason_sealed IS NOT NULL AND closed_at < ?", (cutoff,))
+    cur = await conn.execute(
+        "UPDATE cases SET reason_sealed = NULL WHERE reason_sealed IS NOT NULL AND closed_at < ?", (cutoff,)
+    )
     others = {"decline reason(s)": cur.rowcount}
-    cur = await conn.execute(f"UPDATE questions SET parent_language = '{UNKNOWN_LANGUAGE}' WHERE parent_language LIKE 'other:%'")
+    cur = await conn.execute(
+        f"UPDATE questions SET parent_language = '{UNKNOWN_LANGUAGE}' WHERE parent_language LIKE 'other:%'"
+    )
     others["typed language(s)"] = cur.rowcount
     others["held alert(s)"] = await alerts.forget_older(conn, now - timedelta(days=handover_days))
     # The web page's copies of messages hold question text: they go with the texts; links that
@@ -210,7 +227,12 @@ async def apply_retention(conn: Connection, now: datetime, handover_days: int, t
             drafts += 1
     others["unfinished conversation(s)"] = drafts
     if handovers or texts or any(others.values()):
-        detail = ", ".join([f"{len(handovers)} handover(s), {texts} question text(s)", *(f"{n} {what}" for what, n in others.items() if n)])
+        detail = ", ".join(
+            [
+                f"{len(handovers)} handover(s), {texts} question text(s)",
+                *(f"{n} {what}" for what, n in others.items() if n),
+            ]
+        )
         await audit(conn, "bot", "retention", "-", now, detail)
     return len(handovers), texts
 

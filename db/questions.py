@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from db.connection import Connection
+from db.connection import Connection, Row
 from db.vault import Vault
 from flows.model import LogQuestion
 
@@ -28,7 +28,10 @@ class Question(BaseModel):
     text_language: str | None = None  # the language `text` is in (unknown for old rows)
 
 
-_COLUMNS = "id, code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, wijk, text, created_at, text_language"
+_COLUMNS = (
+    "id, code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, wijk, text, created_at, "
+    "text_language"
+)
 
 
 async def insert(conn: Connection, q: LogQuestion, vault: Vault) -> int:
@@ -42,7 +45,7 @@ async def insert(conn: Connection, q: LogQuestion, vault: Vault) -> int:
     return int(cur.lastrowid or 0)
 
 
-def _question(row, vault: Vault) -> Question:
+def _question(row: Row, vault: Vault) -> Question:
     return Question(
         id=row[0], code=row[1], org_id=row[2], volunteer_id=row[3], urgent=bool(row[4]), theme=row[5],
         age_group=row[6], parent_language=row[7], pc4=row[8], wijk=row[9], text=vault.open(row[10]), created_at=row[11],

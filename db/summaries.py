@@ -28,7 +28,9 @@ def _question_scope(scope: str, wijken: list[str]) -> tuple[str, list[str]]:
     return f"q.wijk IN ({','.join('?' * len(wijken)) or 'NULL'})", list(wijken)
 
 
-async def questions(conn: Connection, scope: str, wijken: list[str], start: datetime, end: datetime) -> list[QuestionFact]:
+async def questions(
+    conn: Connection, scope: str, wijken: list[str], start: datetime, end: datetime
+) -> list[QuestionFact]:
     condition, params = _question_scope(scope, wijken)
     async with conn.execute(
         f"SELECT q.code, q.created_at, q.theme, q.wijk, q.parent_language, q.age_group, q.urgent, q.volunteer_id "
@@ -37,7 +39,10 @@ async def questions(conn: Connection, scope: str, wijken: list[str], start: date
     ) as cur:
         rows = await cur.fetchall()
     return [
-        QuestionFact(code=r[0], created_at=r[1], theme=r[2], wijk=r[3], parent_language=r[4], age_group=r[5], urgent=bool(r[6]), volunteer_id=r[7])
+        QuestionFact(
+            code=r[0], created_at=r[1], theme=r[2], wijk=r[3], parent_language=r[4], age_group=r[5], urgent=bool(r[6]),
+            volunteer_id=r[7],
+        )
         for r in rows
     ]
 
@@ -64,9 +69,15 @@ async def waiting(conn: Connection, scope: str) -> list[OpenCaseFact]:
     return [OpenCaseFact(case_id=r[0], team_id=r[1], opened_at=r[2]) for r in rows]
 
 
-async def export_rows(conn: Connection, scope: str, wijken: list[str], start: datetime, end: datetime) -> list[dict]:
+# One row of /export's file: column to value (text; urgent as 0 or 1; a case's team may be NULL).
+ExportRow = dict[str, str | int | None]
+
+
+async def export_rows(
+    conn: Connection, scope: str, wijken: list[str], start: datetime, end: datetime
+) -> list[ExportRow]:
     """One row per question logged or case opened in the week: pseudonymous codes only."""
-    out = [
+    out: list[ExportRow] = [
         {"type": "question", "code": q.code, "question": q.code, "date": q.created_at.isoformat(), "theme": q.theme,
          "wijk": q.wijk or "", "parent_language": q.parent_language, "age_group": q.age_group, "urgent": int(q.urgent),
          "status": "", "team": ""}
@@ -74,13 +85,18 @@ async def export_rows(conn: Connection, scope: str, wijken: list[str], start: da
     ]
     column, key = _case_scope(scope)
     async with conn.execute(
-        f"SELECT c.id, c.kind, q.code, c.opened_at, q.theme, q.wijk, q.parent_language, q.age_group, q.urgent, c.status, c.team_id "
-        f"FROM cases c LEFT JOIN questions q ON q.id = c.question_id WHERE {column} = ? AND c.opened_at >= ? AND c.opened_at < ?",
+        "SELECT c.id, c.kind, q.code, c.opened_at, q.theme, q.wijk, "
+        "q.parent_language, q.age_group, q.urgent, c.status, c.team_id "
+        "FROM cases c LEFT JOIN questions q ON q.id = c.question_id "
+        f"WHERE {column} = ? AND c.opened_at >= ? AND c.opened_at < ?",
         (key, _utc(start), _utc(end)),
     ) as cur:
         for r in await cur.fetchall():
             out.append(
-                {"type": r[1], "code": r[0], "question": r[2] or "", "date": r[3], "theme": r[4] or "", "wijk": r[5] or "",
-                 "parent_language": r[6] or "", "age_group": r[7] or "", "urgent": int(bool(r[8])), "status": r[9], "team": r[10]}
+                {
+                    "type": r[1], "code": r[0], "question": r[2] or "", "date": r[3], "theme": r[4] or "",
+                    "wijk": r[5] or "", "parent_language": r[6] or "", "age_group": r[7] or "",
+                    "urgent": int(bool(r[8])), "status": r[9], "team": r[10],
+                }
             )
     return out

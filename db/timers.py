@@ -28,7 +28,9 @@ async def schedule(conn: Connection, kind: str, case_id: str, due_at: datetime) 
 
 async def cancel(conn: Connection, case_id: str, now: datetime) -> None:
     """The case was answered: its timers will not fire (kept, marked, for the record)."""
-    await conn.execute("UPDATE timers SET fired_at = ? WHERE case_id = ? AND fired_at IS NULL", (now.isoformat(), case_id))
+    await conn.execute(
+        "UPDATE timers SET fired_at = ? WHERE case_id = ? AND fired_at IS NULL", (now.isoformat(), case_id)
+    )
 
 
 async def due(conn: Connection, now: datetime, limit: int = 50) -> list[Timer]:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from db.connection import Connection
+from db.connection import Connection, Row
 from flows.model import Role, User
 from flows.names import clean_name
 
@@ -61,7 +61,7 @@ class AddressTaken(Exception):
     """The address belongs to another person."""
 
 
-def _account(row) -> Account:
+def _account(row: Row) -> Account:
     return Account(
         id=row[0], channel=row[1], chat_id=row[2], role=row[3], org_id=row[4], language=row[5],
         display_name=clean_name(row[6]),  # cleaned when shown too: a name stored before must not scramble a message
@@ -69,7 +69,7 @@ def _account(row) -> Account:
     )
 
 
-def _address(row) -> Address:
+def _address(row: Row) -> Address:
     return Address(
         id=row[0], user_id=row[1], channel=row[2], address=row[3], preferred=bool(row[4]), unreachable_at=row[5],
         created_at=row[6],
@@ -213,7 +213,9 @@ async def all_(conn: Connection) -> list[Account]:
 
 
 async def revoke(conn: Connection, user_id: int, now: datetime) -> bool:
-    cur = await conn.execute("UPDATE users SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now.isoformat(), user_id))
+    cur = await conn.execute(
+        "UPDATE users SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now.isoformat(), user_id)
+    )
     return cur.rowcount == 1
 
 
@@ -255,7 +257,8 @@ async def uncoordinated_orgs(conn: Connection) -> list[str]:
     can receive their volunteers' safety alerts."""
     async with conn.execute(
         "SELECT id FROM organisations WHERE id NOT IN "
-        "(SELECT org_id FROM users WHERE role = 'coordinator' AND org_id IS NOT NULL AND revoked_at IS NULL) ORDER BY id"
+        "(SELECT org_id FROM users WHERE role = 'coordinator' AND "
+        "org_id IS NOT NULL AND revoked_at IS NULL) ORDER BY id"
     ) as cur:
         return [row[0] for row in await cur.fetchall()]
 

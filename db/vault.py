@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+if TYPE_CHECKING:
+    from db.connection import Connection
 
 PREFIX = "v1:"
 CHECK_KEY = "vault.check"
@@ -28,7 +33,7 @@ class Vault:
     # opening; past that the oldest are forgotten and opened by decrypting, as any other.
     HANDOVERS = 512
 
-    def __init__(self, keys: list[bytes], reload=None) -> None:
+    def __init__(self, keys: list[bytes], reload: Callable[[], list[bytes]] | None = None) -> None:
         """`reload`, if given, reads the keys again: after `wijkbrug rotate-key` a running bot
         meets data sealed under the new key, reloads once, and goes on (no downtime)."""
         self._reload = reload
@@ -121,14 +126,16 @@ def load_keys(secret: str | None, key_file: Path, create: bool) -> list[bytes]:
     return load_keys(None, key_file, create=False)
 
 
-async def open_vault(conn, secret: str | None, key_file: Path) -> Vault:
+async def open_vault(conn: Connection, secret: str | None, key_file: Path) -> Vault:
     """The vault for this database: a new database gets a new key (file); an existing one must be
     opened by the key it was sealed with, or Wijkbrug stops with a clear message."""
     from db import settings
     from db.connection import transaction
 
     check = await settings.get(conn, CHECK_KEY)
-    vault = Vault(load_keys(secret, key_file, create=check is None), reload=lambda: load_keys(secret, key_file, create=False))
+    vault = Vault(
+        load_keys(secret, key_file, create=check is None), reload=lambda: load_keys(secret, key_file, create=False)
+    )
     if check is None:
         async with transaction(conn):
             await settings.put(conn, CHECK_KEY, vault.seal(CHECK_TEXT) or "")
@@ -137,16 +144,16 @@ async def open_vault(conn, secret: str | None, key_file: Path) -> Vault:
     return vault
 
 
-_ATTACHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ATTACHED: weakref.WeakKeyDictionary[Connection, Vault] = weakref.WeakKeyDictionary()
 
 
-def attach(conn, vault: Vault) -> Vault:
+def attach(conn: Connection, vault: Vault) -> Vault:
     """Use `vault` for what is sealed on this connection (the inbox, outbox and conversations)."""
     _ATTACHED[conn] = vault
     return vault
 
 
-def of(conn) -> Vault:
+def of(conn: Connection) -> Vault:
     try:
         return _ATTACHED[conn]
     except KeyError:

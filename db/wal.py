@@ -41,5 +41,9 @@ async def truncate(
         if attempt + 1 < attempts:
             await sleep(pause)
             pause = min(pause * 2, 0.5)
-    log.warning("the write-ahead log could not be truncated after %d attempts (busy); erased values may remain in it until the next checkpoint", attempts)
+    log.warning(
+        "the write-ahead log could not be truncated after %d attempts "
+        "(busy); erased values may remain in it until the next checkpoint",
+        attempts,
+    )
     return False

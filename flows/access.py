@@ -62,7 +62,10 @@ def welcome(user: User, directory: Directory, phone_language: str | None = None)
             language=lang(user.language),
         )
     else:
-        language = t("I write to you in this language: {language}. Send /language to choose another.", language=lang(user.language))
+        language = t(
+            "I write to you in this language: {language}. Send /language to choose another.",
+            language=lang(user.language),
+        )
     return Message(to=ToUser(user_id=user.id), parts=(greeting, language, *help_parts(user)))
 
 
@@ -107,7 +110,8 @@ def unreachable(user: User, team_id: str | None) -> Message | None:
     else:
         return None
     text = t(
-        "{name} can no longer be reached through Wijkbrug: they may have blocked the bot. Please contact them another way.",
+        "{name} can no longer be reached through Wijkbrug: they "
+        "may have blocked the bot. Please contact them another way.",
         name=user.name or "?",
     )
     return Message(to=to, parts=(text,), about=user.id)

@@ -89,7 +89,8 @@ def resume(state: Conversation, user: User, env: Env, *before: Part) -> Transiti
         # After other wijken's people, say again which question (and wijk) the offer is for.
         wijk = env.directory.wijk(saved.wijk or "")
         again = t(
-            "Back to question {code}: the people on the buttons below are of the wijkteam of {wijk} and fit that question.",
+            "Back to question {code}: the people on the buttons below "
+            "are of the wijkteam of {wijk} and fit that question.",
             code=ltr(saved.code),
             wijk=wijk.name if wijk else "–",
         )

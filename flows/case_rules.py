@@ -46,14 +46,19 @@ def _open_volunteer() -> dict[CaseAction, CaseStatus | None]:
 
 
 _OVER: dict[CaseAction, CaseStatus | None] = {A.SHOW: NO_CHANGE}
-_ASK_ELSE: dict[CaseAction, CaseStatus | None] = {A.SHOW: NO_CHANGE, A.NEXT: NO_CHANGE}  # the case stays; a new one is opened
+# the case stays; a new one is opened
+_ASK_ELSE: dict[CaseAction, CaseStatus | None] = {A.SHOW: NO_CHANGE, A.NEXT: NO_CHANGE}
 
 # (kind, status, side) -> {action: the status it leads to}; anything not listed is refused.
 TRANSITIONS: dict[tuple[CaseKind, CaseStatus, Side], dict[CaseAction, CaseStatus | None]] = {
     (K.HANDOVER, S.REQUESTED, Side.VOLUNTEER): _open_volunteer(),
-    (K.HANDOVER, S.REQUESTED, Side.MEMBER): {A.SHOW: NO_CHANGE, A.NOTE: NO_CHANGE, A.ACCEPT: S.ACCEPTED, A.DECLINE: S.DECLINED},
+    (K.HANDOVER, S.REQUESTED, Side.MEMBER): {
+        A.SHOW: NO_CHANGE, A.NOTE: NO_CHANGE, A.ACCEPT: S.ACCEPTED, A.DECLINE: S.DECLINED,
+    },
     (K.HANDOVER, S.ACCEPTED, Side.VOLUNTEER): _open_volunteer(),
-    (K.HANDOVER, S.ACCEPTED, Side.MEMBER): {A.SHOW: NO_CHANGE, A.NOTE: NO_CHANGE, A.CONTACT_MADE: S.CONTACT_MADE, A.CLOSE: S.CLOSED},
+    (K.HANDOVER, S.ACCEPTED, Side.MEMBER): {
+        A.SHOW: NO_CHANGE, A.NOTE: NO_CHANGE, A.CONTACT_MADE: S.CONTACT_MADE, A.CLOSE: S.CLOSED,
+    },
     (K.HANDOVER, S.CONTACT_MADE, Side.VOLUNTEER): _open_volunteer(),
     (K.HANDOVER, S.CONTACT_MADE, Side.MEMBER): {A.SHOW: NO_CHANGE, A.NOTE: NO_CHANGE, A.CLOSE: S.CLOSED},
     (K.HANDOVER, S.DECLINED, Side.VOLUNTEER): _ASK_ELSE,

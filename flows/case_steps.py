@@ -36,10 +36,16 @@ def case_action(state: Conversation, user: User, case: cases.Case, action: str, 
     if action == CaseAction.SHOW:
         return _show_case(state, user, case, side)
     if action in (CaseAction.NOTE, CaseAction.DECLINE):  # a detour: the message, or the reason first
-        return detour(state, user, env, Step.NOTE_TEXT if action == CaseAction.NOTE else Step.DECLINE_REASON, case_id=case.id)
+        return detour(
+            state, user, env, Step.NOTE_TEXT if action == CaseAction.NOTE else Step.DECLINE_REASON, case_id=case.id
+        )
     if action == CaseAction.WITHDRAW:
         confirm = case_rules.button(case, CaseAction.WITHDRAW_YES, t("Yes, withdraw consent"))
-        ask_ = t("Withdraw the parent's consent for {case}? Their details are erased at once and {name} is told.", case=ltr(case.id), name=case.contact_name)
+        ask_ = t(
+            "Withdraw the parent's consent for {case}? Their details are erased at once and {name} is told.",
+            case=ltr(case.id),
+            name=case.contact_name,
+        )
         return Transition(state=state, messages=(say(user, ask_, buttons=((confirm,),)),))
     assert action == CaseAction.NEXT
     return _ask_someone_else(state, user, case, env)
@@ -64,8 +70,8 @@ _DONE: dict[CaseAction, Text] = {
 def _ask_someone_else(state: Conversation, user: User, case: cases.Case, env: Env) -> Transition:
     assert case.question_code
     saved = Saved(
-        code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent, wijk=case.wijk,
-        text_language=case.question_language,
+        code=case.question_code, theme=case.theme, parent_language=case.parent_language, urgent=case.urgent,
+        wijk=case.wijk, text_language=case.question_language,
     )
     follow = Request(
         contact_id="", previous_id=case.id, has_details=case.parent is not None, excluded=(case.contact_id,),
@@ -73,7 +79,14 @@ def _ask_someone_else(state: Conversation, user: User, case: cases.Case, env: En
     )
     offered = Conversation(token=state.token, saved=saved, request=follow)
     if not request.reachable_matches(offered, env):
-        return reply(state, user, t("There is nobody else in this wijkteam who uses Wijkbrug and is available. Use /contacts to call someone directly."))
+        return reply(
+            state,
+            user,
+            t(
+                "There is nobody else in this wijkteam who uses Wijkbrug "
+                "and is available. Use /contacts to call someone directly."
+            ),
+        )
     return ask(offered, user, env, Step.SUGGESTED).model_copy(update={"chosen": t("Ask someone else")})
 
 
@@ -81,7 +94,9 @@ def _show_case(state: Conversation, user: User, case: cases.Case, side: Side) ->
     if side is Side.MEMBER:
         return Transition(state=state, messages=(cases.to_member(case),))
     head = cases.summary_line(case)
-    return Transition(state=state, messages=(say(user, head, cases._about(case), buttons=case_rules.buttons_for(case, side)),))
+    return Transition(
+        state=state, messages=(say(user, head, cases._about(case), buttons=case_rules.buttons_for(case, side)),)
+    )
 
 
 # ---- the detours about a case -------------------------------------------------------------
@@ -97,7 +112,9 @@ def _decline(state: Conversation, user: User, env: Env, reason: str, text: str |
 
 
 def _reason_prompt(state: Conversation, user: User, env: Env) -> Prompt:
-    return Prompt((t("Why can you not take {case}?", case=ltr(state.case_id or "")),), list(cases.DECLINE_REASONS.items()), 1)
+    return Prompt(
+        (t("Why can you not take {case}?", case=ltr(state.case_id or "")),), list(cases.DECLINE_REASONS.items()), 1
+    )
 
 
 def _reason(state: Conversation, user: User, env: Env, value: str) -> Taken:
@@ -114,8 +131,10 @@ def _typed_message(raw: str) -> str | Refusal:
     if len(text) > intake.QUESTION_LIMIT:
         return Refusal(
             tn(
-                "Your message is {n} character too long: at most {limit} fit. Nothing was passed on; please shorten it and send it again.",
-                "Your message is {n} characters too long: at most {limit} fit. Nothing was passed on; please shorten it and send it again.",
+                "Your message is {n} character too long: at most {limit} fit. "
+                "Nothing was passed on; please shorten it and send it again.",
+                "Your message is {n} characters too long: at most {limit} fit. "
+                "Nothing was passed on; please shorten it and send it again.",
                 len(text) - intake.QUESTION_LIMIT,
                 limit=intake.QUESTION_LIMIT,
             )

@@ -7,8 +7,8 @@ answered "expired" and changes nothing, so two people (or two old messages) cann
 case. The member accepts, declines (with a reason) or asks a question; later marks contact
 made and closed. The volunteer hears each step as a status only, and may withdraw the parent's
 consent, which erases the parent's data at once. Timers remind the member and then escalate to
-the team's coordinator; they never delay an urgent question, which reaches that coordinator at
-once when it is saved.
+the team's coordinator (flows/case_followup.py, with expiry and a member who leaves); they never
+delay an urgent question, which reaches that coordinator at once when it is saved.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from flows import codec, intake
 from flows.case_view import Case as Case
 from flows.case_view import Parent as Parent  # bot/ builds cases.Parent
 from flows.case_rules import (
-    LEFT,
     MEMBER,
     MEMBER_SEES_PARENT,
     VOLUNTEER,
@@ -38,12 +37,11 @@ from flows.model import (
     EraseParent,
     Message,
     Schedule,
-    ToCoordinators,
     ToUser,
     Unschedule,
 )
 from flows.terms import CaseAction, CaseKind, CaseStatus
-from flows.text import Text, lang, layout, ltr, plain, t, tn, tp
+from flows.text import Text, lang, layout, ltr, plain, t, tp
 from flows.workhours import add_working_hours
 
 Moved = tuple[list[Message], list[Effect]]  # what a step of a case says, and what it changes
@@ -92,7 +90,12 @@ def _about(case: Case) -> tuple[Text, ...]:
         t("{field}: {value}", field=t("Age of the child"), value=intake.AGE_GROUPS.get(case.age_group, plain("–"))),
     ]
     if case.parent_language:
-        lines.append(t("{field}: {value}", field=t("Parent's language"), value=intake.language_label(case.parent_language) or plain("–")))
+        lines.append(
+            t(
+                "{field}: {value}",
+                field=t("Parent's language"), value=intake.language_label(case.parent_language) or plain("–"),
+            )
+        )
     if case.wijk_name:
         lines.append(t("{field}: {value}", field=t("Wijk"), value=case.wijk_name))
     if case.way:
@@ -126,13 +129,19 @@ def to_member(case: Case) -> Message:
     keyboard = buttons_for(case, MEMBER)
     if case.kind is CaseKind.CONSULT:
         head = t("💬 Request for advice {case}: a situation, without naming the family.", case=ltr(case.id))
-        return Message(to=ToUser(user_id=case.member_id), parts=(head, who, _about(case), _question(case)), buttons=keyboard)
+        return Message(
+            to=ToUser(user_id=case.member_id), parts=(head, who, _about(case), _question(case)), buttons=keyboard
+        )
     head = t("🤝 Request for a warm handover {case}", case=ltr(case.id))
     parts: list[Text | tuple[Text, ...]] = [head, who, _about(case), _question(case)]
     if not consent_names_member(case) and case.status in (WAITING, *MEMBER_SEES_PARENT):
-        parts.append(t("No consent of the parent names you for this request, so their details are not passed on to you."))
+        parts.append(
+            t("No consent of the parent names you for this request, so their details are not passed on to you.")
+        )
     elif case.status == WAITING:
-        parts.append(t("The parent agreed that their first name and phone number are passed on to you once you accept."))
+        parts.append(
+            t("The parent agreed that their first name and phone number are passed on to you once you accept.")
+        )
     elif member_sees_parent(case):
         parts.append(_parent_details(case))
     if case.status == WAITING and case.urgent:
@@ -151,7 +160,9 @@ def _parent_details(case: Case) -> Text | tuple[Text, ...]:
     return tuple(lines)
 
 
-def _to_volunteer(case: Case, *parts: Text | tuple[Text, ...], buttons: tuple[tuple[Button, ...], ...] = ()) -> list[Message]:
+def _to_volunteer(
+    case: Case, *parts: Text | tuple[Text, ...], buttons: tuple[tuple[Button, ...], ...] = ()
+) -> list[Message]:
     if case.volunteer_id is None:
         return []
     return [Message(to=ToUser(user_id=case.volunteer_id), parts=parts, buttons=buttons)]
@@ -160,11 +171,21 @@ def _to_volunteer(case: Case, *parts: Text | tuple[Text, ...], buttons: tuple[tu
 def what_next(case: Case) -> Text:
     """What the volunteer tells the parent after an acceptance, by the way chosen."""
     if case.way == "parent_calls":
-        return t("Please ask the parent to call {name} on {phone}.", name=case.contact_name, phone=ltr(case.contact_phone or "–"))
+        return t(
+            "Please ask the parent to call {name} on {phone}.",
+            name=case.contact_name, phone=ltr(case.contact_phone or "–"),
+        )
     if case.way == "call_together":
-        return t("Call {name} together with the parent, on {phone}.", name=case.contact_name, phone=ltr(case.contact_phone or "–"))
+        return t(
+            "Call {name} together with the parent, on {phone}.",
+            name=case.contact_name, phone=ltr(case.contact_phone or "–"),
+        )
     if case.way == "meet_team":
-        return t("{name} will contact you to plan a meeting at the wijkteam's office ({address}).", name=case.contact_name, address=case.team_address or "–")
+        return t(
+            "{name} will contact you to plan a meeting at the wijkteam's office ({address}).",
+            name=case.contact_name,
+            address=case.team_address or "–",
+        )
     return t("{name} will contact you to plan a meeting at your organisation.", name=case.contact_name)
 
 
@@ -172,7 +193,10 @@ def opened(case: Case, now: datetime, timezone: str, holidays: frozenset[date], 
     """A new case: the request to the member, and the timers that follow it up."""
     remind = add_working_hours(now, reminder_hours, timezone, holidays)
     escalate = add_working_hours(now, 2 * reminder_hours, timezone, holidays)
-    effects: list[Effect] = [Schedule(timer="remind", case_id=case.id, due_at=remind), Schedule(timer="escalate", case_id=case.id, due_at=escalate)]
+    effects: list[Effect] = [
+        Schedule(timer="remind", case_id=case.id, due_at=remind),
+        Schedule(timer="escalate", case_id=case.id, due_at=escalate),
+    ]
     return [to_member(case)], effects
 
 
@@ -197,7 +221,10 @@ def accept(case: Case, now: datetime) -> Moved:
         )
     messages += _to_volunteer(
         case,
-        t("✅ {name} ({team}) accepted your request {case}.", name=case.contact_name, team=case.team_name, case=ltr(case.id)),
+        t(
+            "✅ {name} ({team}) accepted your request {case}.",
+            name=case.contact_name, team=case.team_name, case=ltr(case.id),
+        ),
         what_next(after),
     )
     return messages, [_change(case, CaseStatus.ACCEPTED, now), Unschedule(case_id=case.id)]
@@ -212,12 +239,23 @@ def decline(case: Case, now: datetime, reason: str, text: str | None) -> Moved:
     after = moved(case, CaseStatus.DECLINED)
     messages = _to_volunteer(
         case,
-        t("{name} ({team}) cannot take your request {case}. Reason: {reason}", name=case.contact_name, team=case.team_name, case=ltr(case.id), reason=shown),
+        t(
+            "{name} ({team}) cannot take your request {case}. Reason: {reason}",
+            name=case.contact_name, team=case.team_name, case=ltr(case.id), reason=shown,
+        ),
         t("You can ask someone else; the parent will then be asked for consent again, for that person."),
         buttons=buttons_for(after, VOLUNTEER),
     )
-    messages.append(Message(to=ToUser(user_id=case.member_id or 0), parts=(t("You declined {case}. The volunteer has been told.", case=ltr(case.id)),)))
-    effects: list[Effect] = [_change(case, CaseStatus.DECLINED, now, reason=reason, reason_text=text if reason == "other" else None), Unschedule(case_id=case.id)]
+    messages.append(
+        Message(
+            to=ToUser(user_id=case.member_id or 0),
+            parts=(t("You declined {case}. The volunteer has been told.", case=ltr(case.id)),),
+        )
+    )
+    effects: list[Effect] = [
+        _change(case, CaseStatus.DECLINED, now, reason=reason, reason_text=text if reason == "other" else None),
+        Unschedule(case_id=case.id),
+    ]
     return messages, effects
 
 
@@ -229,8 +267,14 @@ def progress(case: Case, now: datetime, status: CaseStatus) -> Moved:
     elif case.kind is CaseKind.CONSULT:
         news = t("{name} closed the conversation {case}.", name=case.contact_name, case=ltr(case.id))
     else:
-        news = t("✔️ {name} has closed {case}. Thank you for the warm handover!", name=case.contact_name, case=ltr(case.id))
-    mine = Message(to=ToUser(user_id=case.member_id or 0), parts=(t("Noted: {case} is now {status}.", case=ltr(case.id), status=STATUS[status]),), buttons=buttons_for(after, MEMBER))
+        news = t(
+            "✔️ {name} has closed {case}. Thank you for the warm handover!", name=case.contact_name, case=ltr(case.id)
+        )
+    mine = Message(
+        to=ToUser(user_id=case.member_id or 0),
+        parts=(t("Noted: {case} is now {status}.", case=ltr(case.id), status=STATUS[status]),),
+        buttons=buttons_for(after, MEMBER),
+    )
     effects: list[Effect] = [_change(case, status, now)]
     if status is CaseStatus.CLOSED:
         effects.append(Unschedule(case_id=case.id))
@@ -238,37 +282,35 @@ def progress(case: Case, now: datetime, status: CaseStatus) -> Moved:
 
 
 def withdraw(case: Case, now: datetime) -> Moved:
-    messages = [
-        Message(
-            to=ToUser(user_id=case.member_id or 0),
-            parts=(
-                t("The parent has withdrawn consent for {case}. Their details have been erased from Wijkbrug and the request is closed.", case=ltr(case.id)),
-                t("Please also delete any notes with their details that you made outside Wijkbrug."),
-            ),
-        )
-    ] if case.member_id else []
-    messages += _to_volunteer(case, t("Consent for {case} is withdrawn: the parent's details are erased, and {name} has been told.", case=ltr(case.id), name=case.contact_name))
-    effects: list[Effect] = [_change(case, CaseStatus.WITHDRAWN, now), Unschedule(case_id=case.id)]
-    if case.question_code:
-        effects.append(EraseParent(question_code=case.question_code, org_id=case.org_id, at=now))
-    return messages, effects
-
-
-def expire(case: Case, days: int, now: datetime) -> Moved:
-    """A case that had no news for the retention period (never answered, or never closed) is
-    closed as expired, so that retention erases the parent's details it holds. The volunteer is
-    told once; the member is not (a request they never answered, or one they left open)."""
-    told = _to_volunteer(
+    messages = (
+        [
+            Message(
+                to=ToUser(user_id=case.member_id or 0),
+                parts=(
+                    t(
+                        "The parent has withdrawn consent for {case}. Their details "
+                        "have been erased from Wijkbrug and the request is closed.",
+                        case=ltr(case.id),
+                    ),
+                    t("Please also delete any notes with their details that you made outside Wijkbrug."),
+                ),
+            )
+        ]
+        if case.member_id
+        else []
+    )
+    messages += _to_volunteer(
         case,
-        tn(
-            "Your request {case} to {name} has had no news for {n} day, so it is now closed. The parent's details it held are erased.",
-            "Your request {case} to {name} has had no news for {n} days, so it is now closed. The parent's details it held are erased.",
-            days,
+        t(
+            "Consent for {case} is withdrawn: the parent's details are erased, and {name} has been told.",
             case=ltr(case.id),
             name=case.contact_name,
         ),
     )
-    return told, [_change(case, CaseStatus.EXPIRED, now), Unschedule(case_id=case.id)]
+    effects: list[Effect] = [_change(case, CaseStatus.WITHDRAWN, now), Unschedule(case_id=case.id)]
+    if case.question_code:
+        effects.append(EraseParent(question_code=case.question_code, org_id=case.org_id, at=now))
+    return messages, effects
 
 
 def relay(case: Case, from_member: bool, text: str, now: datetime, language: str | None = None) -> Moved:
@@ -286,88 +328,16 @@ def _relay(case: Case, from_member: bool, text: str, language: str | None) -> li
     if from_member:
         head = t("💬 {name} ({team}) about {case}:", name=case.contact_name, team=case.team_name, case=ltr(case.id))
         return _to_volunteer(case, head, said, buttons=((button(case, CaseAction.NOTE, t("Answer")),),))
-    head = t("💬 {volunteer} ({organisation}) about {case}:", volunteer=case.volunteer_name, organisation=case.org_name, case=ltr(case.id))
-    return [Message(to=ToUser(user_id=case.member_id or 0), parts=(head, said), buttons=((button(case, CaseAction.NOTE, t("Answer")),),))]
-
-
-def on_timer(
-    case: Case, kind: str, hours: float, now: datetime, member_gone: bool = False
-) -> Moved:
-    """A reminder to the member, then an escalation to the team's coordinator; nothing once answered.
-    A case whose member is gone (erased or revoked before their cases were handed on, in an older
-    database) is handed on now instead."""
-    if case.status != WAITING:
-        return [], []
-    if member_gone or case.member_id is None:
-        return member_left(case, now)
-    if kind == "remind":
-        again = to_member(case)
-        reminder = t("⏰ Reminder: {volunteer} is waiting for your answer to {case}.", volunteer=case.volunteer_name, case=ltr(case.id))
-        return [again.model_copy(update={"parts": (reminder, *again.parts)})], []
-    return escalate(case, tn("No answer after {n} working hour.", "No answer after {n} working hours.", int(2 * hours)), now)
-
-
-def escalate(case: Case, why: Text, now: datetime) -> Moved:
-    alert = Message(
-        to=ToCoordinators(team_id=case.team_id),
-        parts=(
-            t("⚠️ Request {case} to {name} ({team}) needs follow-up.", case=ltr(case.id), name=case.contact_name, team=case.team_name),
-            why,
-            _about(case),
-            t("From {volunteer} of {organisation}.", volunteer=case.volunteer_name, organisation=case.org_name),
-        ),
-        about=case.volunteer_id,
+    head = t(
+        "💬 {volunteer} ({organisation}) about {case}:",
+        volunteer=case.volunteer_name, organisation=case.org_name, case=ltr(case.id),
     )
-    told = _to_volunteer(case, t("{name} has not answered {case} yet. The wijkteam's coordinator is following it up.", name=case.contact_name, case=ltr(case.id)))
-    return [alert, *told], [_change(case, case.status, now, escalated=True)]
-
-
-def member_left(case: Case, now: datetime) -> Moved:
-    """What happens to a case when its member leaves Wijkbrug (access revoked, or erased).
-
-    Waiting, accepted or in progress, the case cannot go on with them: it goes back to the team's
-    coordinator (alerted with what the request is about, not the parent's details: the parent
-    agreed to pass those to this member only), its timers stop, and the volunteer is told plainly
-    and offered to ask someone else. Nothing goes to the member. A case that is over stays as it is."""
-    if case.status not in OPEN:
-        return [], []
-    alert = Message(
-        to=ToCoordinators(team_id=case.team_id),
-        parts=(
-            t(
-                "⚠️ Request {case} to {name} ({team}) needs follow-up.",
-                case=ltr(case.id),
-                name=case.contact_name,
-                team=case.team_name,
-            ),
-            t("{name} no longer uses Wijkbrug.", name=case.contact_name),
-            t("{field}: {value}", field=t("Status"), value=STATUS[case.status]),
-            _about(case),
-            t("From {volunteer} of {organisation}.", volunteer=case.volunteer_name, organisation=case.org_name),
-            t("The volunteer has been told and can ask someone else in the team."),
-        ),
-    )
-    if case.status == WAITING:
-        news = t(
-            "{name} is no longer available on Wijkbrug and will not answer your request {case}. "
-            "The wijkteam's coordinator has been told.",
-            name=case.contact_name,
-            case=ltr(case.id),
+    return [
+        Message(
+            to=ToUser(user_id=case.member_id or 0), parts=(head, said),
+            buttons=((button(case, CaseAction.NOTE, t("Answer")),),),
         )
-    else:
-        news = t(
-            "{name}, who took on your request {case}, is no longer available on Wijkbrug. "
-            "The wijkteam's coordinator has been told and will follow it up.",
-            name=case.contact_name,
-            case=ltr(case.id),
-        )
-    after = moved(case, LEFT)
-    if case.question_code:
-        offer = ((button(after, CaseAction.NEXT, t("Ask someone else")),),)
-        told = _to_volunteer(case, news, t("You can ask someone else in the wijkteam."), buttons=offer)
-    else:
-        told = _to_volunteer(case, news)
-    return [alert, *told], [_change(case, LEFT, now), Unschedule(case_id=case.id)]
+    ]
 
 
 def summary_line(case: Case) -> Text:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from flows import case_rules, cases, intake, summary
+from flows import case_followup, case_rules, cases, intake, summary
 from flows.asking import ask, detour, reask, reply, say
 from flows.away import parse_day
 from flows.directory import Directory
@@ -75,7 +75,9 @@ def _help(state: Conversation, user: User, env: Env, given: Command) -> Transiti
 
 def _new(state: Conversation, user: User, env: Env, given: Command) -> Transition:
     if state.draft is not None:
-        return reask(state, user, env, t("You are already logging a question. Carry on below, or send /cancel to stop."))
+        return reask(
+            state, user, env, t("You are already logging a question. Carry on below, or send /cancel to stop.")
+        )
     # A fresh start: a request being put together (the parent's name and number) is dropped.
     return ask(Conversation(token=state.token), user, env, intake.ORDER[0], draft=Draft())
 
@@ -114,7 +116,9 @@ def _language(state: Conversation, user: User, env: Env, given: Command) -> Tran
 
 def _availability(state: Conversation, user: User, env: Env, given: Command) -> Transition:
     if user.contact_id is None or env.directory.contact(user.contact_id) is None:
-        return reply(state, user, t("Your account is not linked to an entry of the wijkteam directory. Please ask the operator."))
+        return reply(
+            state, user, t("Your account is not linked to an entry of the wijkteam directory. Please ask the operator.")
+        )
     if given.name == "back":
         effect = SetAway(contact_id=user.contact_id, until=None)
         done = t("Welcome back! Volunteers can find you again, and requests come to you again.")
@@ -133,14 +137,17 @@ def _availability(state: Conversation, user: User, env: Env, given: Command) -> 
         )
     effects: list[Effect] = [SetAway(contact_id=user.contact_id, until=day)]
     done = t(
-        "You are away until {day}. Until then volunteers are sent to your colleagues. Send /back when you are back earlier.",
+        "You are away until {day}. Until then volunteers are sent "
+        "to your colleagues. Send /back when you are back earlier.",
         day=Day(on=day),
     )
     messages = [say(user, done)]
     # Requests still waiting for this member go to the team's coordinator now, not after the timers.
     for case in env.my_cases:
         if case.member_id == user.id and case.status == case_rules.WAITING:
-            told, changed = cases.escalate(case, t("{name} is away until {day}.", name=case.contact_name, day=Day(on=day)), env.now)
+            told, changed = case_followup.escalate(
+                case, t("{name} is away until {day}.", name=case.contact_name, day=Day(on=day)), env.now
+            )
             messages += told
             effects += changed
     return Transition(state=state, messages=tuple(messages), effects=tuple(effects))
@@ -183,7 +190,11 @@ def _summary(state: Conversation, user: User, env: Env, given: Command) -> Trans
     args, excel = summary.export_options(given.args)
     report = env.report
     if report is None:
-        which = t("Which week? Send /{command}, /{command} last, or a week like {example}.", command=name, example=ltr("2026-W47"))
+        which = t(
+            "Which week? Send /{command}, /{command} last, or a week like {example}.",
+            command=name,
+            example=ltr("2026-W47"),
+        )
         found = summary.read_week(args, env.today)
         if isinstance(found, tuple) and found[0] == "no_such_week":
             return reply(state, user, (t("Week {week} does not exist.", week=ltr(found[1])), which))
@@ -192,9 +203,16 @@ def _summary(state: Conversation, user: User, env: Env, given: Command) -> Trans
         return reply(state, user, which)
     dumped = report.model_dump(mode="json")
     if name == "export":
-        caption: tuple[Text, ...] = (t("Week {week}: one row per question or request; codes only, no names or phone numbers.", week=ltr(report.week.label)),)
+        caption: tuple[Text, ...] = (
+            t(
+                "Week {week}: one row per question or request; codes only, no names or phone numbers.",
+                week=ltr(report.week.label),
+            ),
+        )
         if not excel:
-            caption += (t("One column in Excel? Send /{command} excel for a file with “;” between the columns.", command=name),)
+            caption += (
+                t("One column in Excel? Send /{command} excel for a file with “;” between the columns.", command=name),
+            )
         upload = Upload(kind="csv", report=dumped, rows=env.export_rows, excel=excel)
         return Transition(state=state, messages=(Message(to=ToUser(user_id=user.id), parts=(caption,), upload=upload),))
     text = Message(to=ToUser(user_id=user.id), parts=tuple(summary.report_parts(report, env.directory)))

@@ -120,13 +120,16 @@ class Directory:
         return next((o.name for o in self.organisations if o.id == org_id), unknown)
 
     def wijk(self, code: str) -> Wijk | None:
-        return self._by_id.get(f"wijk:{code}")  # type: ignore[return-value]
+        found = self._by_id.get(f"wijk:{code}")
+        return found if isinstance(found, Wijk) else None
 
     def contact(self, contact_id: str) -> Contact | None:
-        return self._by_id.get(f"contact:{contact_id}")  # type: ignore[return-value]
+        found = self._by_id.get(f"contact:{contact_id}")
+        return found if isinstance(found, Contact) else None
 
     def team(self, team_id: str) -> Team | None:
-        return self._by_id.get(f"team:{team_id}")  # type: ignore[return-value]
+        found = self._by_id.get(f"team:{team_id}")
+        return found if isinstance(found, Team) else None
 
 
 class DirectoryError(Exception):

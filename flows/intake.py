@@ -135,7 +135,9 @@ def _take_age(draft: Draft, raw: str, env: Env) -> Answer:
     text = "".join(str(unicodedata.digit(ch)) if ch.isdecimal() else ch for ch in clean_text(raw))
     found = _AGE.match(text)
     if found is None:
-        return Refusal(t("Please choose one of the buttons, or type the child's age in years, for example {example}.", example=7))
+        return Refusal(
+            t("Please choose one of the buttons, or type the child's age in years, for example {example}.", example=7)
+        )
     years = int(found.group(1))
     group = age_group(years)
     if group is None:

@@ -26,7 +26,10 @@ NAME_LIMIT = 40
 CALL_TIME_LIMIT = 80
 SHORT_LIMIT = 300
 Taker = Callable[[str], "str | Refusal"]  # a typed detail, cleaned, or why it is refused
-STEPS = (Step.SUGGESTED, Step.WAY, Step.CONSENT, Step.PARENT_NAME, Step.PARENT_PHONE, Step.CALL_TIME, Step.ATTACH, Step.SEND, Step.SHORT_VERSION)
+STEPS = (
+    Step.SUGGESTED, Step.WAY, Step.CONSENT, Step.PARENT_NAME, Step.PARENT_PHONE, Step.CALL_TIME, Step.ATTACH, Step.SEND,
+    Step.SHORT_VERSION,
+)
 TYPED = (Step.PARENT_NAME, Step.PARENT_PHONE, Step.CALL_TIME, Step.ATTACH, Step.SHORT_VERSION)
 
 
@@ -36,7 +39,9 @@ def reachable_matches(state: Conversation, env: Env) -> list[matching.Match]:
     if saved is None or saved.wijk is None:
         return []
     excluded = state.request.excluded if state.request else ()
-    found = matching.rank(env.directory, saved.wijk, saved.theme, saved.parent_language, env.today, env.open_handovers, limit=50)
+    found = matching.rank(
+        env.directory, saved.wijk, saved.theme, saved.parent_language, env.today, env.open_handovers, limit=50
+    )
     return [m for m in found if m.contact.id in env.reachable and m.contact.id not in excluded][: matching.TOP]
 
 
@@ -69,7 +74,9 @@ def contact_of(state: Conversation, env: Env) -> tuple[Contact | None, Team | No
     return contact, team
 
 
-def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple[Part, ...], list[tuple[str, Text]], int]:
+def prompt(
+    step: Step, state: Conversation, user: User, env: Env
+) -> tuple[tuple[Part, ...], list[tuple[str, Text]], int]:
     request = state.request
     contact, team = contact_of(state, env)
     name = contact.name if contact else ""
@@ -93,7 +100,13 @@ def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple
         language = request.consent_language
         parts: list[Text | tuple[Text, ...]] = []
         if request.has_details:
-            parts.append(t("The parent agreed to pass their details to someone else. Now {name} is asked, so the parent must agree again.", name=name))
+            parts.append(
+                t(
+                    "The parent agreed to pass their details to someone else. "
+                    "Now {name} is asked, so the parent must agree again.",
+                    name=name,
+                )
+            )
         parts.append(t("Please read this to the parent, and ask whether they agree:"))
         if language is not None and language != user.language:
             parts.append(consent_text(org, user.name, contact.name, team.name, language))
@@ -106,13 +119,21 @@ def prompt(step: Step, state: Conversation, user: User, env: Env) -> tuple[tuple
     if step is Step.PARENT_NAME:
         return (t("What is the parent's first name? (Only the first name.)"),), [], 1
     if step is Step.PARENT_PHONE:
-        return (t("What is the parent's phone number? For example {example1} or {example2}.", example1=ltr("06 12345678"), example2=ltr("+32 470 12 34 56")),), [], 1
+        ask_phone = t(
+            "What is the parent's phone number? For example {example1} or {example2}.",
+            example1=ltr("06 12345678"), example2=ltr("+32 470 12 34 56"),
+        )
+        return (ask_phone,), [], 1
     if step is Step.CALL_TIME:
-        return (t("When can {name} best call the parent? Type it (for example: mornings, not on Friday).", name=name),), [("none", t("No preference"))], 1
+        ask_time = t("When can {name} best call the parent? Type it (for example: mornings, not on Friday).", name=name)
+        return (ask_time,), [("none", t("No preference"))], 1
     if step is Step.ATTACH:
-        return (
-            t("Do you want to add a photo or a document, for example a letter from school? Send it now. Only {name} will see it, after accepting.", name=name),
-        ), [("none", t("No attachment"))], 1
+        ask_file = t(
+            "Do you want to add a photo or a document, for example a letter "
+            "from school? Send it now. Only {name} will see it, after accepting.",
+            name=name,
+        )
+        return (ask_file,), [("none", t("No attachment"))], 1
     assert step is Step.SEND and request is not None
     return summary(state, env), [("send", t("Send the request")), ("cancel", t("Cancel"))], 1
 
@@ -122,20 +143,36 @@ def summary(state: Conversation, env: Env) -> tuple[Text | tuple[Text, ...], ...
     assert request is not None
     contact, team = contact_of(state, env)
     who = layout("{name} ({team})", name=contact.name if contact else "", team=team.name if team else "")
-    short = () if request.short_skipped or not request.short_text else (quoted(request.short_text, request.short_language, "short"),)
+    short = (
+        ()
+        if request.short_skipped or not request.short_text
+        else (quoted(request.short_text, request.short_language, "short"),)
+    )
     if request.kind is CaseKind.CONSULT:
-        return (t("Ask {who} for advice about question {code}? The family is not named.", who=who, code=ltr(state.saved.code if state.saved else "")), *short)
+        code = ltr(state.saved.code if state.saved else "")
+        return (t("Ask {who} for advice about question {code}? The family is not named.", who=who, code=code), *short)
     lines = [t("{field}: {value}", field=t("To"), value=who), *short]
     if request.way:
         lines.append(t("{field}: {value}", field=t("Way"), value=WAYS[request.way]))
     if request.first_name:
-        lines.append(t("{field}: {value}", field=t("Parent"), value=layout("{name}, {phone}", name=request.first_name, phone=ltr(request.phone or ""))))
+        lines.append(
+            t(
+                "{field}: {value}",
+                field=t("Parent"),
+                value=layout("{name}, {phone}", name=request.first_name, phone=ltr(request.phone or "")),
+            )
+        )
     if request.call_time:
         lines.append(t("{field}: {value}", field=t("Best time to call"), value=request.call_time))
     if request.attachment_file:
         lines.append(t("{field}: {value}", field=t("Attachment"), value=t("yes")))
     if request.has_details:
-        lines.append(t("The parent agreed again, for {name}; their details from the earlier request are passed on.", name=contact.name if contact else ""))
+        lines.append(
+            t(
+                "The parent agreed again, for {name}; their details from the earlier request are passed on.",
+                name=contact.name if contact else "",
+            )
+        )
     return (t("Please check the request:"), tuple(lines))
 
 
@@ -191,7 +228,9 @@ def needs_short_version(state: Conversation, env: Env) -> bool:
     contact, _ = contact_of(state, env)
     if request is None or saved is None or contact is None or saved.text_language is None:
         return False
-    if request.short_skipped or (request.short_text and request.short_language and reads(contact, request.short_language)):
+    if request.short_skipped or (
+        request.short_text and request.short_language and reads(contact, request.short_language)
+    ):
         return False
     return not reads(contact, saved.text_language)
 
@@ -223,7 +262,9 @@ def _short_prompt(state: Conversation, contact: Contact) -> tuple[tuple[Text, ..
         target=lang(target),
     )
     others = [code for code in member_languages(contact) if code != target]
-    options: list[tuple[str, Text]] = [(f"in:{code}", t("I will write it in {language}", language=lang(code))) for code in others]
+    options: list[tuple[str, Text]] = [
+        (f"in:{code}", t("I will write it in {language}", language=lang(code))) for code in others
+    ]
     options.append(("skip", t("Send the question only in {language}", language=lang(saved.text_language))))
     return (ask,), options, 1
 
@@ -259,11 +300,14 @@ def take_phone(raw: str) -> str | Refusal:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        return Refusal(t(
-            "That is not a phone number I can use. Type a Dutch number such as {example1}, or an international one with + and the country code, such as {example2}.",
-            example1=ltr("06 12345678"),
-            example2=ltr("+32 470 12 34 56"),
-        ))
+        return Refusal(
+            t(
+                "That is not a phone number I can use. Type a Dutch number such as {example1}, "
+                "or an international one with + and the country code, such as {example2}.",
+                example1=ltr("06 12345678"),
+                example2=ltr("+32 470 12 34 56"),
+            )
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

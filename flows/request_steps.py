@@ -27,7 +27,9 @@ def _suggested(state: Conversation, user: User, env: Env, value: str) -> Taken:
     if value == "consult":
         # Asked after a decline, advice follows the declined case too: the chain and the
         # colleagues who declined stay with the request (only its kind changes).
-        return ask(state, user, env, Step.SUGGESTED, request=current.model_copy(update={"kind": CaseKind.CONSULT, "way": None}))
+        return ask(
+            state, user, env, Step.SUGGESTED, request=current.model_copy(update={"kind": CaseKind.CONSULT, "way": None})
+        )
     chosen = current.model_copy(update={"contact_id": value.removeprefix("to:")})
     nxt = state.model_copy(update={"request": request.with_short_language(chosen, env)})
     return ask(nxt, user, env, request.first(nxt, env))
@@ -38,7 +40,13 @@ def _short_choice(state: Conversation, user: User, env: Env, value: str) -> Take
     if value == "skip":
         nxt = state.model_copy(update={"request": current.model_copy(update={"short_skipped": True})})
         return ask(nxt, user, env, request.first(nxt, env))
-    return ask(state, user, env, Step.SHORT_VERSION, request=current.model_copy(update={"short_language": value.removeprefix("in:")}))
+    return ask(
+        state,
+        user,
+        env,
+        Step.SHORT_VERSION,
+        request=current.model_copy(update={"short_language": value.removeprefix("in:")}),
+    )
 
 
 def _short_text(state: Conversation, user: User, env: Env, text: str) -> Taken:
@@ -96,7 +104,9 @@ def _attached(state: Conversation, user: User, env: Env, attachment: Attachment)
     refusal = request.take_attachment(attachment)
     if refusal is not None:
         return refusal
-    done = _current(state).model_copy(update={"attachment_media": attachment.media, "attachment_file": attachment.file_id})
+    done = _current(state).model_copy(
+        update={"attachment_media": attachment.media, "attachment_file": attachment.file_id}
+    )
     return ask(state, user, env, Step.SEND, request=done)
 
 

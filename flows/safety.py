@@ -63,7 +63,10 @@ def on_danger(user: User, env: Env, draft: Draft) -> tuple[list[Message], Draft]
         "will advise you. You do not have to investigate or confront anyone yourself.",
         veilig_thuis=ltr(VEILIG_THUIS),
     )
-    later = t("When you give the family's postcode further on, I will also alert the coordinator of their wijkteam, if that team uses Wijkbrug.")
+    later = t(
+        "When you give the family's postcode further on, I will also alert "
+        "the coordinator of their wijkteam, if that team uses Wijkbrug."
+    )
     return [_say(user, *intake.danger_messages(), nobody, later)], draft
 
 
@@ -99,7 +102,12 @@ def on_postcode(user: User, env: Env, draft: Draft) -> tuple[list[Message], list
             veilig_thuis=ltr(VEILIG_THUIS),
         )
         alerts.append(Message(to=_to(scope), parts=(text, _tap_hint(user)), reach=user.id, about=user.id))
-        told.append(t("I have alerted the coordinator of {team}, the wijkteam for this postcode; they can write to you here.", team=team.name))
+        told.append(
+            t(
+                "I have alerted the coordinator of {team}, the wijkteam for this postcode; they can write to you here.",
+                team=team.name,
+            )
+        )
     return alerts, told, draft.model_copy(update={"alerted": tuple(alerted)})
 
 
@@ -136,7 +144,8 @@ def cancel_note(draft: Draft) -> Text | None:
     if draft.alerted:
         return t("The coordinator was already told that a child may be in danger; that alert stands.")
     return t(
-        "Nobody could be alerted about the child in danger. If you are worried about a child, call Veilig Thuis on {veilig_thuis}.",
+        "Nobody could be alerted about the child in danger. If you are "
+        "worried about a child, call Veilig Thuis on {veilig_thuis}.",
         veilig_thuis=ltr(VEILIG_THUIS),
     )
 
@@ -153,7 +162,9 @@ def review_option() -> tuple[str, Text]:
     return ("not_urgent", t("Correct this: no child is in danger"))
 
 
-def urgent_alert(team_id: str, code: str, wijk_name: str, theme: str, org_name: str, org_alerted: bool, volunteer_id: int) -> Message:
+def urgent_alert(
+    team_id: str, code: str, wijk_name: str, theme: str, org_name: str, org_alerted: bool, volunteer_id: int
+) -> Message:
     """An urgent question reaches the wijkteam's coordinator at once: no timer, no consent step.
     It says whether the organisation's coordinator was alerted too, and carries the volunteer."""
     if org_alerted:

@@ -54,11 +54,17 @@ def send(state: Conversation, user: User, env: Env) -> tuple[list[Message], list
         )
     if request.kind is CaseKind.HANDOVER and not request.has_details:
         effects.append(
-            SaveParent(question_code=saved.code, org_id=org_id, first_name=request.first_name or "", phone=request.phone or "", call_time=request.call_time)
+            SaveParent(
+                question_code=saved.code, org_id=org_id, first_name=request.first_name or "", phone=request.phone or "",
+                call_time=request.call_time,
+            )
         )
         if request.attachment_file:
             effects.append(
-                AddAttachment(question_code=saved.code, org_id=org_id, media=request.attachment_media or "document", file_id=request.attachment_file, at=env.now)
+                AddAttachment(
+                    question_code=saved.code, org_id=org_id, media=request.attachment_media or "document",
+                    file_id=request.attachment_file, at=env.now,
+                )
             )
     opening = OpenCase(
         case_id=env.new_case_id,
@@ -76,7 +82,9 @@ def send(state: Conversation, user: User, env: Env) -> tuple[list[Message], list
         short_language=request.short_language if request.short_text and not request.short_skipped else None,
     )
     effects.append(opening)
-    told, timers = cases.opened(opened_case(opening, user, env), env.now, env.timezone, env.holidays, env.reminder_hours)
+    told, timers = cases.opened(
+        opened_case(opening, user, env), env.now, env.timezone, env.holidays, env.reminder_hours
+    )
     return told, [*effects, *timers]
 
 
@@ -89,14 +97,33 @@ def opened_case(opening: OpenCase, user: User, env: Env) -> Case:
     asked = env.question or AskedQuestion(code=opening.question_code or "")
     wijk = directory.wijk(asked.wijk or "")
     return Case(
-        id=opening.case_id, kind=opening.case_kind, status=CaseStatus.REQUESTED, version=1, question_code=opening.question_code,
-        theme=asked.theme or "other", age_group=asked.age_group, parent_language=asked.parent_language, wijk=asked.wijk,
-        wijk_name=wijk.name if wijk else None, urgent=asked.urgent, question_text=asked.text, volunteer_id=user.id,
-        volunteer_name=user.name, org_id=opening.org_id, org_name=directory.organisation_name(opening.org_id, opening.org_id),
-        contact_id=opening.contact_id, contact_name=contact.name if contact else opening.contact_id,
-        contact_phone=contact.phone if contact else "", member_id=opening.member_id, team_id=opening.team_id,
-        team_name=team.name if team else opening.team_id, team_address=team.address if team else "", way=opening.way,
-        opened_at=opening.at, question_language=asked.text_language, short_text=opening.short_text,
+        id=opening.case_id,
+        kind=opening.case_kind,
+        status=CaseStatus.REQUESTED,
+        version=1,
+        question_code=opening.question_code,
+        theme=asked.theme or "other",
+        age_group=asked.age_group,
+        parent_language=asked.parent_language,
+        wijk=asked.wijk,
+        wijk_name=wijk.name if wijk else None,
+        urgent=asked.urgent,
+        question_text=asked.text,
+        volunteer_id=user.id,
+        volunteer_name=user.name,
+        org_id=opening.org_id,
+        org_name=directory.organisation_name(opening.org_id, opening.org_id),
+        contact_id=opening.contact_id,
+        contact_name=contact.name if contact else opening.contact_id,
+        contact_phone=contact.phone if contact else "",
+        member_id=opening.member_id,
+        team_id=opening.team_id,
+        team_name=team.name if team else opening.team_id,
+        team_address=team.address if team else "",
+        way=opening.way,
+        opened_at=opening.at,
+        question_language=asked.text_language,
+        short_text=opening.short_text,
         short_language=opening.short_language,
         # The consent recorded with it names its contact (a handover); a consult has none.
         consent_contact=opening.contact_id if opening.case_kind is CaseKind.HANDOVER else None,

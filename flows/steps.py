@@ -141,7 +141,9 @@ def offer(state: Conversation, user: User, env: Env, saved: Saved, *before: Text
     if request.reachable_matches(offered, env):
         moved = ask(offered, user, env, Step.SUGGESTED, *parts)
     else:
-        found = matching.rank(env.directory, wijk.code, saved.theme, saved.parent_language, env.today, env.open_handovers)
+        found = matching.rank(
+            env.directory, wijk.code, saved.theme, saved.parent_language, env.today, env.open_handovers
+        )
         tail = [request.unreachable_note()] if found else []
         moved = reply(Conversation(token=state.token + 1), user, *parts, *tail, t("Send /new to log another question."))
     return moved.model_copy(update={"messages": (*alerts, *moved.messages)})

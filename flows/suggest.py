@@ -26,7 +26,9 @@ def suggestions(saved: Saved, wijk: Wijk, env: Env) -> list[Text | tuple[Text, .
         )
         parts.extend(cards.match_card(m) for m in found)
     else:
-        parts.append(t("The family lives in {wijk}, but I know nobody of its wijkteam who is available now.", wijk=wijk.name))
+        parts.append(
+            t("The family lives in {wijk}, but I know nobody of its wijkteam who is available now.", wijk=wijk.name)
+        )
         parts.extend(cards.team_card(team) for team in env.directory.teams_by_wijk.get(wijk.code, ()))
     parts.extend(services(saved, env))
     return parts

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -145,7 +146,7 @@ class Report(BaseModel):
 
 
 def figures(questions: list[QuestionFact], events: list[EventFact]) -> Counts:
-    def count(values) -> dict[str, int]:
+    def count(values: Iterable[str]) -> dict[str, int]:
         return dict(Counter(values).most_common())
 
     handover = [e for e in events if e.kind == "handover"]
@@ -174,7 +175,9 @@ def figures(questions: list[QuestionFact], events: list[EventFact]) -> Counts:
     )
 
 
-def stalled(open_cases: list[OpenCaseFact], now: datetime, timezone: str, holidays: frozenset, reminder_hours: float) -> list[Stalled]:
+def stalled(
+    open_cases: list[OpenCaseFact], now: datetime, timezone: str, holidays: frozenset[date], reminder_hours: float
+) -> list[Stalled]:
     """Handovers still waiting for an answer past the reminder time."""
     late = [
         Stalled(case_id=c.case_id, team_id=c.team_id, days_waiting=(now - c.opened_at).days)
@@ -233,7 +236,7 @@ def _age(code: str) -> Text:
     return intake.AGE_GROUPS.get(code, plain(code or "?"))
 
 
-def _breakdown(title: Text, shown: Breakdown, name, threshold: int) -> tuple[Text, ...]:
+def _breakdown(title: Text, shown: Breakdown, name: Callable[[str], Text], threshold: int) -> tuple[Text, ...]:
     if shown.withheld:
         return (title, layout("  {why}", why=t("Not shown, so that no family can be recognised.")))
     return (title, *(layout("  {name}: {n}", name=name(key), n=cell(n, threshold)) for key, n in shown.cells.items()))
@@ -242,7 +245,10 @@ def _breakdown(title: Text, shown: Breakdown, name, threshold: int) -> tuple[Tex
 def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text, ...]]:
     this, last, k = report.this, report.last, report.threshold
     # TRANSLATORS: the heading of a coordinator's weekly summary; {week} is like "2026-W47".
-    head = t("📊 Summary for {scope}, week {week} ({start} – {end})", scope=report.scope_name, week=ltr(report.week.label), start=Day(on=report.start), end=Day(on=report.end))
+    head = t(
+        "📊 Summary for {scope}, week {week} ({start} – {end})",
+        scope=report.scope_name, week=ltr(report.week.label), start=Day(on=report.start), end=Day(on=report.end),
+    )
     parts: list[Text | tuple[Text, ...]] = [head]
     if report.partial:
         parts.append(t("This week so far."))
@@ -251,18 +257,31 @@ def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text
             tn("{n} question logged", "{n} questions logged", this.questions),
             tn("{n} of them urgent (a child in danger)", "{n} of them urgent (a child in danger)", this.urgent),
             tn("{n} active volunteer", "{n} active volunteers", this.active_volunteers),
-            t("The week before: questions {questions} · urgent {urgent}.", questions=last.questions, urgent=last.urgent),
+            t(
+                "The week before: questions {questions} · urgent {urgent}.",
+                questions=last.questions, urgent=last.urgent,
+            ),
         )
     )
     if this.questions and all(b.withheld for b in this.breakdowns()):
-        parts.append(t("Too few questions for a breakdown by theme, wijk, language or age: it could point to a family."))
-    elif this.questions:
-        lang_name = lambda code: intake.language_label(code) or plain("?")
-        wijk_name = lambda code: _wijk(code, directory)
-        wijk_theme = lambda key: layout("{wijk} · {theme}", wijk=wijk_name(key.split("|")[0]), theme=_theme(key.split("|")[1]))
-        wijk_language = lambda key: layout(
-            "{wijk} · {language}", wijk=wijk_name(key.split("|")[0]), language=lang_name(key.split("|")[1])
+        parts.append(
+            t("Too few questions for a breakdown by theme, wijk, language or age: it could point to a family.")
         )
+    elif this.questions:
+        def lang_name(code: str) -> Text:
+            return intake.language_label(code) or plain("?")
+
+        def wijk_name(code: str) -> Text:
+            return _wijk(code, directory)
+
+        def wijk_theme(key: str) -> Text:
+            return layout("{wijk} · {theme}", wijk=wijk_name(key.split("|")[0]), theme=_theme(key.split("|")[1]))
+
+        def wijk_language(key: str) -> Text:
+            return layout(
+                "{wijk} · {language}", wijk=wijk_name(key.split("|")[0]), language=lang_name(key.split("|")[1])
+            )
+
         rows = (
             (t("By theme:"), this.by_theme, _theme),
             (t("By wijk:"), this.by_wijk, wijk_name),
@@ -272,17 +291,30 @@ def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text
             (t("By wijk and the parent's language:"), this.wijk_language, wijk_language),
         )
         parts.extend(_breakdown(title, shown, name, k) for title, shown, name in rows)
-    shown = lambda n: cell(n, k)  # noqa: E731
+
+    def shown(n: Cell) -> int | Text:
+        return cell(n, k)
+
     parts.append(
         (
             t("Warm handovers:"),
             t(
-                "requested {requested} · accepted {accepted} · declined {declined} · contact made {contact} · closed {closed}",
-                requested=shown(this.requested), accepted=shown(this.accepted), declined=shown(this.declined),
-                contact=shown(this.contact_made), closed=shown(this.closed),
+                "requested {requested} · accepted {accepted} · declined "
+                "{declined} · contact made {contact} · closed {closed}",
+                requested=shown(this.requested),
+                accepted=shown(this.accepted),
+                declined=shown(this.declined),
+                contact=shown(this.contact_made),
+                closed=shown(this.closed),
             ),
-            t("The week before: requested {requested} · accepted {accepted}.", requested=shown(last.requested), accepted=shown(last.accepted)),
-            t("Advice asked: {asked} · answered: {answered}", asked=shown(this.consults_asked), answered=shown(this.consults_answered)),
+            t(
+                "The week before: requested {requested} · accepted {accepted}.",
+                requested=shown(last.requested), accepted=shown(last.accepted),
+            ),
+            t(
+                "Advice asked: {asked} · answered: {answered}",
+                asked=shown(this.consults_asked), answered=shown(this.consults_answered),
+            ),
             _median(this.median_hours_to_accept, this.accepted, k),
         )
     )
@@ -291,15 +323,28 @@ def report_parts(report: Report, directory: Directory) -> list[Text | tuple[Text
         for late in report.stalled[:20]:
             team = directory.team(late.team_id)
             days = tn("{n} day", "{n} days", late.days_waiting)
-            lines.append(layout("  {case} · {team} · {days}", case=ltr(late.case_id), team=team.name if team else late.team_id, days=days))
+            lines.append(
+                layout(
+                    "  {case} · {team} · {days}",
+                    case=ltr(late.case_id), team=team.name if team else late.team_id, days=days,
+                )
+            )
         parts.append(tuple(lines))
     else:
         parts.append(t("No handover is waiting past the reminder time."))
     if this.anything_hidden() or last.anything_hidden():
         parts.append(
             (
-                tn("Numbers below {n} are shown as “<{n}”, so that no family can be recognised.", "Numbers below {n} are shown as “<{n}”, so that no family can be recognised.", k),
-                t("Where a “<{n}” could be worked out from the total, another number is hidden too (“≥{n}”) or the list is left out.", n=k),
+                tn(
+                    "Numbers below {n} are shown as “<{n}”, so that no family can be recognised.",
+                    "Numbers below {n} are shown as “<{n}”, so that no family can be recognised.",
+                    k,
+                ),
+                t(
+                    "Where a “<{n}” could be worked out from the total, another "
+                    "number is hidden too (“≥{n}”) or the list is left out.",
+                    n=k,
+                ),
             )
         )
     return parts

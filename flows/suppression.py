@@ -35,7 +35,9 @@ THRESHOLD = 5
 TOTALS = ("questions", "urgent", "active_volunteers")  # exact
 BREAKDOWNS = ("by_theme", "by_wijk", "by_language", "by_age")  # `protect`
 CROSS_TABLES = ("wijk_theme", "wijk_language")  # "wijk|theme", "wijk|language": `_cross`
-FUNNEL = ("requested", "accepted", "declined", "contact_made", "closed", "consults_asked", "consults_answered")  # `_funnel`
+FUNNEL = (
+    "requested", "accepted", "declined", "contact_made", "closed", "consults_asked", "consults_answered",
+)  # `_funnel`
 
 
 class Counts(BaseModel):

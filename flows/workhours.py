@@ -8,18 +8,18 @@ this stays pure.
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 START = time(9, 0)
 END = time(17, 0)
 
 
-def is_working_day(day, holidays: AbstractSet) -> bool:
+def is_working_day(day: date, holidays: AbstractSet[date]) -> bool:
     return day.weekday() < 5 and day not in holidays
 
 
-def add_working_hours(start: datetime, hours: float, timezone: str, holidays: AbstractSet) -> datetime:
+def add_working_hours(start: datetime, hours: float, timezone: str, holidays: AbstractSet[date]) -> datetime:
     """The moment `hours` working hours after `start` (aware); returned in UTC."""
     zone = ZoneInfo(timezone)
     local = start.astimezone(zone)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from bot.i18n import Catalogs
 from db import directory
@@ -17,6 +18,12 @@ from flows.directory import Directory, Organisation
 from tests.fakebotapi import FakeBotApi
 
 FAKE_TOKEN = "123:TEST"  # the token the fake Bot API answers to
+
+# Every Hypothesis test draws the same examples on every run, so CI never fails on a draw that a
+# rerun would not repeat; and no example fails for being slow on a busy machine (no deadline).
+# A test's own @settings starts from this profile.
+settings.register_profile("wijkbrug", derandomize=True, deadline=None)
+settings.load_profile("wijkbrug")
 
 
 @dataclass
@@ -44,7 +51,10 @@ def db_path(tmp_path: Path) -> Path:
 async def conn(db_path: Path) -> AsyncIterator[Connection]:
     connection = await connect(db_path)
     attach(connection, Vault.generate())
-    orgs = [Organisation(id="lantaarn", name="De Lantaarn (invented)"), Organisation(id="kompas", name="Het Kompas (invented)")]
+    orgs = [
+        Organisation(id="lantaarn", name="De Lantaarn (invented)"),
+        Organisation(id="kompas", name="Het Kompas (invented)"),
+    ]
     async with transaction(connection):
         await directory.replace(connection, Directory.of(organisations=orgs), frozenset())
     yield connection

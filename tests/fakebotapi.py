@@ -128,10 +128,15 @@ class FakeBotApi:
             "setMyCommands": lambda p, u: self._put(("commands", self._where(p)), list(p.get("commands") or [])),
             "getMyCommands": lambda p, u: copy.deepcopy(self.settings.get(("commands", self._where(p)), [])),
             "setMyDescription": lambda p, u: self._put(("description", lang(p)), p.get("description") or ""),
-            "setMyShortDescription": lambda p, u: self._put(("short_description", lang(p)),
-                                                            p.get("short_description") or ""),
-            "sendChatAction": lambda p, u: True, "close": lambda p, u: True, "logOut": lambda p, u: True,
-            "setWebhook": lambda p, u: self._put(("webhook", ""), {"url": p.get("url"), "secret_token": p.get("secret_token")}),
+            "setMyShortDescription": lambda p, u: self._put(
+                ("short_description", lang(p)), p.get("short_description") or ""
+            ),
+            "sendChatAction": lambda p, u: True,
+            "close": lambda p, u: True,
+            "logOut": lambda p, u: True,
+            "setWebhook": lambda p, u: self._put(
+                ("webhook", ""), {"url": p.get("url"), "secret_token": p.get("secret_token")}
+            ),
         }
         simple.update((n[5:], getattr(self, n)) for n in dir(self) if n.startswith("_api_"))
         self._methods = {name.lower(): (name, handler) for name, handler in simple.items()}
@@ -265,7 +270,11 @@ class FakeBotApi:
                         assert request.transport is not None
                         request.transport.close()
                         raise ConnectionResetError
-                    raise ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1}) if kind == "429" else ApiError(500, "Internal Server Error")
+                    raise (
+                        ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+                        if kind == "429"
+                        else ApiError(500, "Internal Server Error")
+                    )
                 result = handler(params, uploads)
                 result = await result if asyncio.iscoroutine(result) else result
             except ApiError as err:

@@ -79,7 +79,11 @@ class Story:
         attach(self.conn, self.vault)
         codes = (f"Q-{n:04d}" for n in itertools.count(1001))
         cases = (f"H-{n:06d}" for n in itertools.count(100001))
-        self.runner = Runner(self.conn, self.catalogs, clock, "telegram", new_code=lambda: next(codes), vault=self.vault, new_case=lambda: next(cases))
+        self.runner = Runner(
+            self.conn, self.catalogs, clock,
+            "telegram",
+            new_code=lambda: next(codes), vault=self.vault, new_case=lambda: next(cases),
+        )
 
     async def stop(self) -> None:
         if self.conn is not None:
@@ -94,7 +98,8 @@ class Story:
         for person in self.people.values():
             async with transaction(self.conn):
                 made = await invites.create(
-                    self.conn, role=person.declared.role, **person.declared.invite(), now=clock(), valid_for=timedelta(days=1)
+                    self.conn, role=person.declared.role, **person.declared.invite(), now=clock(),
+                    valid_for=timedelta(days=1),
                 )
             await self.send(person, {"text": f"/start {made.code}"})
         await self.drain(quiet=True)
@@ -107,11 +112,25 @@ class Story:
         update_id = next(self.ids)
         if "data" in content:
             message_id, text = content["message_id"], content["message_text"]
-            update = {"update_id": update_id, "callback_query": {"id": f"cb{update_id}", "from": sender, "data": content["data"], "chat_instance": "s", "message": {"message_id": message_id, "chat": chat, "date": 0, "text": text}}}
+            update = {
+                "update_id": update_id,
+                "callback_query": {
+                    "id": f"cb{update_id}",
+                    "from": sender,
+                    "data": content["data"],
+                    "chat_instance": "s",
+                    "message": {"message_id": message_id, "chat": chat, "date": 0, "text": text},
+                },
+            }
         else:
-            update = {"update_id": update_id, "message": {"message_id": 0, "from": sender, "chat": chat, "date": 0, **content}}
+            update = {
+                "update_id": update_id,
+                "message": {"message_id": 0, "from": sender, "chat": chat, "date": 0, **content},
+            }
         async with transaction(self.conn):
-            await inbox.receive(self.conn, "telegram", [Incoming(update_id=update_id, payload=json.dumps(update))], self.runner.clock())
+            await inbox.receive(
+                self.conn, "telegram", [Incoming(update_id=update_id, payload=json.dumps(update))], self.runner.clock()
+            )
         await self.runner.process_pending()
         await self.runner.fire_timers()
 

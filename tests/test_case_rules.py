@@ -31,17 +31,45 @@ EXPECTED: dict[tuple[str, str], dict[str, set[str]]] = {
 }
 STATUSES = ("requested", "accepted", "declined", "contact_made", "closed", "withdrawn")
 ACTIONS = ("show", "note", "accept", "decline", "contact_made", "close", "withdraw", "withdraw_yes", "next", "forged")
-SIDES = {"volunteer": (VOLUNTEER_ID, Role.VOLUNTEER), "member": (MEMBER_ID, Role.MEMBER), "other": (OTHER_ID, Role.VOLUNTEER)}
-GRID = [(kind, status, side, action) for kind in ("handover", "consult") for status in STATUSES for side in SIDES for action in ACTIONS]
+SIDES = {
+    "volunteer": (VOLUNTEER_ID, Role.VOLUNTEER), "member": (MEMBER_ID, Role.MEMBER),
+    "other": (OTHER_ID, Role.VOLUNTEER),
+}
+GRID = [
+    (kind, status, side, action)
+    for kind in ("handover", "consult")
+    for status in STATUSES
+    for side in SIDES
+    for action in ACTIONS
+]
 
 
 def a_case(kind: str, status: str) -> cases.Case:
     return cases.Case(
-        id="H-TEST01", kind=kind, status=status, version=3, question_code="Q-TEST", theme="school", age_group="4-12",
-        parent_language="tr", wijk="overvecht", wijk_name="Overvecht", urgent=False, question_text="A question (invented).",
-        volunteer_id=VOLUNTEER_ID, volunteer_name="Sara", org_id="kompas", org_name="Kompas", contact_id="c-1",
-        contact_name="Emre", member_id=MEMBER_ID, team_id="bt-1", team_name="Buurtteam", way="parent_calls" if kind == "handover" else None,
-        parent=cases.Parent(first_name="Fatma", phone="+31612345678") if kind == "handover" else None, opened_at=NOW,
+        id="H-TEST01",
+        kind=kind,
+        status=status,
+        version=3,
+        question_code="Q-TEST",
+        theme="school",
+        age_group="4-12",
+        parent_language="tr",
+        wijk="overvecht",
+        wijk_name="Overvecht",
+        urgent=False,
+        question_text="A question (invented).",
+        volunteer_id=VOLUNTEER_ID,
+        volunteer_name="Sara",
+        org_id="kompas",
+        org_name="Kompas",
+        contact_id="c-1",
+        contact_name="Emre",
+        member_id=MEMBER_ID,
+        team_id="bt-1",
+        team_name="Buurtteam",
+        way="parent_calls" if kind == "handover" else None,
+        parent=cases.Parent(first_name="Fatma", phone="+31612345678") if kind == "handover" else None,
+        opened_at=NOW,
         consent_contact="c-1" if kind == "handover" else None,  # the parent's consent names Emre
     )
 
@@ -74,7 +102,9 @@ def test_a_press_is_taken_exactly_when_the_rule_allows_it(kind: str, status: str
         assert ("not yours" in notice.msgid) is (side == "other")
 
 
-@pytest.mark.parametrize(("kind", "status", "side"), [(k, s, d) for k in ("handover", "consult") for s in STATUSES for d in SIDES])
+@pytest.mark.parametrize(
+    ("kind", "status", "side"), [(k, s, d) for k in ("handover", "consult") for s in STATUSES for d in SIDES]
+)
 def test_only_allowed_actions_are_shown_as_buttons(kind: str, status: str, side: str) -> None:
     case = a_case(kind, status)
     allowed = EXPECTED.get((kind, status), {}).get(side, set())

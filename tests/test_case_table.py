@@ -18,7 +18,9 @@ GRID = [(k, s, d, a) for k in CaseKind for s in CaseStatus for d in Side for a i
 
 
 @pytest.mark.parametrize(("kind", "status", "side", "action"), GRID, ids=["-".join(g) for g in GRID])
-def test_a_move_not_in_the_table_raises_not_allowed_and_a_press_on_it_changes_nothing(kind, status, side, action) -> None:
+def test_a_move_not_in_the_table_raises_not_allowed_and_a_press_on_it_changes_nothing(
+    kind, status, side, action
+) -> None:
     case = a_case(kind, status)
     row = case_rules.TRANSITIONS.get((kind, status, side), {})
     if action in row:
@@ -61,8 +63,15 @@ def test_the_enums_read_as_the_strings_they_replace() -> None:
     assert [str(s) for s in CaseStatus] == [
         "requested", "accepted", "declined", "contact_made", "closed", "withdrawn", "member_left", "expired"
     ]
-    assert str(CaseKind.CONSULT) == "consult" and f"{Side.MEMBER}" == "member" and str(CaseAction.WITHDRAW_YES) == "withdraw_yes"
-    assert cases.Case.model_validate({**a_case("handover", "requested").model_dump(), "status": "declined"}).status is CaseStatus.DECLINED
+    assert (
+        str(CaseKind.CONSULT) == "consult"
+        and f"{Side.MEMBER}" == "member"
+        and str(CaseAction.WITHDRAW_YES) == "withdraw_yes"
+    )
+    assert (
+        cases.Case.model_validate({**a_case("handover", "requested").model_dump(), "status": "declined"}).status
+        is CaseStatus.DECLINED
+    )
 
 
 # ---- the codec ----------------------------------------------------------------------------
@@ -89,7 +98,8 @@ def test_a_case_press_reads_back_as_itself(case_id: str, action: CaseAction, ver
 @pytest.mark.parametrize(
     "data",
     ["", "|", "x|yes", "|yes", "05|yes", "-1|yes", "²|yes", "5|", "c:H-1:show", "c:H-1:show:", "c:H-1:show:03",
-     "c:H-1:show:²", "c:H 1:show:3", "c:H-1:Show:3", "c:H-1:show:3:4", "c:" + "A" * 21 + ":show:3", "c:H-1:show:1234567890"],
+     "c:H-1:show:²", "c:H 1:show:3", "c:H-1:Show:3", "c:H-1:show:3:4", "c:" + "A" * 21 + ":show:3",
+     "c:H-1:show:1234567890"],
 )  # fmt: skip
 def test_forged_or_garbled_data_is_refused(data: str) -> None:
     press = codec.decode(data)

@@ -29,7 +29,9 @@ def test_required_languages_ship() -> None:
 def test_a_template_a_merge_left_without_msgstr_is_an_error(tmp_path: Path) -> None:
     """Two branches appending entries at once can interleave them; Babel would only warn."""
     broken = tmp_path / f"{DOMAIN}.pot"
-    broken.write_text('msgid "Status"\nmsgstr ""\n\nmsgid "Sent."\n#: flows/cases.py\n\nmsgid "Closed"\nmsgstr ""\n', "utf-8")
+    broken.write_text(
+        'msgid "Status"\nmsgstr ""\n\nmsgid "Sent."\n#: flows/cases.py\n\nmsgid "Closed"\nmsgstr ""\n', "utf-8"
+    )
     (problem,) = check_template(ROOT, broken)
     assert "missing msgstr for msgid 'Sent.'" in problem and "make extract" in problem
     po = tmp_path / "nl" / "LC_MESSAGES" / f"{DOMAIN}.po"

@@ -83,7 +83,9 @@ def test_export_writes_what_import_reads_back(env, tmp_path, capsys) -> None:
     assert cli.main(["directory", "export", "-o", str(exported)]) == 0
     back, sample = directory_file.load(exported).directory, directory_file.load(directory_file.sample_path()).directory
     assert sorted(back.organisations, key=lambda o: o.id) == sorted(sample.organisations, key=lambda o: o.id)
-    assert (back.wijken, back.teams, back.contacts, back.services) == (sample.wijken, sample.teams, sample.contacts, sample.services)
+    assert (back.wijken, back.teams, back.contacts, back.services) == (
+        sample.wijken, sample.teams, sample.contacts, sample.services,
+    )
     capsys.readouterr()
     assert cli.main(["directory", "import", str(exported)]) == 0
     assert "nothing changed" in capsys.readouterr().out
@@ -92,8 +94,14 @@ def test_export_writes_what_import_reads_back(env, tmp_path, capsys) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("organisations:\n  - id: ok\n    name: A\n  - id: Bad Id\n    name: B\n", ":4: organisations[1].id: String should match pattern"),
-        ("organisations:\n  - id: a\n    name: A\n  - id: a\n    name: B\n", ":4: organisations[1]: id 'a' is already on line 2"),
+        (
+            "organisations:\n  - id: ok\n    name: A\n  - id: Bad Id\n    name: B\n",
+            ":4: organisations[1].id: String should match pattern",
+        ),
+        (
+            "organisations:\n  - id: a\n    name: A\n  - id: a\n    name: B\n",
+            ":4: organisations[1]: id 'a' is already on line 2",
+        ),
         ("organisations:\n  - id: a\n    nam: A\n", ":3: organisations[0].nam: Extra inputs are not permitted"),
         ("organisations:\n  - id: a\n    name: A\n   - oops\n", ":4: not valid YAML"),
         ("organisations:\n  - id: a\n    name: A\n    name: B\n", ":4: 'name' appears twice"),
@@ -146,7 +154,9 @@ def test_summary_mistakes_get_one_line_and_a_non_zero_exit(env, tmp_path, capsys
     capsys.readouterr()
     assert cli.main(["summary", "--org", "lantaarn", "--format", "png", "-o", "/nodir/x.png"]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "wijkbrug summary: -o /nodir/x.png: the folder /nodir does not exist" and "Traceback" not in err
+    assert (
+        err.strip() == "wijkbrug summary: -o /nodir/x.png: the folder /nodir does not exist" and "Traceback" not in err
+    )
     blocked = tmp_path / "a-file"
     blocked.write_text("in the way")
     assert cli.main(["summary", "--org", "lantaarn", "-o", str(blocked / "x.txt")]) == 2
@@ -181,7 +191,11 @@ def test_summary_csv_for_a_dutch_excel(env, tmp_path, capsys) -> None:
 def test_a_command_that_reads_data_refuses_a_database_that_does_not_exist(env, capsys, argv) -> None:
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert err == f"wijkbrug {argv[0]}: {env}: no such database; check WIJKBRUG_DATABASE (only `run`, `migrate` and `directory import` create one)\n"
+    assert (
+        err
+        == f"wijkbrug {argv[0]}: {env}: no such database; check WIJKBRUG_DATABASE "
+        "(only `run`, `migrate` and `directory import` create one)\n"
+    )
     assert not env.exists() and not env.parent.exists()  # no empty database, no folder, no key file
 
 

@@ -47,23 +47,31 @@ async def test_each_consent_row_names_its_contact_and_case_also_after_asking_som
         ("c-overvecht-2", "H-100001", "tr"),
         ("c-overvecht-3", "H-100002", "tr"),
     ]
-    assert rows(story_db, "SELECT id, contact_id FROM cases ORDER BY opened_at") == [("H-100001", "c-overvecht-2"), ("H-100002", "c-overvecht-3")]
+    assert rows(story_db, "SELECT id, contact_id FROM cases ORDER BY opened_at") == [
+        ("H-100001", "c-overvecht-2"),
+        ("H-100002", "c-overvecht-3"),
+    ]
 
 
 def _a_request_to_hodan(database, case_id: str, consent_names: str) -> int:
     """A waiting handover of the story's question to Hodan, whose consent row names `consent_names`,
     written straight into the database; Hodan's chat."""
     with sqlite3.connect(database) as conn:
-        question_id, org_id, team_id = conn.execute("SELECT question_id, org_id, team_id FROM cases WHERE id = 'H-100002'").fetchone()
+        question_id, org_id, team_id = conn.execute(
+            "SELECT question_id, org_id, team_id FROM cases WHERE id = 'H-100002'"
+        ).fetchone()
         hodan, chat = conn.execute(f"{PREFERRED} WHERE u.contact_id = 'c-overvecht-3'").fetchone()
         conn.execute(
-            "INSERT INTO cases (id, kind, question_id, org_id, volunteer_id, contact_id, member_id, team_id, way, status, opened_at) "
-            "SELECT ?, 'handover', ?, ?, volunteer_id, 'c-overvecht-3', ?, ?, 'parent_calls', 'requested', '2026-11-30T11:00:00+00:00' "
+            "INSERT INTO cases (id, kind, question_id, org_id, volunteer_id, "
+            "contact_id, member_id, team_id, way, status, opened_at) "
+            "SELECT ?, 'handover', ?, ?, volunteer_id, 'c-overvecht-3', ?, "
+            "?, 'parent_calls', 'requested', '2026-11-30T11:00:00+00:00' "
             "FROM cases WHERE id = 'H-100002'",
             (case_id, question_id, org_id, hodan, team_id),
         )
         conn.execute(
-            "INSERT INTO consents (question_id, volunteer_id, wording_version, language, given_at, contact_id, case_id) "
+            "INSERT INTO consents (question_id, volunteer_id, "
+            "wording_version, language, given_at, contact_id, case_id) "
             "VALUES (?, NULL, '2026-11', 'tr', '2026-11-30T11:00:00+00:00', ?, ?)",
             (question_id, consent_names, case_id),
         )
@@ -82,7 +90,9 @@ async def _shown_to_hodan(database, vault, catalogs, chat: int, case_id: str) ->
 
 
 @pytest.mark.parametrize("consent_names, sees", [("c-overvecht-3", True), ("c-overvecht-2", False)])
-async def test_a_member_gets_the_parents_details_only_when_the_cases_consent_names_them(story_db, catalogs, consent_names, sees) -> None:
+async def test_a_member_gets_the_parents_details_only_when_the_cases_consent_names_them(
+    story_db, catalogs, consent_names, sees
+) -> None:
     vault = await play("handover_decline_chain_en.txt", story_db, catalogs)
     chat = _a_request_to_hodan(story_db, "H-TEST01", consent_names)
     said = await _shown_to_hodan(story_db, vault, catalogs, chat, "H-TEST01")
@@ -131,7 +141,8 @@ async def test_the_migration_names_the_recipient_of_consents_stored_before(tmp_p
         (first, second),
     )
     await conn.execute(
-        "INSERT INTO consents (question_id, wording_version, language, given_at) VALUES (1, '2026-11', 'tr', ?)", (first,)
+        "INSERT INTO consents (question_id, wording_version, language, given_at) VALUES (1, '2026-11', 'tr', ?)",
+        (first,),
     )
     assert (await migrate(conn))[:1] == ["012_consent_recipient.sql"]
     await conn.close()

@@ -38,12 +38,16 @@ async def volunteer(bot: Wijkbrug, chat: int, code: str, n: int) -> None:
             press(api, chat, action.strip("[]"))
         else:
             api.user_sends(chat, action.format(n=n), language_code="en")
-        await api.wait_for(lambda a, seen=seen, expect=expect: sum(expect in t for t in texts(a, chat)) > seen, timeout=120)
+        await api.wait_for(
+            lambda a, seen=seen, expect=expect: sum(expect in t for t in texts(a, chat)) > seen, timeout=120
+        )
 
 
 async def test_nothing_is_lost_when_the_bot_is_killed_twenty_times(wijkbrug: Wijkbrug) -> None:  # noqa: F811
     bot = wijkbrug
-    codes = await asyncio.gather(*(bot.operator("invite", "--role", "volunteer", "--org", "kompas", "--json") for _ in range(VOLUNTEERS)))
+    codes = await asyncio.gather(
+        *(bot.operator("invite", "--role", "volunteer", "--org", "kompas", "--json") for _ in range(VOLUNTEERS))
+    )
     await bot.start()
     rng = random.Random(20)
     kills = 0
@@ -64,7 +68,9 @@ async def test_nothing_is_lost_when_the_bot_is_killed_twenty_times(wijkbrug: Wij
     handed_out = set(bot.api.handed_out)
     outcomes = dict(stored(bot.database, "SELECT update_id, outcome FROM inbox"))
     assert set(outcomes) == handed_out  # every update stored, none invented
-    assert None not in outcomes.values() and "failed" not in outcomes.values()  # each processed, exactly once (primary key)
+    assert (
+        None not in outcomes.values() and "failed" not in outcomes.values()
+    )  # each processed, exactly once (primary key)
     questions = stored(bot.database, "SELECT text IS NOT NULL, theme, pc4 FROM questions")
     assert len(questions) == VOLUNTEERS and set(questions) == {(1, "housing", "3531")}
     assert stored(bot.database, "SELECT count(*) FROM outbox") == [(0,)]
@@ -76,7 +82,10 @@ async def test_nothing_is_lost_when_the_bot_is_killed_twenty_times(wijkbrug: Wij
         duplicates += mine
         assert sum("Saved. The question code is" in t for t in said) >= 1
     redelivered = len(bot.api.handed_out) - len(handed_out)
-    print(f"\ncrash test: {kills} kills, {len(handed_out)} updates ({redelivered} handed out again after a kill), "
-          f"{sum(len(texts(bot.api, 6000 + i)) for i in range(VOLUNTEERS))} messages checked, {duplicates} duplicate(s) of a message in flight")
+    print(
+        f"\ncrash test: {kills} kills, {len(handed_out)} updates ({redelivered} handed out again after a kill), "
+        f"{sum(len(texts(bot.api, 6000 + i)) for i in range(VOLUNTEERS))} "
+        f"messages checked, {duplicates} duplicate(s) of a message in flight"
+    )
     with sqlite3.connect(bot.database) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -25,7 +25,10 @@ async def test_migrates_an_empty_database_to_the_newest_schema(db_path: Path) ->
         assert await schema_version(conn) == migrations()[-1][0]
         async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cur:
             tables = {row[0] for row in await cur.fetchall()}
-        assert {"organisations", "users", "invites", "conversations", "questions", "inbox", "outbox", "settings", "held_alerts", "cases", "consents", "parents", "attachments", "timers"} <= tables
+        assert {
+            "organisations", "users", "invites", "conversations", "questions", "inbox", "outbox", "settings",
+            "held_alerts", "cases", "consents", "parents", "attachments", "timers",
+        } <= tables
         async with conn.execute("PRAGMA journal_mode") as cur:
             assert (await cur.fetchone())[0] == "wal"
         async with conn.execute("PRAGMA foreign_keys") as cur:
@@ -85,7 +88,9 @@ async def test_a_writer_in_another_program_is_waited_for_without_stopping_the_bo
 
 async def test_invites_are_single_use_expire_and_are_stored_hashed(conn, clock, db_path) -> None:
     async with transaction(conn):
-        invite = await invites.create(conn, role=Role.VOLUNTEER, org_id="lantaarn", now=clock(), valid_for=timedelta(days=14))
+        invite = await invites.create(
+            conn, role=Role.VOLUNTEER, org_id="lantaarn", now=clock(), valid_for=timedelta(days=14)
+        )
     usable = await invites.find_usable(conn, invite.code, clock())
     assert usable is not None and usable.role is Role.VOLUNTEER and usable.org_id == "lantaarn"
     assert invite.code.encode() not in db_path.read_bytes() + Path(f"{db_path}-wal").read_bytes()
@@ -93,7 +98,10 @@ async def test_invites_are_single_use_expire_and_are_stored_hashed(conn, clock, 
     clock.advance(days=14, seconds=1)
     assert await invites.find_usable(conn, invite.code, clock()) is None  # expired
     clock.advance(days=-14)
-    account = await users.create(conn, channel="telegram", chat_id="1", role=Role.VOLUNTEER, org_id="lantaarn", language="nl", display_name="A", now=clock())
+    account = await users.create(
+        conn, channel="telegram", chat_id="1", role=Role.VOLUNTEER, org_id="lantaarn", language="nl", display_name="A",
+        now=clock(),
+    )
     assert await invites.mark_used(conn, usable.code_hash, account.id, clock())
     assert await invites.find_usable(conn, invite.code, clock()) is None  # used
     assert not await invites.mark_used(conn, usable.code_hash, account.id, clock())
@@ -146,16 +154,29 @@ async def test_outbox_hands_out_the_oldest_call_per_chat_only(conn, clock) -> No
 
 
 async def test_conversation_state_round_trips(conn, clock) -> None:
-    account = await users.create(conn, channel="telegram", chat_id="5", role=Role.VOLUNTEER, org_id="lantaarn", language="ar", display_name="", now=clock())
+    account = await users.create(
+        conn, channel="telegram", chat_id="5", role=Role.VOLUNTEER, org_id="lantaarn", language="ar", display_name="",
+        now=clock(),
+    )
     assert await conversations.load(conn, account.id) == Conversation()
-    state = Conversation(step=Step.POSTCODE, draft=Draft(urgent=False, theme="school", age_group="4-12", parent_language="other:Pashto"), token=7)
+    state = Conversation(
+        step=Step.POSTCODE,
+        draft=Draft(urgent=False, theme="school", age_group="4-12", parent_language="other:Pashto"),
+        token=7,
+    )
     await conversations.save(conn, account.id, state, clock())
     assert await conversations.load(conn, account.id) == state
 
 
 async def test_question_codes_are_unique_and_scoped_to_the_organisation(conn, clock) -> None:
-    account = await users.create(conn, channel="telegram", chat_id="6", role=Role.VOLUNTEER, org_id="lantaarn", language="nl", display_name="", now=clock())
-    question = LogQuestion(code="Q-AB23", volunteer_id=account.id, org_id="lantaarn", urgent=True, theme="safety", age_group="0-4", parent_language="ar", pc4="3452", text="invented text", created_at=clock())
+    account = await users.create(
+        conn, channel="telegram", chat_id="6", role=Role.VOLUNTEER, org_id="lantaarn", language="nl", display_name="",
+        now=clock(),
+    )
+    question = LogQuestion(
+        code="Q-AB23", volunteer_id=account.id, org_id="lantaarn", urgent=True, theme="safety", age_group="0-4",
+        parent_language="ar", pc4="3452", text="invented text", created_at=clock(),
+    )
     vault = Vault.generate()
     await questions.insert(conn, question, vault)
     with pytest.raises(sqlite3.IntegrityError):

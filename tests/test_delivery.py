@@ -106,7 +106,9 @@ async def test_a_refused_call_is_dropped_and_reported_without_blocking_the_chat(
         (3, "2", 0.0),  # another chat is not held back by chat 1
     ],
 )
-def test_pacer_lets_bursts_through_and_holds_what_exceeds_the_limits(sent_before: int, chat: str, expected: float) -> None:
+def test_pacer_lets_bursts_through_and_holds_what_exceeds_the_limits(
+    sent_before: int, chat: str, expected: float
+) -> None:
     pacer = Pacer(per_second=25, burst=25, chat_per_second=1, chat_burst=3)
     for _ in range(sent_before):
         pacer.take("1", 100.0)

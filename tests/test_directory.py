@@ -68,7 +68,10 @@ def test_the_sample_directory_is_utrecht_invented_and_complete() -> None:
     assert len(directory.contacts) >= 30
     assert {"tr", "ar", "ti", "so", "fa", "pl", "uk"} <= {code for c in directory.contacts for code in c.languages}
     assert directory.services[0].id == "veilig-thuis"
-    assert "invented" in sample_path().read_text("utf-8").splitlines()[0].lower() or "INVENTED" in sample_path().read_text()
+    assert (
+        "invented" in sample_path().read_text("utf-8").splitlines()[0].lower()
+        or "INVENTED" in sample_path().read_text()
+    )
 
 
 def test_ranges_become_single_postcodes() -> None:
@@ -80,15 +83,32 @@ def test_ranges_become_single_postcodes() -> None:
     ("old", "new", "expected"),
     [
         ("    team: t-zuid\n", "    team: t-west\n", "d.yaml:26: contacts[1].team: unknown team 't-west'"),
-        ("    postcodes: [\"3521\"]", "    postcodes: [\"3521\", 3562]", "d.yaml:10: wijken[1].postcodes: postcode 3562 is also in wijk 'noord' (line 5)"),
-        ("    themes: [money]", "    themes: [money, cooking]", "d.yaml:27: contacts[1].themes: unknown theme 'cooking'"),
-        ("    languages: [nl, tr]", "    languages: [nl, turkish]", "d.yaml:23: contacts[0].languages: unknown language code 'turkish'"),
+        (
+            '    postcodes: ["3521"]',
+            '    postcodes: ["3521", 3562]',
+            "d.yaml:10: wijken[1].postcodes: postcode 3562 is also in wijk 'noord' (line 5)",
+        ),
+        (
+            "    themes: [money]", "    themes: [money, cooking]",
+            "d.yaml:27: contacts[1].themes: unknown theme 'cooking'",
+        ),
+        (
+            "    languages: [nl, tr]", "    languages: [nl, turkish]",
+            "d.yaml:23: contacts[0].languages: unknown language code 'turkish'",
+        ),
         ("  - id: bram\n", "  - id: anna\n", "d.yaml:24: contacts[1]: id 'anna' is already on line 19"),
-        ("    name: Bram Invented\n    team: t-zuid", "    name: anna invented\n    team: t-noord", "d.yaml:24: contacts[1]: contact (team, name) ('t-noord', 'anna invented') is already on line 19"),
+        (
+            "    name: Bram Invented\n    team: t-zuid",
+            "    name: anna invented\n    team: t-noord",
+            "d.yaml:24: contacts[1]: contact (team, name) ('t-noord', 'anna invented') is already on line 19",
+        ),
         ("    wijken: [zuid]", "    wijken: [zuid, oost]", "d.yaml:17: teams[1].wijken[1]: unknown wijk 'oost'"),
         ("[3561-3563, 3570]", "[3563-3561]", "d.yaml:7: wijken[0].postcodes: the range '3563-3561' runs backwards"),
         ("[3561-3563, 3570]", "[356]", "d.yaml:7: wijken[0].postcodes: 356 is not a PC4"),
-        ("    phone: 0800-2000\n", "    phone: 0800-2000\n    fax: 0800-2001\n", "d.yaml:34: services[0].fax: Extra inputs are not permitted"),
+        (
+            "    phone: 0800-2000\n", "    phone: 0800-2000\n    fax: 0800-2001\n",
+            "d.yaml:34: services[0].fax: Extra inputs are not permitted",
+        ),
     ],
 )
 def test_a_bad_file_names_file_line_field_and_problem(old: str, new: str, expected: str) -> None:
@@ -115,7 +135,9 @@ async def test_an_import_reports_added_changed_and_removed(conn) -> None:
     ), Path("d.yaml"))
     async with transaction(conn):
         report = await stored.replace(conn, second.directory, second.away_given)
-    assert (report["contacts"].added, report["contacts"].changed, report["contacts"].removed) == ([], ["bram"], ["anna"])
+    assert (report["contacts"].added, report["contacts"].changed, report["contacts"].removed) == (
+        [], ["bram"], ["anna"],
+    )
     assert await stored.load(conn) == Directory.of(*[getattr(second.directory, k) for k in stored.KINDS])
 
 
@@ -123,8 +145,17 @@ async def test_a_bad_import_leaves_the_stored_directory_as_it_was(conn, clock) -
     first = parse(VALID, Path("d.yaml"))
     async with transaction(conn):
         await stored.replace(conn, first.directory, first.away_given)
-    member = await users.create(conn, channel="telegram", chat_id="7", role=Role.MEMBER, org_id=None, language="nl", display_name="", now=clock(), contact_id="anna")
-    without_anna = parse(VALID.replace("  - id: anna\n    name: Anna Invented\n    team: t-noord\n    themes: [school]\n    languages: [nl, tr]\n", ""), Path("d.yaml"))
+    member = await users.create(
+        conn, channel="telegram", chat_id="7", role=Role.MEMBER, org_id=None, language="nl", display_name="",
+        now=clock(), contact_id="anna",
+    )
+    without_anna = parse(
+        VALID.replace(
+            "  - id: anna\n    name: Anna Invented\n    team: t-noord\n    themes: [school]\n    languages: [nl, tr]\n",
+            "",
+        ),
+        Path("d.yaml"),
+    )
     before = await stored.load(conn)
     with pytest.raises(stored.InUse, match="contact 'anna' has a member account"):
         async with transaction(conn):
@@ -153,7 +184,9 @@ async def test_a_member_invite_carries_the_contact(conn, clock) -> None:
     loaded = parse(VALID, Path("d.yaml"))
     async with transaction(conn):
         await stored.replace(conn, loaded.directory, loaded.away_given)
-        made = await invites.create(conn, role=Role.MEMBER, org_id=None, contact_id="anna", now=clock(), valid_for=timedelta(days=1))
+        made = await invites.create(
+            conn, role=Role.MEMBER, org_id=None, contact_id="anna", now=clock(), valid_for=timedelta(days=1)
+        )
     found = await invites.find_usable(conn, made.code, clock())
     assert found is not None and found.contact_id == "anna" and found.role is Role.MEMBER
 

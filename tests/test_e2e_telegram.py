@@ -61,7 +61,10 @@ class Wijkbrug:
         """Wait until the bot has handled every update and delivered every call: a kill now cuts
         no call in flight (those may be sent twice, by design; the crash tests count them)."""
         def idle() -> bool:
-            waiting = stored(self.database, "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM inbox WHERE processed_at IS NULL)")
+            waiting = stored(
+                self.database,
+                "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM inbox WHERE processed_at IS NULL)",
+            )
             return waiting == [(0,)] and self.api.pending_updates == 0
 
         await self.api.wait_for(lambda _: idle(), timeout=20)
@@ -132,11 +135,17 @@ async def test_a_volunteer_logs_a_question_across_a_crash_and_nothing_is_lost(wi
 
     # The command menu is published in every shipped language (and as the default).
     await api.wait_for(lambda a: sum(c["method"] == "setMyCommands" for c in a.calls) >= 10, timeout=20)
-    menus = {c["params"].get("language_code"): c["params"]["commands"] for c in api.calls if c["method"] == "setMyCommands"}
+    menus = {
+        c["params"].get("language_code"): c["params"]["commands"] for c in api.calls if c["method"] == "setMyCommands"
+    }
     assert {None, "nl", "en", "tr", "ar"} <= set(menus)
     assert [c["command"] for c in menus["tr"]] == ["new", "cases", "contacts", "cancel", "language", "help"]
     await api.wait_for(lambda a: sum(c["method"] == "setMyShortDescription" for c in a.calls) >= 10, timeout=20)
-    descriptions = {c["params"].get("language_code"): c["params"]["description"] for c in api.calls if c["method"] == "setMyDescription"}
+    descriptions = {
+        c["params"].get("language_code"): c["params"]["description"]
+        for c in api.calls
+        if c["method"] == "setMyDescription"
+    }
     assert "wijkteam" in descriptions["ar"] and descriptions["nl"].startswith("Wijkbrug verbindt")
 
     api.user_sends(VOLUNTEER, "/new", language_code="en")

@@ -102,7 +102,9 @@ async def retention(database: Path, catalogs: Catalogs, vault: Vault, at: dateti
     """The nightly run of the bot, at `at` (the story stored its next-run time)."""
     conn = await connect(database)
     attach(conn, vault)
-    runner = Runner(conn, catalogs, lambda: at.astimezone(UTC), "telegram", vault=vault, retention_days=90, text_retention_days=180)
+    runner = Runner(
+        conn, catalogs, lambda: at.astimezone(UTC), "telegram", vault=vault, retention_days=90, text_retention_days=180
+    )
     async with transaction(conn):
         await settings.put(conn, "retention.next_run", at.astimezone(UTC).isoformat())
     await runner.retention()
@@ -131,11 +133,15 @@ async def test_an_erased_question_is_in_neither_the_database_nor_its_write_ahead
 
 
 async def test_retention_leaves_nothing_of_what_it_erased_in_the_write_ahead_log(story_db, catalogs) -> None:
-    vault = await play(story_db, catalogs, INTAKE + SENT + "\nEmre > [Accept]\nEmre > [Contact made]\nEmre > [Closed]\n")
+    vault = await play(
+        story_db, catalogs, INTAKE + SENT + "\nEmre > [Accept]\nEmre > [Contact made]\nEmre > [Closed]\n"
+    )
     assert rows(story_db, "SELECT status FROM cases") == [("closed",)]
     bot = running_bot(story_db)
     runner = await retention(story_db, catalogs, vault, STORY_START + timedelta(days=181))
-    assert rows(story_db, "SELECT first_name_sealed, text FROM parents JOIN questions q ON q.id = parents.question_id") == [(None, None)]
+    assert rows(
+        story_db, "SELECT first_name_sealed, text FROM parents JOIN questions q ON q.id = parents.question_id"
+    ) == [(None, None)]
     assert traces(story_db, vault, PARENT) == []
     await runner.conn.close()
     bot.close()
@@ -255,7 +261,9 @@ async def test_the_migration_replaces_typed_languages_already_stored(tmp_path: P
 
 
 async def test_a_typed_decline_reason_is_erased_by_retention_and_with_the_member(story_db, catalogs) -> None:
-    declined = INTAKE + SENT + "\nEmre > [Decline]\nEmre > [Another reason (type it)]\nEmre > Invented reason about Kwabena\n"
+    declined = (
+        INTAKE + SENT + "\nEmre > [Decline]\nEmre > [Another reason (type it)]\nEmre > Invented reason about Kwabena\n"
+    )
     vault = await play(story_db, catalogs, declined)
     assert traces(story_db, vault, ["Kwabena"]) == ["Kwabena"]
     runner = await retention(story_db, catalogs, vault, STORY_START + timedelta(days=91))
@@ -283,7 +291,9 @@ async def play_with_held_alert(database: Path, catalogs: Catalogs) -> Vault:
     conn = await connect(database)
     attach(conn, vault)
     runner = Runner(conn, catalogs, lambda: STORY_START, vault=vault)
-    alert = Message(to=ToCoordinators(org_id="kompas"), parts=(intake.coordinator_alert("Zorbeline", STORY_START),), about=1)
+    alert = Message(
+        to=ToCoordinators(org_id="kompas"), parts=(intake.coordinator_alert("Zorbeline", STORY_START),), about=1
+    )
     async with transaction(conn):
         await rendering.deliver(Work(runner.core), alert)  # as any message is, held for lack of a reader
     await conn.close()
@@ -311,7 +321,9 @@ async def test_erasing_a_person_removes_each_of_their_addresses_and_what_waited_
         await outbox.enqueue(conn, "whatsapp", "31699990042", "sendMessage", {"text": "invented"}, STORY_START)
     await conn.close()
     assert await erase(user=zorbeline.id) == 0
-    assert rows(story_db, "SELECT count(*) FROM addresses WHERE user_id = 1 OR address IN ('7000', '31699990042')") == [(0,)]
+    assert rows(story_db, "SELECT count(*) FROM addresses WHERE user_id = 1 OR address IN ('7000', '31699990042')") == [
+        (0,)
+    ]
     assert rows(story_db, "SELECT count(*) FROM outbox") == [(0,)]
     assert traces(story_db, vault, ["31699990042"]) == []
 
@@ -384,7 +396,9 @@ async def test_files_made_readable_by_others_are_tightened(tmp_path: Path) -> No
     await conn.close()
 
 
-async def test_a_database_in_the_working_directory_leaves_that_directory_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_database_in_the_working_directory_leaves_that_directory_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tmp_path.chmod(0o755)
     monkeypatch.chdir(tmp_path)
     await (await connect(Path("w.sqlite3"))).close()
@@ -397,7 +411,16 @@ async def test_the_webhook_secret_made_by_the_bot_is_not_kept_in_the_database(wi
     wijkbrug.env["WIJKBRUG_WEBHOOK_PORT"] = str(port)
     wijkbrug.env.pop("WIJKBRUG_WEBHOOK_SECRET", None)
     await wijkbrug.start("--webhook", url)
-    update = {"update_id": 601, "message": {"message_id": 1, "date": 0, "chat": {"id": 7702, "type": "private"}, "from": {"id": 7702, "is_bot": False, "first_name": "X", "language_code": "en"}, "text": "/start"}}
+    update = {
+        "update_id": 601,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 7702, "type": "private"},
+            "from": {"id": 7702, "is_bot": False, "first_name": "X", "language_code": "en"},
+            "text": "/start",
+        },
+    }
     assert await post(url, {**update, "update_id": 600}, "wrong") == 403
     await wijkbrug.api.wait_for(lambda a: ("webhook", "") in a.settings, timeout=20)
     secret = wijkbrug.api.settings[("webhook", "")]["secret_token"]
@@ -415,13 +438,19 @@ async def test_erasing_while_the_bot_runs_empties_its_write_ahead_log(wijkbrug: 
     from tests.test_e2e_telegram import VOLUNTEER, press, reply_containing
 
     api = wijkbrug.api
-    invite = (await wijkbrug.operator("invite", "--role", "volunteer", "--org", "lantaarn", "--json")).split('"code": "')[1].split('"')[0]
+    invite = (
+        (await wijkbrug.operator("invite", "--role", "volunteer", "--org", "lantaarn", "--json"))
+        .split('"code": "')[1]
+        .split('"')[0]
+    )
     await wijkbrug.start()
     api.user_sends(VOLUNTEER, f"/start {invite}", first_name="Invented", language_code="en")
     await reply_containing(api, VOLUNTEER, "Welcome to Wijkbrug")
     api.user_sends(VOLUNTEER, "/new", language_code="en")
     await reply_containing(api, VOLUNTEER, "Is a child in danger right now")
-    for label, next_prompt in (("No", "What is the question about?"), ("School and education", "How old"), ("4–11 years", "Which language")):
+    for label, next_prompt in (
+        ("No", "What is the question about?"), ("School and education", "How old"), ("4–11 years", "Which language"),
+    ):
         press(api, VOLUNTEER, label)
         await reply_containing(api, VOLUNTEER, next_prompt)
     press(api, VOLUNTEER, "Turkish")

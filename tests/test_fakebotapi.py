@@ -41,7 +41,11 @@ async def api() -> AsyncIterator[FakeBotApi]:
 
 @pytest.fixture(params=["httpx", "aiohttp"])
 async def bot(api: FakeBotApi, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
-    networking = {"request": AiohttpRequest(), "get_updates_request": AiohttpRequest(pool_size=1)} if request.param == "aiohttp" else {}
+    networking = (
+        {"request": AiohttpRequest(), "get_updates_request": AiohttpRequest(pool_size=1)}
+        if request.param == "aiohttp"
+        else {}
+    )
     async with Bot(TOKEN, base_url=api.api_url, base_file_url=api.file_url, **networking) as client:
         yield client
 
@@ -271,7 +275,9 @@ async def test_a_newer_poll_terminates_a_waiting_one_and_stop_releases_polls(api
         with pytest.raises(Conflict, match="terminated by other getUpdates request"):
             await asyncio.wait_for(first, HANG_GUARD)
         assert api.polls == [{"timeout": 30, "ended": "conflict"}] and api.polls_waiting == 1
-        await asyncio.wait_for(api.stop(), HANG_GUARD)  # the waiting long poll answers [] instead of holding the shutdown up
+        await asyncio.wait_for(
+            api.stop(), HANG_GUARD
+        )  # the waiting long poll answers [] instead of holding the shutdown up
         assert await asyncio.wait_for(second, HANG_GUARD) == ()
         assert api.polls[-1] == {"timeout": 30, "ended": "stop"} and api.polls_waiting == 0
 
@@ -299,7 +305,9 @@ async def test_a_bot_in_a_subprocess_talks_to_it_over_http(api: FakeBotApi) -> N
 
 
 async def test_the_aiohttp_backend_maps_a_silent_server_to_timed_out(api: FakeBotApi) -> None:
-    async with Bot(TOKEN, base_url=api.api_url, get_updates_request=AiohttpRequest(pool_size=1, read_timeout=0.2)) as client:
+    async with Bot(
+        TOKEN, base_url=api.api_url, get_updates_request=AiohttpRequest(pool_size=1, read_timeout=0.2)
+    ) as client:
         with pytest.raises(TimedOut):  # the long poll outlasts the read timeout
             await client.do_api_request("getUpdates", api_kwargs={"timeout": 5}, read_timeout=0.2)
     unopened = AiohttpRequest()

@@ -31,7 +31,9 @@ async def flaky(tmp_path: Path) -> AsyncIterator[Wijkbrug]:
 
 async def test_a_fifth_of_all_calls_failing_delays_but_loses_and_reorders_nothing(flaky: Wijkbrug) -> None:
     bot = flaky
-    codes = await asyncio.gather(*(bot.operator("invite", "--role", "volunteer", "--org", "zeef", "--json") for _ in range(VOLUNTEERS)))
+    codes = await asyncio.gather(
+        *(bot.operator("invite", "--role", "volunteer", "--org", "zeef", "--json") for _ in range(VOLUNTEERS))
+    )
     await bot.start()
     await asyncio.gather(*(volunteer(bot, 6100 + i, json.loads(code)["code"], i) for i, code in enumerate(codes)))
     await bot.settled()
@@ -42,11 +44,15 @@ async def test_a_fifth_of_all_calls_failing_delays_but_loses_and_reorders_nothin
         said = texts(api, chat)
         order = [next(n for n, text in enumerate(said) if expect in text) for _, expect in STEPS]
         assert order == sorted(order), f"chat {chat}: replies out of order"
-        sends = [c["at"] for c in api.sent(chat) if c["method"] in ("sendMessage", "editMessageText") and "failed" not in c]
+        sends = [
+            c["at"] for c in api.sent(chat) if c["method"] in ("sendMessage", "editMessageText") and "failed" not in c
+        ]
         for n, at in enumerate(sends):  # one per second per chat, after a burst of three
             in_window = [t for t in sends[n:] if t - at < 2.0]
             assert len(in_window) <= 5, f"chat {chat}: {len(in_window)} messages within 2 s"
-    everything = sorted(c["at"] for c in api.calls if c["method"] in ("sendMessage", "editMessageText") and "failed" not in c)
+    everything = sorted(
+        c["at"] for c in api.calls if c["method"] in ("sendMessage", "editMessageText") and "failed" not in c
+    )
     assert all(len([t for t in everything[n:] if t - at < 1.0]) <= 50 for n, at in enumerate(everything))
     assert stored(bot.database, "SELECT count(*) FROM outbox") == [(0,)]
     assert len(stored(bot.database, "SELECT code FROM questions")) == VOLUNTEERS

@@ -22,9 +22,12 @@ ENV = Env(
 )
 VOLUNTEER = User(id=1, role=Role.VOLUNTEER, org_id="lantaarn", language="en", name="Sara")
 AT_ATTACH = Conversation(
-    step=Step.ATTACH, token=7,
+    step=Step.ATTACH,
+    token=7,
     saved=Saved(code="Q-TEST", theme="school", parent_language="tr", urgent=False, wijk="overvecht"),
-    request=Request(contact_id="c-overvecht-2", way="parent_calls", consent_language="tr", first_name="Fatma", phone="+31612345678"),
+    request=Request(
+        contact_id="c-overvecht-2", way="parent_calls", consent_language="tr", first_name="Fatma", phone="+31612345678"
+    ),
 )
 MB = 1024 * 1024
 
@@ -46,7 +49,10 @@ def photo(size: int | None) -> dict:
     update = updates.message(500, "x")
     message = update["message"]
     del message["text"]
-    sizes = [{"file_id": "AgAC-small", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 2000}, {"file_id": "AgAC-big", "file_unique_id": "b", "width": 800, "height": 800}]
+    sizes = [
+        {"file_id": "AgAC-small", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 2000},
+        {"file_id": "AgAC-big", "file_unique_id": "b", "width": 800, "height": 800},
+    ]
     if size is not None:
         sizes[1]["file_size"] = size
     message["photo"] = sizes
@@ -72,8 +78,14 @@ def test_telegram_tells_the_flows_a_documents_name_type_and_size() -> None:
     ("update", "refusal"),
     [
         (document("brief.pdf.exe", "application/x-msdownload", 2 * 1024 * MB), "I cannot pass on this kind of file"),
-        (document("brief.pdf.exe", "application/pdf", 80_000), "I cannot pass on this kind of file"),  # the name decides too
-        (document("brief.pdf", "application/x-msdownload", 80_000), "I cannot pass on this kind of file"),  # and the type
+        (
+            document("brief.pdf.exe", "application/pdf", 80_000),
+            "I cannot pass on this kind of file",
+        ),  # the name decides too
+        (
+            document("brief.pdf", "application/x-msdownload", 80_000),
+            "I cannot pass on this kind of file",
+        ),  # and the type
         (document("setup.sh", "text/x-shellscript", 800), "I cannot pass on this kind of file"),
         (document(None, None, 800), "I cannot pass on this kind of file"),
         (document("brief.pdf", "application/pdf", 21 * MB), "This file is too large to pass on: at most 20 MB."),

@@ -30,7 +30,9 @@ async def store(runner: Runner, *batch: dict) -> None:
 
 async def register(runner: Runner, chat: int) -> None:
     async with transaction(runner.conn):
-        made = await invites.create(runner.conn, role=Role.VOLUNTEER, org_id="lantaarn", now=runner.clock(), valid_for=timedelta(days=1))
+        made = await invites.create(
+            runner.conn, role=Role.VOLUNTEER, org_id="lantaarn", now=runner.clock(), valid_for=timedelta(days=1)
+        )
     await store(runner, updates.message(chat, f"/start {made.code}", language_code="en"))
     await runner.process_pending()
 
@@ -108,7 +110,11 @@ async def calm(db_path, tmp_path, catalogs, clock) -> dict:
     connection = await connect(tmp_path / "calm.sqlite3")
     attach(connection, Vault.generate())
     async with transaction(connection):
-        await directory.replace(connection, Directory.of(organisations=[Organisation(id="lantaarn", name="De Lantaarn (invented)")]), frozenset())
+        await directory.replace(
+            connection,
+            Directory.of(organisations=[Organisation(id="lantaarn", name="De Lantaarn (invented)")]),
+            frozenset(),
+        )
     try:
         yield await one_minute(flooding(connection, catalogs, clock), None)
     finally:

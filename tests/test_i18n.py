@@ -28,7 +28,10 @@ def test_the_nine_languages_ship_with_english_as_the_source(catalogs: Catalogs) 
 
 @pytest.mark.parametrize(
     ("code", "own_name"),
-    [("tr", "Türkçe"), ("ar", "العربية"), ("pl", "Polski"), ("uk", "Українська"), ("ti", "ትግርኛ"), ("so", "Soomaali"), ("fa", "فارسی"), ("nl", "Nederlands")],
+    [
+        ("tr", "Türkçe"), ("ar", "العربية"), ("pl", "Polski"), ("uk", "Українська"), ("ti", "ትግርኛ"), ("so", "Soomaali"),
+        ("fa", "فارسی"), ("nl", "Nederlands"),
+    ],
 )
 def test_languages_are_listed_by_their_own_names_from_babel(catalogs: Catalogs, code: str, own_name: str) -> None:
     assert catalogs.render(plain(lang(code, own=True)), "en") == own_name
@@ -44,7 +47,10 @@ def test_the_phone_language_is_used_when_we_ship_it(catalogs: Catalogs, client: 
 
 def test_rtl_messages_isolate_postcodes_codes_commands_and_latin_names(catalogs: Catalogs) -> None:
     for language in ("ar", "fa"):
-        saved = catalogs.render(t("Saved. The question code is {code}; use it when you talk about this question.", code=ltr("Q-7K2M")), language)
+        saved = catalogs.render(
+            t("Saved. The question code is {code}; use it when you talk about this question.", code=ltr("Q-7K2M")),
+            language,
+        )
         assert f"{LRI}Q-7K2M{PDI}" in saved
         bad = catalogs.render(intake.STEPS[intake.Step.POSTCODE].prompt(), language)
         assert f"{LRI}3561{PDI}" in bad
@@ -58,7 +64,10 @@ def test_rtl_messages_isolate_postcodes_codes_commands_and_latin_names(catalogs:
 
 def test_ltr_messages_stay_clean_but_isolate_right_to_left_values(catalogs: Catalogs) -> None:
     assert catalogs.render(t("Welcome to Wijkbrug, {name}!", name="Fatima"), "nl") == "Welkom bij Wijkbrug, Fatima!"
-    assert catalogs.render(t("Welcome to Wijkbrug, {name}!", name="فاطمة"), "nl") == f"Welkom bij Wijkbrug, {FSI}فاطمة{PDI}!"
+    assert (
+        catalogs.render(t("Welcome to Wijkbrug, {name}!", name="فاطمة"), "nl")
+        == f"Welkom bij Wijkbrug, {FSI}فاطمة{PDI}!"
+    )
     assert LRI not in catalogs.render(t("Send /new to start again."), "nl")
 
 
@@ -79,7 +88,10 @@ def test_numbers_follow_the_reader_s_locale(catalogs: Catalogs) -> None:
     ],
 )
 def test_plurals_use_each_language_s_cldr_rules(catalogs: Catalogs, language: str, counts: list[int]) -> None:
-    rendered = [catalogs.render(tn("Your text has {n} character.", "Your text has {n} characters.", n), language) for n in counts]
+    rendered = [
+        catalogs.render(tn("Your text has {n} character.", "Your text has {n} characters.", n), language)
+        for n in counts
+    ]
     words = [text.replace(str(n), "#") for text, n in zip(rendered, counts, strict=True)]
     assert len(set(words)) == len(counts), rendered  # every count takes its own form
 
@@ -90,7 +102,10 @@ def test_times_are_shown_in_amsterdam_time_across_the_clock_change(catalogs: Cat
     assert catalogs.render(plain(when(before)), "nl") == "29 mrt 2026, 01:30"
     assert catalogs.render(plain(when(after)), "nl") == "29 mrt 2026, 11:30"
     assert catalogs.render(plain(when(after, "time")), "en") == "11:30\u202fAM"
-    assert catalogs.render(plain(when(datetime(2026, 11, 30, 9, tzinfo=UTC), "weekday")), "nl") == "maandag 30 november 2026"
+    assert (
+        catalogs.render(plain(when(datetime(2026, 11, 30, 9, tzinfo=UTC), "weekday")), "nl")
+        == "maandag 30 november 2026"
+    )
     assert catalogs.render(plain(Day(on=date(2026, 12, 25))), "tr") == "25 Aralık 2026"
 
 
@@ -113,7 +128,9 @@ def test_a_tenth_language_needs_only_a_catalog(tmp_path: Path) -> None:
     for message in template:
         if message.id:
             # a stand-in translation that keeps the placeholders, as a translator would
-            message.string = tuple(f"DE {form}" for form in message.id) if isinstance(message.id, tuple) else f"DE {message.id}"
+            message.string = (
+                tuple(f"DE {form}" for form in message.id) if isinstance(message.id, tuple) else f"DE {message.id}"
+            )
     po = folder / "de" / "LC_MESSAGES" / f"{DOMAIN}.po"
     po.parent.mkdir(parents=True)
     with po.open("wb") as handle:
@@ -149,7 +166,9 @@ def test_right_to_left_agrees_with_babel_for_every_locale_babel_knows() -> None:
         "from bot.i18n import is_rtl\n"
         "print([c for c in localedata.locale_identifiers() if is_rtl(c) != (Locale.parse(c).text_direction == 'rtl')])"
     )
-    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent
+    )
     assert done.stdout.strip() == "[]"
 
 
@@ -201,7 +220,8 @@ for code in sys.argv[1:]:
     where = get(code)
     out[code] = [
         format_decimal(1234567, locale=where), format_decimal(-3, locale=where), format_percent(0.257, locale=where),
-        format_date(date(2026, 3, 2), format="long", locale=where), format_date(date(2026, 3, 2), format="full", locale=where),
+        format_date(date(2026, 3, 2), format="long", locale=where),
+        format_date(date(2026, 3, 2), format="full", locale=where),
         format_date(date(2026, 12, 31), format="medium", locale=where), format_time(at, format="short", locale=where),
         str(where.datetime_formats["medium"]), where.text_direction, where.plural_form(2),
         [where.languages.get(c) or get(c).get_display_name(code) for c in PARENT_LANGUAGES],
@@ -217,7 +237,9 @@ def test_the_locale_data_the_bot_lets_go_changes_no_output() -> None:
     whole = PROBE.format(setup="from babel import Locale\nget = Locale.parse")
     kept = PROBE.format(setup="from bot.i18n import locale as get")
     outputs = [
-        subprocess.run([sys.executable, "-c", probe, *SHIPPED], capture_output=True, text=True, check=True, cwd=root).stdout
+        subprocess.run(
+            [sys.executable, "-c", probe, *SHIPPED], capture_output=True, text=True, check=True, cwd=root
+        ).stdout
         for probe in (whole, kept)
     ]
     assert outputs[0] == outputs[1]
@@ -225,10 +247,19 @@ def test_the_locale_data_the_bot_lets_go_changes_no_output() -> None:
 
 
 @pytest.mark.parametrize("language", ["ar", "fa"])
-def test_a_command_named_by_a_placeholder_stays_whole_and_tappable_in_right_to_left_text(catalogs, language: str) -> None:
+def test_a_command_named_by_a_placeholder_stays_whole_and_tappable_in_right_to_left_text(
+    catalogs, language: str
+) -> None:
     """/{command} became "/⁨summary⁩": Telegram links a command only when it is one run of
     characters; the isolate goes around the slash and the name together."""
-    text = catalogs.render(t("Which week? Send /{command}, /{command} last, or a week like {example}.", command="summary", example=ltr("2026-W47")), language)
+    text = catalogs.render(
+        t(
+            "Which week? Send /{command}, /{command} last, or a week like {example}.",
+            command="summary",
+            example=ltr("2026-W47"),
+        ),
+        language,
+    )
     assert f"{LRI}/summary{PDI}" in text and f"/{FSI}" not in text and "/summary" in text
 
 
@@ -245,7 +276,9 @@ def test_language_names_are_capitalised_where_they_begin_a_line_and_not_mid_sent
     from flows.text import lang, plain, t
 
     for reader, turkish in (("uk", "турецька"), ("pl", "turecki")):
-        mid = catalogs.render(t("From now on I will write to you in this language: {language}.", language=lang(reader)), reader)
+        mid = catalogs.render(
+            t("From now on I will write to you in this language: {language}.", language=lang(reader)), reader
+        )
         assert language_name(reader, reader) in mid and language_name(reader, reader).islower(), mid
         assert catalogs.render(t("speaks {language}", language=lang("tr")), reader).endswith(turkish)
         assert catalogs.render(plain(lang("tr")), reader) == turkish.capitalize()  # a button or a line of its own

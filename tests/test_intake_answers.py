@@ -29,7 +29,10 @@ def test_every_age_up_to_23_fits_exactly_one_age_button(catalogs: Catalogs) -> N
 
 @pytest.mark.parametrize(
     ("typed", "group"),
-    [("0", "0-4"), ("3", "0-4"), ("4", "4-12"), ("11 jaar", "4-12"), ("12", "12-18"), ("١٧", "12-18"), ("18", "18-23"), ("23", "18-23")],
+    [
+        ("0", "0-4"), ("3", "0-4"), ("4", "4-12"), ("11 jaar", "4-12"), ("12", "12-18"), ("١٧", "12-18"),
+        ("18", "18-23"), ("23", "18-23"),
+    ],
 )
 def test_a_typed_age_picks_its_group(typed: str, group: str) -> None:
     answer = intake.STEPS[intake.Step.AGE].take_text(Draft(), typed, ENV)
@@ -50,7 +53,10 @@ from datetime import UTC, datetime  # noqa: E402
 from bot.language_names import lookup  # noqa: E402
 from flows.model import Env  # noqa: E402
 
-ENV = Env(now=datetime(2026, 11, 30, tzinfo=UTC), today=datetime(2026, 11, 30).date(), new_code="Q-TEST", languages=("nl", "en"), language_of=lookup)
+ENV = Env(
+    now=datetime(2026, 11, 30, tzinfo=UTC), today=datetime(2026, 11, 30).date(), new_code="Q-TEST",
+    languages=("nl", "en"), language_of=lookup,
+)
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,10 @@ def test_looking_a_name_up_loads_no_babel_data_and_keeps_no_table() -> None:
         "import babel.localedata as l, gc; from bot import language_names as n; "
         "assert n.lookup('Koerdisch') == 'ku' and n.lookup('12') is None; "
         "assert not getattr(l, '_cache', {}), list(l._cache); "
-        "assert not [o for o in gc.get_objects() if isinstance(o, dict) and len(o) > 1000 and 'turks' in o]; print('ok')"
+        "assert not [o for o in gc.get_objects() if isinstance(o, "
+        "dict) and len(o) > 1000 and 'turks' in o]; print('ok')"
     )
-    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, cwd=Path(__file__).parent.parent
+    )
     assert done.stdout.strip() == "ok", done.stderr

@@ -18,12 +18,18 @@ DIRECTORY = Directory.of(
         Wijk(code="zuid", name="Zuid", postcodes=("3521",)),
         Wijk(code="leeg", name="Leeg", postcodes=("3599",)),
     ],
-    teams=[Team(id="t-noord", name="Buurtteam Noord", wijken=("noord",)), Team(id="t-zuid", name="Buurtteam Zuid", wijken=("zuid",))],
+    teams=[
+        Team(id="t-noord", name="Buurtteam Noord", wijken=("noord",)),
+        Team(id="t-zuid", name="Buurtteam Zuid", wijken=("zuid",)),
+    ],
     contacts=[
         Contact(id="anna", name="Anna", team="t-noord", themes=("school",), languages=("nl", "en")),
         Contact(id="bilal", name="Bilal", team="t-noord", themes=("money",), languages=("nl", "ar", "zgh")),
         Contact(id="canan", name="Canan", team="t-noord", themes=("school", "upbringing"), languages=("nl", "tr")),
-        Contact(id="dina", name="Dina", team="t-noord", themes=("school",), languages=("nl", "ar"), away_until=date(2026, 12, 24)),
+        Contact(
+            id="dina", name="Dina", team="t-noord", themes=("school",), languages=("nl", "ar"),
+            away_until=date(2026, 12, 24),
+        ),
         Contact(id="emre", name="Emre", team="t-noord", themes=("housing",), languages=("nl", "fa")),
         Contact(id="fleur", name="Fleur", team="t-zuid", themes=("school",), languages=("nl", "tr")),
     ],
@@ -99,7 +105,10 @@ def test_services(theme: str, urgent: bool, expected: list[str]) -> None:
 
 @pytest.mark.parametrize(
     ("contact_languages", "parent", "shared"),
-    [(("nl", "tr"), "tr", "tr"), (("nl",), "nl", None), (("nl", "fa"), "fa_AF", "fa"), (("nl", "ar"), "tr", None), (("nl",), "", None)],
+    [
+        (("nl", "tr"), "tr", "tr"), (("nl",), "nl", None), (("nl", "fa"), "fa_AF", "fa"), (("nl", "ar"), "tr", None),
+        (("nl",), "", None),
+    ],
 )
 def test_shared_language(contact_languages: tuple[str, ...], parent: str, shared: str | None) -> None:
     assert shared_language(Contact(id="x", name="X", team="t", languages=contact_languages), parent) == shared

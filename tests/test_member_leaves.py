@@ -21,7 +21,9 @@ from db import privacy, users
 from db.connection import connect, transaction
 from db.vault import Vault, attach
 from bot.core import Flow
+from flows import case_followup
 from flows import cases as case_flows
+from flows.case_rules import LEFT
 from flows import session
 from flows.cases import Case, Moved
 from tests import driver, updates
@@ -90,7 +92,7 @@ async def test_erasing_a_member_with_a_waiting_request_hands_it_on_and_later_tim
     assert rows(story_db, "SELECT count(*) FROM timers WHERE fired_at IS NULL") == [(2,)]
 
     assert await operator("erase", "--user", str(emre)) == 0
-    assert rows(story_db, "SELECT status, member_id FROM cases") == [(case_flows.LEFT, None)]
+    assert rows(story_db, "SELECT status, member_id FROM cases") == [(LEFT, None)]
     assert rows(story_db, "SELECT count(*) FROM timers WHERE fired_at IS NULL") == [(0,)]
     assert "1 open request(s) handed to the wijkteam's coordinator" in capsys.readouterr().out
 
@@ -130,7 +132,7 @@ async def test_a_member_erased_before_this_fix_is_handed_on_when_a_timer_meets_t
         async with transaction(runner.conn):
             await privacy.erase_user(runner.conn, user_id(story_db, EMRE), runner.clock())
         await runner.fire_timers()
-        assert rows(story_db, "SELECT status FROM cases") == [(case_flows.LEFT,)]
+        assert rows(story_db, "SELECT status FROM cases") == [(LEFT,)]
         assert rows(story_db, "SELECT count(*) FROM timers WHERE fired_at IS NULL") == [(0,)]
         assert len(await sent_to(runner, PETRA)) == 1  # handed on once, not escalated again
     finally:
@@ -227,7 +229,7 @@ async def test_a_member_revoked_before_this_fix_is_handed_on_when_a_timer_meets_
         async with transaction(runner.conn):
             await users.revoke(runner.conn, user_id(story_db, EMRE), runner.clock())  # bypassing the hand-on
         await runner.fire_timers()
-        assert rows(story_db, "SELECT status FROM cases") == [(case_flows.LEFT,)]
+        assert rows(story_db, "SELECT status FROM cases") == [(LEFT,)]
         assert await sent_to(runner, EMRE) == []
         [alert] = await sent_to(runner, PETRA)
         assert "no longer uses Wijkbrug" in alert
@@ -246,11 +248,11 @@ def test_an_accepted_case_goes_back_to_the_coordinator_when_its_member_leaves(st
         opened_at=datetime(2026, 11, 30, tzinfo=UTC),
     )
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    messages, effects = case_flows.member_left(case, now)
+    messages, effects = case_followup.member_left(case, now)
     assert [type(m.to).__name__ for m in messages] == ["ToCoordinators", "ToUser"]
     assert all(getattr(m.to, "user_id", None) != 2 for m in messages)  # nothing for the member
     assert [type(e).__name__ for e in effects] == ["ChangeCase", "Unschedule"]
-    assert effects[0].status == case_flows.LEFT and effects[0].version == 3
+    assert effects[0].status == LEFT and effects[0].version == 3
     assert messages[1].buttons[0][0].data == "c:H-AAAAAA:next:4"
     closed = case.model_copy(update={"status": "closed"})
-    assert case_flows.member_left(closed, now) == ([], [])
+    assert case_followup.member_left(closed, now) == ([], [])

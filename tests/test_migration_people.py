@@ -120,7 +120,9 @@ async def test_every_person_gets_their_chat_as_their_one_preferred_address_and_n
     for old, new in zip(old_outbox, new_outbox, strict=True):
         renamed = {"address": old.pop("chat_id"), "kind": old.pop("method")}
         assert new == {**old, **renamed, "person_id": new["person_id"]}
-        owner = read(copy, f"SELECT user_id FROM addresses WHERE channel = '{new['channel']}' AND address = '{new['address']}'")
+        owner = read(
+            copy, f"SELECT user_id FROM addresses WHERE channel = '{new['channel']}' AND address = '{new['address']}'"
+        )
         assert [(new["person_id"],)] == owner
     assert read(copy, "SELECT used_by FROM invites ORDER BY rowid") == [(1,), (2,), (3,), (4,), (5,), (6,), (None,)]
     assert read(copy, INDEXES) == indexes

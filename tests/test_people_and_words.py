@@ -44,7 +44,9 @@ def test_display_names_lose_bidi_and_other_format_controls_but_keep_letters_join
 
 async def invite(runner: Runner, role: Role = Role.VOLUNTEER) -> str:
     async with transaction(runner.conn):
-        made = await invites.create(runner.conn, role=role, org_id="lantaarn", now=runner.clock(), valid_for=timedelta(days=14))
+        made = await invites.create(
+            runner.conn, role=role, org_id="lantaarn", now=runner.clock(), valid_for=timedelta(days=14)
+        )
     return made.code
 
 
@@ -54,7 +56,10 @@ def runner(conn, catalogs, clock) -> Runner:
 
 
 async def test_a_display_name_is_cleaned_when_the_account_is_made_and_when_it_is_shown(runner, conn) -> None:
-    await feed(runner, updates.message(3101, f"/start {await invite(runner)}", first_name=f"Yusuf{RLO}tset", language_code="en"))
+    await feed(
+        runner,
+        updates.message(3101, f"/start {await invite(runner)}", first_name=f"Yusuf{RLO}tset", language_code="en"),
+    )
     welcome = await said(runner)
     assert all(RLO not in text for text in welcome) and "Yusuftset" in welcome[0]
     yusuf = "(SELECT user_id FROM addresses WHERE address = '3101')"

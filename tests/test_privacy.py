@@ -16,7 +16,9 @@ from tests.story import replay
 STORIES = Path(__file__).parent / "stories"
 
 
-async def test_the_database_file_holds_no_parent_name_phone_or_question_text(tmp_path: Path, catalogs: Catalogs) -> None:
+async def test_the_database_file_holds_no_parent_name_phone_or_question_text(
+    tmp_path: Path, catalogs: Catalogs
+) -> None:
     database = tmp_path / "story.sqlite3"
     await replay(STORIES / "handover_decline_chain_en.txt", catalogs, database)
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("story.sqlite3*"))

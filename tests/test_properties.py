@@ -59,25 +59,46 @@ REQUEST = (
     Step.SUGGESTED, Step.SHORT_VERSION, Step.WAY, Step.CONSENT, Step.PARENT_NAME, Step.PARENT_PHONE,
     Step.CALL_TIME, Step.ATTACH, Step.SEND,
 )
-COMMANDS = ["new", "cancel", "help", "language", "contacts", "cases", "inbox", "away", "back", "summary", "export", "start", "frobnicate"]
+COMMANDS = [
+    "new", "cancel", "help", "language", "contacts", "cases", "inbox", "away", "back", "summary", "export", "start",
+    "frobnicate",
+]
 
 texts = st.one_of(
     st.text(max_size=30),
     st.text(min_size=900, max_size=1200),
-    st.sampled_from(["", "   ", "\u202e3561\u202c", "\x00\x07\x1b[31m", "😀👨‍👩‍👧" * 50, "٣٥٦١", "3561 AB", "06 12345678", "24-12", "Tamil"]),
+    st.sampled_from(
+        [
+            "", "   ", "\u202e3561\u202c", "\x00\x07\x1b[31m", "😀👨‍👩‍👧" * 50, "٣٥٦١", "3561 AB", "06 12345678",
+            "24-12", "Tamil",
+        ]
+    ),
 )
 inputs = st.one_of(
-    st.builds(Command, name=st.sampled_from(COMMANDS), args=st.sampled_from(["", "tr", "ar", "24-12", "last", "x" * 70])),
+    st.builds(
+        Command, name=st.sampled_from(COMMANDS), args=st.sampled_from(["", "tr", "ar", "24-12", "last", "x" * 70])
+    ),
     st.builds(Said, text=texts),
-    st.builds(Choice, data=st.one_of(st.text(max_size=70), st.from_regex(r"\d{1,3}\|[a-z_:0-9-]{0,20}", fullmatch=True))),
-    st.builds(Attachment, media=st.sampled_from(["photo", "document", "voice", "sticker"]), file_id=st.sampled_from(["", "f1"])),
+    st.builds(
+        Choice, data=st.one_of(st.text(max_size=70), st.from_regex(r"\d{1,3}\|[a-z_:0-9-]{0,20}", fullmatch=True))
+    ),
+    st.builds(
+        Attachment, media=st.sampled_from(["photo", "document", "voice", "sticker"]),
+        file_id=st.sampled_from(["", "f1"]),
+    ),
 )
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(role=st.sampled_from(list(Role)), language=st.sampled_from(CATALOGS.languages), events=st.lists(inputs, max_size=30), picks=st.lists(st.integers(0, 99), min_size=30, max_size=30))
+@given(
+    role=st.sampled_from(list(Role)), language=st.sampled_from(CATALOGS.languages),
+    events=st.lists(inputs, max_size=30), picks=st.lists(st.integers(0, 99), min_size=30, max_size=30),
+)
 def test_no_input_breaks_a_flow(role: Role, language: str, events: list, picks: list[int]) -> None:
-    user = User(id=1, role=role, org_id=None if role is Role.MEMBER else "lantaarn", language=language, name="Amina", contact_id="c-overvecht-2" if role is Role.MEMBER else None)
+    user = User(
+        id=1, role=role, org_id=None if role is Role.MEMBER else "lantaarn", language=language, name="Amina",
+        contact_id="c-overvecht-2" if role is Role.MEMBER else None,
+    )
     state = Conversation()
     buttons: list[str] = []
     for i, pick in enumerate(picks):  # the random inputs come first, among answers; then answers only

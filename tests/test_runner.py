@@ -22,7 +22,9 @@ from tests.driver import feed, sent
 
 async def invite(runner: Runner, role: Role = Role.VOLUNTEER, org: str = "lantaarn") -> str:
     async with transaction(runner.conn):
-        made = await invites.create(runner.conn, role=role, org_id=org, now=runner.clock(), valid_for=timedelta(days=14))
+        made = await invites.create(
+            runner.conn, role=role, org_id=org, now=runner.clock(), valid_for=timedelta(days=14)
+        )
     return made.code
 
 
@@ -88,7 +90,14 @@ async def test_a_taken_question_code_is_replaced_not_lost(runner, conn, clock) -
     await feed(runner, updates.message(904, f"/start {code}", language_code="en"))
     from flows.model import LogQuestion
 
-    await questions.insert(conn, LogQuestion(code="Q-AAAA", volunteer_id=1, org_id="lantaarn", urgent=False, theme="other", age_group="0-4", parent_language="nl", pc4="3500", text="x", created_at=clock()), runner.vault)
+    await questions.insert(
+        conn,
+        LogQuestion(
+            code="Q-AAAA", volunteer_id=1, org_id="lantaarn", urgent=False, theme="other", age_group="0-4",
+            parent_language="nl", pc4="3500", text="x", created_at=clock(),
+        ),
+        runner.vault,
+    )
     await feed(runner, updates.message(904, "/new"))
     for value in ["no", "housing", "0-4", "nl"]:
         await feed(runner, updates.press(904, 1, f"{(await conversations.load(conn, 1)).token}|{value}"))
@@ -100,7 +109,9 @@ async def test_a_taken_question_code_is_replaced_not_lost(runner, conn, clock) -
     assert saved[1].code != "Q-AAAA" and saved[1].text == "invented"  # the taken code was skipped
 
 
-async def test_without_a_coordinator_the_volunteer_is_told_to_call_veilig_thuis_and_no_alert_waits(runner, conn) -> None:
+async def test_without_a_coordinator_the_volunteer_is_told_to_call_veilig_thuis_and_no_alert_waits(
+    runner, conn
+) -> None:
     await feed(runner, updates.message(905, f"/start {await invite(runner)}", first_name="Sara", language_code="en"))
     await feed(runner, updates.message(905, "/new"))
     await sent(runner)
@@ -125,8 +136,15 @@ async def test_without_a_coordinator_the_volunteer_is_told_to_call_veilig_thuis_
     [alert] = [c[2] for c in calls if c[0] == "906"]
     assert "Dringend" in alert["text"] and alert["text"].endswith("\n\n👤 Sara")
     offset = len(alert["text"].encode("utf-16-le")) // 2 - 4  # in UTF-16 units, as Telegram counts
-    assert alert["entities"] == [{"type": "text_mention", "offset": offset, "length": 4, "user": {"id": 905, "is_bot": False, "first_name": "Sara"}}]
-    assert "is being alerted" in next(c[2]["text"] for c in calls if c[0] == "905" and "call 112 now" in c[2].get("text", ""))
+    assert alert["entities"] == [
+        {
+            "type": "text_mention", "offset": offset, "length": 4,
+            "user": {"id": 905, "is_bot": False, "first_name": "Sara"},
+        }
+    ]
+    assert "is being alerted" in next(
+        c[2]["text"] for c in calls if c[0] == "905" and "call 112 now" in c[2].get("text", "")
+    )
 
 
 async def test_a_coordinator_of_another_organisation_gets_no_alert(runner, conn) -> None:
@@ -182,14 +200,21 @@ async def test_a_member_joins_bound_to_their_entry_and_away_changes_who_is_sugge
     sample = load(sample_path())
     async with transaction(conn):
         await stored_directory.replace(conn, sample.directory, sample.away_given)
-        member_code = (await invites.create(conn, role=Role.MEMBER, org_id=None, contact_id="c-overvecht-2", now=clock(), valid_for=timedelta(days=1))).code
+        member_code = (
+            await invites.create(
+                conn, role=Role.MEMBER, org_id=None, contact_id="c-overvecht-2", now=clock(),
+                valid_for=timedelta(days=1),
+            )
+        ).code
     await feed(runner, updates.message(920, f"/start {member_code}", first_name="Emre", language_code="en"))
     member = await users.by_chat(conn, "telegram", "920")
     assert member is not None and member.contact_id == "c-overvecht-2" and member.org_id is None
     calls = await sent(runner)
     assert "You are registered as Emre Kocabaş of Buurtteam Overvecht." in calls[0][2]["text"]
     menu = next(c for c in calls if c[1] == "setMyCommands")
-    assert [c["command"] for c in menu[2]["commands"]] == ["inbox", "contacts", "away", "back", "cancel", "language", "help"]
+    assert [c["command"] for c in menu[2]["commands"]] == [
+        "inbox", "contacts", "away", "back", "cancel", "language", "help",
+    ]
     assert menu[2]["scope"] == {"type": "chat", "chat_id": "920"}
 
     async def suggested() -> str:
@@ -230,7 +255,12 @@ async def test_a_flood_is_slowed_with_one_polite_message_and_nothing_is_lost(con
     for n in range(14):
         update = updates.message(930, f"hello {n}")
         async with transaction(conn):
-            await inbox.receive(conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock())
+            await inbox.receive(
+                conn,
+                "telegram",
+                [Incoming(update_id=update["update_id"], payload=updates.payload(update))],
+                runner.clock(),
+            )
     await runner.process_pending()
     replies = await sent(runner)
     assert len(replies) == 9 + 1  # nine handled (the tenth token went to /start), then one polite notice
@@ -250,7 +280,9 @@ async def test_a_locked_database_writes_nothing_and_the_update_waits(runner, con
     code = await invite(runner)
     update = updates.message(940, f"/start {code}", language_code="en")
     async with transaction(conn):
-        await inbox.receive(conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock())
+        await inbox.receive(
+            conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock()
+        )
     other = sqlite3.connect(db_path, timeout=0)
     other.execute("BEGIN EXCLUSIVE")  # another program holds the database
     conn.busy_seconds = 0.1
@@ -287,7 +319,9 @@ async def test_a_full_disk_is_reported_as_itself_and_leaves_no_partial_write(con
     await conn.execute("PRAGMA max_page_count = 1073741823")
 
 
-async def test_with_send_now_a_press_is_answered_after_its_commit_beside_the_outbox(conn, catalogs, clock, monkeypatch) -> None:
+async def test_with_send_now_a_press_is_answered_after_its_commit_beside_the_outbox(
+    conn, catalogs, clock, monkeypatch
+) -> None:
     """The Telegram bot answers button presses at once, beside the outbox: only once the
     update's transaction is committed, and never from a transaction that was rolled back."""
     now: list[tuple[str, dict, bool]] = []

@@ -22,16 +22,27 @@ VOLUNTEER, PETRA = 950, 951
 
 
 async def press(runner, conn, chat: int, user_id: int, value: str) -> None:  # noqa: F811
-    await feed(runner, updates.press(chat, 1, f"{(await conversations.load(conn, user_id)).token}|{value}", language_code="en"))
+    await feed(
+        runner, updates.press(chat, 1, f"{(await conversations.load(conn, user_id)).token}|{value}", language_code="en")
+    )
 
 
-async def test_no_org_coordinator_the_wijkteam_coordinator_is_alerted_once_the_postcode_is_known_and_hears_a_correction(runner, conn, clock) -> None:  # noqa: F811
+async def test_no_org_coordinator_the_wijkteam_coordinator_is_alerted_once_the_postcode_is_known_and_hears_a_correction(
+    runner, conn, clock  # noqa: F811
+) -> None:
     sample = load(sample_path())
     async with transaction(conn):
         await stored_directory.replace(conn, sample.directory, sample.away_given)
-        team_code = (await invites.create(conn, role=Role.COORDINATOR, org_id=None, team_id="bt-overvecht", now=clock(), valid_for=timedelta(days=1))).code
+        team_code = (
+            await invites.create(
+                conn, role=Role.COORDINATOR, org_id=None, team_id="bt-overvecht", now=clock(),
+                valid_for=timedelta(days=1),
+            )
+        ).code
     await feed(runner, updates.message(PETRA, f"/start {team_code}", first_name="Petra", language_code="en"))
-    await feed(runner, updates.message(VOLUNTEER, f"/start {await invite(runner)}", first_name="Sara", language_code="en"))
+    await feed(
+        runner, updates.message(VOLUNTEER, f"/start {await invite(runner)}", first_name="Sara", language_code="en")
+    )
     await feed(runner, updates.message(VOLUNTEER, "/new", language_code="en"))
     await sent(runner)
 
@@ -49,7 +60,9 @@ async def test_no_org_coordinator_the_wijkteam_coordinator_is_alerted_once_the_p
     await feed(runner, updates.message(VOLUNTEER, "3561", language_code="en"))
     calls = await sent(runner)
     [alert] = [c[2] for c in calls if c[0] == str(PETRA)]
-    assert alert["text"].startswith("Urgent (") and "reports that a child in Overvecht may be in danger" in alert["text"]
+    assert (
+        alert["text"].startswith("Urgent (") and "reports that a child in Overvecht may be in danger" in alert["text"]
+    )
     assert alert["entities"][0]["type"] == "text_mention" and alert["entities"][0]["user"]["id"] == VOLUNTEER
     assert alert["text"].endswith("👤 Sara")
     told = next(c[2]["text"] for c in calls if c[0] == str(VOLUNTEER) and c[1] == "sendMessage")
@@ -62,7 +75,11 @@ async def test_no_org_coordinator_the_wijkteam_coordinator_is_alerted_once_the_p
     await press(runner, conn, VOLUNTEER, 2, "not_urgent")
     calls = await sent(runner)
     [correction] = [c[2]["text"] for c in calls if c[0] == str(PETRA)]
-    assert correction.startswith("Correction (") and "was a mistake" in correction and "sent at 10:00\u202fAM" in correction
+    assert (
+        correction.startswith("Correction (")
+        and "was a mistake" in correction
+        and "sent at 10:00\u202fAM" in correction
+    )
     draft = (await conversations.load(conn, 2)).draft
     assert draft is not None and draft.urgent is False and draft.alerted == ()
 
@@ -71,8 +88,15 @@ async def test_no_org_coordinator_the_wijkteam_coordinator_is_alerted_once_the_p
 
 
 async def test_an_alert_pressed_by_mistake_is_corrected_to_the_organisations_coordinator(runner, conn) -> None:  # noqa: F811
-    await feed(runner, updates.message(PETRA, f"/start {await invite(runner, Role.COORDINATOR)}", first_name="Karin", language_code="nl"))
-    await feed(runner, updates.message(VOLUNTEER, f"/start {await invite(runner)}", first_name="Sara", language_code="en"))
+    await feed(
+        runner,
+        updates.message(
+            PETRA, f"/start {await invite(runner, Role.COORDINATOR)}", first_name="Karin", language_code="nl"
+        ),
+    )
+    await feed(
+        runner, updates.message(VOLUNTEER, f"/start {await invite(runner)}", first_name="Sara", language_code="en")
+    )
     await feed(runner, updates.message(VOLUNTEER, "/new", language_code="en"))
     await press(runner, conn, VOLUNTEER, 2, "yes")
     assert any(c[0] == str(PETRA) and "Dringend" in c[2]["text"] for c in await sent(runner))
@@ -101,17 +125,23 @@ def test_users_list_names_every_organisation_without_a_coordinator(tmp_path, mon
     out = capsys.readouterr().out.splitlines()
     assert out[:2] == ["id\trole\tscope\tlanguage\tstate", "(no users yet)"]
     warned = [line for line in out if line.startswith("warning: organisation ")]
-    assert len(warned) == 5 and any(line.startswith("warning: organisation lantaarn has no coordinator") for line in warned)
+    assert len(warned) == 5 and any(
+        line.startswith("warning: organisation lantaarn has no coordinator") for line in warned
+    )
 
 
 async def test_the_operator_is_told_at_start_up_which_organisation_has_no_coordinator(wijkbrug: Wijkbrug) -> None:  # noqa: F811
-    await wijkbrug.operator("invite", "--role", "coordinator", "--org", "lantaarn")  # an invite is not a coordinator yet
+    await wijkbrug.operator(
+        "invite", "--role", "coordinator", "--org", "lantaarn"
+    )  # an invite is not a coordinator yet
     await wijkbrug.start()
     await wijkbrug.api.wait_for(lambda _: "has no coordinator" in wijkbrug.logs(), timeout=20)
     await asyncio.sleep(0.2)
     assert await wijkbrug.stop() == 0
     lines = [line for line in wijkbrug.logs().splitlines() if "has no coordinator" in line]
-    assert len(lines) == 5 and any("WARNING bot.telegram: organisation lantaarn has no coordinator" in line for line in lines)
+    assert len(lines) == 5 and any(
+        "WARNING bot.telegram: organisation lantaarn has no coordinator" in line for line in lines
+    )
 
 
 @pytest.mark.parametrize("language", ["nl", "tr", "ar", "pl", "uk", "ti", "so", "fa"])
@@ -132,14 +162,21 @@ def test_the_text_for_a_volunteer_nobody_can_alert_is_translated_and_keeps_the_n
     assert draft.alerted == ()
 
 
-@pytest.mark.parametrize(("alertable", "teams_told"), [({"org:lantaarn"}, []), ({"org:lantaarn", "team:bt-overvecht"}, ["bt-overvecht"])])
-def test_an_urgent_question_saved_reaches_a_wijkteam_only_where_a_coordinator_can_read_it(alertable: set, teams_told: list) -> None:
+@pytest.mark.parametrize(
+    ("alertable", "teams_told"), [({"org:lantaarn"}, []), ({"org:lantaarn", "team:bt-overvecht"}, ["bt-overvecht"])]
+)
+def test_an_urgent_question_saved_reaches_a_wijkteam_only_where_a_coordinator_can_read_it(
+    alertable: set, teams_told: list
+) -> None:
     from flows import session
     from flows.model import Choice, ToCoordinators, User
     from flows.state import Conversation, Draft, Step
     from tests.test_files import ENV
 
-    draft = Draft(urgent=True, theme="safety", age_group="4-12", parent_language="tr", pc4="3561", text="Invented.", alerted=("org:lantaarn",))
+    draft = Draft(
+        urgent=True, theme="safety", age_group="4-12", parent_language="tr", pc4="3561", text="Invented.",
+        alerted=("org:lantaarn",),
+    )
     state = Conversation(step=Step.REVIEW, draft=draft, token=4)
     user = User(id=1, role=Role.VOLUNTEER, org_id="lantaarn", language="en", name="Sara")
     moved = session.step(state, user, Choice(data="4|save"), ENV.model_copy(update={"alertable": frozenset(alertable)}))

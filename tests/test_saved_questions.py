@@ -15,8 +15,10 @@ NOW = datetime(2026, 11, 30, 10, tzinfo=UTC)
 
 
 def logged(code: str, volunteer_id: int, org_id: str) -> LogQuestion:
-    return LogQuestion(code=code, volunteer_id=volunteer_id, org_id=org_id, urgent=False, theme="school", age_group="4-12",
-                       parent_language="tr", pc4="3561", wijk="overvecht", text="An invented question.", created_at=NOW)
+    return LogQuestion(
+        code=code, volunteer_id=volunteer_id, org_id=org_id, urgent=False, theme="school", age_group="4-12",
+        parent_language="tr", pc4="3561", wijk="overvecht", text="An invented question.", created_at=NOW,
+    )
 
 
 async def test_only_the_volunteer_s_own_questions_without_a_request_are_offered(conn) -> None:
@@ -24,17 +26,31 @@ async def test_only_the_volunteer_s_own_questions_without_a_request_are_offered(
     sample = load(sample_path())
     async with transaction(conn):
         await directory.replace(conn, sample.directory, sample.away_given)
-        sara = await users.create(conn, channel="telegram", chat_id="1", role=Role.VOLUNTEER, org_id="kompas", language="en", display_name="Sara", now=NOW)
-        ali = await users.create(conn, channel="telegram", chat_id="2", role=Role.VOLUNTEER, org_id="kompas", language="en", display_name="Ali", now=NOW)
+        sara = await users.create(
+            conn, channel="telegram", chat_id="1", role=Role.VOLUNTEER, org_id="kompas", language="en",
+            display_name="Sara", now=NOW,
+        )
+        ali = await users.create(
+            conn, channel="telegram", chat_id="2", role=Role.VOLUNTEER, org_id="kompas", language="en",
+            display_name="Ali", now=NOW,
+        )
         for code, who in (("Q-AAAA", sara), ("Q-BBBB", sara), ("Q-CCCC", ali), ("Q-DDDD", sara)):
             await questions.insert(conn, logged(code, who.id, "kompas"), vault)
         await questions.insert(conn, logged("Q-EEEE", sara.id, "lantaarn"), vault)  # another organisation's scope
-        await cases.open_case(conn, OpenCase(case_id="H-AAAAAA", case_kind="consult", question_code="Q-BBBB", org_id="kompas", volunteer_id=sara.id,
-                                             contact_id="c-overvecht-2", member_id=None, team_id="bt-overvecht", way=None, previous_id=None, at=NOW))
+        await cases.open_case(
+            conn,
+            OpenCase(
+                case_id="H-AAAAAA", case_kind="consult", question_code="Q-BBBB", org_id="kompas", volunteer_id=sara.id,
+                contact_id="c-overvecht-2", member_id=None, team_id="bt-overvecht", way=None, previous_id=None, at=NOW,
+            ),
+        )
         await conn.execute("UPDATE questions SET text = NULL WHERE code = 'Q-DDDD'")  # erased: nothing left to pass on
     found = await questions.without_request(conn, sara.id, "kompas")
     assert [q.code for q in found] == ["Q-AAAA"]
-    assert (found[0].theme, found[0].parent_language, found[0].wijk, found[0].urgent) == ("school", "tr", "overvecht", False)
+    assert (found[0].theme, found[0].parent_language, found[0].wijk, found[0].urgent) == (
+        "school", "tr", "overvecht",
+        False,
+    )
     assert [q.code for q in await questions.without_request(conn, ali.id, "kompas")] == ["Q-CCCC"]
 
 

@@ -31,7 +31,9 @@ async def sender(api: FakeBotApi) -> AsyncIterator[TelegramSender]:
         await application.shutdown()
 
 
-async def test_a_stored_call_is_sent_with_its_keyboard_and_answers_with_the_result(api: FakeBotApi, sender: TelegramSender) -> None:
+async def test_a_stored_call_is_sent_with_its_keyboard_and_answers_with_the_result(
+    api: FakeBotApi, sender: TelegramSender
+) -> None:
     api.user_sends(CHAT, "hello")  # the chat exists
     keyboard = {"inline_keyboard": [[{"text": "Ja – نعم", "callback_data": "yes"}]]}
     result = await sender.call("sendMessage", {"chat_id": str(CHAT), "text": "Vraag – سؤال", "reply_markup": keyboard})
@@ -82,7 +84,9 @@ async def test_texts_go_without_link_previews(api: FakeBotApi, sender: TelegramS
     api.user_sends(CHAT, "hello")
     note = "💬 Sara about H-100018:\n\n“See https://school.example/letter”"
     sent = await sender.call("sendMessage", {"chat_id": str(CHAT), "text": note})
-    await sender.call("editMessageText", {"chat_id": str(CHAT), "message_id": sent["message_id"], "text": note + "\n\n✓ Answer"})
+    await sender.call(
+        "editMessageText", {"chat_id": str(CHAT), "message_id": sent["message_id"], "text": note + "\n\n✓ Answer"}
+    )
     calls = [c for c in api.sent(CHAT) if c["method"] in ("sendMessage", "editMessageText")]
     assert [c["method"] for c in calls] == ["sendMessage", "editMessageText"]
     assert all(c["params"]["link_preview_options"] == {"is_disabled": True} for c in calls)

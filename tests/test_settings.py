@@ -88,7 +88,9 @@ def test_the_cli_stops_with_the_problem_and_no_traceback(folder: Path, capsys: p
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-def test_when_a_variable_is_in_both_the_environment_s_bad_value_is_the_one_named(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_when_a_variable_is_in_both_the_environment_s_bad_value_is_the_one_named(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (folder / ".env").write_text("WIJKBRUG_INVITE_DAYS=7\n", "utf-8")
     monkeypatch.setenv("WIJKBRUG_INVITE_DAYS", "seven")
     with pytest.raises(SettingsProblem, match=r"^the environment: WIJKBRUG_INVITE_DAYS: "):
@@ -103,7 +105,10 @@ def test_when_a_variable_is_in_both_the_environment_s_bad_value_is_the_one_named
         ("WIJKBRUG_TIMEZONE", "../../etc/passwd", "not a time zone"),
     ],
 )
-def test_a_language_that_is_not_shipped_or_an_unknown_time_zone_is_refused(folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str, expected: str) -> None:
+def test_a_language_that_is_not_shipped_or_an_unknown_time_zone_is_refused(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str,
+    expected: str,
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsProblem, match=rf"^the environment: {name}: {expected}"):
         load()
@@ -113,7 +118,9 @@ def test_a_language_that_is_not_shipped_or_an_unknown_time_zone_is_refused(folde
     assert not (folder / "data").exists()  # nothing was created
 
 
-def test_the_time_zone_set_is_the_one_the_bot_counts_days_and_shows_times_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_time_zone_set_is_the_one_the_bot_counts_days_and_shows_times_in(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WIJKBRUG_TIMEZONE", "America/Kralendijk")  # Bonaire, a Dutch municipality too
     monkeypatch.setenv("WIJKBRUG_DEFAULT_LOCALE", "tr")
     monkeypatch.setenv("WIJKBRUG_TELEGRAM_TOKEN", "123:INVENTED")

@@ -26,7 +26,11 @@ async def test_the_short_version_is_stored_sealed_with_both_languages(tmp_path: 
     database = tmp_path / "story.sqlite3"
     await replay(STORY, catalogs, database)
     assert SHORT not in b"".join(p.read_bytes() for p in tmp_path.glob("story.sqlite3*"))
-    assert rows(database, "SELECT q.text_language, c.short_language, c.short_text IS NOT NULL FROM cases c JOIN questions q ON q.id = c.question_id") == [("uk", "en", 1)]
+    assert rows(
+        database,
+        "SELECT q.text_language, c.short_language, c.short_text IS NOT NULL "
+        "FROM cases c JOIN questions q ON q.id = c.question_id",
+    ) == [("uk", "en", 1)]
 
 
 async def test_erasing_the_question_erases_its_short_version(tmp_path: Path, catalogs: Catalogs) -> None:
@@ -66,13 +70,15 @@ from flows.state import Conversation, Saved, Step  # noqa: E402
 from tests.transcript import DIRECTORY  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
-ENV = Env(now=NOW, today=NOW.date(), new_code="Q-1", new_case_id="H-1", languages=("nl", "en", "uk", "tr"), directory=DIRECTORY,
-          reachable={"c-overvecht-2": 11, "c-overvecht-4": 12})  # fmt: skip
+ENV = Env(now=NOW, today=NOW.date(), new_code="Q-1", new_case_id="H-1", languages=("nl", "en", "uk", "tr"),
+          directory=DIRECTORY, reachable={"c-overvecht-2": 11, "c-overvecht-4": 12})  # fmt: skip
 
 
 def _picked(contact_id: str, written_in: str) -> tuple[Conversation, User]:
     volunteer = User(id=1, role=Role.VOLUNTEER, org_id="lantaarn", language=written_in, name="Olena")
-    saved = Saved(code="Q-1", theme="housing", parent_language="uk", urgent=False, wijk="overvecht", text_language=written_in)
+    saved = Saved(
+        code="Q-1", theme="housing", parent_language="uk", urgent=False, wijk="overvecht", text_language=written_in
+    )
     offered = Conversation(step=Step.SUGGESTED, saved=saved, token=3)
     return session.step(offered, volunteer, Choice(data=f"3|to:{contact_id}"), ENV).state, volunteer
 
@@ -101,9 +107,10 @@ def test_asking_someone_else_keeps_a_short_version_the_next_member_reads() -> No
     declined = Case(
         id="H-1", kind="handover", status="declined", version=2, question_code="Q-1", theme="housing", age_group="4-12",
         parent_language="uk", wijk="overvecht", wijk_name="Overvecht", urgent=False, question_text="…", volunteer_id=1,
-        volunteer_name="Olena", org_id="lantaarn", org_name="De Lantaarn", contact_id="c-overvecht-4", contact_name="Gerrit-Jan",
-        member_id=12, team_id="bt-overvecht", team_name="Buurtteam Overvecht", way="parent_calls", opened_at=NOW,
-        question_language="uk", short_text="Rent letter: where can the mother get help?", short_language="en",
+        volunteer_name="Olena", org_id="lantaarn", org_name="De Lantaarn", contact_id="c-overvecht-4",
+        contact_name="Gerrit-Jan", member_id=12, team_id="bt-overvecht", team_name="Buurtteam Overvecht",
+        way="parent_calls", opened_at=NOW, question_language="uk",
+        short_text="Rent letter: where can the mother get help?", short_language="en",
     )  # fmt: skip
     env = ENV.model_copy(update={"reachable": {"c-overvecht-3": 13}})  # Hodan reads English too
     offered = session.case_action(Conversation(token=5), volunteer, declined, "next", 2, env).state

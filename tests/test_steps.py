@@ -16,8 +16,10 @@ from flows.state import Conversation, Draft, Request, Saved, Step
 from flows.steps import SPECS
 from tests.transcript import DIRECTORY
 
-ENV = Env(now=datetime(2026, 11, 30, 10, tzinfo=UTC), today=date(2026, 11, 30), new_code="Q-NEW1", languages=("en", "nl"),
-          directory=DIRECTORY, reachable={"c-overvecht-3": 3})
+ENV = Env(
+    now=datetime(2026, 11, 30, 10, tzinfo=UTC), today=date(2026, 11, 30), new_code="Q-NEW1", languages=("en", "nl"),
+    directory=DIRECTORY, reachable={"c-overvecht-3": 3},
+)
 SARA = User(id=1, role=Role.VOLUNTEER, org_id="kompas", language="en", name="Sara")
 DETOURS = {Step.LANGUAGE, Step.BROWSE, Step.DECLINE_REASON, Step.DECLINE_TEXT, Step.NOTE_TEXT}
 

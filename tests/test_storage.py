@@ -170,7 +170,9 @@ async def test_rotation_goes_in_short_batches_leaves_the_lock_free_between_and_r
     done_already = 5 * 100
     later = await privacy.rotate(conn, new, datetime.now(UTC), batch=100, sleep=between)
     assert later.values == 1234 - done_already  # the values done before are skipped
-    assert later.transactions == 13 + len(privacy.SEALED) - 1  # the questions 100 at a time; one for each other sealed column
+    assert (
+        later.transactions == 13 + len(privacy.SEALED) - 1
+    )  # the questions 100 at a time; one for each other sealed column
     assert len(free_between) == 12  # all read again, 100 at a time, the lock left free after each full batch
     async with conn.execute("SELECT text FROM questions") as cur:
         texts = [row[0] for row in await cur.fetchall()]

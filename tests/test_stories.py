@@ -17,4 +17,6 @@ async def test_story(path: Path, catalogs: Catalogs, tmp_path: Path) -> None:
     actual = await replay(path, catalogs, tmp_path / "story.sqlite3")
     if UPDATE:
         path.write_text(actual, "utf-8")
-    assert actual == path.read_text("utf-8"), f"{path.name} differs; rerun with WIJKBRUG_UPDATE_GOLDEN=1 and read the diff"
+    assert actual == path.read_text("utf-8"), (
+        f"{path.name} differs; rerun with WIJKBRUG_UPDATE_GOLDEN=1 and read the diff"
+    )

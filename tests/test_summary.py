@@ -39,15 +39,23 @@ async def runner(conn, catalogs, clock) -> Runner:
     return Runner(conn, catalogs, clock, "telegram")
 
 
-async def make_user(conn, clock, chat: str, role: Role, org: str | None = None, team: str | None = None, contact: str | None = None):
-    return await users.create(conn, channel="telegram", chat_id=chat, role=role, org_id=org, language="nl", display_name="X", now=clock(), team_id=team, contact_id=contact)
+async def make_user(
+    conn, clock, chat: str, role: Role, org: str | None = None, team: str | None = None, contact: str | None = None
+):
+    return await users.create(
+        conn, channel="telegram", chat_id=chat, role=role, org_id=org, language="nl", display_name="X", now=clock(),
+        team_id=team, contact_id=contact,
+    )
 
 
 async def generate(runner: Runner, clock, seed: int = 3) -> list[dict]:
     """Questions and handovers spread over three weeks, two organisations, several wijken."""
     rng = random.Random(seed)
     conn = runner.conn
-    volunteers = {org: [await make_user(conn, clock, f"{org}{i}", Role.VOLUNTEER, org=org) for i in range(4)] for org in ("lantaarn", "kompas")}
+    volunteers = {
+        org: [await make_user(conn, clock, f"{org}{i}", Role.VOLUNTEER, org=org) for i in range(4)]
+        for org in ("lantaarn", "kompas")
+    }
     made = []
     start, _ = WEEK.previous().bounds("Europe/Amsterdam")
     wijken = {"overvecht": "bt-overvecht", "west": "bt-west", "zuid": "bt-zuid"}
@@ -61,15 +69,32 @@ async def generate(runner: Runner, clock, seed: int = 3) -> list[dict]:
                 "language": rng.choice(["tr", "ar", "nl", "so"]), "age": rng.choice(list(AGE_GROUPS)),
                 "urgent": rng.random() < 0.1, "volunteer": rng.choice(volunteers[org]).id,
             }
-            await questions.insert(conn, LogQuestion(code=item["code"], volunteer_id=item["volunteer"], org_id=org, urgent=item["urgent"], theme=item["theme"], age_group=item["age"], parent_language=item["language"], pc4="3561", wijk=wijk, text="invented", created_at=at), runner.vault)
+            await questions.insert(
+                conn,
+                LogQuestion(
+                    code=item["code"], volunteer_id=item["volunteer"], org_id=org, urgent=item["urgent"],
+                    theme=item["theme"], age_group=item["age"], parent_language=item["language"], pc4="3561", wijk=wijk,
+                    text="invented", created_at=at,
+                ),
+                runner.vault,
+            )
             if rng.random() < 0.5:
                 case_id = f"H-{n:06d}"
-                await stored_cases.open_case(conn, OpenCase(case_id=case_id, case_kind="handover", question_code=item["code"], org_id=org, volunteer_id=item["volunteer"], contact_id="c-overvecht-1", member_id=None, team_id=wijken[wijk], way="parent_calls", previous_id=None, at=at))
+                await stored_cases.open_case(
+                    conn,
+                    OpenCase(
+                        case_id=case_id, case_kind="handover", question_code=item["code"], org_id=org,
+                        volunteer_id=item["volunteer"], contact_id="c-overvecht-1", member_id=None,
+                        team_id=wijken[wijk], way="parent_calls", previous_id=None, at=at,
+                    ),
+                )
                 item["case"] = case_id
                 item["team"] = wijken[wijk]
                 if rng.random() < 0.7:
                     accepted = at + timedelta(hours=rng.randrange(1, 60))
-                    await stored_cases.change(conn, ChangeCase(case_id=case_id, version=1, status="accepted", at=accepted), runner.vault)
+                    await stored_cases.change(
+                        conn, ChangeCase(case_id=case_id, version=1, status="accepted", at=accepted), runner.vault
+                    )
                     item["accepted"] = accepted
             made.append(item)
     return made
@@ -131,7 +156,9 @@ def test_small_numbers_are_shown_as_less_than_the_threshold_and_totals_stay_exac
     assert cell("small", 5).msgid == "<{k}" and cell("large", 5).msgid == "≥{k}" and cell("small", 5).params["k"] == 5
     assert protect({"school": 9, "housing": 7}, 5) == Breakdown(cells={"school": 9, "housing": 7})
     # one small cell and an exact total: the smallest other is hidden too, or 2 = 18 - 9 - 7
-    assert protect({"school": 9, "housing": 2, "money": 7}, 5) == Breakdown(cells={"school": 9, "money": "large", "housing": "small"})
+    assert protect({"school": 9, "housing": 2, "money": 7}, 5) == Breakdown(
+        cells={"school": 9, "money": "large", "housing": "small"}
+    )
     assert protect({"housing": 2}, 5) == Breakdown(withheld=True)  # "2 questions" and "Housing: <5"
 
 
@@ -144,8 +171,12 @@ def _splits(total: int, parts: int):
             yield (first, *rest)
 
 
-@pytest.mark.parametrize(("categories", "threshold", "most"), [(2, 5, 20), (3, 5, 20), (4, 5, 17), (3, 4, 16), (4, 3, 12)])
-def test_no_hidden_count_can_be_worked_out_from_the_shown_ones_and_the_total(categories: int, threshold: int, most: int) -> None:
+@pytest.mark.parametrize(
+    ("categories", "threshold", "most"), [(2, 5, 20), (3, 5, 20), (4, 5, 17), (3, 4, 16), (4, 3, 12)]
+)
+def test_no_hidden_count_can_be_worked_out_from_the_shown_ones_and_the_total(
+    categories: int, threshold: int, most: int
+) -> None:
     """Every way of splitting every total over a few categories: whoever sees a breakdown and the
     exact total, and knows the rule, still finds at least two possible values for each hidden
     count from 1 to threshold-1 (all splits that show the same are the ones they cannot tell apart)."""
@@ -164,10 +195,16 @@ def test_no_hidden_count_can_be_worked_out_from_the_shown_ones_and_the_total(cat
 def _facts(themes: list[str], statuses: list[str], minutes: int = 20) -> tuple[list[QuestionFact], list[EventFact]]:
     at = datetime(2026, 11, 17, 10, tzinfo=UTC)
     asked = [
-        QuestionFact(code=f"Q-{i}", created_at=at, theme=theme, wijk="overvecht", parent_language="tr", age_group="4-12", urgent=False, volunteer_id=1)
+        QuestionFact(
+            code=f"Q-{i}", created_at=at, theme=theme, wijk="overvecht", parent_language="tr", age_group="4-12",
+            urgent=False, volunteer_id=1,
+        )
         for i, theme in enumerate(themes)
     ]
-    events = [EventFact(case_id=f"H-{i}", kind="handover", status=s, at=at, opened_at=at - timedelta(minutes=minutes)) for i, s in enumerate(statuses)]
+    events = [
+        EventFact(case_id=f"H-{i}", kind="handover", status=s, at=at, opened_at=at - timedelta(minutes=minutes))
+        for i, s in enumerate(statuses)
+    ]
     return asked, events
 
 
@@ -176,11 +213,26 @@ def test_text_and_chart_are_made_from_one_suppressed_report(catalogs) -> None:
     total, one hidden theme could be worked out by subtraction."""
     from bot import charts
 
-    this = _facts(["upbringing"] * 7 + ["school"] * 6 + ["housing"] * 2 + ["money"], ["requested"] * 6 + ["accepted"] * 2 + ["contact_made"])
-    report = summary.build("Demo (invented)", WEEK, this, _facts(["housing"] * 2, ["requested"]), [], date(2026, 11, 25))
+    this = _facts(
+        ["upbringing"] * 7 + ["school"] * 6 + ["housing"] * 2 + ["money"],
+        ["requested"] * 6 + ["accepted"] * 2 + ["contact_made"],
+    )
+    report = summary.build(
+        "Demo (invented)", WEEK, this, _facts(["housing"] * 2, ["requested"]), [], date(2026, 11, 25)
+    )
     for figures in (report.this, report.last):  # no small number leaves `build`, but in the totals
-        cells = [n for b in (figures.by_theme, figures.by_wijk, figures.by_language, figures.by_age, figures.wijk_theme, figures.wijk_language) for n in b.cells.values()]
-        cells += [figures.requested, figures.accepted, figures.declined, figures.contact_made, figures.closed, figures.consults_asked, figures.consults_answered]
+        cells = [
+            n
+            for b in (
+                figures.by_theme, figures.by_wijk, figures.by_language, figures.by_age, figures.wijk_theme,
+                figures.wijk_language,
+            )
+            for n in b.cells.values()
+        ]
+        cells += [
+            figures.requested, figures.accepted, figures.declined, figures.contact_made, figures.closed,
+            figures.consults_asked, figures.consults_answered,
+        ]
         assert not [n for n in cells if isinstance(n, int) and 0 < n < 5]
     for language in ("nl", "ar", "ti"):
         data = charts.chart_data(report, catalogs, language)
@@ -215,7 +267,9 @@ def test_a_median_under_an_hour_is_shown_in_minutes(catalogs) -> None:
 def test_the_chart_is_drawn_in_the_reader_s_language_with_every_glyph(catalogs, language: str, recwarn) -> None:
     from bot import charts
 
-    report = summary.build("Demo (invented)", WEEK, _facts(["upbringing"] * 12, ["requested"] * 5), ([], []), [], date(2026, 11, 25))
+    report = summary.build(
+        "Demo (invented)", WEEK, _facts(["upbringing"] * 12, ["requested"] * 5), ([], []), [], date(2026, 11, 25)
+    )
     data = charts.chart_data(report, catalogs, language)
     assert data.panels[0].title == catalogs.render(summary.t("Questions by theme"), language)
     assert charts.draw(report, catalogs, language).startswith(b"\x89PNG")
@@ -239,7 +293,13 @@ def test_an_empty_week_s_chart_has_whole_counts_from_zero(catalogs) -> None:
         pyplot.close(figure)
 
 
-@pytest.mark.parametrize(("args", "problem"), [("0001-W01", "no_such_week"), ("2026-W54", "no_such_week"), ("2025-W53", "no_such_week"), ("2026-W00", "no_such_week"), ("2026-W49", "ahead"), ("soon", "unclear")])
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        ("0001-W01", "no_such_week"), ("2026-W54", "no_such_week"), ("2025-W53", "no_such_week"),
+        ("2026-W00", "no_such_week"), ("2026-W49", "ahead"), ("soon", "unclear"),
+    ],
+)
 def test_a_week_that_does_not_exist_is_named_as_such(args: str, problem: str) -> None:
     found = read_week(args, date(2026, 11, 25))
     assert isinstance(found, tuple) and found[0] == problem
@@ -283,7 +343,10 @@ def test_the_week_with_the_clock_change_is_an_hour_short() -> None:
 
 @pytest.mark.parametrize(
     ("args", "expected"),
-    [("", "2026-W48"), ("last", "2026-W47"), ("2026-W47", "2026-W47"), ("2026w5", "2026-W05"), ("2026-W49", None), ("2026-W60", None), ("soon", None)],
+    [
+        ("", "2026-W48"), ("last", "2026-W47"), ("2026-W47", "2026-W47"), ("2026w5", "2026-W05"), ("2026-W49", None),
+        ("2026-W60", None), ("soon", None),
+    ],
 )
 def test_which_week(args: str, expected: str | None) -> None:
     found = parse_week(args, date(2026, 11, 25))
@@ -300,7 +363,9 @@ async def test_the_monday_push_comes_once_even_after_downtime(runner, clock, con
     assert await runner.push_summaries() == 1
     assert await runner.push_summaries() == 0  # never twice
     sent = await driver.waiting(conn)
-    assert [c.method for c in sent] == ["sendMessage", "sendPhoto"] and all(c.chat_id == coordinator.chat_id for c in sent)
+    assert [c.method for c in sent] == ["sendMessage", "sendPhoto"] and all(
+        c.chat_id == coordinator.chat_id for c in sent
+    )
     assert "2026-W48" in sent[0].payload["text"]
     clock.now = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # the next Monday at 09:00
     assert await runner.push_summaries() == 1
@@ -316,7 +381,9 @@ async def test_export_has_codes_and_categories_but_no_personal_data(runner, cloc
     assert table and {r["type"] for r in table} == {"question", "handover"}
     assert all(r["code"].startswith(("Q-", "H-")) for r in table)
     assert "invented" not in to_csv(rows).decode()  # the question text never leaves
-    assert set(table[0]) == {"type", "code", "question", "date", "theme", "wijk", "parent_language", "age_group", "urgent", "status", "team"}
+    assert set(table[0]) == {
+        "type", "code", "question", "date", "theme", "wijk", "parent_language", "age_group", "urgent", "status", "team",
+    }
 
 
 async def test_summary_and_export_by_command_for_a_coordinator_only(runner, clock, conn) -> None:
@@ -327,13 +394,20 @@ async def test_summary_and_export_by_command_for_a_coordinator_only(runner, cloc
     await generate(runner, clock)
     clock.now = datetime(2026, 11, 25, 12, tzinfo=UTC)
     coordinator = await make_user(conn, clock, "8001", Role.COORDINATOR, org="lantaarn")
-    for text in ["/summary last", "/export 2026-W47", "/summary someday", "/summary 0001-W01", "/summary 2026-W54", "/export last excel"]:
+    for text in [
+        "/summary last", "/export 2026-W47", "/summary someday", "/summary 0001-W01", "/summary 2026-W54",
+        "/export last excel",
+    ]:
         update = updates.message(8001, text)
         async with transaction(conn):
-            await inbox.receive(conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], clock())
+            await inbox.receive(
+                conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], clock()
+            )
         await runner.process_pending()
     sent = [c for c in await driver.waiting(conn) if c.chat_id == coordinator.chat_id]
-    assert [c.method for c in sent] == ["sendMessage", "sendPhoto", "sendDocument", "sendMessage", "sendMessage", "sendMessage", "sendDocument"]
+    assert [c.method for c in sent] == [
+        "sendMessage", "sendPhoto", "sendDocument", "sendMessage", "sendMessage", "sendMessage", "sendDocument",
+    ]
     assert "2026-W47" in sent[0].payload["text"]
     assert base64.b64decode(sent[1].payload["_upload"]["data"]).startswith(b"\x89PNG")
     assert base64.b64decode(sent[2].payload["_upload"]["data"]).startswith("\ufefftype,code,question".encode())
@@ -358,7 +432,11 @@ def test_the_csv_opens_in_columns_and_keeps_its_letters_in_excel() -> None:
 
     rows = [{"type": "question", "code": "Q-AB12", "date": "2026-11-17T09:30:00+00:00", "theme": "Kürtçe", "urgent": 0}]
     plain = to_csv(rows)
-    assert plain.startswith(b"\xef\xbb\xbftype,code,") and "Kürtçe".encode() in plain and "2026-11-17T09:30:00+00:00" in plain.decode()
+    assert (
+        plain.startswith(b"\xef\xbb\xbftype,code,")
+        and "Kürtçe".encode() in plain
+        and "2026-11-17T09:30:00+00:00" in plain.decode()
+    )
     excel = to_csv(rows, excel=True, timezone=AMS).decode("utf-8")
     assert excel.startswith("\ufefftype;code;question;date;") and ";2026-11-17 10:30;Kürtçe;" in excel
 

@@ -25,7 +25,9 @@ def test_transcript(path: Path, catalogs: Catalogs) -> None:
     actual = replay(path, catalogs)
     if UPDATE:
         path.write_text(actual, "utf-8")
-    assert actual == path.read_text("utf-8"), f"{path.name} differs; rerun with WIJKBRUG_UPDATE_GOLDEN=1 and read the diff"
+    assert actual == path.read_text("utf-8"), (
+        f"{path.name} differs; rerun with WIJKBRUG_UPDATE_GOLDEN=1 and read the diff"
+    )
 
 
 def test_every_kind_of_effect_has_a_line() -> None:

@@ -62,12 +62,18 @@ async def test_erasing_a_question_removes_every_trace_of_personal_data(story_db,
     assert rows(story_db, "SELECT count(*) FROM parents WHERE first_name_sealed IS NOT NULL") == [(1,)]
     assert await operator("erase", "--question", code) == 0
     out = capsys.readouterr().out
-    assert "the parent's first name, phone number and call time" in out and "the question's text" in out and "attachment" in out
+    assert (
+        "the parent's first name, phone number and call time" in out
+        and "the question's text" in out
+        and "attachment" in out
+    )
     assert rows(story_db, "SELECT first_name_sealed, phone_sealed FROM parents") == [(None, None)]
     assert rows(story_db, "SELECT text FROM questions") == [(None,)]
     assert rows(story_db, "SELECT count(*) FROM attachments") == [(0,)]
     assert rows(story_db, "SELECT count(*) FROM cases") == [(2,)]  # the counts for the summaries stay
-    assert rows(story_db, "SELECT actor, action, subject FROM audit WHERE action = 'erase'") == [("operator", "erase", code)]
+    assert rows(story_db, "SELECT actor, action, subject FROM audit WHERE action = 'erase'") == [
+        ("operator", "erase", code)
+    ]
 
 
 async def test_retention_erases_old_personal_data_but_keeps_the_counts(story_db, catalogs) -> None:
@@ -82,8 +88,12 @@ async def test_retention_erases_old_personal_data_but_keeps_the_counts(story_db,
     async with transaction(conn):
         assert await privacy.apply_retention(conn, story_time + timedelta(days=181), 90, 180) == (0, 1)
     await conn.close()
-    assert rows(story_db, "SELECT first_name_sealed, text FROM parents JOIN questions ON questions.id = parents.question_id") == [(None, None)]
-    assert rows(story_db, "SELECT count(*) FROM questions") == [(1,)] and rows(story_db, "SELECT count(*) FROM case_events") != [(0,)]
+    assert rows(
+        story_db, "SELECT first_name_sealed, text FROM parents JOIN questions ON questions.id = parents.question_id"
+    ) == [(None, None)]
+    assert rows(story_db, "SELECT count(*) FROM questions") == [(1,)] and rows(
+        story_db, "SELECT count(*) FROM case_events"
+    ) != [(0,)]
 
 
 async def test_a_backup_taken_while_running_restores_with_the_key(story_db, catalogs, tmp_path) -> None:
@@ -97,7 +107,9 @@ async def test_a_backup_taken_while_running_restores_with_the_key(story_db, cata
     await restored.close()
 
 
-async def test_rotating_the_key_re_seals_everything_and_the_old_key_alone_no_longer_opens_it(story_db, catalogs) -> None:
+async def test_rotating_the_key_re_seals_everything_and_the_old_key_alone_no_longer_opens_it(
+    story_db, catalogs
+) -> None:
     old = await play("warm_handover_tr_nl.txt", story_db, catalogs)
     assert await operator("rotate-key") == 0
     keys = load_keys(None, story_db.with_suffix(".key"), create=False)
@@ -110,7 +122,9 @@ async def test_rotating_the_key_re_seals_everything_and_the_old_key_alone_no_lon
     assert rows(story_db, "SELECT action FROM audit WHERE action = 'rotate-key'") == [("rotate-key",)]
 
 
-async def test_a_revoked_user_is_refused_politely_and_their_waiting_requests_escalate(story_db, catalogs, capsys) -> None:
+async def test_a_revoked_user_is_refused_politely_and_their_waiting_requests_escalate(
+    story_db, catalogs, capsys
+) -> None:
     await play("away_escalates_en.txt", story_db, catalogs)
     members = rows(story_db, "SELECT id FROM users WHERE role = 'member'")
     member = str(members[0][0])
@@ -150,7 +164,9 @@ async def test_pressing_another_person_s_case_button_is_refused_and_changes_noth
     finally:
         await conn.close()
     assert rows(story_db, "SELECT status, version FROM cases") == [(status, version)]
-    assert rows(story_db, "SELECT actor, action, subject FROM audit WHERE action = 'refused'") == [(f"user:{petra_id}", "refused", case_id)]
+    assert rows(story_db, "SELECT actor, action, subject FROM audit WHERE action = 'refused'") == [
+        (f"user:{petra_id}", "refused", case_id)
+    ]
 
 
 async def test_a_revoked_person_s_messages_are_answered_but_not_acted_on(story_db, catalogs) -> None:
@@ -196,7 +212,9 @@ async def _feed(runner, conn, update: dict) -> None:
 
     update["update_id"] += 10_000_000
     async with transaction(conn):
-        await inbox.receive(conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock())
+        await inbox.receive(
+            conn, "telegram", [Incoming(update_id=update["update_id"], payload=updates.payload(update))], runner.clock()
+        )
     await runner.process_pending()
 
 
@@ -224,7 +242,12 @@ async def test_nobody_but_a_case_s_two_people_can_touch_it_and_no_command_shows_
         outsiders = []
         async with transaction(conn):
             for n, (role, org, team, contact) in enumerate(OUTSIDERS):
-                outsiders.append(await accounts.create(conn, channel="telegram", chat_id=str(9900 + n), role=Role(role), org_id=org, team_id=team, contact_id=contact, language="en", display_name="Outsider", now=runner.clock()))
+                outsiders.append(
+                    await accounts.create(
+                        conn, channel="telegram", chat_id=str(9900 + n), role=Role(role), org_id=org, team_id=team,
+                        contact_id=contact, language="en", display_name="Outsider", now=runner.clock(),
+                    )
+                )
         for person in outsiders:
             for action in ACTIONS:
                 for v in (version, version - 1, version + 1):
@@ -240,10 +263,15 @@ async def test_nobody_but_a_case_s_two_people_can_touch_it_and_no_command_shows_
         leaked = [c for c in said if case_id in str(c.payload) or code in str(c.payload) or "Fatma" in str(c.payload)]
         assert leaked == []
         presses = [c for c in said if c.method == "answerCallbackQuery"]
-        assert len(presses) == len(OUTSIDERS) * len(ACTIONS) * 3 and all("not yours" in c.payload["text"] for c in presses)
+        assert len(presses) == len(OUTSIDERS) * len(ACTIONS) * 3 and all(
+            "not yours" in c.payload["text"] for c in presses
+        )
     finally:
         await conn.close()
-    assert rows(story_db, "SELECT status, version FROM cases") + rows(story_db, "SELECT count(*) FROM case_events") == before
+    assert (
+        rows(story_db, "SELECT status, version FROM cases") + rows(story_db, "SELECT count(*) FROM case_events")
+        == before
+    )
     refused = rows(story_db, "SELECT detail FROM audit WHERE action = 'refused'")  # one row per person and case an hour
     assert sum(int(detail.split()[0]) if detail else 1 for detail, in refused) == len(OUTSIDERS) * len(ACTIONS) * 3
 
@@ -261,7 +289,9 @@ async def test_a_thousand_forged_presses_add_a_bounded_number_of_audit_rows(stor
             await _press(runner, conn, int(petra), f"c:{forged}:accept:{version}")
     finally:
         await conn.close()
-    audited = rows(story_db, f"SELECT subject, detail FROM audit WHERE action = 'refused' AND actor = 'user:{petra_id}'")
+    audited = rows(
+        story_db, f"SELECT subject, detail FROM audit WHERE action = 'refused' AND actor = 'user:{petra_id}'"
+    )
     assert len(audited) <= privacy.REFUSALS_PER_HOUR + 1
     assert (case_id, "500 times") in audited and ("*", f"{500 - (privacy.REFUSALS_PER_HOUR - 1)} times") in audited
     assert sum(int(detail.split()[0]) if detail else 1 for _, detail in audited) == 1000  # every one counted

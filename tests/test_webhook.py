@@ -35,7 +35,16 @@ async def test_updates_with_the_secret_are_stored_and_answered_others_refused(wi
     url = f"http://127.0.0.1:{port}/telegram/hook"
     wijkbrug.env.update({"WIJKBRUG_WEBHOOK_PORT": str(port), "WIJKBRUG_WEBHOOK_SECRET": SECRET})
     await wijkbrug.start("--webhook", url)
-    update = {"update_id": 501, "message": {"message_id": 1, "date": 0, "chat": {"id": 7701, "type": "private"}, "from": {"id": 7701, "is_bot": False, "first_name": "X", "language_code": "en"}, "text": "/start"}}
+    update = {
+        "update_id": 501,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 7701, "type": "private"},
+            "from": {"id": 7701, "is_bot": False, "first_name": "X", "language_code": "en"},
+            "text": "/start",
+        },
+    }
     assert await post(url, update, None) == 403
     assert await post(url, {**update, "update_id": 502}, "wrong") == 403
     assert await post(url, {**update, "update_id": 503}, SECRET) == 200
@@ -69,7 +78,9 @@ async def closed_by_server(port: int, sent: bytes, within: float = 30) -> bytes:
 async def test_connections_that_never_finish_their_headers_or_body_are_closed(wijkbrug: Wijkbrug) -> None:  # noqa: F811
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
-    wijkbrug.env.update({"WIJKBRUG_WEBHOOK_PORT": str(port), "WIJKBRUG_WEBHOOK_SECRET": SECRET, "WIJKBRUG_WEBHOOK_TIMEOUT": "1"})
+    wijkbrug.env.update(
+        {"WIJKBRUG_WEBHOOK_PORT": str(port), "WIJKBRUG_WEBHOOK_SECRET": SECRET, "WIJKBRUG_WEBHOOK_TIMEOUT": "1"}
+    )
     await wijkbrug.start("--webhook", url)
     # Half a header, never finished:
     assert await closed_by_server(port, b"POST /telegram/hook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty") == b""
@@ -82,7 +93,16 @@ async def test_connections_that_never_finish_their_headers_or_body_are_closed(wi
     ).encode()
     assert (await closed_by_server(port, head)).startswith(b"HTTP/1.1 408")
     # ...and the listener still serves whoever sends a whole request.
-    update = {"update_id": 601, "message": {"message_id": 1, "date": 0, "chat": {"id": 7702, "type": "private"}, "from": {"id": 7702, "is_bot": False, "first_name": "X", "language_code": "en"}, "text": "/start"}}
+    update = {
+        "update_id": 601,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 7702, "type": "private"},
+            "from": {"id": 7702, "is_bot": False, "first_name": "X", "language_code": "en"},
+            "text": "/start",
+        },
+    }
     assert await post(url, update, SECRET) == 200
     assert stored(wijkbrug.database, "SELECT update_id FROM inbox") == [(601,)]
     assert await wijkbrug.stop() == 0

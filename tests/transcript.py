@@ -5,7 +5,7 @@ everything else in the body is what Wijkbrug answered and stored, written by thi
 replays the people's lines and compares the whole file; run
 `WIJKBRUG_UPDATE_GOLDEN=1 pytest tests/test_transcripts.py` to rewrite the answers, then read the diff.
 The flows are called as the runner calls them (`flows.session.step`, `session.case_action` for a
-case's buttons, `flows.cases.on_timer`), with the state going through JSON between steps; what
+case's buttons, `flows.case_followup.on_timer`), with the state going through JSON between steps; what
 the bot would store is kept in memory from the effects (tests/transcript_world.py).
 
 Header (before the first action):
@@ -62,7 +62,7 @@ from pathlib import Path
 from bot.directory_file import load, sample_path
 from bot.i18n import Catalogs
 from bot.language_names import lookup
-from flows import cases, sending, session
+from flows import case_followup, cases, sending, session
 from flows.case_view import AskedQuestion
 from flows.holidays_nl import dutch_holidays
 from flows.model import (
@@ -163,7 +163,7 @@ class Replay:
             case = self.world.case(timer.case_id)
             self.out.append(f"⏰ {value(timer.timer)} timer of {timer.case_id} fires")
             if case is not None:
-                messages, effects = cases.on_timer(case, value(timer.timer), REMINDER_HOURS, self.now)
+                messages, effects = case_followup.on_timer(case, value(timer.timer), REMINDER_HOURS, self.now)
                 self._record(
                     Transition(state=Conversation(), messages=tuple(messages), effects=tuple(effects)), None, None
                 )

@@ -13,10 +13,18 @@ def message(chat_id: int, text: str, first_name: str = "Amina", language_code: s
     person: dict[str, Any] = {"id": chat_id, "is_bot": False, "first_name": first_name}
     if language_code:
         person["language_code"] = language_code
-    return {"update_id": next(_ids), "message": {"message_id": next(_ids), "from": person, "chat": {"id": chat_id, "type": "private"}, "date": 0, "text": text}}
+    return {
+        "update_id": next(_ids),
+        "message": {
+            "message_id": next(_ids), "from": person, "chat": {"id": chat_id, "type": "private"}, "date": 0,
+            "text": text,
+        },
+    }
 
 
-def press(chat_id: int, message_id: int, data: str, text: str = "prompt", language_code: str | None = "nl") -> dict[str, Any]:
+def press(
+    chat_id: int, message_id: int, data: str, text: str = "prompt", language_code: str | None = "nl"
+) -> dict[str, Any]:
     person: dict[str, Any] = {"id": chat_id, "is_bot": False, "first_name": "Amina", "language_code": language_code}
     return {
         "update_id": next(_ids),
