@@ -36,7 +36,9 @@ def generate(seed: int = 7) -> dict:
         {"code": f"w{i}", "name": f"Wijk {i}", "postcodes": [str(1000 + i * per_wijk + j) for j in range(per_wijk)]}
         for i in range(WIJKEN)
     ]
-    teams = [{"id": f"t{i}", "name": f"Buurtteam {i}", "wijken": [f"w{i}"], "phone": "030 999 00 00"} for i in range(WIJKEN)]
+    teams = [
+        {"id": f"t{i}", "name": f"Buurtteam {i}", "wijken": [f"w{i}"], "phone": "030 999 00 00"} for i in range(WIJKEN)
+    ]
     contacts = [
         {
             "id": f"c{i}",
@@ -50,7 +52,10 @@ def generate(seed: int = 7) -> dict:
         for i in range(CONTACTS)
     ]
     services = [{"id": "veilig-thuis", "name": "Veilig Thuis", "themes": ["safety"], "phone": "0800-2000"}]
-    return {"organisations": [{"id": "org", "name": "Org"}], "wijken": wijken, "teams": teams, "contacts": contacts, "services": services}
+    return {
+        "organisations": [{"id": "org", "name": "Org"}], "wijken": wijken, "teams": teams, "contacts": contacts,
+        "services": services,
+    }
 
 
 async def main() -> None:
@@ -81,11 +86,11 @@ async def main() -> None:
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
     print(f"directory: {CONTACTS} contacts, {POSTCODES} postcodes, {WIJKEN} wijken/teams")
-    print(f"import: {stored_at - began:.2f} s (read + validate {parsed - began:.2f} s, store {stored_at - parsed:.2f} s); "
-          f"target < 3 s")
+    print(f"import: {stored_at - began:.2f} s (read + validate {parsed - began:.2f} s, "
+          f"store {stored_at - parsed:.2f} s); target < 3 s")
     print(f"load into memory at start-up: {(read_back - stored_at) * 1000:.0f} ms")
-    print(f"matching one question: median {statistics.median(timings):.3f} ms, p99 {timings[int(len(timings) * 0.99)]:.3f} ms, "
-          f"max {timings[-1]:.3f} ms; target < 5 ms")
+    print(f"matching one question: median {statistics.median(timings):.3f} ms, "
+          f"p99 {timings[int(len(timings) * 0.99)]:.3f} ms, max {timings[-1]:.3f} ms; target < 5 ms")
 
 
 if __name__ == "__main__":
