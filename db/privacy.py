@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from db import alerts, conversations, inbox
+from db import alerts, conversations, inbox, login_links, web_feed
 from db.connection import Connection, keep_private, open_raw, transaction
 from db.vault import CHECK_KEY, Vault
 
@@ -152,6 +152,10 @@ async def erase_user(conn: Connection, user_id: int, now: datetime) -> Erased | 
         items.append(f"{cur.rowcount} decline reason(s) in their own words")
     if held := await alerts.forget_user(conn, user_id):
         items.append(f"{held} alert(s) naming them, held for a coordinator")
+    cur = await conn.execute("DELETE FROM web_feed WHERE user_id = ?", (user_id,))
+    if cur.rowcount:
+        items.append(f"{cur.rowcount} message(s) on their web page")
+    await conn.execute("DELETE FROM login_links WHERE user_id = ?", (user_id,))
     await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
     await audit(conn, "operator", "erase", f"user:{user_id}", now, "; ".join(items))
     return Erased(items=items)
@@ -194,6 +198,10 @@ async def apply_retention(conn: Connection, now: datetime, handover_days: int, t
     cur = await conn.execute(f"UPDATE questions SET parent_language = '{UNKNOWN_LANGUAGE}' WHERE parent_language LIKE 'other:%'")
     others["typed language(s)"] = cur.rowcount
     others["held alert(s)"] = await alerts.forget_older(conn, now - timedelta(days=handover_days))
+    # The web page's copies of messages hold question text: they go with the texts; links that
+    # expired open nothing and go at once.
+    others["web page message(s)"] = await web_feed.forget_before(conn, now - timedelta(days=text_days))
+    others["expired login link(s)"] = await login_links.forget_old(conn, now)
     await alerts.seal_plain(conn)
     drafts = 0
     for user_id, state in await conversations.idle_since(conn, now - timedelta(days=handover_days)):
