@@ -20,6 +20,7 @@ uses, so it cannot share Wijkbrug's environment); without it the aiogram baselin
 Wijkbrug's outgoing pace and flood limit are lifted for the measurement: the fake server has no
 rate limits, and the benchmark measures the bot, not Telegram's caps. With two or more cores the
 bot runs on one core and the driver with the fake server on another.
+The simulated people (the intake each volunteer goes through) are in benchmarks/load_driver.py.
 `WIJKBRUG_PROFILE=FILE` runs Wijkbrug under pyinstrument and writes its report to FILE.
 """
 
@@ -35,28 +36,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.directory_file import load as load_directory
-from bot.directory_file import sample_path
-from db import directory as stored_directory
-from db import invites
-from db.connection import connect, transaction
-from flows.model import Role
+from benchmarks.load_driver import Driver, Json, Watch, next_message, prepare
 from tests.fakebotapi import FakeBotApi
 
 TOKEN = "123:BENCH"
 TICKS = os.sysconf("SC_CLK_TCK")
 AIOGRAM = "aiogram==3.31.0"
 AIOGRAM_VENV = ROOT / "benchmarks" / ".venv-aiogram"
-PERIOD = 2.0  # the realistic pace: one message every 2 s each
-Json = dict[str, Any]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -91,186 +82,6 @@ def aiogram_python() -> Path | None:
     return python
 
 
-class Watch:
-    """Reads the fake server's call log once, incrementally, and hands each chat its messages."""
-
-    def __init__(self, api: FakeBotApi) -> None:
-        self.api = api
-        self.inbox: dict[int, asyncio.Queue[Json]] = {}
-        self._read = 0
-
-    def of(self, chat: int) -> asyncio.Queue[Json]:
-        return self.inbox.setdefault(chat, asyncio.Queue())
-
-    async def run(self) -> None:
-        calls = self.api.calls
-        while True:
-            while self._read < len(calls):
-                call = calls[self._read]
-                self._read += 1
-                if call["method"] == "sendMessage" and "failed" not in call:
-                    self.of(int(call["params"]["chat_id"])).put_nowait(call)
-            await self.api._wait(0.05)
-
-
-def keyboard(api: FakeBotApi, chat: int) -> tuple[int, list[Json]]:
-    """The newest message in `chat` with buttons, and its buttons (no copies: the driver is hot)."""
-    for message in reversed(api._msgs.get(chat, {}).values()):
-        if rows := message.get("reply_markup", {}).get("inline_keyboard"):
-            return message["message_id"], [button for row in rows for button in row]
-    return 0, []
-
-
-def press(api: FakeBotApi, chat: int, choose: Callable[[list[Json]], Json | None] = lambda b: b[0]) -> None:
-    message_id, buttons = keyboard(api, chat)
-    chosen = choose(buttons) if buttons else None
-    data = chosen["callback_data"] if chosen else "0|none"  # an unexpected screen: the bot answers "expired"
-    api.user_presses(chat, message_id, data, language_code="en", check_button=False)
-
-
-def accept_button(message: Json) -> str | None:
-    rows = message["params"].get("reply_markup", {}).get("inline_keyboard", [])
-    return next((b["callback_data"] for row in rows for b in row if b["text"] == "Accept"), None)
-
-
-def short_version_asked(message: Json) -> bool:
-    """The request asks for a short version of the question (the member does not read its language)."""
-    rows = message["params"].get("reply_markup", {}).get("inline_keyboard", [])
-    return any(b["text"].startswith("Send the question only in") for row in rows for b in row)
-
-
-def labelled(prefix: str) -> Callable[[list[Json]], Json | None]:
-    return lambda buttons: next((b for b in buttons if b["text"].startswith(prefix)), buttons[0])
-
-
-class Driver:
-    """Simulated people; `one` sends a person's next update and waits for the reply to them."""
-
-    def __init__(self, api: FakeBotApi, watch: Watch, kind: str, postcodes: dict[int, str]) -> None:
-        self.api = api
-        self.watch = watch
-        self.kind = kind
-        self.postcodes = postcodes
-        self.latencies: list[float] = []
-        self.updates = 0
-        self.steps: dict[int, int] = {}
-        self.accepted = 0
-
-    async def reply(self, chat: int, started: float) -> Json:
-        message = await asyncio.wait_for(self.watch.of(chat).get(), timeout=60)
-        self.latencies.append(time.monotonic() - started)
-        self.updates += 1
-        return message
-
-    async def volunteer_step(self, chat: int) -> None:
-        step = self.steps.get(chat, 0)
-        self.steps[chat] = (step + 1) % len(INTAKE)
-        started = time.monotonic()
-        if self.kind != "wijkbrug":
-            self.api.user_sends(chat, f"hello {step}", language_code="en")
-            await self.reply(chat, started)
-            return
-        INTAKE[step](self, chat)
-        message = await self.reply(chat, started)
-        if step == PICK_MEMBER and short_version_asked(message):
-            # The member does not read the volunteer's language (English): the volunteer types a
-            # short version in one they do, as a person would (one more update of the cycle).
-            started = time.monotonic()
-            self.api.user_sends(chat, "Een korte, verzonnen vraag voor de benchmark.", language_code="en")
-            await self.reply(chat, started)
-        if step == len(INTAKE) - 1:  # the request went out: hear back from the member (not a step of theirs)
-            await asyncio.wait_for(self.watch.of(chat).get(), timeout=60)
-
-    async def member(self, chat: int, stop: asyncio.Event) -> None:
-        """A wijkteam member accepting every request that reaches them; their press is an update."""
-        waiting = self.watch.of(chat)
-        requests: list[Json] = []
-        while not stop.is_set():
-            if not requests:
-                try:
-                    message = await asyncio.wait_for(waiting.get(), timeout=0.2)
-                except TimeoutError:
-                    continue
-                if accept_button(message) is not None:
-                    requests.append(message)
-                continue
-            request = requests.pop(0)
-            started = time.monotonic()
-            message_id = next(
-                m["message_id"]
-                for m in reversed(self.api._msgs[chat].values())
-                if m.get("text") == request["params"]["text"]
-            )
-            self.api.user_presses(chat, message_id, accept_button(request), language_code="en", check_button=False)
-            # another request came first
-            while accept_button(reply := await asyncio.wait_for(waiting.get(), timeout=60)) is not None:
-                requests.append(reply)
-            self.latencies.append(time.monotonic() - started)
-            self.updates += 1
-            self.accepted += 1
-
-    async def person(self, chat: int, deadline: float, paced: bool, rng: random.Random) -> None:
-        if paced:  # one message every PERIOD seconds, at a random phase
-            await asyncio.sleep(rng.uniform(0, PERIOD))
-        next_at = time.monotonic()
-        while time.monotonic() < deadline:
-            await self.volunteer_step(chat)
-            if paced:
-                next_at += PERIOD
-                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-
-
-# The volunteer's cycle: each entry sends one update.
-INTAKE: list[Callable[[Driver, int], None]] = [
-    lambda d, c: d.api.user_sends(c, "/new", language_code="en"),
-    lambda d, c: press(d.api, c, labelled("No")),  # no child in danger
-    lambda d, c: press(d.api, c),  # theme
-    lambda d, c: press(d.api, c),  # age
-    lambda d, c: press(d.api, c),  # the parent's language
-    lambda d, c: d.api.user_sends(c, d.postcodes[c], language_code="en"),
-    lambda d, c: d.api.user_sends(c, "An invented question for the benchmark.", language_code="en"),
-    lambda d, c: press(d.api, c, labelled("Save")),
-    lambda d, c: press(d.api, c, labelled("🤝")),  # the best-matching member
-    lambda d, c: press(d.api, c),  # the way the family meets them (after a short version, if one was asked)
-    lambda d, c: press(d.api, c, labelled("The parent agrees")),
-    lambda d, c: d.api.user_sends(c, "Invented", language_code="en"),
-    lambda d, c: d.api.user_sends(c, "06 12345678", language_code="en"),
-    lambda d, c: press(d.api, c, labelled("No preference")),
-    lambda d, c: press(d.api, c, labelled("No attachment")),
-    lambda d, c: press(d.api, c, labelled("Send the request")),
-]
-
-
-PICK_MEMBER = 8  # the step of INTAKE that picks the member
-
-
-async def prepare(database: Path, volunteers: list[int]) -> tuple[list[str], list[str], dict[int, str]]:
-    """The sample directory, an invite for every volunteer and for every contact (as a member),
-    and each volunteer's postcode (spread over the wijken, so requests reach every team)."""
-    sample = load_directory(sample_path())
-    conn = await connect(database)
-    now = datetime.now(UTC)
-    async with transaction(conn):
-        await stored_directory.replace(conn, sample.directory, sample.away_given)
-        volunteer_codes = [
-            (
-                await invites.create(conn, role=Role.VOLUNTEER, org_id="lantaarn", now=now, valid_for=timedelta(days=1))
-            ).code
-            for _ in volunteers
-        ]
-        member_codes = [
-            (
-                await invites.create(
-                    conn, role=Role.MEMBER, org_id=None, contact_id=c.id, now=now, valid_for=timedelta(days=1)
-                )
-            ).code
-            for c in sample.directory.contacts
-        ]
-    await conn.close()
-    postcodes = [wijk.postcodes[0] for wijk in sample.directory.wijken]
-    return volunteer_codes, member_codes, {chat: postcodes[i % len(postcodes)] for i, chat in enumerate(volunteers)}
-
-
 CORES = sorted(os.sched_getaffinity(0))  # read once: pinning this process narrows it
 
 
@@ -301,6 +112,46 @@ def busiest_second(calls: list[Json], since: float) -> tuple[int, int]:
     return most(times), max((most(s) for s in per_chat.values()), default=0)
 
 
+def bot_env(api: FakeBotApi, folder: Path, limits: bool) -> dict[str, str]:
+    env = {
+        **os.environ, "WIJKBRUG_TELEGRAM_TOKEN": TOKEN, "WIJKBRUG_TELEGRAM_API_URL": api.api_url,
+        "WIJKBRUG_TELEGRAM_FILE_URL": api.file_url, "WIJKBRUG_DATABASE": str(folder / "wijkbrug.sqlite3"),
+        "WIJKBRUG_KEY_FILE": str(folder / "wijkbrug.key"), "WIJKBRUG_POLL_TIMEOUT": "10",
+        "WIJKBRUG_FLOOD_PER_MINUTE": "100000", "PYTHONFAULTHANDLER": "1",
+    }
+    if not limits:
+        env |= {"WIJKBRUG_SEND_PER_SECOND": "100000", "WIJKBRUG_CHAT_PER_SECOND": "100000"}
+    return env
+
+
+def bot_command(kind: str, api: FakeBotApi) -> list[str]:
+    if kind == "wijkbrug":
+        if profile := os.environ.get("WIJKBRUG_PROFILE"):  # pyinstrument's report of the bot, written at exit
+            return [sys.executable, "-m", "pyinstrument", "--renderer", "text", "-o", profile, "-m", "bot.cli", "run"]
+        return [sys.executable, "-m", "bot.cli", "run"]
+    if kind == "ptb-echo":
+        return [sys.executable, str(ROOT / "benchmarks" / "echo_ptb.py"), TOKEN, api.api_url]
+    python = aiogram_python()
+    assert python is not None
+    return [str(python), str(ROOT / "benchmarks" / "echo_aiogram.py"), TOKEN, api.api_url.removesuffix("/bot")]
+
+
+async def stop_bot(child: asyncio.subprocess.Process, kind: str, log: Path) -> None:
+    """SIGTERM, as systemd would: a clean stop (and the profiler's report). Not SIGINT: a
+    benchmark started in the background (`&`) passes SIGINT on as ignored."""
+    child.send_signal(15)
+    try:
+        async with asyncio.timeout(60):
+            await child.wait()
+    except TimeoutError:
+        child.send_signal(6)  # SIGABRT: with PYTHONFAULTHANDLER, every thread's stack goes to the log
+        await asyncio.sleep(1)
+        child.kill()
+        raise RuntimeError(
+            f"{kind} did not stop within 60 s of SIGTERM; its log ends:\n" + log.read_text(errors="replace")[-3000:]
+        ) from None
+
+
 async def measure(
     kind: str, volunteers: int, seconds: float, folder: Path, seed: int, limits: bool = False
 ) -> dict[str, float]:
@@ -308,19 +159,6 @@ async def measure(
     default pacing (Telegram's limits) and only the realistic pace is run."""
     folder.mkdir(parents=True, exist_ok=True)
     async with FakeBotApi(token=TOKEN) as api:
-        env = {
-            **os.environ,
-            "WIJKBRUG_TELEGRAM_TOKEN": TOKEN,
-            "WIJKBRUG_TELEGRAM_API_URL": api.api_url,
-            "WIJKBRUG_TELEGRAM_FILE_URL": api.file_url,
-            "WIJKBRUG_DATABASE": str(folder / "wijkbrug.sqlite3"),
-            "WIJKBRUG_KEY_FILE": str(folder / "wijkbrug.key"),
-            "WIJKBRUG_POLL_TIMEOUT": "10",
-            "WIJKBRUG_FLOOD_PER_MINUTE": "100000",
-            "PYTHONFAULTHANDLER": "1",
-        }
-        if not limits:
-            env |= {"WIJKBRUG_SEND_PER_SECOND": "100000", "WIJKBRUG_CHAT_PER_SECOND": "100000"}
         chats = list(range(10_000, 10_000 + volunteers))
         members: list[int] = []
         codes: list[str] = []
@@ -329,28 +167,14 @@ async def measure(
             codes, member_codes, postcodes = await prepare(folder / "wijkbrug.sqlite3", chats)
             members = list(range(20_000, 20_000 + len(member_codes)))
             codes += member_codes
-            command = [sys.executable, "-m", "bot.cli", "run"]
-            if os.environ.get("WIJKBRUG_PROFILE"):  # pyinstrument's report of the bot, written at exit
-                command = [
-                    sys.executable,
-                    "-m", "pyinstrument", "--renderer", "text", "-o",
-                    os.environ["WIJKBRUG_PROFILE"],
-                    "-m", "bot.cli", "run",
-                ]
-        elif kind == "ptb-echo":
-            command = [sys.executable, str(ROOT / "benchmarks" / "echo_ptb.py"), TOKEN, api.api_url]
-        else:
-            python = aiogram_python()
-            assert python is not None
-            command = [
-                str(python), str(ROOT / "benchmarks" / "echo_aiogram.py"), TOKEN, api.api_url.removesuffix("/bot"),
-            ]
         pin(os.getpid(), 0)
         started = time.monotonic()
-        log_file = (folder / f"{kind}.log").open("wb")  # the bot's own log, shown if it does not stop
-        child = await asyncio.create_subprocess_exec(
-            *command, env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=log_file
-        )
+        log = folder / f"{kind}.log"  # the bot's own log, shown if it does not stop
+        with log.open("wb") as log_file:
+            child = await asyncio.create_subprocess_exec(
+                *bot_command(kind, api), env=bot_env(api, folder, limits), cwd=ROOT,
+                stdout=asyncio.subprocess.DEVNULL, stderr=log_file,
+            )
         pin(child.pid, 1)
         await api.wait_for(lambda a: a._poll_gen > 0, timeout=30)
         startup = time.monotonic() - started
@@ -363,7 +187,7 @@ async def measure(
             for chat, code in zip(chats + members, codes):  # everyone registers first (not measured)
                 api.user_sends(chat, f"/start {code}", language_code="en")
             for chat in chats + members if codes else []:
-                await asyncio.wait_for(watch.of(chat).get(), timeout=120)
+                await next_message(watch.of(chat), within=120)
             stop = asyncio.Event()
             accepting = [asyncio.create_task(driver.member(m, stop)) for m in members]
             rng = random.Random(seed)
@@ -379,9 +203,11 @@ async def measure(
                 overall, chat = busiest_second(api.calls, began)
                 stop.set()
                 await asyncio.gather(*accepting)
-                return {"paced p50 ms": percentile(paced, 0.5) * 1000, "paced p99 ms": percentile(paced, 0.99) * 1000,
-                        "paced bot CPU %": paced_cpu * 100, "messages in the busiest second": overall,
-                        "messages to one chat in its busiest second": chat}
+                return {
+                    "paced p50 ms": percentile(paced, 0.5) * 1000, "paced p99 ms": percentile(paced, 0.99) * 1000,
+                    "paced bot CPU %": paced_cpu * 100, "messages in the busiest second": overall,
+                    "messages to one chat in its busiest second": chat,
+                }
             # saturation
             driver.latencies.clear()
             driver.updates = driver.accepted = 0
@@ -397,27 +223,17 @@ async def measure(
             await asyncio.gather(*accepting)
         finally:
             watching.cancel()
-            # SIGTERM, as systemd would: a clean stop (and the profiler's report). Not SIGINT: a
-            # benchmark started in the background (`&`) passes SIGINT on as ignored.
-            child.send_signal(15)
-            try:
-                await asyncio.wait_for(child.wait(), timeout=60)
-            except TimeoutError:
-                child.send_signal(6)  # SIGABRT: with PYTHONFAULTHANDLER, every thread's stack goes to the log
-                await asyncio.sleep(1)
-                child.kill()
-                raise RuntimeError(f"{kind} did not stop within 60 s of SIGTERM; its log ends:\n"
-                                   + (folder / f"{kind}.log").read_text(errors="replace")[-3000:]) from None
-            finally:
-                log_file.close()
+            await stop_bot(child, kind, log)
+    saturated = driver.latencies
     return {
-        "updates/s": driver.updates / elapsed, "paced p50 ms": percentile(paced, 0.5) * 1000,
-        "paced p95 ms": percentile(paced, 0.95) * 1000, "paced p99 ms": percentile(paced, 0.99) * 1000,
-        "saturated p50 ms": percentile(driver.latencies, 0.5) * 1000,
-        "saturated p95 ms": percentile(driver.latencies, 0.95) * 1000,
-        "saturated p99 ms": percentile(driver.latencies, 0.99) * 1000,
+        "updates/s": driver.updates / elapsed,
+        "paced p50 ms": percentile(paced, 0.5) * 1000, "paced p95 ms": percentile(paced, 0.95) * 1000,
+        "paced p99 ms": percentile(paced, 0.99) * 1000,
+        "saturated p50 ms": percentile(saturated, 0.5) * 1000, "saturated p95 ms": percentile(saturated, 0.95) * 1000,
+        "saturated p99 ms": percentile(saturated, 0.99) * 1000,
         "CPU ms/update": cpu / max(driver.updates, 1) * 1000, "peak RSS MB": rss, "RSS after start-up MB": startup_rss,
-        "RSS after paced MB": paced_rss, "start-up s": startup, "handovers/s": driver.accepted / elapsed,
+        "RSS after paced MB": paced_rss, "start-up s": startup,
+        "handovers/s": driver.accepted / elapsed,
         "bot CPU %": cpu / elapsed * 100, "driver CPU %": driver_busy * 100, "paced bot CPU %": paced_cpu * 100,
     }
 
@@ -447,17 +263,12 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for n in range(args.repeat):
             for kind in kinds:  # interleaved, so a slow moment of the machine hits every bot alike
-                results[kind].append(
-                    await measure(kind, args.volunteers, args.seconds, Path(scratch) / f"{kind}-{n}", seed=n)
-                )
-                print(
-                    f"run {n + 1}/{args.repeat} {kind}: "
-                    + ", ".join(f"{k} {v:.1f}" for k, v in results[kind][-1].items()),
-                    flush=True,
-                )
-    medians = {
-        kind: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for kind, runs in results.items()
-    }
+                folder = Path(scratch) / f"{kind}-{n}"
+                results[kind].append(await measure(kind, args.volunteers, args.seconds, folder, seed=n))
+                figures = ", ".join(f"{k} {v:.1f}" for k, v in results[kind][-1].items())
+                print(f"run {n + 1}/{args.repeat} {kind}: {figures}", flush=True)
+    medians = {kind: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+               for kind, runs in results.items()}
     print(f"\n{args.volunteers} simulated volunteers, {args.seconds:.0f} s per phase, median of {args.repeat} runs\n")
     print(table(medians))
     if "wijkbrug" in medians:
@@ -478,10 +289,9 @@ async def limits(seconds: float) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         rows = {}
         for people in (10, 200):
-            unpaced = await measure("wijkbrug", people, seconds, Path(scratch) / f"free-{people}", seed=people)
-            paced = await measure(
-                "wijkbrug", people, seconds, Path(scratch) / f"paced-{people}", seed=people, limits=True
-            )
+            folder = Path(scratch)
+            unpaced = await measure("wijkbrug", people, seconds, folder / f"free-{people}", seed=people)
+            paced = await measure("wijkbrug", people, seconds, folder / f"paced-{people}", seed=people, limits=True)
             rows[f"{people} people, no limits"] = {
                 k: unpaced[k] for k in ("paced p50 ms", "paced p99 ms", "paced bot CPU %")
             }

@@ -1,9 +1,9 @@
 """What the delivery worker's look before each send costs (`db.outbox.still_waiting`: is the
-call's row still in the outbox, or did revoking its person delete it?).
+message's row still in the outbox, or did revoking its person delete it?).
 
-Prints, on a SQLite file like the bot's: the lookup alone (µs per call, over an outbox of
---rows calls), and the delivery worker draining --rows calls to a sender that does nothing, with
-the look and with it replaced by a stub that says yes (µs per call, median of --repeat runs).
+Prints, on a SQLite file like the bot's: the lookup alone (µs per message, over an outbox of
+--rows messages), and the delivery worker draining --rows messages to a sender that does nothing, with
+the look and with it replaced by a stub that says yes (µs per message, median of --repeat runs).
 Nothing here is asserted by a test (tests/test_delivery.py shows what the look is for).
 
 Run:  .venv/bin/python benchmarks/outbox_check_bench.py [--rows 20000] [--chats 200] [--repeat 5]
@@ -25,28 +25,30 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import delivery
+from bot import delivery, outgoing
 from db import outbox
-from db.connection import connect, transaction
+from db.connection import Connection, connect, transaction
 from db.vault import Vault, attach
 
 NOW = datetime(2026, 11, 17, 9, 30, tzinfo=UTC)
 
 
 class Nothing:
-    async def call(self, method: str, payload: dict[str, Any]) -> Any:
-        return {"message_id": 1}
+    """A channel's sender (bot.delivery.Sender) that delivers nowhere."""
+
+    async def send(self, address: str, kind: str, body: dict[str, Any]) -> None:
+        return None
 
 
-async def fill(conn, rows: int, chats: int) -> list[int]:
+async def fill(conn: Connection, rows: int, chats: int) -> list[int]:
+    """`rows` channel-neutral messages (bot/outgoing.py: a text to say) for `chats` invented chats."""
     async with transaction(conn):
         for i in range(rows):
-            chat = str(7000 + i % chats)
-            await outbox.enqueue(conn, "telegram", chat, "sendMessage", {"chat_id": chat, "text": f"bench {i}"}, NOW)
+            await outbox.enqueue(conn, "telegram", str(7000 + i % chats), "say", outgoing.say(f"bench {i}"), NOW)
     return [item.id for item in await outbox.waiting(conn, "telegram")]
 
 
-async def drain(conn) -> float:
+async def drain(conn: Connection) -> float:
     """Seconds to send everything waiting, without pacing."""
     pacer = delivery.Pacer(1e9, 1e9, 1e9, 1e9)
     worker = delivery.DeliveryWorker(conn, Nothing(), lambda: NOW, "telegram", pacer=pacer, monotonic=time.monotonic)
@@ -67,12 +69,12 @@ async def main(rows: int, chats: int, repeat: int) -> None:
             for outgoing_id in ids:
                 await outbox.still_waiting(conn, outgoing_id)
             lookups.append((time.perf_counter() - start) / rows * 1e6)
-        print(f"still_waiting alone, outbox of {rows} calls: {statistics.median(lookups):.1f} µs per call")
+        print(f"still_waiting alone, outbox of {rows} messages: {statistics.median(lookups):.1f} µs per message")
 
         await drain(conn)  # empty again: each run below starts from the same outbox
         real = outbox.still_waiting
 
-        async def yes(conn, outgoing_id: int) -> bool:
+        async def yes(conn: Connection, outgoing_id: int) -> bool:
             return True
 
         with_look, without = [], []
@@ -86,8 +88,9 @@ async def main(rows: int, chats: int, repeat: int) -> None:
                     outbox.still_waiting = real
                 assert await outbox.size(conn) == 0
         a, b = statistics.median(with_look), statistics.median(without)
-        print(f"delivery worker, {rows} calls to {chats} chats, sender doing nothing (median of {repeat}):")
-        print(f"  with the look {a:.1f} µs per call, without {b:.1f} µs per call: {a - b:+.1f} µs ({(a - b) / b:+.1%})")
+        print(f"delivery worker, {rows} messages to {chats} chats, sender doing nothing (median of {repeat}):")
+        difference = f"{a - b:+.1f} µs ({(a - b) / b:+.1%})"
+        print(f"  with the look {a:.1f} µs per message, without {b:.1f} µs per message: {difference}")
         await conn.close()
 
 

@@ -53,35 +53,25 @@ async def main() -> None:
                 at = START + SPAN * rng.random()
                 wijk, team = rng.choice(wijken)
                 org = orgs[n % len(orgs)]
-                await questions.insert(
-                    conn,
-                    LogQuestion(
-                        code=f"Q-{n:06d}", volunteer_id=rng.choice(volunteers), org_id=org, urgent=rng.random() < 0.05,
-                        theme=rng.choice(list(THEMES)), age_group=rng.choice(list(AGE_GROUPS)),
-                        parent_language=rng.choice(["tr", "ar", "nl", "so", "ti", "pl"]), pc4="3561", wijk=wijk,
-                        text="invented", created_at=at,
-                    ),
-                    vault,
+                question = LogQuestion(
+                    code=f"Q-{n:06d}", volunteer_id=rng.choice(volunteers), org_id=org, urgent=rng.random() < 0.05,
+                    theme=rng.choice(list(THEMES)), age_group=rng.choice(list(AGE_GROUPS)),
+                    parent_language=rng.choice(["tr", "ar", "nl", "so", "ti", "pl"]), pc4="3561", wijk=wijk,
+                    text="invented", created_at=at,
                 )
+                await questions.insert(conn, question, vault)
                 if n < HANDOVERS:
                     case_id = f"H-{n:06d}"
-                    await cases.open_case(
-                        conn,
-                        OpenCase(
-                            case_id=case_id, case_kind="handover", question_code=f"Q-{n:06d}", org_id=org,
-                            volunteer_id=volunteers[0], contact_id="c-overvecht-1", member_id=None, team_id=team,
-                            way="parent_calls", previous_id=None, at=at,
-                        ),
+                    opened = OpenCase(
+                        case_id=case_id, case_kind="handover", question_code=f"Q-{n:06d}", org_id=org,
+                        volunteer_id=volunteers[0], contact_id="c-overvecht-1", member_id=None, team_id=team,
+                        way="parent_calls", previous_id=None, at=at,
                     )
+                    await cases.open_case(conn, opened)
                     if rng.random() < 0.8:
-                        await cases.change(
-                            conn,
-                            ChangeCase(
-                                case_id=case_id, version=1, status="accepted",
-                                at=at + timedelta(hours=rng.randrange(1, 80)),
-                            ),
-                            vault,
-                        )
+                        accepted_at = at + timedelta(hours=rng.randrange(1, 80))
+                        change = ChangeCase(case_id=case_id, version=1, status="accepted", at=accepted_at)
+                        await cases.change(conn, change, vault)
         filled = time.perf_counter() - began
         clock = lambda: datetime(2026, 11, 25, 12, tzinfo=UTC)
         runner = Runner(conn, Catalogs(), clock, "telegram", vault=vault)
@@ -95,15 +85,11 @@ async def main() -> None:
         team_report, _ = await runner.report_for_scope("team:bt-overvecht", week)
         team_time = time.perf_counter() - team_started
         await conn.close()
-    print(
-        f"database: {QUESTIONS:,} questions and {HANDOVERS:,} "
-        f"handovers over {SPAN.days} days (filled in {filled:.0f} s)"
-    )
-    print(
-        f"summary of one week, one organisation: median {statistics.median(timings) * 1000:.0f} ms, "
-        f"max {max(timings) * 1000:.0f} ms ({report.this.questions} "
-        f"questions, {report.this.requested} handovers); target < 1 s"
-    )
+    print(f"database: {QUESTIONS:,} questions and {HANDOVERS:,} handovers over {SPAN.days} days "
+          f"(filled in {filled:.0f} s)")
+    print(f"summary of one week, one organisation: median {statistics.median(timings) * 1000:.0f} ms, "
+          f"max {max(timings) * 1000:.0f} ms ({report.this.questions} questions, "
+          f"{report.this.requested} handovers); target < 1 s")
     print(f"summary of one week, one wijkteam: {team_time * 1000:.0f} ms ({team_report.this.questions} questions)")
 
 
