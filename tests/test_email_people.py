@@ -54,7 +54,8 @@ async def test_a_team_coordinator_joins_at_the_team_address(conn: Connection, cl
         joined = await register_email_person(conn, code, "Overvecht@Buurtteam.example ", clock())
     assert isinstance(joined, Joined)
     account = await users.get(conn, joined.user_id)
-    assert account is not None and account.chat_id == "overvecht@buurtteam.example" and account.team_id == "bt-overvecht"
+    assert account is not None and account.team_id == "bt-overvecht"
+    assert account.chat_id == "overvecht@buurtteam.example"
     second = await _invite(conn, clock, team_id="bt-overvecht")
     async with transaction(conn):
         assert await register_email_person(conn, second, None, clock()) == NotJoined(JoinRefusal.TAKEN)
@@ -63,7 +64,9 @@ async def test_a_team_coordinator_joins_at_the_team_address(conn: Connection, cl
 async def test_an_invite_without_a_directory_address_registers_nobody(conn: Connection, clock: FakeClock) -> None:
     await _directory(conn)
     async with transaction(conn):
-        made = await invites.create(conn, role=Role.VOLUNTEER, org_id="lantaarn", now=clock(), valid_for=timedelta(days=1))
+        made = await invites.create(
+            conn, role=Role.VOLUNTEER, org_id="lantaarn", now=clock(), valid_for=timedelta(days=1)
+        )
         assert await register_email_person(conn, made.code, None, clock()) == NotJoined(JoinRefusal.NO_ADDRESS)
     assert await invites.find_usable(conn, made.code, clock()) is not None  # not used up
 
