@@ -48,7 +48,7 @@ class Runner:
         clock: Callable[[], datetime],
         channel: str = "telegram",
         *,
-        flow: Flow = session,  # type: ignore[assignment]
+        flow: Flow = session,
         new_code: Callable[[], str] = new_question_code,
         new_case: Callable[[], str] = new_case_id,
         vault: Vault | None = None,
@@ -114,6 +114,9 @@ class Runner:
 
     async def push_summaries(self) -> int:
         return await schedules.push_summaries(self.core)
+
+    async def next_due(self) -> datetime | None:
+        return await schedules.next_due(self.core)
 
     async def retention(self) -> int:
         return await schedules.retention(self.core)

@@ -39,7 +39,9 @@ async def fire_timers(core: Core) -> int:
                 if case is not None:
                     member = await work.account(case.member_id) if case.member_id else None
                     gone = member is None or bool(member.revoked_at)
-                    messages, done = cases.on_timer(case, timer.kind, core.config.reminder_hours, core.clock(), gone)
+                    messages, done = core.flow.on_timer(
+                        case, timer.kind, core.config.reminder_hours, core.clock(), gone
+                    )
                     await effects.apply(work, tuple(done))
                     for message in messages:
                         await rendering.deliver(work, message)
@@ -82,6 +84,16 @@ async def push_summaries(core: Core) -> int:
             sent += 1
         await stored_settings.put(core.conn, PUSH_KEY, next_push(core, now).isoformat())
     return sent
+
+
+async def next_due(core: Core) -> datetime | None:
+    """When something is next due: a case's timer, the Monday push or the nightly retention (None:
+    nothing is scheduled yet). A clock moved on far (the demo's `/later`) fires each in its turn."""
+    moments = [await timers.next_due(core.conn)]
+    for key in (PUSH_KEY, RETENTION_KEY):
+        stored_at = await stored_settings.get(core.conn, key)
+        moments.append(datetime.fromisoformat(stored_at) if stored_at else None)
+    return min((moment for moment in moments if moment is not None), default=None)
 
 
 def next_push(core: Core, now: datetime) -> datetime:
