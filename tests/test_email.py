@@ -284,3 +284,18 @@ async def test_a_server_that_is_down_is_tried_again(conn, db_path, clock, catalo
         assert [(w.kind, w.attempts) for w in await outbox.waiting(conn, "email")] == [("notice", 1)]
     finally:
         await sender_conn.close()
+
+
+async def test_an_alert_about_a_child_is_always_mailed(conn, db_path, clock, catalogs, smtp_server) -> None:  # noqa: F811
+    person = await _person(conn, clock, "nl")
+    worker = await _worker(db_path, conn, catalogs, smtp_server, clock)
+    try:
+        await _say(conn, clock, person, "", "alert")
+        await drain(worker)
+        clock.advance(minutes=2)
+        await _say(conn, clock, person, "", "alert")  # another volunteer, unread: mailed all the same
+        await drain(worker)
+        subjects = [str(m.message["Subject"]) for m in smtp_server.received]
+        assert subjects == ["Dringend: een vrijwilliger van De Lantaarn meldt dat een kind misschien in gevaar is"] * 2
+    finally:
+        await worker.sender.conn.close()  # type: ignore[attr-defined]
