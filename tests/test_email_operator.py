@@ -179,3 +179,31 @@ async def test_with_a_login_the_connection_is_encrypted_first(
     finally:
         await sender_conn.close()
     assert smtp_tls_server.logins == [user] and [m.recipients for m in smtp_tls_server.received] == [[OVERVECHT_2]]
+
+
+async def test_alerts_held_for_a_team_reach_its_coordinator_who_joins_by_email(
+    conn: Connection, clock: FakeClock, catalogs
+) -> None:
+    from bot.runner import Runner
+    from db import alerts, outbox
+    from flows.model import Message, Notice, ToCoordinators
+    from flows.text import plain
+
+    await _directory(conn)
+    held = Message(
+        to=ToCoordinators(team_id="bt-overvecht"), parts=(plain("Invented alert"),),
+        notice=Notice(kind="alert", org="De Lantaarn"),
+    )
+    async with transaction(conn):
+        await alerts.hold(conn, "team:bt-overvecht", held, clock())
+    runner = Runner(conn, catalogs, clock, "telegram", vault=sealing.of(conn))
+    await runner.fire_timers()
+    assert await alerts.count(conn, "team:bt-overvecht") == 1  # nobody to read it yet: still held
+    code = await _invite(conn, clock, team_id="bt-overvecht")
+    async with transaction(conn):
+        assert isinstance(await register_email_person(conn, code, None, clock()), Joined)
+    await runner.fire_timers()
+    assert await alerts.count(conn, "team:bt-overvecht") == 0
+    (mailed,) = await outbox.waiting(conn, "email")
+    assert mailed.address == "overvecht@buurtteam.example" and mailed.body["notice"]["kind"] == "alert"
+    assert mailed.body["text"] == "Invented alert"
