@@ -51,7 +51,8 @@ def on_timer(
             "⏰ Reminder: {volunteer} is waiting for your answer to {case}.",
             volunteer=case.volunteer_name, case=ltr(case.id),
         )
-        return [again.model_copy(update={"parts": (reminder, *again.parts)})], []
+        notice = cases._notice(case, "reminder")
+        return [again.model_copy(update={"parts": (reminder, *again.parts), "notice": notice})], []
     return escalate(
         case, tn("No answer after {n} working hour.", "No answer after {n} working hours.", int(2 * hours)), now
     )
@@ -70,6 +71,7 @@ def escalate(case: Case, why: Text, now: datetime) -> Moved:
             t("From {volunteer} of {organisation}.", volunteer=case.volunteer_name, organisation=case.org_name),
         ),
         about=case.volunteer_id,
+        notice=cases._notice(case, "escalation"),
     )
     told = cases._to_volunteer(
         case,
@@ -104,6 +106,7 @@ def member_left(case: Case, now: datetime) -> Moved:
             t("From {volunteer} of {organisation}.", volunteer=case.volunteer_name, organisation=case.org_name),
             t("The volunteer has been told and can ask someone else in the team."),
         ),
+        notice=cases._notice(case, "escalation"),
     )
     if case.status == WAITING:
         news = t(

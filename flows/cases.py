@@ -36,6 +36,7 @@ from flows.model import (
     Effect,
     EraseParent,
     Message,
+    Notice,
     Schedule,
     ToUser,
     Unschedule,
@@ -130,7 +131,8 @@ def to_member(case: Case) -> Message:
     if case.kind is CaseKind.CONSULT:
         head = t("💬 Request for advice {case}: a situation, without naming the family.", case=ltr(case.id))
         return Message(
-            to=ToUser(user_id=case.member_id), parts=(head, who, _about(case), _question(case)), buttons=keyboard
+            to=ToUser(user_id=case.member_id), parts=(head, who, _about(case), _question(case)), buttons=keyboard,
+            notice=_notice(case, "consult"),
         )
     head = t("🤝 Request for a warm handover {case}", case=ltr(case.id))
     parts: list[Text | tuple[Text, ...]] = [head, who, _about(case), _question(case)]
@@ -146,7 +148,14 @@ def to_member(case: Case) -> Message:
         parts.append(_parent_details(case))
     if case.status == WAITING and case.urgent:
         parts.insert(1, t("⚠️ The volunteer reported that a child may be in danger."))
-    return Message(to=ToUser(user_id=case.member_id), parts=tuple(parts), buttons=keyboard)
+    return Message(
+        to=ToUser(user_id=case.member_id), parts=tuple(parts), buttons=keyboard, notice=_notice(case, "handover")
+    )
+
+
+def _notice(case: Case, kind: str) -> Notice:
+    """What an e-mail notice may say of a message about `case`: no personal data."""
+    return Notice(kind=kind, code=case.id, org=case.org_name)
 
 
 def _parent_details(case: Case) -> Text | tuple[Text, ...]:
@@ -294,6 +303,7 @@ def withdraw(case: Case, now: datetime) -> Moved:
                     ),
                     t("Please also delete any notes with their details that you made outside Wijkbrug."),
                 ),
+                notice=_notice(case, "news"),
             )
         ]
         if case.member_id
@@ -335,7 +345,7 @@ def _relay(case: Case, from_member: bool, text: str, language: str | None) -> li
     return [
         Message(
             to=ToUser(user_id=case.member_id or 0), parts=(head, said),
-            buttons=((button(case, CaseAction.NOTE, t("Answer")),),),
+            buttons=((button(case, CaseAction.NOTE, t("Answer")),),), notice=_notice(case, "message"),
         )
     ]
 
