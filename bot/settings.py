@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from zoneinfo import ZoneInfo
 
@@ -62,6 +63,10 @@ class Settings(BaseSettings):
     retention_days: int = 90
     text_retention_days: int = 180
     key_file: Path | None = None
+    # The web page (issue 16; bot/web/): where `wijkbrug run` serves it, as host:port (off when
+    # unset), behind the operator's HTTPS proxy; and the address people reach it at, for links.
+    web_listen: str | None = None
+    public_url: str | None = None
 
     def key_path(self) -> Path:
         return self.key_file or self.database.with_suffix(".key")
@@ -75,6 +80,33 @@ class Settings(BaseSettings):
         if value not in shipped:
             raise ValueError(f"not a shipped language; use one of {', '.join(sorted(shipped))}")
         return value
+
+    @field_validator("web_listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        host, colon, port = value.strip().rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("not host:port, such as 127.0.0.1:8080")
+        return value.strip()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
+            raise ValueError("not an http(s) address such as https://wijkbrug.example.nl")
+        return value.strip().rstrip("/")
+
+    def web_address(self) -> tuple[str, int] | None:
+        """Where the web page listens (host, port), or None when it is off."""
+        if self.web_listen is None:
+            return None
+        host, _, port = self.web_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,255 @@
+"""The web page over real HTTP (its aiohttp server on 127.0.0.1, an aiohttp client with a cookie
+jar): login links, sessions, the page, acting on a request through the core, the coordinator's
+summary, and every attack of the trust work on the web — refused, nothing changed, audited."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.i18n import Catalogs
+from bot.web import security
+from tests.web_world import CASE, NOW, World, link_for, request_waiting, serve_web, telegram_waiting
+
+
+def rows(database: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(database) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def refusals(world: World) -> list[tuple]:
+    return rows(world.database, "SELECT actor, subject FROM audit WHERE action = 'refused' ORDER BY id")
+
+
+def case_state(world: World) -> list[tuple]:
+    return rows(world.database, "SELECT status, version FROM cases") + rows(
+        world.database, "SELECT count(*) FROM case_events"
+    )
+
+
+@pytest.fixture
+async def world(tmp_path: Path, catalogs: Catalogs) -> World:
+    return await request_waiting(tmp_path / "web.sqlite3", catalogs)
+
+
+def browser() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # unsafe: cookies of 127.0.0.1
+
+
+@pytest.fixture
+async def site(world: World, catalogs: Catalogs) -> AsyncIterator[str]:
+    async with serve_web(world, catalogs) as (base, _):
+        yield base
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+async def log_in(client: aiohttp.ClientSession, base: str, world: World, user_id: int) -> str:
+    """Open a fresh login link; returns the page it leads to."""
+    async with client.get(f"{base}/login/{await link_for(world, user_id)}") as response:
+        assert response.status == 200 and str(response.url) == f"{base}/"
+        return await response.text()
+
+
+async def test_a_login_link_opens_the_member_s_page_with_the_request_in_dutch(site, world) -> None:
+    async with browser() as client:
+        link = await link_for(world, world.member)
+        async with client.get(f"{site}/login/{link}", allow_redirects=False) as response:
+            assert response.status == 303 and response.headers["Location"] == "/"
+            cookie = response.headers["Set-Cookie"]
+            assert cookie.startswith(f"{security.SESSION_COOKIE}=") and "HttpOnly" in cookie
+            assert "SameSite=Lax" in cookie and "Secure" not in cookie  # the public URL is http here
+        async with client.get(f"{site}/") as response:
+            html = await response.text()
+            for name, value in security.HEADERS.items():
+                assert response.headers[name] == value
+    assert '<html lang="nl" dir="ltr">' in html
+    assert f"Verzoek om een warme overdracht {CASE}" in html and ">Aannemen</button>" in html
+    assert "<script" not in html and "style=" not in html
+    # Only the hash of the session is stored; the link is used.
+    (stored,), = rows(world.database, "SELECT token_hash FROM web_sessions")
+    assert len(stored) == 64 and stored not in cookie
+    assert rows(world.database, "SELECT used_at IS NOT NULL FROM login_links") == [(1,)]
+
+
+async def test_accepting_on_the_page_goes_through_the_core_and_the_volunteer_hears_it(site, world) -> None:
+    async with browser() as client:
+        html = await log_in(client, site, world, world.member)
+        entry, accept = re.search(r'name="entry" value="(\d+)">\s*<button type="submit" name="button" '
+                                  r'value="(c:[^"]+:accept:\d+)"', html).groups()  # type: ignore[union-attr]
+        form = {"csrf": csrf(html), "entry": entry, "button": accept}
+        async with client.post(f"{site}/press", data=form) as response:
+            assert str(response.url) == f"{site}/"  # redirected to the page, with the answer on it
+            html = await response.text()
+    assert rows(world.database, "SELECT status FROM cases") == [("accepted",)]
+    assert "✓ Aannemen" in html and "Fatma" in html  # the parent's details, now that it is accepted
+    told = await telegram_waiting(world, world.volunteer_chat)
+    assert any(CASE in text and "kabul" in text for text in told), told
+
+
+async def test_asking_a_question_with_the_text_box_reaches_the_volunteer(site, world) -> None:
+    async with browser() as client:
+        html = await log_in(client, site, world, world.member)
+        ask = re.search(r'value="(c:[^"]+:note:\d+)">Vraag stellen', html).group(1)  # type: ignore[union-attr]
+        async with client.post(f"{site}/press", data={"csrf": csrf(html), "button": ask}) as response:
+            html = await response.text()
+        assert "Typ je bericht over" in html
+        question = "Is de brief van de school? (verzonnen)"
+        async with client.post(f"{site}/say", data={"csrf": csrf(html), "text": question}) as response:
+            html = await response.text()
+        assert "Doorgegeven." in html
+    assert any(question in text for text in await telegram_waiting(world, world.volunteer_chat))
+
+
+async def test_away_and_back_on_the_page(site, world) -> None:
+    async with browser() as client:
+        html = await log_in(client, site, world, world.member)
+        async with client.post(f"{site}/away", data={"csrf": csrf(html), "day": "24-12"}) as response:
+            html = await response.text()
+        assert "afwezig tot" in html
+        async with client.post(f"{site}/away", data={"csrf": csrf(html), "back": "1"}) as response:
+            assert "Welkom terug" in await response.text()
+
+
+async def test_a_replayed_link_and_an_unknown_one_are_refused_in_the_person_s_language_and_audited(site, world) -> None:
+    link = await link_for(world, world.member)
+    async with browser() as client:
+        async with client.get(f"{site}/login/{link}") as response:
+            assert response.status == 200
+    async with browser() as client:
+        async with client.get(f"{site}/login/{link}") as response:
+            assert response.status == 403 and "al gebruikt" in await response.text()
+        async with client.get(f"{site}/login/made-up", headers={"Accept-Language": "ar"}) as response:
+            html = await response.text()
+            assert response.status == 403 and '<html lang="ar" dir="rtl">' in html
+        async with client.get(f"{site}/") as response:
+            assert response.status == 401  # no session came of either
+    assert refusals(world) == [(f"user:{world.member}", "web:login-link:used"), ("web", "web:login-link:unknown")]
+    assert rows(world.database, "SELECT count(*) FROM web_sessions") == [(1,)]
+
+
+async def test_an_expired_link_offers_a_fresh_one_by_a_protected_form(world, catalogs) -> None:
+    sent_to: list[int] = []
+
+    async def fresh_link(conn, user_id, now) -> None:  # noqa: ANN001 - the e-mail channel's part
+        sent_to.append(user_id)
+
+    link = await link_for(world, world.member, now=NOW.replace(hour=1), hours=1)
+    async with serve_web(world, catalogs, fresh_link=fresh_link) as (base, _), browser() as client:
+        async with client.get(f"{base}/login/{link}") as response:
+            html = await response.text()
+            assert response.status == 410 and "verlopen" in html and f'action="/login/{link}/fresh"' in html
+        async with client.post(f"{base}/login/{link}/fresh", data={"csrf": "forged"}) as response:
+            assert response.status == 403
+        assert sent_to == []
+        async with client.post(f"{base}/login/{link}/fresh", data={"csrf": csrf(html)}) as response:
+            assert response.status == 200 and "nieuwe link" in (await response.text()).lower()
+        assert sent_to == [world.member]
+    assert ("web", "web:csrf") in refusals(world)
+
+
+async def test_link_use_is_rate_limited_per_client(world, catalogs) -> None:
+    async with serve_web(world, catalogs, links=security.LinkLimit(per_minute=0.001, burst=3)) as (base, _):
+        async with browser() as client:
+            statuses = []
+            for _ in range(5):
+                async with client.get(f"{base}/login/made-up") as response:
+                    statuses.append(response.status)
+    assert statuses == [403, 403, 403, 429, 429]
+    assert ("web", "web:rate-limit") in refusals(world)
+
+
+async def test_a_form_without_its_csrf_token_changes_nothing_and_is_audited(site, world) -> None:
+    before = case_state(world)
+    async with browser() as client:
+        html = await log_in(client, site, world, world.member)
+        accept = re.search(r'value="(c:[^"]+:accept:\d+)"', html).group(1)  # type: ignore[union-attr]
+        for form in ({"button": accept}, {"button": accept, "csrf": "0" * 64}):
+            async with client.post(f"{site}/press", data=form) as response:
+                assert response.status == 403
+    assert case_state(world) == before
+    assert refusals(world) == [(f"user:{world.member}", "web:csrf")]
+
+
+async def test_a_logged_out_session_is_refused_and_changes_nothing(site, world) -> None:
+    before = case_state(world)
+    async with browser() as client:
+        html = await log_in(client, site, world, world.member)
+        token = client.cookie_jar.filter_cookies(site)[security.SESSION_COOKIE].value  # type: ignore[arg-type]
+        accept = re.search(r'value="(c:[^"]+:accept:\d+)"', html).group(1)  # type: ignore[union-attr]
+        async with client.post(f"{site}/logout", data={"csrf": csrf(html)}) as response:
+            assert response.status == 200 and "uitgelogd" in await response.text()
+    assert rows(world.database, "SELECT count(*) FROM web_sessions") == [(0,)]
+    async with browser() as client:  # the old cookie, kept by someone
+        client.cookie_jar.update_cookies({security.SESSION_COOKIE: token})
+        async with client.post(f"{site}/press", data={"csrf": csrf(html), "button": accept}) as response:
+            assert response.status == 401
+        async with client.get(f"{site}/") as response:
+            assert response.status == 401
+    assert case_state(world) == before
+    assert ("web", "web:no-session") in refusals(world)
+
+
+async def test_another_member_s_case_by_url_or_by_press_is_refused_and_audited(site, world) -> None:
+    before = case_state(world)
+    async with browser() as client:
+        html = await log_in(client, site, world, world.colleague)
+        async with client.get(f"{site}/case/{CASE}") as response:
+            text = await response.text()
+            assert response.status == 404 and "Fatma" not in text and CASE not in text
+        async with client.get(f"{site}/file/1") as response:
+            assert response.status == 404
+        async with client.get(f"{site}/summary") as response:
+            assert response.status == 404  # a member is no coordinator
+        forged = f"c:{CASE}:accept:1"
+        async with client.post(f"{site}/press", data={"csrf": csrf(html), "button": forged}) as response:
+            html = await response.text()
+        assert "Fatma" not in html
+    assert case_state(world) == before
+    assert refusals(world) == [
+        (f"user:{world.colleague}", f"web:case:{CASE}"), (f"user:{world.colleague}", "web:file"),
+        (f"user:{world.colleague}", "web:summary"), (f"user:{world.colleague}", CASE),
+    ]
+
+
+async def test_the_member_s_own_case_page(site, world) -> None:
+    async with browser() as client:
+        await log_in(client, site, world, world.member)
+        async with client.get(f"{site}/case/{CASE}") as response:
+            html = await response.text()
+    assert response.status == 200 and CASE in html and ">Aannemen</button>" in html
+
+
+async def test_the_coordinator_s_summary_chart_and_csv_are_of_their_scope(site, world) -> None:
+    async with browser() as client:
+        await log_in(client, site, world, world.coordinator)
+        async with client.get(f"{site}/summary") as response:
+            html = await response.text()
+            assert response.status == 200 and "Overvecht" in html
+        async with client.get(f"{site}/summary/chart.png") as response:
+            assert response.content_type == "image/png" and (await response.read()).startswith(b"\x89PNG")
+        async with client.get(f"{site}/summary.csv?week=last") as response:
+            assert response.content_type == "text/csv" and (await response.read()).startswith(b"\xef\xbb\xbf")
+    assert rows(world.database, "SELECT actor, action FROM audit WHERE action = 'export'") == [
+        (f"user:{world.coordinator}", "export")
+    ]
+
+
+async def test_a_revoked_person_s_session_ends(site, world) -> None:
+    async with browser() as client:
+        await log_in(client, site, world, world.member)
+        with sqlite3.connect(world.database) as conn:
+            conn.execute("UPDATE users SET revoked_at = '2026-11-30T11:00:00+00:00' WHERE id = ?", (world.member,))
+        async with client.get(f"{site}/") as response:
+            assert response.status == 401
+    assert rows(world.database, "SELECT count(*) FROM web_sessions") == [(0,)]
+    assert (f"user:{world.member}", "web:revoked") in refusals(world)
