@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from bot.i18n import Catalogs
 from bot.web import security
@@ -184,7 +185,7 @@ async def test_a_logged_out_session_is_refused_and_changes_nothing(site, world) 
     before = case_state(world)
     async with browser() as client:
         html = await log_in(client, site, world, world.member)
-        token = client.cookie_jar.filter_cookies(site)[security.SESSION_COOKIE].value  # type: ignore[arg-type]
+        token = client.cookie_jar.filter_cookies(URL(site))[security.SESSION_COOKIE].value
         accept = re.search(r'value="(c:[^"]+:accept:\d+)"', html).group(1)  # type: ignore[union-attr]
         async with client.post(f"{site}/logout", data={"csrf": csrf(html)}) as response:
             assert response.status == 200 and "uitgelogd" in await response.text()

@@ -15,7 +15,6 @@ WORDS: dict[str, Text] = {
     "no_cases": t("No open requests."),
     "answer_label": t("Your answer, a reason or a question"),
     "send": t("Send"),
-    "chosen": t("Answered"),
     "download": t("Download"),
     "away_label": t("Away until (day-month, such as 24-12)"),
     "away": t("I am away"),
