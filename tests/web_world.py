@@ -48,14 +48,16 @@ class World:
     volunteer_chat: int  # the volunteer's Telegram chat
 
 
-async def request_waiting(database: Path, catalogs: Catalogs, with_key_file: bool = False) -> World:
+async def request_waiting(
+    database: Path, catalogs: Catalogs, with_key_file: bool = False, member_language: str = "nl"
+) -> World:
     """Replay the story's steps up to the request; the member reads the web page (their preferred
     address is `web`) before it is sent, so the request goes into their feed."""
     vault = Vault(load_keys(None, database.with_suffix(".key"), create=True)) if with_key_file else Vault.generate()
     story = Story(STORY, catalogs, database, vault=vault)
     clock = Clock(datetime(2026, 11, 30, 10, 0, tzinfo=AMSTERDAM))
     for name, role, bound, language in (
-        ("Ayşe", "volunteer", "lantaarn", "tr"), ("Emre", "member", "c-overvecht-2", "nl"),
+        ("Ayşe", "volunteer", "lantaarn", "tr"), ("Emre", "member", "c-overvecht-2", member_language),
         ("Joost", "member", "c-overvecht-3", "nl"), ("Petra", "coordinator", "team:bt-overvecht", "nl"),
     ):
         story.people[name] = Person(name, 7000 + len(story.people), Role(role), bound, language)

@@ -23,12 +23,14 @@ from flows.model import Role
 
 
 def _week(request: web.Request) -> tuple[summary.Week, str]:
-    """This week, or the one before (`?week=last`): the two a coordinator looks at."""
+    """This week, the one before (`?week=last`) or an ISO week (`?week=2026-W47`), read as
+    `/summary` reads it; a week that does not exist or has not begun: this week."""
     today = site(request).now().astimezone(site(request).catalogs.timezone).date()
-    this = summary.week_of(today)
-    if request.query.get("week") == "last":
-        return this.previous(), "last"
-    return this, ""
+    asked = request.query.get("week", "")[:20]
+    found = summary.read_week(asked, today) if asked else None
+    if isinstance(found, summary.Week):
+        return found, "last" if asked == "last" else found.label
+    return summary.week_of(today), ""
 
 
 async def _coordinator(request: web.Request) -> tuple[Account | None, web.Response | None]:
@@ -58,7 +60,7 @@ async def summary_page(request: web.Request) -> web.Response:
     directory = await here.channel.runner.directory()
     text = here.catalogs.render_parts(tuple(summary.report_parts(report, directory)), account.language)
     paragraphs = [part.split("\n") for part in text.split("\n\n")]
-    query = "?week=last" if which else ""
+    query = f"?week={which}" if which else ""
     return page(
         request, "summary.html", account.language, csrf_cookie=request.cookies.get(security.SESSION_COOKIE, ""),
         paragraphs=paragraphs, which=which, chart=f"/summary/chart.png{query}", csv=f"/summary.csv{query}",
