@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     bound.add_argument("--team", help="for a wijkteam's coordinator: the team's id in the directory")
     invite.add_argument("--days", type=int, default=None, help="days until it expires (default 14)")
     invite.add_argument("--json", action="store_true", help="print JSON: code, link, expires_at")
+    invite.add_argument(
+        "--email", action="store_true",
+        help="send it by e-mail to the directory's address of the contact (or team) instead: they use Wijkbrug "
+        "by e-mail and the web page (needs WIJKBRUG_SMTP_HOST, _FROM and WIJKBRUG_PUBLIC_URL)",
+    )
 
     commands.add_parser("migrate", help="create or update the database schema")
 
@@ -147,7 +152,9 @@ def _dispatch(settings: Settings, command: str, args: argparse.Namespace) -> int
         return asyncio.run(cli_demo.demo(settings, script, language, database))
     if command == "invite":
         return asyncio.run(
-            cli_access.invite(settings, Role(args.role), args.org, args.contact, args.team, args.days, args.json)
+            cli_access.invite(
+                settings, Role(args.role), args.org, args.contact, args.team, args.days, args.json, args.email
+            )
         )
     if command == "migrate":
         return asyncio.run(cli_database.migrate(settings))

@@ -24,6 +24,7 @@ async def invite(
     team_id: str | None,
     days: int | None,
     as_json: bool,
+    by_email: bool = False,
 ) -> int:
     if (role is Role.MEMBER) != (contact_id is not None) or (team_id is not None and role is not Role.COORDINATOR):
         raise OperatorError(
@@ -45,6 +46,10 @@ async def invite(
         valid = timedelta(days=days if days is not None else settings.invite_days)
         if valid <= timedelta(0):
             raise OperatorError("--days must be 1 or more")
+        if by_email:
+            from bot.cli_email import invite_by_email
+
+            return await invite_by_email(conn, settings, role, org_id, contact_id, team_id, valid, as_json)
         async with transaction(conn):
             made = await invites.create(
                 conn, role=role, org_id=org_id, contact_id=contact_id, team_id=team_id, now=utc_now(), valid_for=valid

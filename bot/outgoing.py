@@ -9,7 +9,8 @@ terminal; later WhatsApp (which cannot edit a message) and e-mail. Nothing here 
 The kinds:
     say       text, with buttons (each an id the channel hands back when it is pressed, and a label),
               a file the bot made (a chart, an export), a file a person sent (forwarded by the
-              channel's own reference), or a person the reader may write to in one tap
+              channel's own reference), or a person the reader may write to in one tap; and a
+              `notice` (kind, code, organisation) for a channel that only notifies (e-mail)
     chosen    the choice made on an earlier prompt: "replace the prompt `ref` by this text"
               (a channel that cannot edit may show it as a new line, or not at all)
     answer    the answer to a press (`press`: the channel's id of it), with a short notice or none
@@ -58,12 +59,22 @@ class Person(TypedDict):
     address: str
 
 
+class Notice(TypedDict):
+    """For a channel that only notifies (e-mail): what kind of news a message is, without personal
+    data (flows.model.Notice). Chat channels ignore it."""
+
+    kind: str
+    code: str
+    org: str
+
+
 class Say(TypedDict):
     text: str
     buttons: NotRequired[list[list[Button]]]
     file: NotRequired[File]
     forwarded: NotRequired[Forwarded]
     person: NotRequired[Person]
+    notice: NotRequired[Notice]
 
 
 class Chosen(TypedDict):

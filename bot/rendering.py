@@ -77,6 +77,8 @@ async def _render_for(work: Work, account: Account, message: Message) -> None:
         body = outgoing.say(piece, buttons if last else None)
         if person is not None and last:
             body["person"] = person  # after the text, where the channel can link to them
+        if message.notice is not None and last:
+            body["notice"] = {"kind": message.notice.kind, "code": message.notice.code, "org": message.notice.org}
         await store(work, account, "say", body)
 
 

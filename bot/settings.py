@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "WIJKBRUG_"
@@ -64,9 +65,59 @@ class Settings(BaseSettings):
     text_retention_days: int = 180
     key_file: Path | None = None
     # The web page (issue 16; bot/web/): where `wijkbrug run` serves it, as host:port (off when
-    # unset), behind the operator's HTTPS proxy; and the address people reach it at, for links.
+    # unset), behind the operator's HTTPS proxy (WIJKBRUG_PUBLIC_URL below is where people reach it).
     web_listen: str | None = None
-    public_url: str | None = None
+    # E-mail notices for people without a chat app (docs/privacy.md, "E-mail"). Off while
+    # WIJKBRUG_SMTP_HOST is unset; with it, WIJKBRUG_SMTP_FROM and WIJKBRUG_PUBLIC_URL are needed.
+    # With a user and password the connection is encrypted first (STARTTLS; TLS on port 465).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = Field(default=None, validate_default=True)
+    smtp_from: str | None = Field(default=None, validate_default=True)
+    # Where people reach the web page (behind the operator's HTTPS proxy): links in e-mails start with it.
+    public_url: str | None = Field(default=None, validate_default=True)
+    # A person gets one e-mail per case in this many minutes, unless they opened the page since.
+    email_quiet_minutes: float = Field(default=15, ge=0)
+
+    @field_validator("smtp_host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or any(c.isspace() or c in "/:@" for c in value.strip())):
+            raise ValueError("not a host name, such as smtp.example.org (the port goes in WIJKBRUG_SMTP_PORT)")
+        return value.strip() if value else None
+
+    @field_validator("smtp_password")
+    @classmethod
+    def _login(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if (value is None) != (info.data.get("smtp_user") is None):
+            raise ValueError("WIJKBRUG_SMTP_USER and WIJKBRUG_SMTP_PASSWORD go together: set both or neither")
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _from(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("smtp_host") is not None:
+                raise ValueError("needed when WIJKBRUG_SMTP_HOST is set: the address e-mails come from")
+            return None
+        _, address = parseaddr(value)
+        local, at, domain = address.rpartition("@")
+        if not (at and local and "." in domain):
+            raise ValueError("not an e-mail address, such as wijkbrug@example.org or Wijkbrug <wijkbrug@example.org>")
+        return value.strip()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("smtp_host") is not None:
+                raise ValueError("needed when WIJKBRUG_SMTP_HOST is set: the links in e-mails start with it")
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("not a web address, such as https://wijkbrug.example.org")
+        return value.strip().rstrip("/")
 
     def key_path(self) -> Path:
         return self.key_file or self.database.with_suffix(".key")
@@ -90,16 +141,6 @@ class Settings(BaseSettings):
         if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("not host:port, such as 127.0.0.1:8080")
         return value.strip()
-
-    @field_validator("public_url")
-    @classmethod
-    def _public(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        url = urlsplit(value.strip())
-        if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
-            raise ValueError("not an http(s) address such as https://wijkbrug.example.nl")
-        return value.strip().rstrip("/")
 
     def web_address(self) -> tuple[str, int] | None:
         """Where the web page listens (host, port), or None when it is off."""

@@ -32,6 +32,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.warnings import PTBUserWarning
 
 from bot import delivery, memory
+from bot.email_send import side_channels
 from bot.http import AiohttpRequest
 from bot.i18n import Catalogs
 from bot.runner import Flood, Runner
@@ -97,6 +98,7 @@ class TelegramBot:
         poll_db = await connect(self.settings.database)
         work_db = await connect(self.settings.database)
         send_db = await connect(self.settings.database)
+        side_dbs: list[Connection] = []
         try:
             await self._initialize()
             me = app.bot.bot
@@ -134,7 +136,9 @@ class TelegramBot:
                 retention_days=self.settings.retention_days, text_retention_days=self.settings.text_retention_days,
                 flood=Flood(per_minute=self.settings.flood_per_minute), send_now=worker.send_now,
             )
-            for conn in (poll_db, work_db, send_db):
+            # The web page's feed and e-mail notices, when set up (bot/email_send.py).
+            side, side_dbs = await side_channels(self.settings, self.catalogs, self.clock, vault, self.patience)
+            for conn in (poll_db, work_db, send_db, *side_dbs):
                 await leave_checkpoints_to(conn)
             receive = self._poll(poll_db) if self.webhook is None else self._serve_webhook(poll_db)
             forever = [  # the bot runs while these do; the first to fail stops it
@@ -142,6 +146,7 @@ class TelegramBot:
                 asyncio.create_task(receive, name="receive"),
                 asyncio.create_task(self._process(runner, worker), name="process"),
                 asyncio.create_task(worker.run(), name="deliver"),
+                *(asyncio.create_task(w.run(), name=f"deliver-{w.channel}") for w in side),
             ]
             if (page := web_page(self.settings, self.catalogs, self.clock, vault, self.patience)) is not None:
                 forever.append(asyncio.create_task(page, name="web"))  # the web page, a channel of its own
@@ -164,7 +169,7 @@ class TelegramBot:
             # could not be reached), but the sessions were opened by then: close them here.
             for request in self._http:
                 await request.shutdown()
-            for conn in (poll_db, work_db, send_db):
+            for conn in (poll_db, work_db, send_db, *side_dbs):
                 await conn.close()
 
     async def _initialize(self) -> None:

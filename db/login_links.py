@@ -75,3 +75,11 @@ async def forget_old(conn: Connection, before: datetime) -> int:
     """Drop links that expired before `before` (retention: they open nothing any more)."""
     cursor = await conn.execute("DELETE FROM login_links WHERE expires_at < ?", (before.isoformat(),))
     return cursor.rowcount
+
+
+async def opened_since(conn: Connection, user_id: int, since: datetime) -> bool:
+    """Whether the person opened a link of theirs at `since` or later (they read their page)."""
+    async with conn.execute(
+        "SELECT 1 FROM login_links WHERE user_id = ? AND used_at >= ? LIMIT 1", (user_id, since.isoformat())
+    ) as cursor:
+        return await cursor.fetchone() is not None

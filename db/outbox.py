@@ -138,6 +138,17 @@ async def size(conn: Connection, channel: str | None = None) -> int:
     return int(row[0]) if row else 0
 
 
+async def waiting_at(conn: Connection, channel: str, address: str, kind: str) -> list[Outgoing]:
+    """The messages of one kind still waiting for one address, oldest first."""
+    async with conn.execute(
+        "SELECT id, address, kind, payload, attempts FROM outbox WHERE channel = ? AND address = ? AND kind = ? "
+        "ORDER BY id",
+        (channel, address, kind),
+    ) as cur:
+        rows = await cur.fetchall()
+    return [_outgoing(conn, r) for r in rows]
+
+
 async def waiting(conn: Connection, channel: str) -> list[Outgoing]:
     """Every waiting message of a channel, oldest first (for inspection and tests)."""
     async with conn.execute(

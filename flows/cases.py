@@ -37,6 +37,7 @@ from flows.model import (
     Effect,
     EraseParent,
     Message,
+    Notice,
     Schedule,
     ToCoordinators,
     ToUser,
@@ -126,7 +127,10 @@ def to_member(case: Case) -> Message:
     keyboard = buttons_for(case, MEMBER)
     if case.kind is CaseKind.CONSULT:
         head = t("💬 Request for advice {case}: a situation, without naming the family.", case=ltr(case.id))
-        return Message(to=ToUser(user_id=case.member_id), parts=(head, who, _about(case), _question(case)), buttons=keyboard)
+        return Message(
+            to=ToUser(user_id=case.member_id), parts=(head, who, _about(case), _question(case)), buttons=keyboard,
+            notice=_notice(case, "consult"),
+        )
     head = t("🤝 Request for a warm handover {case}", case=ltr(case.id))
     parts: list[Text | tuple[Text, ...]] = [head, who, _about(case), _question(case)]
     if not consent_names_member(case) and case.status in (WAITING, *MEMBER_SEES_PARENT):
@@ -137,7 +141,14 @@ def to_member(case: Case) -> Message:
         parts.append(_parent_details(case))
     if case.status == WAITING and case.urgent:
         parts.insert(1, t("⚠️ The volunteer reported that a child may be in danger."))
-    return Message(to=ToUser(user_id=case.member_id), parts=tuple(parts), buttons=keyboard)
+    return Message(
+        to=ToUser(user_id=case.member_id), parts=tuple(parts), buttons=keyboard, notice=_notice(case, "handover")
+    )
+
+
+def _notice(case: Case, kind: str) -> Notice:
+    """What an e-mail notice may say of a message about `case`: no personal data."""
+    return Notice(kind=kind, code=case.id, org=case.org_name)
 
 
 def _parent_details(case: Case) -> Text | tuple[Text, ...]:
@@ -245,6 +256,7 @@ def withdraw(case: Case, now: datetime) -> Moved:
                 t("The parent has withdrawn consent for {case}. Their details have been erased from Wijkbrug and the request is closed.", case=ltr(case.id)),
                 t("Please also delete any notes with their details that you made outside Wijkbrug."),
             ),
+            notice=_notice(case, "news"),
         )
     ] if case.member_id else []
     messages += _to_volunteer(case, t("Consent for {case} is withdrawn: the parent's details are erased, and {name} has been told.", case=ltr(case.id), name=case.contact_name))
@@ -287,7 +299,12 @@ def _relay(case: Case, from_member: bool, text: str, language: str | None) -> li
         head = t("💬 {name} ({team}) about {case}:", name=case.contact_name, team=case.team_name, case=ltr(case.id))
         return _to_volunteer(case, head, said, buttons=((button(case, CaseAction.NOTE, t("Answer")),),))
     head = t("💬 {volunteer} ({organisation}) about {case}:", volunteer=case.volunteer_name, organisation=case.org_name, case=ltr(case.id))
-    return [Message(to=ToUser(user_id=case.member_id or 0), parts=(head, said), buttons=((button(case, CaseAction.NOTE, t("Answer")),),))]
+    answer = ((button(case, CaseAction.NOTE, t("Answer")),),)
+    return [
+        Message(
+            to=ToUser(user_id=case.member_id or 0), parts=(head, said), buttons=answer, notice=_notice(case, "message")
+        )
+    ]
 
 
 def on_timer(
@@ -303,7 +320,7 @@ def on_timer(
     if kind == "remind":
         again = to_member(case)
         reminder = t("⏰ Reminder: {volunteer} is waiting for your answer to {case}.", volunteer=case.volunteer_name, case=ltr(case.id))
-        return [again.model_copy(update={"parts": (reminder, *again.parts)})], []
+        return [again.model_copy(update={"parts": (reminder, *again.parts), "notice": _notice(case, "reminder")})], []
     return escalate(case, tn("No answer after {n} working hour.", "No answer after {n} working hours.", int(2 * hours)), now)
 
 
@@ -317,6 +334,7 @@ def escalate(case: Case, why: Text, now: datetime) -> Moved:
             t("From {volunteer} of {organisation}.", volunteer=case.volunteer_name, organisation=case.org_name),
         ),
         about=case.volunteer_id,
+        notice=_notice(case, "escalation"),
     )
     told = _to_volunteer(case, t("{name} has not answered {case} yet. The wijkteam's coordinator is following it up.", name=case.contact_name, case=ltr(case.id)))
     return [alert, *told], [_change(case, case.status, now, escalated=True)]
@@ -346,6 +364,7 @@ def member_left(case: Case, now: datetime) -> Moved:
             t("From {volunteer} of {organisation}.", volunteer=case.volunteer_name, organisation=case.org_name),
             t("The volunteer has been told and can ask someone else in the team."),
         ),
+        notice=_notice(case, "escalation"),
     )
     if case.status == WAITING:
         news = t(

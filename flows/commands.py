@@ -10,7 +10,7 @@ from flows import case_rules, cases, intake, summary
 from flows.asking import ask, detour, reask, reply, say
 from flows.away import parse_day
 from flows.directory import Directory
-from flows.model import Command, Effect, Env, Message, Role, SetAway, ToUser, Transition, Upload, User
+from flows.model import Command, Effect, Env, Message, Notice, Role, SetAway, ToUser, Transition, Upload, User
 from flows.spec import Part
 from flows.state import Conversation, Draft, Step
 from flows.steps import cancel, question_line, set_language
@@ -205,7 +205,10 @@ def weekly_push(user: User, report: summary.Report, directory: Directory) -> lis
     """Monday's summary of last week, pushed to a coordinator."""
     dumped = report.model_dump(mode="json")
     intro = t("Good morning! Here is last week's summary.")
-    text = Message(to=ToUser(user_id=user.id), parts=(intro, *summary.report_parts(report, directory)))
+    text = Message(
+        to=ToUser(user_id=user.id), parts=(intro, *summary.report_parts(report, directory)),
+        notice=Notice(kind="summary"),
+    )
     return [text, _chart(user, report, dumped)]
 
 

@@ -153,6 +153,19 @@ class Upload(BaseModel):
     excel: bool = False  # for csv: ";" between columns and local times, for a Dutch Excel (bot/export.py)
 
 
+class Notice(BaseModel):
+    """What a channel that only notifies (e-mail, issue 16) may say of a message outside the app,
+    with no personal data: its kind, the case's or question's code, and who asks (the
+    organisation's name). Chat channels ignore it."""
+
+    model_config = ConfigDict(frozen=True)
+    # handover, consult, reminder, message (from the other side of a case), escalation, alert
+    # (a child may be in danger), summary; a channel shows any other kind as plain news.
+    kind: str
+    code: str = ""
+    org: str = ""
+
+
 class Message(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -166,6 +179,7 @@ class Message(BaseModel):
     reach: int | None = None
     upload: Upload | None = None  # a file made for the recipient (a chart, a CSV export)
     about: int | None = None  # the user an alert names: held, it is erased with them
+    notice: Notice | None = None  # for a channel that only notifies: what kind of news this is
 
 
 class SetLanguage(BaseModel):

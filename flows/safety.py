@@ -17,7 +17,7 @@ review: each of them then gets a second message saying the alert was a mistake.
 from __future__ import annotations
 
 from flows import intake
-from flows.model import Env, Message, ToCoordinators, ToUser, User
+from flows.model import Env, Message, Notice, ToCoordinators, ToUser, User
 from flows.state import Draft, Step
 from flows.terms import Scope
 from flows.text import Text, ltr, t, when
@@ -52,6 +52,7 @@ def on_danger(user: User, env: Env, draft: Draft) -> tuple[list[Message], Draft]
             parts=(intake.coordinator_alert(user.name, env.now), _tap_hint(user)),
             reach=user.id,
             about=user.id,
+            notice=Notice(kind="alert", org=env.directory.organisation_name(user.org_id, "")),
         )
         return [_say(user, *texts), alert], draft.model_copy(update={"alerted": (org,)})
     # TRANSLATORS: child-safety text, shown when nobody of the volunteer's organisation can be
@@ -98,7 +99,12 @@ def on_postcode(user: User, env: Env, draft: Draft) -> tuple[list[Message], list
             emergency=ltr("112"),
             veilig_thuis=ltr(VEILIG_THUIS),
         )
-        alerts.append(Message(to=_to(scope), parts=(text, _tap_hint(user)), reach=user.id, about=user.id))
+        alerts.append(
+            Message(
+                to=_to(scope), parts=(text, _tap_hint(user)), reach=user.id, about=user.id,
+                notice=Notice(kind="alert", org=org),
+            )
+        )
         told.append(t("I have alerted the coordinator of {team}, the wijkteam for this postcode; they can write to you here.", team=team.name))
     return alerts, told, draft.model_copy(update={"alerted": tuple(alerted)})
 
@@ -120,6 +126,7 @@ def correct(user: User, env: Env, draft: Draft) -> tuple[list[Message], list[Tex
             ),
             reach=user.id,
             about=user.id,
+            notice=Notice(kind="news", org=env.directory.organisation_name(user.org_id, "")),
         )
         for scope in draft.alerted
     ]
@@ -176,4 +183,5 @@ def urgent_alert(team_id: str, code: str, wijk_name: str, theme: str, org_name: 
         to=ToCoordinators(team_id=team_id),
         parts=(head, t("{field}: {value}", field=t("Theme"), value=intake.THEMES.get(theme, intake.THEMES["other"]))),
         reach=volunteer_id,
+        notice=Notice(kind="alert", code=code, org=org_name),
     )

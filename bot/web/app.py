@@ -100,6 +100,12 @@ def from_settings(settings, catalogs, clock, vault, patience):  # noqa: ANN001, 
     return serve(channel, *address, settings.public_url, fresh_link, register)
 
 
-def email_parts() -> tuple[FreshLink | None, Register | None]:
-    """The e-mail channel's fresh link and registration, where that channel is installed."""
-    return None, None
+def email_parts() -> tuple[FreshLink, Register]:
+    """The e-mail channel's fresh link and registration (bot/email_people.py)."""
+    from bot.email_people import Joined, register_email_person, send_fresh_link
+
+    async def register(conn, code: str, now, language: str) -> int | None:  # noqa: ANN001
+        joined = await register_email_person(conn, code, None, now, language)
+        return joined.user_id if isinstance(joined, Joined) else None
+
+    return send_fresh_link, register

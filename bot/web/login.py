@@ -121,7 +121,7 @@ async def join(request: web.Request) -> web.StreamResponse:
     user_id = None
     if here.register is not None:
         async with here.channel.transaction() as conn:
-            user_id = await here.register(conn, request.match_info["code"][:100], here.now())
+            user_id = await here.register(conn, request.match_info["code"][:100], here.now(), language_of(request))
             if user_id is None:
                 await privacy.refused(conn, "web", "web:invite", here.now())
     account = await users.get(here.conn, user_id) if user_id is not None else None

@@ -26,7 +26,7 @@ SITE_KEY: web.AppKey[Site] = web.AppKey("site")
 # The e-mail channel's parts the pages call (bot/email/…): a fresh link to a person's own address,
 # and registering the person an e-mail invitation was for. None until that channel is there.
 FreshLink = Callable[[Connection, int, datetime], Awaitable[object]]
-Register = Callable[[Connection, str, datetime], Awaitable[int | None]]
+Register = Callable[[Connection, str, datetime, str], Awaitable[int | None]]
 
 
 @dataclass

@@ -1,0 +1,102 @@
+"""A real SMTP server on 127.0.0.1 for the e-mail tests (aiosmtpd, on a thread of its own): it keeps
+what it receives, parsed, and answers RCPT TO for chosen addresses with a chosen refusal (a 4xx
+"try later", a 5xx "no such mailbox")."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+try:
+    from aiosmtpd.controller import Controller
+except ImportError:  # pragma: no cover - the test extra installs it
+    Controller = None  # type: ignore[assignment,misc]
+
+LINK = re.compile(r"https?://[^\s<>\"]+/(?:login|join)/[A-Za-z0-9_\-]+")
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    message: EmailMessage
+
+    def part(self, subtype: str) -> str:
+        found = self.message.get_body(preferencelist=(subtype,))
+        assert found is not None, f"no text/{subtype} part"
+        return str(found.get_content())
+
+    @property
+    def text(self) -> str:
+        return self.part("plain")
+
+    @property
+    def html(self) -> str:
+        return self.part("html")
+
+    def link(self) -> str:
+        """The link in the plain-text part (the login or join link)."""
+        found = LINK.findall(self.text)
+        assert len(found) == 1, f"expected one link, found {len(found)}"
+        return found[0]
+
+
+@dataclass
+class Handler:
+    received: list[Received] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)  # recipient → the RCPT answer, e.g. "550 no such user"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        answer = self.refuse.get(address.lower())
+        if answer is not None:
+            return answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted"
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    handler: Handler
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+    def refuse(self, address: str, answer: str) -> None:
+        self.handler.refuse[address.lower()] = answer
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    if Controller is None:
+        pytest.fail("aiosmtpd is missing: install the test extra (pip install -e '.[test]')", pytrace=False)
+    handler = Handler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, handler)
+    finally:
+        controller.stop()
