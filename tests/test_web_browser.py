@@ -34,7 +34,8 @@ WEEK = "2026-W49"  # the week of the story's request (30 November 2026)
 @pytest.fixture
 async def chromium() -> AsyncIterator[object]:
     if not CHROMIUM.exists():
-        pytest.fail("the browser tests need Debian's chromium: run `apt-get install -y chromium` as root", pytrace=False)
+        missing = "the browser tests need Debian's chromium: run `apt-get install -y chromium` as root"
+        pytest.fail(missing, pytrace=False)
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -106,7 +107,8 @@ async def test_the_member_accepts_in_chromium_and_the_volunteer_hears_it_on_tele
         await feed.get_by_text("✓ Aannemen").first.wait_for()
 
         def told(server: FakeBotApi) -> bool:
-            return any(CASE in m.get("text", "") and "kabul" in m.get("text", "") for m in server.messages(world.volunteer_chat))
+            texts = [m.get("text", "") for m in server.messages(world.volunteer_chat)]
+            return any(CASE in text and "kabul" in text for text in texts)
 
         await api.wait_for(told, timeout=20)
 
@@ -120,7 +122,7 @@ async def test_the_member_s_page_in_arabic_reads_right_to_left(tmp_path, catalog
         html = page.locator("html")
         assert (await html.get_attribute("lang"), await html.get_attribute("dir")) == ("ar", "rtl")
         await page.locator("ol.feed").get_by_text(CASE).first.wait_for()
-        assert await page.get_by_label("إجابتك أو سبب أو سؤال").is_visible()  # the text box has its label
+        assert await page.get_by_label("إجابتك أو سبب أو سؤال").is_visible()  # the text box is labelled
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "member-ar.png"), full_page=True)
 
