@@ -27,7 +27,7 @@ from db import directory as stored_directory
 from db.connection import Connection, StorageTrouble
 from db.vault import Vault
 from flows import summary
-from flows.cases import Case
+from flows.cases import Case, Moved
 from flows.directory import Directory
 from flows.holidays_nl import dutch_holidays
 from flows.model import Env, Input, Transition, User
@@ -42,6 +42,10 @@ class Flow(Protocol):
     def case_action(
         self, state: Conversation, user: User, case: Case, action: str, version: int, env: Env
     ) -> Transition: ...
+
+    def on_timer(
+        self, case: Case, kind: str, hours: float, now: datetime, member_gone: bool = False
+    ) -> Moved: ...
 
 
 class StorageProblem(StorageTrouble):

@@ -48,7 +48,7 @@ class Runner:
         clock: Callable[[], datetime],
         channel: str = "telegram",
         *,
-        flow: Flow = session,  # type: ignore[assignment]
+        flow: Flow = session,
         new_code: Callable[[], str] = new_question_code,
         new_case: Callable[[], str] = new_case_id,
         vault: Vault | None = None,

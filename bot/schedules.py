@@ -39,7 +39,9 @@ async def fire_timers(core: Core) -> int:
                 if case is not None:
                     member = await work.account(case.member_id) if case.member_id else None
                     gone = member is None or bool(member.revoked_at)
-                    messages, done = cases.on_timer(case, timer.kind, core.config.reminder_hours, core.clock(), gone)
+                    messages, done = core.flow.on_timer(
+                        case, timer.kind, core.config.reminder_hours, core.clock(), gone
+                    )
                     await effects.apply(work, tuple(done))
                     for message in messages:
                         await rendering.deliver(work, message)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from flows import codec
 from flows.asking import ask, expired, leave_menu, reask, reply
 from flows.case_steps import case_action
+from flows.cases import on_timer
 from flows.commands import COMMAND_HELP, COMMANDS, bot_disclosure, command, help_parts, weekly_push
 from flows.model import Attachment, Choice, Command, Env, Input, Role, Transition, User
 from flows.spec import Refusal
@@ -23,7 +24,7 @@ from flows.state import Conversation
 from flows.steps import spec_of
 from flows.text import t
 
-__all__ = ["COMMANDS", "COMMAND_HELP", "ask", "bot_disclosure", "case_action", "help_parts", "reask", "step", "weekly_push"]
+__all__ = ["COMMANDS", "COMMAND_HELP", "ask", "bot_disclosure", "case_action", "help_parts", "on_timer", "reask", "step", "weekly_push"]
 
 
 def _choice(state: Conversation, user: User, choice: Choice, env: Env) -> Transition:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,10 @@ from bot.runner import Runner
 from db import privacy, users
 from db.connection import connect, transaction
 from db.vault import Vault, attach
+from bot.core import Flow
 from flows import cases as case_flows
+from flows import session
+from flows.cases import Case, Moved
 from tests import driver, updates
 from tests.test_trust import operator, play, rows, story_db  # noqa: F401 - story_db is a fixture
 
@@ -38,13 +42,28 @@ async def waiting_request(database: Path, catalogs: Catalogs, tmp_path: Path) ->
     return await play(path, database, catalogs)
 
 
-async def open_runner(database: Path, vault: Vault, catalogs: Catalogs, now: datetime | list[datetime]) -> Runner:
+async def open_runner(
+    database: Path, vault: Vault, catalogs: Catalogs, now: datetime | list[datetime], flow: Flow = session
+) -> Runner:
     """A runner on the story's database; `now` in a list is a clock the test moves (`now[0] = …`)."""
     conn = await connect(database)
     attach(conn, vault)
     await driver.sent(conn)  # what the story left waiting
     moment = now if isinstance(now, list) else [now]
-    return Runner(conn, catalogs, lambda: moment[0], "telegram", vault=vault)
+    return Runner(conn, catalogs, lambda: moment[0], "telegram", vault=vault, flow=flow)
+
+
+class BrokenReminder:
+    """The real conversation, except that a reminder has a bug whose message quotes the question."""
+
+    step = staticmethod(session.step)
+    case_action = staticmethod(session.case_action)
+
+    @staticmethod
+    def on_timer(case: Case, kind: str, *rest: Any) -> Moved:
+        if kind == "remind":
+            raise RuntimeError(f"an invented bug quoting {case.question_text}")
+        return session.on_timer(case, kind, *rest)
 
 
 async def feed(runner: Runner, update: dict) -> None:
@@ -119,18 +138,10 @@ async def test_a_member_erased_before_this_fix_is_handed_on_when_a_timer_meets_t
 
 
 async def test_a_timer_whose_step_raises_is_closed_as_failed_and_later_timers_still_fire(
-    story_db, catalogs, tmp_path, monkeypatch, caplog
+    story_db, catalogs, tmp_path, caplog
 ) -> None:
     vault = await waiting_request(story_db, catalogs, tmp_path)
-    real = case_flows.on_timer
-
-    def broken_reminder(case, kind, *rest):
-        if kind == "remind":
-            raise RuntimeError(f"an invented bug quoting {case.question_text}")
-        return real(case, kind, *rest)
-
-    monkeypatch.setattr(case_flows, "on_timer", broken_reminder)
-    runner = await open_runner(story_db, vault, catalogs, AFTER_BOTH_TIMERS)
+    runner = await open_runner(story_db, vault, catalogs, AFTER_BOTH_TIMERS, flow=BrokenReminder())
     try:
         with caplog.at_level(logging.ERROR):
             await runner.fire_timers()  # does not raise

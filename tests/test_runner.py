@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import timedelta
+from typing import NoReturn
 
 import pytest
 
@@ -138,19 +139,26 @@ async def test_a_coordinator_of_another_organisation_gets_no_alert(runner, conn)
     assert await alerts.count(conn, "org:lantaarn") == 0
 
 
-async def test_a_failing_step_changes_nothing_and_is_answered(runner, conn, monkeypatch) -> None:
+class BrokenStep:
+    """The real conversation, except that a step has a bug whose message quotes what was typed."""
+
+    case_action = staticmethod(session.case_action)
+
+    @staticmethod
+    def step(*args: object, **kwargs: object) -> NoReturn:
+        raise RuntimeError("a bug, with words the user typed in it")
+
+
+async def test_a_failing_step_changes_nothing_and_is_answered(runner, conn, catalogs, clock) -> None:
     await feed(runner, updates.message(909, f"/start {await invite(runner)}", language_code="en"))
     await feed(runner, updates.message(909, "/new"))
     before = await conversations.load(conn, 1)
     await sent(runner)
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("a bug, with words the user typed in it")
-
-    monkeypatch.setattr(session, "step", broken)
-    await feed(runner, updates.message(909, "the text"))
+    broken = Runner(conn, catalogs, clock, "telegram", flow=BrokenStep())
+    await feed(broken, updates.message(909, "the text"))
     assert await conversations.load(conn, 1) == before
-    calls = await sent(runner)
+    calls = await sent(broken)
     assert len(calls) == 1 and "went wrong" in calls[0][2]["text"]
     assert list((await inbox.outcomes(conn, "telegram")).values())[-1] == "failed"
 
