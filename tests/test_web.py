@@ -254,3 +254,36 @@ async def test_a_revoked_person_s_session_ends(site, world) -> None:
             assert response.status == 401
     assert rows(world.database, "SELECT count(*) FROM web_sessions") == [(0,)]
     assert (f"user:{world.member}", "web:revoked") in refusals(world)
+
+
+async def test_an_e_mail_invitation_joins_and_logs_in_and_a_bad_one_is_refused(world, catalogs) -> None:
+    from datetime import timedelta
+
+    from bot.web.app import email_parts
+    from db import invites
+    from db.connection import connect, transaction
+    from flows.model import Role
+
+    conn = await connect(world.database)
+    try:
+        async with transaction(conn):
+            made = await invites.create(
+                conn, role=Role.COORDINATOR, org_id=None, team_id="bt-west", now=NOW, valid_for=timedelta(days=14)
+            )
+    finally:
+        await conn.close()
+    fresh_link, register = email_parts()
+    async with serve_web(world, catalogs, fresh_link=fresh_link, register=register) as (base, _), browser() as client:
+        turkish = {"Accept-Language": "tr-TR,tr;q=0.9"}
+        async with client.get(f"{base}/join/{made.code}", headers=turkish) as response:
+            html = await response.text()
+            assert response.status == 200 and '<html lang="tr" dir="ltr">' in html
+        async with client.post(f"{base}/join/{made.code}", data={"csrf": csrf(html)}, headers=turkish) as response:
+            assert str(response.url) == f"{base}/" and "Haftalık özet" in await response.text()
+    async with serve_web(world, catalogs, fresh_link=fresh_link, register=register) as (base, _), browser() as client:
+        async with client.get(f"{base}/join/{made.code}") as response:
+            html = await response.text()
+        async with client.post(f"{base}/join/{made.code}", data={"csrf": csrf(html)}) as response:
+            assert response.status == 403  # an invitation is used once
+    assert rows(world.database, "SELECT role, language FROM users WHERE team_id = 'bt-west'") == [("coordinator", "tr")]
+    assert ("web", "web:invite") in refusals(world)
