@@ -23,6 +23,8 @@ import pytest
 from bot import export
 from bot.i18n import Catalogs
 from tests.fakebotapi import FakeBotApi
+from tests.smtp_server import smtp_server  # noqa: F401 - a fixture
+from tests.test_trust import story_db  # noqa: F401 - a fixture
 from tests.web_world import CASE, World, free_port, link_for, request_waiting
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -181,3 +183,36 @@ async def test_the_coordinator_s_summary_shows_no_cell_below_5_in_page_chart_or_
     for row in table:
         assert row["urgent"] in ("0", "1")
         assert all(not SMALL.fullmatch(value) for key, value in row.items() if key != "urgent")
+
+
+async def test_the_whole_story_telegram_request_e_mail_link_chromium_accept_telegram(
+    story_db, catalogs: Catalogs, api: FakeBotApi, chromium, smtp_server, tmp_path  # noqa: F811 - fixtures
+) -> None:
+    """A volunteer's handover request (her Telegram press, handled by the runner) goes to a member
+    who has no chat app; `wijkbrug run` (fake Bot API, a real SMTP server, the web page) e-mails
+    him, he opens the mail's link in Chromium and accepts, and the volunteer hears it on Telegram."""
+    from tests.test_email import request_to_email_member
+
+    vault, emre, _ = await request_to_email_member(story_db, catalogs, tmp_path)
+    world = World(story_db, vault, 0, emre, 0, 0, 7000)
+    bot = Running(world, api, tmp_path)
+    bot.env |= {"WIJKBRUG_SMTP_HOST": smtp_server.host, "WIJKBRUG_SMTP_PORT": str(smtp_server.port),
+                "WIJKBRUG_SMTP_FROM": "Wijkbrug <wijkbrug@example.org>"}
+    async with bot:
+        async with asyncio.timeout(30):
+            while not smtp_server.received:
+                await asyncio.sleep(0.1)
+        (mail,) = smtp_server.received
+        link = mail.link()
+        assert link.startswith(f"{bot.base}/login/")
+        page = await chromium.new_page(locale="nl-NL")
+        await page.goto(link)
+        feed = page.locator("ol.feed")
+        await feed.get_by_role("button", name="Aannemen").first.click()
+        await page.wait_for_url(f"{bot.base}/")
+        await feed.get_by_text("✓ Aannemen").first.wait_for()
+
+        def accepted(server: FakeBotApi) -> bool:
+            return any("accepted" in m.get("text", "") for m in server.messages(7000))
+
+        await api.wait_for(accepted, timeout=20)
