@@ -73,6 +73,9 @@ async def test_a_login_link_opens_the_member_s_page_with_the_request_in_dutch(si
             html = await response.text()
             for name, value in security.HEADERS.items():
                 assert response.headers[name] == value
+        for path in ("/static/wijkbrug.css", "/no-such-page"):  # a file and aiohttp's own 404 too
+            async with client.get(f"{site}{path}") as response:
+                assert response.headers["Content-Security-Policy"] == security.HEADERS["Content-Security-Policy"]
     assert '<html lang="nl" dir="ltr">' in html
     assert f"Verzoek om een warme overdracht {CASE}" in html and ">Aannemen</button>" in html
     assert "<script" not in html and "style=" not in html
@@ -287,3 +290,20 @@ async def test_an_e_mail_invitation_joins_and_logs_in_and_a_bad_one_is_refused(w
             assert response.status == 403  # an invitation is used once
     assert rows(world.database, "SELECT role, language FROM users WHERE team_id = 'bt-west'") == [("coordinator", "tr")]
     assert ("web", "web:invite") in refusals(world)
+
+
+async def test_declining_with_a_typed_reason_on_the_page(site, world) -> None:
+    async with browser() as client:
+        html = await log_in(client, site, world, world.member)
+        decline = re.search(r'value="(c:[^"]+:decline:\d+)"', html).group(1)  # type: ignore[union-attr]
+        async with client.post(f"{site}/press", data={"csrf": csrf(html), "button": decline}) as response:
+            html = await response.text()
+        entry, other = re.findall(r'name="entry" value="(\d+)">\s*<button type="submit" name="button" '
+                                  r'value="([^"]+)">Andere reden', html)[-1]
+        async with client.post(f"{site}/press", data={"csrf": csrf(html), "entry": entry, "button": other}) as response:
+            html = await response.text()
+        reason = "Wij hebben deze maand geen plek (verzonnen)"
+        async with client.post(f"{site}/say", data={"csrf": csrf(html), "text": reason}) as response:
+            assert response.status == 200
+    assert rows(world.database, "SELECT status FROM cases") == [("declined",)]
+    assert any(reason in text for text in await telegram_waiting(world, world.volunteer_chat))
