@@ -92,7 +92,7 @@ async def test_accepting_on_the_page_goes_through_the_core_and_the_volunteer_hea
                                   r'value="(c:[^"]+:accept:\d+)"', html).groups()  # type: ignore[union-attr]
         form = {"csrf": csrf(html), "entry": entry, "button": accept}
         async with client.post(f"{site}/press", data=form) as response:
-            assert str(response.url) == f"{site}/"  # redirected to the page, with the answer on it
+            assert response.url.path == "/" and response.history[0].headers["Location"] == "/#newest"
             html = await response.text()
     assert rows(world.database, "SELECT status FROM cases") == [("accepted",)]
     assert "✓ Aannemen" in html and "Fatma" in html  # the parent's details, now that it is accepted
@@ -307,3 +307,28 @@ async def test_declining_with_a_typed_reason_on_the_page(site, world) -> None:
             assert response.status == 200
     assert rows(world.database, "SELECT status FROM cases") == [("declined",)]
     assert any(reason in text for text in await telegram_waiting(world, world.volunteer_chat))
+
+
+async def test_a_session_ends_after_its_time_and_with_the_person_s_erasure(world, catalogs) -> None:
+    from datetime import timedelta
+
+    from bot.cli_services import erase
+    from db.connection import connect
+    from db.vault import attach
+
+    now = [NOW]
+    async with serve_web(world, catalogs, clock=lambda: now[0]) as (base, _), browser() as client:
+        await log_in(client, base, world, world.member)
+        now[0] = NOW + timedelta(hours=12, seconds=1)
+        async with client.get(f"{base}/") as response:
+            assert response.status == 401
+        now[0] = NOW
+        await log_in(client, base, world, world.colleague)
+    assert rows(world.database, "SELECT user_id FROM web_sessions ORDER BY id") == [(world.member,), (world.colleague,)]
+    conn = await connect(world.database)
+    attach(conn, world.vault)
+    try:
+        assert await erase(conn, catalogs, world.vault, world.colleague) is not None
+    finally:
+        await conn.close()
+    assert rows(world.database, "SELECT user_id FROM web_sessions") == [(world.member,)]  # ended; it goes at next login

@@ -105,7 +105,7 @@ async def test_the_member_accepts_in_chromium_and_the_volunteer_hears_it_on_tele
         # By keyboard, as anyone who cannot use a mouse would: focus the button, press Enter.
         await feed.get_by_role("button", name="Aannemen").first.focus()
         await page.keyboard.press("Enter")
-        await page.wait_for_url(f"{bot.base}/")
+        await page.wait_for_url(f"{bot.base}/#newest")
         await feed.get_by_text("✓ Aannemen").first.wait_for()
 
         def told(server: FakeBotApi) -> bool:
@@ -209,7 +209,7 @@ async def test_the_whole_story_telegram_request_e_mail_link_chromium_accept_tele
         await page.goto(link)
         feed = page.locator("ol.feed")
         await feed.get_by_role("button", name="Aannemen").first.click()
-        await page.wait_for_url(f"{bot.base}/")
+        await page.wait_for_url(f"{bot.base}/#newest")
         await feed.get_by_text("✓ Aannemen").first.wait_for()
 
         def accepted(server: FakeBotApi) -> bool:

@@ -167,7 +167,7 @@ def _inbound(account: Account, **what: Any) -> Inbound:
 
 async def _submit(request: web.Request, inbound: Inbound) -> web.Response:
     answered = await site(request).channel.submit(inbound)
-    raise web.HTTPSeeOther("/" if answered else "/?slow=1")
+    raise web.HTTPSeeOther("/#newest" if answered else "/?slow=1#newest")  # the newest message in view
 
 
 async def press(request: web.Request) -> web.Response:
