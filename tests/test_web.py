@@ -79,6 +79,11 @@ async def test_a_login_link_opens_the_member_s_page_with_the_request_in_dutch(si
     assert '<html lang="nl" dir="ltr">' in html
     assert f"Verzoek om een warme overdracht {CASE}" in html and ">Aannemen</button>" in html
     assert "<script" not in html and "style=" not in html
+    # Every control is a labelled form control: a field has its <label for>, a button its words.
+    fields = re.findall(r'<(?:textarea|input) id="([^"]+)"', html)
+    assert fields and all(f'<label for="{field}">' in html for field in fields)
+    assert not re.search(r"<input(?![^>]*type=\"hidden\")(?![^>]*id=)", html)
+    assert all(label.strip() for label in re.findall(r"<button[^>]*>([^<]*)</button>", html))
     # Only the hash of the session is stored; the link is used.
     (stored,), = rows(world.database, "SELECT token_hash FROM web_sessions")
     assert len(stored) == 64 and stored not in cookie
