@@ -36,11 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook", help="the public HTTPS URL Telegram posts updates to (default: long polling)")
 
     demo = commands.add_parser(
-        "demo", help="chat with the bot in this terminal, as a volunteer of an invented organisation"
+        "demo", help="the whole bridge in this terminal: play invented volunteers, wijkteam members, coordinators"
     )
-    demo.add_argument("--script", type=Path, help="replay the lines of FILE instead of reading the keyboard")
-    demo.add_argument("--language", help="the language your 'phone' is set to, e.g. ar, tr, en (default nl)")
+    demo.add_argument("--script", type=Path, help="replay FILE (the stories' format; see examples/), not the keyboard")
+    demo.add_argument("--language", help="the language of the first person's 'phone', e.g. ar, tr, en (default nl)")
     demo.add_argument("--database", type=Path, help="keep the demo's database in this file (default: thrown away)")
+    demo.add_argument("--out", type=Path, help="save the files the bot sends here (default: a new wijkbrug-demo-* dir)")
 
     invite = commands.add_parser("invite", help="make a single-use invite code and link")
     invite.add_argument("--role", choices=[r.value for r in Role], required=True)
@@ -148,8 +149,10 @@ def _dispatch(settings: Settings, command: str, args: argparse.Namespace) -> int
     if command == "run":
         return cli_run.run(settings, getattr(args, "webhook", None))
     if command == "demo":
-        script, language, database = (getattr(args, name, None) for name in ("script", "language", "database"))
-        return asyncio.run(cli_demo.demo(settings, script, language, database))
+        script, language, database, out = (
+            getattr(args, name, None) for name in ("script", "language", "database", "out")
+        )
+        return asyncio.run(cli_demo.demo(settings, script, language, database, out))
     if command == "invite":
         return asyncio.run(
             cli_access.invite(

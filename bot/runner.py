@@ -115,6 +115,9 @@ class Runner:
     async def push_summaries(self) -> int:
         return await schedules.push_summaries(self.core)
 
+    async def next_due(self) -> datetime | None:
+        return await schedules.next_due(self.core)
+
     async def retention(self) -> int:
         return await schedules.retention(self.core)
 

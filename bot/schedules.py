@@ -14,7 +14,7 @@ from bot import effects, loading, rendering
 from bot.context import Work
 from bot.core import Core, StorageProblem
 from db import cases as stored_cases
-from db import privacy, timers, users, wal
+from db import alerts, privacy, timers, users, wal
 from db import settings as stored_settings
 from db.connection import storage_trouble, transaction
 from flows import access, cases, summary
@@ -58,7 +58,30 @@ async def fire_timers(core: Core) -> int:
                 detail = f"{timer.kind}: {type(exc).__name__}"
                 await privacy.audit(core.conn, "bot", "timer-failed", timer.case_id, core.clock(), detail)
         fired += 1
-    return fired + await push_summaries(core) + await retention(core) + await tell_unreachable(core)
+    return (
+        fired + await push_summaries(core) + await retention(core) + await tell_unreachable(core)
+        + await release_held(core)
+    )
+
+
+async def release_held(core: Core) -> int:
+    """Alerts held for a scope without a coordinator go out once one is there. A coordinator who
+    joins on a chat gets them at once (bot/gate.py); one who joins by e-mail, on the web page
+    (bot/email_people.py), gets them here, within a second."""
+    released = 0
+    waiting = await alerts.scopes(core.conn)
+    if not waiting:
+        return 0
+    present = await users.coordinator_scopes(core.conn)
+    for scope in waiting:
+        if scope not in present:
+            continue
+        async with transaction(core.conn):
+            work = Work(core)
+            for held in await alerts.take(core.conn, scope):
+                await rendering.deliver(work, held)
+                released += 1
+    return released
 
 
 async def push_summaries(core: Core) -> int:
@@ -84,6 +107,16 @@ async def push_summaries(core: Core) -> int:
             sent += 1
         await stored_settings.put(core.conn, PUSH_KEY, next_push(core, now).isoformat())
     return sent
+
+
+async def next_due(core: Core) -> datetime | None:
+    """When something is next due: a case's timer, the Monday push or the nightly retention (None:
+    nothing is scheduled yet). A clock moved on far (the demo's `/later`) fires each in its turn."""
+    moments = [await timers.next_due(core.conn)]
+    for key in (PUSH_KEY, RETENTION_KEY):
+        stored_at = await stored_settings.get(core.conn, key)
+        moments.append(datetime.fromisoformat(stored_at) if stored_at else None)
+    return min((moment for moment in moments if moment is not None), default=None)
 
 
 def next_push(core: Core, now: datetime) -> datetime:

@@ -30,6 +30,12 @@ async def take(conn: Connection, scope: str) -> list[Message]:
     return [Message.model_validate_json(opened.open(r[0]) or "") for r in rows]
 
 
+async def scopes(conn: Connection) -> list[str]:
+    """The scopes that have alerts waiting."""
+    async with conn.execute("SELECT DISTINCT scope FROM held_alerts ORDER BY scope") as cur:
+        return [str(r[0]) for r in await cur.fetchall()]
+
+
 async def count(conn: Connection, scope: str) -> int:
     async with conn.execute("SELECT count(*) FROM held_alerts WHERE scope = ?", (scope,)) as cur:
         row = await cur.fetchone()

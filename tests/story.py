@@ -2,21 +2,8 @@
 as golden files a domain expert can read. Replayed by tests/test_stories.py; rewrite the answers
 with WIJKBRUG_UPDATE_GOLDEN=1.
 
-Header (before the first action):
-    # what the story shows
-    Ayşe: volunteer lantaarn tr          name: role, organisation / contact / team scope, language
-    Joost: member c-overvecht-2 nl
-    Petra: coordinator team:bt-overvecht nl
-    Karin: coordinator org:lantaarn nl
-    clock: 2026-11-27 14:00              Amsterdam time the story starts
-
-Actions:
-    Ayşe > /new                          what a person types
-    Ayşe > [Hayır]                       a button on that person's newest message that has it
-    Ayşe > (photo)                       a photo (or document) sent
-    clock: 2026-11-30 09:00              time passes (due timers fire)
-    restart                              the bot stops and starts again (same database)
-    operator: revoke Joost               `wijkbrug users revoke` (or `erase --user`) for that person
+The input (who is in the story, what each does, time passing) is the format of bot/demo_script.py,
+read by its parser: the demo replays the same scripts (`wijkbrug demo --script FILE`).
 
 What Wijkbrug did:
     → Joost: text…                       a message (further lines indented, buttons in [ ])
@@ -30,12 +17,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import demo_script
 from bot.directory_file import load, sample_path
 from bot.i18n import Catalogs
 from bot.runner import Runner
@@ -44,19 +31,26 @@ from db import directory, inbox, invites, outbox
 from db.connection import Connection, connect, transaction
 from db.inbox import Incoming
 from db.vault import Vault, attach
-from flows.model import Role
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-ACTIONS = ("clock:", "restart", "operator:")  # lines that are not a person's input
+
+
+MEDIA = {  # what `(photo)` and `(document)` send, as Telegram hands them over
+    "photo": {"photo": [{"file_id": "invented-photo-id", "width": 1, "height": 1, "file_unique_id": "u"}]},
+    "document": {
+        "document": {
+            "file_id": "invented-doc-id", "file_unique_id": "u", "file_name": "letter.pdf",
+            "mime_type": "application/pdf", "file_size": 80_000,
+        }
+    },
+}
 
 
 @dataclass
 class Person:
     name: str
     chat: int
-    role: Role
-    bound: str
-    language: str
+    declared: demo_script.Person
     messages: dict[int, tuple[str, list[list[dict]]]] = field(default_factory=dict)
 
 
@@ -98,23 +92,17 @@ class Story:
         async with transaction(self.conn):
             await directory.replace(self.conn, sample.directory, sample.away_given)
         for person in self.people.values():
-            scope, _, key = person.bound.partition(":")
             async with transaction(self.conn):
                 made = await invites.create(
-                    self.conn,
-                    role=person.role,
-                    org_id=person.bound if person.role is Role.VOLUNTEER else (key if scope == "org" else None),
-                    contact_id=person.bound if person.role is Role.MEMBER else None,
-                    team_id=key if scope == "team" else None,
-                    now=clock(),
-                    valid_for=timedelta(days=1),
+                    self.conn, role=person.declared.role, **person.declared.invite(), now=clock(), valid_for=timedelta(days=1)
                 )
             await self.send(person, {"text": f"/start {made.code}"})
         await self.drain(quiet=True)
 
     async def send(self, person: Person, content: dict) -> None:
         assert self.conn is not None and self.runner is not None
-        sender = {"id": person.chat, "is_bot": False, "first_name": person.name, "language_code": person.language}
+        language = person.declared.language
+        sender = {"id": person.chat, "is_bot": False, "first_name": person.name, "language_code": language}
         chat = {"id": person.chat, "type": "private"}
         update_id = next(self.ids)
         if "data" in content:
@@ -187,49 +175,37 @@ class Story:
 
 
 async def replay(path: Path, catalogs: Catalogs, database: Path, vault: Vault | None = None) -> str:
-    lines = path.read_text("utf-8").splitlines()
+    script = demo_script.read(path)  # the parser the demo uses (bot/demo_script.py)
     story = Story(path, catalogs, database, vault=vault or Vault.generate())
-    header: list[str] = []
     clock = Clock(datetime(2026, 11, 30, 9, 0, tzinfo=AMSTERDAM))
-    body = next((i for i, line in enumerate(lines) if " > " in line or line.startswith(ACTIONS)), len(lines))
-    for line in lines[:body]:
-        if found := re.fullmatch(r"(\w+): (volunteer|member|coordinator) (\S+) (\w+)", line):
-            name = found.group(1)
-            story.people[name] = Person(name, 7000 + len(story.people), Role(found.group(2)), found.group(3), found.group(4))
-        elif found := re.fullmatch(r"start: (\d{4}-\d\d-\d\d \d\d:\d\d)", line):
-            clock.now = datetime.fromisoformat(found.group(1)).replace(tzinfo=AMSTERDAM)
-        if line.strip() or header:
-            header.append(line)
-    while header and not header[-1].strip():
-        header.pop()
+    for declared in script.people.values():
+        story.people[declared.name] = Person(declared.name, 7000 + len(story.people), declared)
+    if script.start is not None:
+        clock.now = script.start.replace(tzinfo=AMSTERDAM)
     await story.setup(clock)
     try:
-        for line in lines[body:]:
-            if not line.strip() or not (" > " in line or line.startswith(ACTIONS)):
-                continue
+        for line, action in script.actions:
             story.out += ["", line]
-            if line.startswith("clock:"):
-                clock.now = datetime.fromisoformat(line.removeprefix("clock:").strip()).replace(tzinfo=AMSTERDAM)
+            if isinstance(action, demo_script.ClockTo):
+                clock.now = action.at.replace(tzinfo=AMSTERDAM)
                 assert story.runner is not None
                 await story.runner.fire_timers()
-            elif line.startswith("operator:"):
-                await story.operator(*line.removeprefix("operator:").split())
-            elif line == "restart":
+            elif isinstance(action, demo_script.Operator):
+                await story.operator(action.command, action.name)
+            elif isinstance(action, demo_script.Restart):
                 await story.stop()
                 await story.start(clock)
+                assert story.runner is not None
                 await story.runner.fire_timers()
             else:
-                name, _, action = line.partition(" > ")
-                person = story.people[name]
-                if found := re.fullmatch(r"\[(.+)\]", action):
-                    await story.send(person, story.press(person, found.group(1)))
-                elif action in ("(photo)", "(document)"):
-                    media = action.strip("()")
-                    content = {"photo": [{"file_id": "invented-photo-id", "width": 1, "height": 1, "file_unique_id": "u"}]} if media == "photo" else {"document": {"file_id": "invented-doc-id", "file_unique_id": "u", "file_name": "letter.pdf", "mime_type": "application/pdf", "file_size": 80_000}}
-                    await story.send(person, content)
+                person = story.people[action.name]
+                if action.press is not None:
+                    await story.send(person, story.press(person, action.press))
+                elif action.media is not None:
+                    await story.send(person, MEDIA[action.media])
                 else:
-                    await story.send(person, {"text": action})
+                    await story.send(person, {"text": action.text})
             await story.drain()
     finally:
         await story.stop()
-    return "\n".join([*header, *story.out]) + "\n"
+    return "\n".join([*script.header, *story.out]) + "\n"

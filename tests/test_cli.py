@@ -10,7 +10,6 @@ import pytest
 
 from bot import cli, directory_file
 
-EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 @pytest.fixture
@@ -114,22 +113,6 @@ def test_check_validates_without_writing(env, capsys) -> None:
     assert cli.main(["directory", "import", "--check", str(directory_file.sample_path())]) == 0
     assert "valid (5 organisations, 10 wijken, 10 teams, 36 contacts, 7 services)" in capsys.readouterr().out
     assert not env.exists()
-
-
-def test_the_demo_replays_the_example_script(env, capsys) -> None:
-    assert cli.main(["demo", "--script", str(EXAMPLES / "demo-script.txt"), "--language", "en"]) == 0
-    out, err = capsys.readouterr()
-    assert "Welcome to Wijkbrug, Demo!" in out
-    assert "Is a child in danger right now" in out  # asked first; the example answers no: it is about school letters
-    assert "If a child is in acute danger, call 112 now." not in out
-    assert "Saved. The question code is Q-" in out
-    assert err == ""  # no warning, no traceback (a traceback goes to stderr, never to `out`)
-
-
-def test_the_demo_speaks_the_chosen_language(env, capsys) -> None:
-    assert cli.main(["demo", "--script", str(EXAMPLES / "demo-script.txt"), "--language", "tr"]) == 0
-    out = capsys.readouterr().out
-    assert "Hoş geldiniz, Demo!" in out and "Q-" in out
 
 
 def test_i18n_check_passes_and_review_lists_what_native_speakers_should_read(env, capsys) -> None:

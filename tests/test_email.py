@@ -29,6 +29,8 @@ from tests.test_trust import play, story_db  # noqa: F401 - story_db is a fixtur
 EMRE_MAIL = "emre.kocabas@buurtteam.example"  # his (invented) address in the sample directory
 SENT_AT = datetime(2026, 11, 30, 10, 30, tzinfo=UTC)  # a Monday
 REMINDER_DUE = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # 16 working hours on, and a little more
+ESCALATION_DUE = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)  # 32 working hours on
+PETRA_MAIL = "coordinator.overvecht@example.invalid"
 PUBLIC = "https://wijkbrug.example.org"
 
 
@@ -135,6 +137,20 @@ async def test_the_reminder_reaches_the_email_member(story_db, catalogs, tmp_pat
         assert reminder.message["Message-ID"] != smtp_server.received[0].message["Message-ID"]
         assert "mother" not in reminder.text
         assert len(await web_feed.recent(conn, emre)) == 2
+        # No answer: the escalation reaches the team's coordinator, an e-mail person too.
+        petra = await users.by_address(conn, "telegram", "7002")
+        assert petra is not None
+        async with transaction(conn):
+            await users.add_address(conn, petra.id, "email", PETRA_MAIL, now[0], preferred=True)
+            await users.add_address(conn, petra.id, "web", str(petra.id), now[0])
+        now[0] = ESCALATION_DUE
+        await runner.fire_timers()
+        await drain(worker)
+        assert len(smtp_server.received) == 3
+        escalation = smtp_server.received[2]
+        assert escalation.recipients == [PETRA_MAIL]
+        assert str(escalation.message["Subject"]) == f"Request {case} needs follow-up"  # Petra reads English
+        assert "Emre" not in escalation.text and "Sara" not in escalation.text
     finally:
         for c in (conn, worker.conn, worker.sender.conn):  # type: ignore[attr-defined]
             await c.close()
@@ -268,3 +284,18 @@ async def test_a_server_that_is_down_is_tried_again(conn, db_path, clock, catalo
         assert [(w.kind, w.attempts) for w in await outbox.waiting(conn, "email")] == [("notice", 1)]
     finally:
         await sender_conn.close()
+
+
+async def test_an_alert_about_a_child_is_always_mailed(conn, db_path, clock, catalogs, smtp_server) -> None:  # noqa: F811
+    person = await _person(conn, clock, "nl")
+    worker = await _worker(db_path, conn, catalogs, smtp_server, clock)
+    try:
+        await _say(conn, clock, person, "", "alert")
+        await drain(worker)
+        clock.advance(minutes=2)
+        await _say(conn, clock, person, "", "alert")  # another volunteer, unread: mailed all the same
+        await drain(worker)
+        subjects = [str(m.message["Subject"]) for m in smtp_server.received]
+        assert subjects == ["Dringend: een vrijwilliger van De Lantaarn meldt dat een kind misschien in gevaar is"] * 2
+    finally:
+        await worker.sender.conn.close()  # type: ignore[attr-defined]
