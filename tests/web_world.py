@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot import demo_script
 from bot.i18n import Catalogs
 from bot.web.app import make_app
 from bot.web.channel import WebChannel
@@ -29,7 +30,7 @@ from db import settings as stored
 from db.connection import connect, transaction
 from db.vault import CHECK_KEY, CHECK_TEXT, Vault, attach, load_keys
 from flows.model import Role
-from tests.story import AMSTERDAM, Clock, Person, Story
+from tests.story import AMSTERDAM, MEDIA, Clock, Person, Story
 
 STORY = Path(__file__).parent / "stories" / "warm_handover_tr_nl.txt"
 SEND = "Ayşe > [Talebi gönder]"
@@ -60,7 +61,8 @@ async def request_waiting(
         ("Ayşe", "volunteer", "lantaarn", "tr"), ("Emre", "member", "c-overvecht-2", member_language),
         ("Joost", "member", "c-overvecht-3", "nl"), ("Petra", "coordinator", "team:bt-overvecht", "nl"),
     ):
-        story.people[name] = Person(name, 7000 + len(story.people), Role(role), bound, language)
+        declared = demo_script.Person(name, Role(role), bound, language)
+        story.people[name] = Person(name, 7000 + len(story.people), declared)
     await story.setup(clock)
     assert story.conn is not None
     ids = {}
@@ -81,9 +83,7 @@ async def request_waiting(
             if found := re.fullmatch(r"\[(.+)\]", action):
                 await story.send(person, story.press(person, found.group(1)))
             elif action == "(document)":
-                document = {"file_id": "invented-doc-id", "file_unique_id": "u", "file_name": "letter.pdf",
-                            "mime_type": "application/pdf", "file_size": 80_000}
-                await story.send(person, {"document": document})
+                await story.send(person, MEDIA["document"])
             else:
                 await story.send(person, {"text": action})
             await story.drain(quiet=True)
