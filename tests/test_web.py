@@ -337,3 +337,22 @@ async def test_a_session_ends_after_its_time_and_with_the_person_s_erasure(world
     finally:
         await conn.close()
     assert rows(world.database, "SELECT user_id FROM web_sessions") == [(world.member,)]  # ended; it goes at next login
+
+
+async def test_a_message_for_a_web_address_nobody_has_is_dropped_not_fatal(world, catalogs) -> None:
+    from db import outbox
+    from db.connection import connect, transaction
+    from db.vault import attach
+
+    conn = await connect(world.database)
+    attach(conn, world.vault)
+    try:
+        async with transaction(conn):
+            await outbox.enqueue(conn, "web", "999999", "say", {"text": "for nobody (invented)"}, NOW)
+    finally:
+        await conn.close()
+    async with serve_web(world, catalogs) as (_, channel):
+        while await channel.worker.drain_once():
+            pass
+    assert rows(world.database, "SELECT count(*) FROM outbox WHERE channel = 'web'") == [(0,)]
+    assert rows(world.database, "SELECT count(*) FROM web_feed WHERE user_id = 999999") == [(0,)]

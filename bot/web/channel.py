@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -180,5 +181,8 @@ class _Noticing:
         self.changed = changed
 
     async def send(self, address: str, kind: str, body: dict[str, object]) -> None:
-        await self.sender.send(address, kind, body)  # type: ignore[arg-type]
+        try:
+            await self.sender.send(address, kind, body)  # type: ignore[arg-type]
+        except (sqlite3.IntegrityError, ValueError):  # no such person (erased meanwhile): nobody to show it to
+            raise delivery.Permanent("no feed for this address") from None
         self.changed.set()
