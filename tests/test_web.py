@@ -356,3 +356,32 @@ async def test_a_message_for_a_web_address_nobody_has_is_dropped_not_fatal(world
             pass
     assert rows(world.database, "SELECT count(*) FROM outbox WHERE channel = 'web'") == [(0,)]
     assert rows(world.database, "SELECT count(*) FROM web_feed WHERE user_id = 999999") == [(0,)]
+
+
+async def test_the_parent_s_letter_is_a_download_once_accepted_fetched_from_telegram(world, catalogs, api) -> None:
+    from bot.web.files import telegram_fetch
+    from tests.conftest import FAKE_TOKEN
+
+    letter = b"%PDF-1.4 an invented letter from school"
+    api.add_file("invented-doc-id", letter)  # the story's document, as Telegram holds it
+    fetch = telegram_fetch(api.api_url, api.file_url, FAKE_TOKEN)
+    async with serve_web(world, catalogs, fetch=fetch) as (base, _), browser() as client:
+        html = await log_in(client, base, world, world.member)
+        assert "/file/" not in html  # nothing forwarded before the member accepts
+        accept = re.search(r'value="(c:[^"]+:accept:\d+)"', html).group(1)  # type: ignore[union-attr]
+        async with client.post(f"{base}/press", data={"csrf": csrf(html), "button": accept}) as response:
+            html = await response.text()
+        (entry,) = re.findall(r'href="/file/(\d+)"', html)
+        async with client.get(f"{base}/file/{entry}") as response:
+            assert await response.read() == letter
+            assert response.headers["Content-Disposition"].startswith("attachment;")
+            assert response.content_type == "application/octet-stream"
+    async with serve_web(world, catalogs) as (base, _), browser() as client:  # no Telegram to fetch from
+        await log_in(client, base, world, world.member)
+        async with client.get(f"{base}/file/{entry}") as response:
+            assert response.status == 502 and "opgehaald" in await response.text()
+    async with serve_web(world, catalogs, fetch=fetch) as (base, _), browser() as client:
+        await log_in(client, base, world, world.colleague)
+        async with client.get(f"{base}/file/{entry}") as response:
+            assert response.status == 404  # another member's file, by its address
+    assert (f"user:{world.colleague}", "web:file") in refusals(world)

@@ -23,6 +23,7 @@ from bot import demo_script
 from bot.i18n import Catalogs
 from bot.web.app import make_app
 from bot.web.channel import WebChannel
+from bot.web.files import Fetch
 from bot.web.security import LinkLimit
 from bot.web.site import FreshLink, Register
 from db import login_links, outbox, users
@@ -127,6 +128,7 @@ def free_port() -> int:
 async def serve_web(
     world: World, catalogs: Catalogs, clock=lambda: NOW, fresh_link: FreshLink | None = None,  # noqa: ANN001
     register: Register | None = None, links: LinkLimit | None = None, port: int | None = None,
+    fetch: Fetch | None = None,
 ) -> AsyncIterator[tuple[str, WebChannel]]:
     """The page's server on 127.0.0.1 with its channel running; yields its base URL."""
     import asyncio
@@ -135,7 +137,7 @@ async def serve_web(
     await channel.open()
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
-    runner = web.AppRunner(make_app(channel, base, fresh_link, register, links), access_log=None)
+    runner = web.AppRunner(make_app(channel, base, fresh_link, register, links, fetch), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     task = asyncio.create_task(channel.run())

@@ -5,7 +5,7 @@
     GET  /join/{code}          an e-mail invitation; POST joins
     GET  /                     the person's page; POST /press, /say, /away act on it
     GET  /case/{case_id}       one of the person's cases
-    GET  /file/{entry}         a chart or a CSV the bot sent them
+    GET  /file/{entry}         a chart or a CSV the bot sent them, or a file forwarded to them
     GET  /summary              a coordinator's week (/summary/chart.png, /summary.csv)
     POST /logout
 
@@ -23,6 +23,7 @@ from aiohttp import web
 
 from bot.web import login, pages, security, summary
 from bot.web.channel import WebChannel
+from bot.web.files import Fetch, telegram_fetch
 from bot.web.site import HERE, SITE_KEY, FreshLink, Register, Site
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,10 @@ MAX_BODY = 64 * 1024  # a form holds a button or a typed answer
 
 def make_app(
     channel: WebChannel, public_url: str, fresh_link: FreshLink | None = None, register: Register | None = None,
-    links: security.LinkLimit | None = None,
+    links: security.LinkLimit | None = None, fetch: Fetch | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[security.headers], client_max_size=MAX_BODY)
-    app[SITE_KEY] = Site(channel, public_url, fresh_link, register, links or security.LinkLimit())
+    app[SITE_KEY] = Site(channel, public_url, fresh_link, register, links or security.LinkLimit(), fetch)
     app.router.add_get("/", pages.home)
     app.router.add_post("/press", pages.press)
     app.router.add_post("/say", pages.say)
@@ -56,11 +57,12 @@ def make_app(
 
 async def serve(
     channel: WebChannel, host: str, port: int, public_url: str,
-    fresh_link: FreshLink | None = None, register: Register | None = None,
+    fresh_link: FreshLink | None = None, register: Register | None = None, fetch: Fetch | None = None,
 ) -> None:
     """Serve the page and run its channel (inbox and feed delivery) until cancelled."""
     await channel.open()
-    runner = web.AppRunner(make_app(channel, public_url, fresh_link, register), access_log=None, shutdown_timeout=5)
+    app = make_app(channel, public_url, fresh_link, register, fetch=fetch)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
@@ -97,7 +99,11 @@ def from_settings(settings, catalogs, clock, vault, patience):  # noqa: ANN001, 
     }
     channel = WebChannel(settings.database, catalogs, clock, vault, runner_options=options, patience=patience)
     fresh_link, register = email_parts()
-    return serve(channel, *address, settings.public_url, fresh_link, register)
+    fetch = None
+    if settings.telegram_token is not None:
+        token = settings.telegram_token.get_secret_value()
+        fetch = telegram_fetch(settings.telegram_api_url, settings.telegram_file_url, token)
+    return serve(channel, *address, settings.public_url, fresh_link, register, fetch)
 
 
 def email_parts() -> tuple[FreshLink, Register]:

@@ -23,6 +23,7 @@ from bot import loading
 from bot.context import Work
 from bot.updates import MAX_CALLBACK_DATA, Inbound, PressedMessage, text_input
 from bot.web import security
+from bot.web.files import NotFetched
 from bot.web.site import form, language_of, logged_in, message, page, refuse, site
 from db import cases as stored_cases
 from db import web_feed
@@ -78,7 +79,7 @@ def _feed(entries: list[web_feed.Entry]) -> list[dict[str, Any]]:
             "text": entry.replaced if entry.replaced is not None else str(body.get("text", "")),
             "answered": entry.replaced is not None,
             "buttons": rows if offered else [],
-            "file": (body.get("file") or {}).get("kind"),
+            "file": (body.get("file") or {}).get("kind") or ("forwarded" if body.get("forwarded") else None),
             "person": clean_name(str((body.get("person") or {}).get("name", ""))),
             "at": entry.created_at,
         })
@@ -137,14 +138,33 @@ async def file(request: web.Request) -> web.Response:
     if wanted.isdigit():
         entry = next((e for e in await web_feed.recent(here.conn, account.id, 200) if e.id == int(wanted)), None)
     attached = (entry.body.get("file") if entry else None) or {}
-    if attached.get("kind") not in FILE_TYPES:
+    forwarded = (entry.body.get("forwarded") if entry else None) or {}
+    if attached.get("kind") not in FILE_TYPES and not (forwarded.get("ref") and forwarded.get("channel") == "telegram"):
         await refuse(request, f"user:{account.id}", "web:file")
         return message(request, account.language, "not_yours", 404)
+    if forwarded:
+        return await _forwarded(request, account, str(forwarded["ref"]), str(forwarded.get("media", "")))
     headers = {}
     if attached["kind"] == "document":
         headers["Content-Disposition"] = "attachment; filename=wijkbrug.csv"
     return web.Response(
         body=base64.b64decode(attached["data"]), content_type=FILE_TYPES[attached["kind"]], headers=headers
+    )
+
+
+async def _forwarded(request: web.Request, account: Account, ref: str, media: str) -> web.Response:
+    """A file a person sent, fetched from Telegram now, handed over as a download."""
+    fetch = site(request).fetch
+    try:
+        if fetch is None:
+            raise NotFetched("no Telegram here")
+        data = await fetch(ref)
+    except NotFetched:
+        return message(request, account.language, "no_file", 502)
+    name = "wijkbrug-photo.jpg" if media == "photo" else "wijkbrug-file"
+    return web.Response(
+        body=data, content_type="application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename={name}"},
     )
 
 

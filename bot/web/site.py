@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.web import security
 from bot.web.channel import WebChannel
+from bot.web.files import Fetch
 from bot.web.words import direction, words
 from db import privacy, users, web_sessions
 from db.connection import Connection
@@ -36,6 +37,7 @@ class Site:
     fresh_link: FreshLink | None = None
     register: Register | None = None
     links: security.LinkLimit = field(default_factory=security.LinkLimit)
+    fetch: Fetch | None = None  # a file a person sent, by Telegram's reference (bot/web/files.py)
     templates: jinja2.Environment = field(
         default_factory=lambda: jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined

@@ -40,6 +40,7 @@ WORDS: dict[str, Text] = {
     "join_text": t("Join to receive requests by e-mail and answer them on this page."),
     "join": t("Join"),
     "join_refused": t("This invitation cannot be used. Please ask the person who invited you for a new one."),
+    "no_file": t("The file cannot be fetched now. Please try again later."),
     "chart": t("Chart: questions by theme this week and the week before, and the handovers"),
 }
 
