@@ -134,6 +134,8 @@ async def test_a_replayed_link_and_an_unknown_one_are_refused_in_the_person_s_la
     async with browser() as client:
         async with client.get(f"{site}/login/{link}") as response:
             assert response.status == 200
+        async with client.get(f"{site}/login/{link}") as response:  # opened again by its person: their page
+            assert response.status == 200 and str(response.url) == f"{site}/"
     async with browser() as client:
         async with client.get(f"{site}/login/{link}") as response:
             assert response.status == 403 and "al gebruikt" in await response.text()

@@ -26,6 +26,11 @@ async def _language(request: web.Request, user_id: int | None) -> str:
     return language_of(request, account)
 
 
+async def _session_user(request: web.Request) -> int | None:
+    here = site(request)
+    return await web_sessions.user_of(here.conn, request.cookies.get(security.SESSION_COOKIE, ""), here.now())
+
+
 async def _too_many(request: web.Request) -> web.Response | None:
     if site(request).links.allow(request):
         return None
@@ -54,6 +59,8 @@ async def open_link(request: web.Request) -> web.StreamResponse:
     token = request.match_info["token"][:200]
     async with here.channel.transaction() as conn:
         used = await login_links.use(conn, token, here.now())
+        if not isinstance(used, Opened) and used.user_id is not None and used.user_id == await _session_user(request):
+            return web.Response(status=303, headers={"Location": "/"})  # their own link again, logged in already
         if not isinstance(used, Opened):
             actor = f"user:{used.user_id}" if used.user_id is not None else "web"
             await privacy.refused(conn, actor, f"web:login-link:{used.reason.value}", here.now())
