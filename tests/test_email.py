@@ -227,7 +227,9 @@ async def test_a_burst_about_one_case_is_one_mail_until_the_page_is_opened(
         await worker.sender.conn.close()  # type: ignore[attr-defined]
 
 
-async def test_the_same_row_sent_twice_has_the_same_message_id(conn, db_path, clock, catalogs, smtp_server) -> None:  # noqa: F811
+async def test_the_same_row_sent_twice_has_the_same_message_id(
+    conn, db_path, clock, catalogs, smtp_server  # noqa: F811
+) -> None:
     person = await _person(conn, clock, "nl")
     worker = await _worker(db_path, conn, catalogs, smtp_server, clock)
     try:
@@ -286,7 +288,9 @@ async def test_a_server_that_is_down_is_tried_again(conn, db_path, clock, catalo
         await sender_conn.close()
 
 
-async def test_an_alert_about_a_child_is_always_mailed(conn, db_path, clock, catalogs, smtp_server) -> None:  # noqa: F811
+async def test_an_alert_about_a_child_is_always_mailed(
+    conn, db_path, clock, catalogs, smtp_server  # noqa: F811
+) -> None:
     person = await _person(conn, clock, "nl")
     worker = await _worker(db_path, conn, catalogs, smtp_server, clock)
     try:
