@@ -19,6 +19,11 @@ def run(settings: Settings, webhook: str | None = None) -> int:
             "no Telegram token: set WIJKBRUG_TELEGRAM_TOKEN to the token @BotFather gives you "
             "(in Telegram, send /newbot to @BotFather); or try `wijkbrug demo`."
         )
+    if settings.web_listen is not None and settings.public_url is None:
+        raise OperatorError(
+            "WIJKBRUG_WEB_LISTEN is set but WIJKBRUG_PUBLIC_URL is not: set it to the https address people "
+            "reach the web page at (the links in e-mails point there)"
+        )
     from bot.telegram import TelegramBot  # PTB is loaded only when it is needed
 
     catalogs = settings.catalogs()

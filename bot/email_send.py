@@ -148,13 +148,16 @@ async def side_channels(
     e-mail when SMTP is set up too. Each worker and each sender has a connection of its own."""
     if settings.public_url is None:
         return [], []
-    conns = [await _attached(settings, vault) for _ in range(2)]
-    workers = [
-        DeliveryWorker(
-            conns[0], feed_send.FeedSender(conns[1], clock), clock, feed_send.CHANNEL,
-            pacer=Pacer(per_second=1e9, burst=1e9, chat_per_second=1e9, chat_burst=1e9), patience=patience,
+    conns: list[Connection] = []
+    workers: list[DeliveryWorker] = []
+    if settings.web_listen is None:  # with the web page on, its own channel drains the feed (bot/web/channel.py)
+        conns = [await _attached(settings, vault) for _ in range(2)]
+        workers.append(
+            DeliveryWorker(
+                conns[0], feed_send.FeedSender(conns[1], clock), clock, feed_send.CHANNEL,
+                pacer=Pacer(per_second=1e9, burst=1e9, chat_per_second=1e9, chat_burst=1e9), patience=patience,
+            )
         )
-    ]
     smtp = Smtp.of(settings)
     if smtp is not None:
         mail_conns = [await _attached(settings, vault) for _ in range(2)]

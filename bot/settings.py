@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     retention_days: int = 90
     text_retention_days: int = 180
     key_file: Path | None = None
+    # The web page (issue 16; bot/web/): where `wijkbrug run` serves it, as host:port (off when
+    # unset), behind the operator's HTTPS proxy (WIJKBRUG_PUBLIC_URL below is where people reach it).
+    web_listen: str | None = None
     # E-mail notices for people without a chat app (docs/privacy.md, "E-mail"). Off while
     # WIJKBRUG_SMTP_HOST is unset; with it, WIJKBRUG_SMTP_FROM and WIJKBRUG_PUBLIC_URL are needed.
     # With a user and password the connection is encrypted first (STARTTLS; TLS on port 465).
@@ -128,6 +131,23 @@ class Settings(BaseSettings):
         if value not in shipped:
             raise ValueError(f"not a shipped language; use one of {', '.join(sorted(shipped))}")
         return value
+
+    @field_validator("web_listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        host, colon, port = value.strip().rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("not host:port, such as 127.0.0.1:8080")
+        return value.strip()
+
+    def web_address(self) -> tuple[str, int] | None:
+        """Where the web page listens (host, port), or None when it is off."""
+        if self.web_listen is None:
+            return None
+        host, _, port = self.web_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @field_validator("timezone")
     @classmethod

@@ -38,6 +38,7 @@ from bot.i18n import Catalogs
 from bot.runner import Flood, Runner
 from bot.settings import Settings
 from bot.telegram_send import TelegramSender, seconds
+from bot.web.app import from_settings as web_page
 from db import inbox, users
 from db import settings as stored
 from db.connection import Checkpointer, Connection, Patience, connect, keep_trying, leave_checkpoints_to, transaction
@@ -147,6 +148,8 @@ class TelegramBot:
                 asyncio.create_task(worker.run(), name="deliver"),
                 *(asyncio.create_task(w.run(), name=f"deliver-{w.channel}") for w in side),
             ]
+            if (page := web_page(self.settings, self.catalogs, self.clock, vault, self.patience)) is not None:
+                forever.append(asyncio.create_task(page, name="web"))  # the web page, a channel of its own
             tasks = [
                 *forever,
                 asyncio.create_task(self._publish_commands(), name="commands"),

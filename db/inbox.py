@@ -45,6 +45,15 @@ async def mark_processed(conn: Connection, channel: str, update_id: int, outcome
     )
 
 
+
+async def processed(conn: Connection, channel: str, update_id: int) -> bool:
+    """Whether update `update_id` of `channel` has been handled (the web page waits for it)."""
+    async with conn.execute(
+        "SELECT processed_at FROM inbox WHERE channel = ? AND update_id = ?", (channel, update_id)
+    ) as cur:
+        row = await cur.fetchone()
+    return row is not None and row[0] is not None
+
 async def forget_processed(conn: Connection, before: datetime) -> int:
     """Drop the ids of updates processed before `before`. Telegram hands an update out again
     only until it is confirmed, and keeps none longer than 24 hours, so a week of ids is ample

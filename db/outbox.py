@@ -95,6 +95,13 @@ async def still_waiting(conn: Connection, outgoing_id: int) -> bool:
         return await cur.fetchone() is not None
 
 
+
+async def waiting_for(conn: Connection, channel: str, address: str) -> int:
+    """How many messages still wait for one address (the web page waits until its feed is written)."""
+    async with conn.execute("SELECT count(*) FROM outbox WHERE channel = ? AND address = ?", (channel, address)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
 async def done(conn: Connection, outgoing_id: int) -> None:
     await conn.execute("DELETE FROM outbox WHERE id = ?", (outgoing_id,))
 

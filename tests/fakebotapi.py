@@ -200,6 +200,11 @@ class FakeBotApi:
             msg["caption"] = caption
         return self._enqueue("message", msg)
 
+    def add_file(self, file_id: str, data: bytes, path: str = "documents/file_added") -> None:
+        """A file Telegram holds under `file_id` (one a test's story sent by that reference)."""
+        self._files[file_id] = (data, {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data),
+                                       "file_path": path})
+
     def user_presses(self, chat_id: int, message_id: int, data: str, first_name: str = "Test",
                      language_code: str = "nl", check_button: bool = True) -> Json:
         """Press a button; by default the message's current keyboard must have one with this callback_data."""

@@ -144,3 +144,17 @@ def test_the_time_zone_set_is_the_one_the_bot_counts_days_and_shows_times_in(
     # 02:00 UTC is still the evening before on Bonaire: times are shown in the zone set
     shown = catalogs.render(plain(when(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))), "en")
     assert "Nov 30" in shown and "10:00" in shown, shown
+
+
+def test_the_web_page_s_settings_are_named_by_line_when_wrong(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (folder / ".env").write_text(
+        "# invented settings for a test\nWIJKBRUG_WEB_LISTEN=8080\nWIJKBRUG_PUBLIC_URL=wijkbrug.example.nl\n", "utf-8"
+    )
+    with pytest.raises(SettingsProblem) as problem:
+        load()
+    assert ".env, line 2: WIJKBRUG_WEB_LISTEN: not host:port" in str(problem.value)
+    assert ".env, line 3: WIJKBRUG_PUBLIC_URL: not a web address" in str(problem.value)
+    (folder / ".env").write_text("WIJKBRUG_WEB_LISTEN=127.0.0.1:8080\nWIJKBRUG_TELEGRAM_TOKEN=123:X\n", "utf-8")
+    assert load().web_address() == ("127.0.0.1", 8080)
+    assert cli.main(["run"]) == 2  # the page's links need the public address
+    assert "WIJKBRUG_PUBLIC_URL is not" in capsys.readouterr().err
