@@ -34,7 +34,7 @@ from typing import Any
 from bot import email_compose, feed_send
 from bot.delivery import DeliveryWorker, Pacer, Permanent, Transient
 from bot.email_people import CHANNEL, notice_body
-from bot.email_smtp import RECIPIENT_REFUSED, Smtp, submit
+from bot.email_smtp import RECIPIENT_REFUSED, MailServer, Smtp
 from bot.i18n import Catalogs
 from db import login_links, outbox, users
 from bot.settings import Settings
@@ -52,7 +52,7 @@ class EmailSender:
     conn: Connection  # its own: its transactions never meet the delivery worker's statements
     catalogs: Catalogs
     clock: Callable[[], datetime]
-    smtp: Smtp
+    smtp: MailServer  # the operator's SMTP server (bot/email_smtp.Smtp), or the demo's console
     quiet: timedelta = timedelta(minutes=15)
     _mailed: dict[tuple[int, str], datetime] = field(default_factory=dict)  # (person, code) → last notice
 
@@ -112,7 +112,7 @@ class EmailSender:
             self.catalogs, account.language, kind, code, org, f"{self.smtp.public_url}/login/{token}", mail,
             str(body.get("key") or "0"), now,
         )
-        await submit(self.smtp, message)
+        await self.smtp.submit(message)
         log.info("e-mail notice sent (%s)", kind)
 
 
