@@ -303,3 +303,35 @@ async def test_an_alert_about_a_child_is_always_mailed(
         assert subjects == ["Dringend: een vrijwilliger van De Lantaarn meldt dat een kind misschien in gevaar is"] * 2
     finally:
         await worker.sender.conn.close()  # type: ignore[attr-defined]
+
+
+async def test_an_e_mail_address_refused_for_good_is_told_as_such_not_as_a_blocked_bot(
+    tmp_path, catalogs: Catalogs  # noqa: ANN001
+) -> None:
+    """The coordinators' message says what happened on the unreachable address's channel: a mail
+    server that refuses the address (not "may have blocked the bot", which is a chat's 403)."""
+    from flows import access
+    from flows.model import User
+
+    database = tmp_path / "refused.sqlite3"
+    vault, emre, _ = await request_to_email_member(database, catalogs, tmp_path)
+    conn = await connect(database)
+    attach(conn, vault)
+    try:
+        async with transaction(conn):
+            await users.mark_unreachable(conn, "email", EMRE_MAIL, SENT_AT)
+        runner = Runner(conn, catalogs, lambda: SENT_AT + timedelta(minutes=1), "telegram", vault=vault)
+        await runner.fire_timers()  # the timers' round tells the coordinators
+        petra = await users.by_address(conn, "telegram", "7002")
+        assert petra is not None and petra.role is Role.COORDINATOR
+        texts = [w.body.get("text", "") for w in await outbox.waiting_at(conn, "telegram", "7002", "say")]
+        told = [text for text in texts if "can no longer be reached" in text]
+        assert len(told) == 1 and "mail server refuses e-mail" in told[0] and "blocked" not in told[0], texts
+        assert await users.newly_unreachable(conn) == []  # told once
+    finally:
+        await conn.close()
+    person = User(id=1, role=Role.MEMBER, org_id=None, language="nl", name="Emre")
+    by_chat, by_mail = (access.unreachable(person, "bt-overvecht", by_email) for by_email in (False, True))
+    assert by_chat is not None and by_mail is not None
+    assert "geblokkeerd" in catalogs.render(by_chat.parts[0], "nl")
+    assert "geblokkeerd" not in (mail := catalogs.render(by_mail.parts[0], "nl")) and "e-mail" in mail
