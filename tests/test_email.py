@@ -13,7 +13,7 @@ from bot.email_send import email_worker
 from bot.email_smtp import Smtp
 from bot.i18n import Catalogs
 from bot.runner import Runner
-from db import conversations, login_links, outbox, users, web_feed
+from db import conversations, login_links, outbox, users, web_feed, web_sessions
 from db.connection import Connection, Patience, connect, transaction
 from db.login_links import Opened
 from db import vault as sealing
@@ -223,6 +223,34 @@ async def test_a_burst_about_one_case_is_one_mail_until_the_page_is_opened(
         await _say(conn, clock, person, "H-300001")  # after the quiet time: mailed
         await drain(worker)
         assert len(smtp_server.received) == 4
+    finally:
+        await worker.sender.conn.close()  # type: ignore[attr-defined]
+
+
+async def test_a_page_viewed_in_a_session_counts_as_read_for_the_quiet_rule(
+    conn, db_path, clock, catalogs, smtp_server  # noqa: F811
+) -> None:
+    """A person logged in already (no link used since the mail) who views their page has read it:
+    the next news about the case is mailed; a session that was not used holds it back."""
+    person = await _person(conn, clock, "nl")
+    async with transaction(conn):
+        token = await web_sessions.create(conn, person, clock())  # logged in before the first mail
+    clock.advance(minutes=1)
+    worker = await _worker(db_path, conn, catalogs, smtp_server, clock)
+    try:
+        await _say(conn, clock, person, "H-310001")
+        await drain(worker)
+        clock.advance(minutes=2)
+        await _say(conn, clock, person, "H-310001")  # the session is not used since: held back
+        await drain(worker)
+        assert len(smtp_server.received) == 1
+        clock.advance(minutes=1)
+        async with transaction(conn):
+            await web_sessions.seen(conn, token, clock())  # what bot/web/site.logged_in records on a view
+        clock.advance(minutes=1)
+        await _say(conn, clock, person, "H-310001")  # read since: mailed
+        await drain(worker)
+        assert len(smtp_server.received) == 2
     finally:
         await worker.sender.conn.close()  # type: ignore[attr-defined]
 

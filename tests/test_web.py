@@ -158,6 +158,30 @@ async def test_a_replayed_link_and_an_unknown_one_are_refused_in_the_person_s_la
     assert rows(world.database, "SELECT count(*) FROM web_sessions") == [(1,)]
 
 
+async def test_a_page_view_in_a_session_is_recorded_for_the_e_mail_quiet_rule(world, catalogs) -> None:
+    """bot/email_send.py holds back a second e-mail about a case until the person read the first:
+    a page viewed by a logged-in person counts (db/web_sessions.seen_since), not only a link used."""
+    from datetime import timedelta
+
+    from db import web_sessions
+    from db.connection import connect
+
+    now = [NOW]
+    async with serve_web(world, catalogs, clock=lambda: now[0]) as (base, _):
+        async with browser() as client:
+            await log_in(client, base, world, world.member)
+            conn = await connect(world.database)
+            try:
+                assert not await web_sessions.seen_since(conn, world.member, NOW + timedelta(minutes=5))
+                now[0] = NOW + timedelta(minutes=10)
+                async with client.get(f"{base}/") as response:  # a view, ten minutes later
+                    assert response.status == 200
+                assert await web_sessions.seen_since(conn, world.member, NOW + timedelta(minutes=5))
+                assert not await web_sessions.seen_since(conn, world.colleague, NOW)
+            finally:
+                await conn.close()
+
+
 async def test_a_mail_scanner_opening_the_link_first_uses_up_nothing(site, world) -> None:
     """A corporate mail scanner (Safe Links and the like) GETs every link before its reader does:
     that shows the page with the button and changes nothing; the button (a POST) uses the link."""
