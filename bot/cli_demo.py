@@ -153,8 +153,6 @@ async def _vault(path: Path) -> Vault:
 
 async def _keyboard(session: Demo) -> None:
     """Lines from the keyboard (with Tab completion) or, piped in, from stdin, until it ends."""
-    from bot.demo_session import prompt
-
     console = session.console
     if not sys.stdin.isatty():  # a line at a time: the web page and its pulse go on meanwhile
         while line := await asyncio.to_thread(sys.stdin.readline):
@@ -171,7 +169,7 @@ async def _keyboard(session: Demo) -> None:
         pass
     while True:
         try:
-            line = await asyncio.to_thread(input, prompt(session.current))
+            line = await asyncio.to_thread(input, session.prompt())
         except (EOFError, KeyboardInterrupt):
             session.out.write("\n")
             return
