@@ -116,6 +116,8 @@ class EmailSender:
         )
         await self.smtp.submit(message)
         log.info("e-mail notice sent (%s)", kind)
+        if account.unreachable_at is not None:  # the server took it after all: the address works again
+            await self._written(lambda: users.reachable_again(self.conn, account.id, CHANNEL, address))
 
 
 def unreachable_on_refusal(conn: Connection, clock: Callable[[], datetime]) -> Callable[[Outgoing, Permanent], Any]:

@@ -363,3 +363,40 @@ async def test_an_e_mail_address_refused_for_good_is_told_as_such_not_as_a_block
     assert by_chat is not None and by_mail is not None
     assert "geblokkeerd" in catalogs.render(by_chat.parts[0], "nl")
     assert "geblokkeerd" not in (mail := catalogs.render(by_mail.parts[0], "nl")) and "e-mail" in mail
+
+
+async def test_acting_on_the_page_keeps_a_refused_e_mail_address_marked_a_delivery_clears_it(
+    tmp_path, catalogs: Catalogs, smtp_server  # noqa: ANN001, F811
+) -> None:
+    """The page is another channel: what the person does there says nothing of the mail server that
+    refused their address. Only a mail the server takes again clears the mark."""
+    import json
+
+    from bot.email_send import EmailSender
+    from bot.updates import Inbound, text_input
+    from db import inbox
+    from db.inbox import Incoming
+
+    database = tmp_path / "page.sqlite3"
+    vault, emre, _ = await request_to_email_member(database, catalogs, tmp_path)
+    conn = await connect(database)
+    attach(conn, vault)
+    later = SENT_AT + timedelta(minutes=5)
+    try:
+        async with transaction(conn):
+            await users.mark_unreachable(conn, "email", EMRE_MAIL, SENT_AT)
+        inbound = Inbound(chat_id=str(emre), first_name="Emre", language_code="nl", event=text_input("/help"))
+        payload = json.dumps({"inbound": inbound.model_dump(mode="json")}, ensure_ascii=False)
+        async with transaction(conn):
+            await inbox.receive(conn, "web", [Incoming(update_id=1, payload=payload)], later)
+        await Runner(conn, catalogs, lambda: later, "web", vault=vault).process_pending()
+        assert await outbox.waiting_at(conn, "web", str(emre), "say")  # handled: the page answered
+        (address,) = [a for a in await users.addresses(conn, emre) if a.channel == "email"]
+        assert address.unreachable_at is not None  # still marked
+        sender = EmailSender(conn, catalogs, lambda: later, smtp_of(smtp_server))
+        await sender.send(EMRE_MAIL, "notice", notice_body("link"))
+        assert len(smtp_server.received) == 1
+        (address,) = [a for a in await users.addresses(conn, emre) if a.channel == "email"]
+        assert address.unreachable_at is None  # the server took a mail: reachable again
+    finally:
+        await conn.close()
