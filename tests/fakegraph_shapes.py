@@ -20,6 +20,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     190: (401, "Invalid OAuth access token - Cannot parse access token"),
     130429: (400, "Rate limit hit"),
     131000: (500, "Something went wrong"),
+    131008: (400, "Required parameter is missing"),
     131009: (400, "Parameter value is not valid"),
     131016: (503, "Service unavailable"),
     131026: (400, "Message undeliverable"),
@@ -115,11 +116,20 @@ def validate(payload: Any) -> str:
     elif kind == "template":
         _str(content, "name", "template", high=512)
         _str(_obj(content, "language", "template"), "code", "template['language']")
-        if not isinstance(content.get("components", []), list):
-            raise _bad("Param template['components'] must be an array")
+        _template_components(content.get("components", []))
     else:
         _media(content, kind)
     return str(kind)
+
+
+def _template_components(components: Any) -> None:
+    if not isinstance(components, list) or not all(isinstance(c, dict) and "type" in c for c in components):
+        raise _bad("Param template['components'] must be an array of objects with a type")
+    for parameter in (p for c in components for p in c.get("parameters") or []):
+        if not isinstance(parameter, dict) or "type" not in parameter:
+            raise _bad("Param template['components'][]['parameters'][] must be an object with a type")
+        if parameter["type"] == "text" and not (isinstance(parameter.get("text"), str) and parameter["text"].strip()):
+            raise GraphError(131008, "Parameter of type text is missing text value")
 
 
 def _interactive(content: Json) -> None:

@@ -6,7 +6,8 @@ It speaks real HTTP on 127.0.0.1 (aiohttp), as tests/fakebotapi.py does for Tele
   as the Cloud API does (tests/fakegraph_shapes.py), then the 24-hour window, the template registry, the
   throttling switches and unreachable recipients; an accepted message is recorded in ``sent`` with a fresh
   ``wamid.`` id, a refused one only in ``calls`` (with its HTTP status and Meta's code).
-- ``POST /{version}/{phone_number_id}/media`` (multipart ``file``) stores a file and answers ``{"id"}``.
+- ``POST /{version}/{phone_number_id}/media`` (multipart ``file``) stores a file and answers ``{"id"}``;
+  ``drop_next`` closes a send's connection without an answer, before or after accepting it.
 - ``GET /{version}/{media_id}`` answers ``{"url", "mime_type", "sha256", "file_size", "id"}``; the URL
   (``/whatsapp_business/attachments/?mid=..&hash=..``) serves the bytes only with the token and only for
   ``MEDIA_URL_TTL`` seconds of the fake's clock (401 without the token, 404 after).
@@ -54,6 +55,7 @@ from tests.fakegraph_webhooks import Delivery, WebhookSide
 
 WINDOW = 24 * 3600  # the customer service window, seconds after the user's last message
 MEDIA_URL_TTL = 5 * 60  # a media URL works this long on the fake's clock
+BSUID_SHAPE = re.compile(r"[A-Z]{2}\.[A-Za-z0-9.]+")  # e.g. NL.1000001 (country, dot, up to 128 characters)
 __all__ = ["MEDIA_URL_TTL", "WINDOW", "Delivery", "FakeGraphApi", "GraphError", "WaUser"]
 
 
@@ -81,6 +83,7 @@ class FakeGraphApi(WebhookSide):
         self.media: dict[str, Json] = {}  # media id -> data, mime_type, sha256
         self.media_downloads = 0
         self._faults: list[tuple[int, str | None]] = []  # (code, BSUID or None for any recipient)
+        self._drops: list[bool] = []  # per coming send: drop the connection after accepting (True) or before
         self._pending: list[str] = []  # wamids whose statuses have not been pushed yet
         self._urls: dict[str, tuple[str, float]] = {}  # media URL hash -> (media id, expiry)
         self._serial = itertools.count(1)
@@ -167,6 +170,11 @@ class FakeGraphApi(WebhookSide):
         bsuid = self.user(recipient).bsuid if recipient is not None else None
         self._faults.extend((code, bsuid) for _ in range(times))
 
+    def drop_next(self, times: int = 1, after_accept: bool = False) -> None:
+        """Close the connection of the next ``times`` sends without an answer; with ``after_accept`` the message
+        is recorded (and will be delivered) first, so the bot cannot know it went out."""
+        self._drops.extend(after_accept for _ in range(times))
+
     def undeliverable(self, user: WaUser | str, late: bool = False) -> None:
         """Every send to ``user`` fails with 131026: at once, or accepted and then a ``failed`` status."""
         self.user(user).undeliverable = "late" if late else "now"
@@ -190,6 +198,13 @@ class FakeGraphApi(WebhookSide):
         if found is None:
             raise KeyError(f"no sent message {wamid}")
         return found
+
+    def texts(self, user: WaUser | str) -> list[str]:
+        """What the user sees of each message, in order: the text or interactive body, a template's name."""
+        shown: dict[str, Callable[[Json], str]] = {
+            "text": lambda p: p["text"]["body"], "interactive": lambda p: p["interactive"]["body"]["text"],
+            "template": lambda p: f"template:{p['template']['name']}"}
+        return [shown[m["type"]](m["payload"]) if m["type"] in shown else m["type"] for m in self.sent_to(user)]
 
     def refused(self) -> list[Json]:
         return [c for c in self.calls if "code" in c]
@@ -234,6 +249,11 @@ class FakeGraphApi(WebhookSide):
             result = await handle()
             call["status"] = 200
             return web.json_response(result)
+        except _Dropped:
+            call.update(status=None, dropped=True)
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()  # never written: the connection is gone
         except GraphError as err:
             call.update(status=err.status, code=err.code)
             return web.json_response(err.body, status=err.status)
@@ -252,6 +272,9 @@ class FakeGraphApi(WebhookSide):
                 call["payload"] = payload = await request.json()
             except ValueError:
                 raise GraphError(100, "The request body is not valid JSON") from None
+            if self._drops and not self._drops[0]:
+                self._drops.pop(0)
+                raise _Dropped
             self._fault(None)
             kind = validate(payload)
             user, contact = self._recipient(payload)
@@ -269,7 +292,11 @@ class FakeGraphApi(WebhookSide):
                 if self.window_failure == "now":
                     raise GraphError(131047)
                 late = late or 131047
-            return self._record(user, contact, kind, payload, late)
+            answer = self._record(user, contact, kind, payload, late)
+            if self._drops and self._drops[0]:
+                self._drops.pop(0)
+                raise _Dropped
+            return answer
 
         return await self._answer(request, call, handle)
 
@@ -281,6 +308,9 @@ class FakeGraphApi(WebhookSide):
 
     def _recipient(self, payload: Json) -> tuple[WaUser, Json]:
         if (to := payload.get("to")) is not None:
+            if BSUID_SHAPE.fullmatch(str(to)):
+                raise GraphError(100, f"Param to must be a phone number; send to a business-scoped user id with "
+                                      f"'{SEND_BY_BSUID}'")
             if not (digits := re.sub(r"\D", "", str(to))):
                 raise GraphError(100, "Param to must be a phone number")
             user = next((u for u in self.users.values() if u.wa_id == digits), None)
@@ -361,3 +391,7 @@ class FakeGraphApi(WebhookSide):
         self.media_downloads += 1
         media = self.media[media_id]
         return web.Response(body=media["data"], content_type=media["mime_type"])
+
+
+class _Dropped(Exception):
+    """The fake closes the connection without an answer."""

@@ -246,7 +246,11 @@ async def test_template_registry_answers_132001_and_132000(graph: FakeGraphApi, 
     assert (status, error_of(body)) == (404, 132001)
     status, body = await send(http, graph, template(AYSE_PHONE, params=2))
     assert (status, error_of(body)) == (400, 132000)
+    empty = template(AYSE_PHONE)
+    empty["template"]["components"][0]["parameters"][0]["text"] = " "
+    assert error_of((await send(http, graph, empty))[1]) == 131008
     assert (await send(http, graph, template(AYSE_PHONE, params=1)))[0] == 200
+    assert graph.texts(AYSE_PHONE) == ["template:new_item"]
     assert graph.templates["new_item", "tr"]["category"] == "UTILITY"
 
 
@@ -283,6 +287,19 @@ async def test_an_unreachable_recipient_gets_131026_now_or_later(graph: FakeGrap
     assert receiver.bodies[-1]["entry"][0]["changes"][0]["value"]["statuses"][0]["errors"][0]["code"] == 131026
 
 
+async def test_a_dropped_connection_before_or_after_the_message_was_accepted(
+        graph: FakeGraphApi, http: aiohttp.ClientSession) -> None:
+    user = await opened(graph)
+    graph.drop_next()
+    graph.drop_next(after_accept=True)
+    for _ in range(2):
+        with pytest.raises(aiohttp.ClientError):
+            await send(http, graph, text(AYSE_PHONE, "misschien"))
+    assert graph.texts(user) == ["misschien"]  # the second one went out although the bot saw no answer
+    assert [c.get("dropped") for c in graph.calls] == [True, True]
+    assert (await send(http, graph, text(AYSE_PHONE)))[0] == 200
+
+
 # --- identity: BSUID-only users -----------------------------------------------------------------------------
 async def test_a_user_known_only_by_bsuid(graph: FakeGraphApi, http: aiohttp.ClientSession,
                                           receiver: Receiver) -> None:
@@ -297,6 +314,9 @@ async def test_a_user_known_only_by_bsuid(graph: FakeGraphApi, http: aiohttp.Cli
     assert status == 200 and body["contacts"] == [{"input": "NL.8800000001", "user_id": "NL.8800000001"}]
     status, body = await send(http, graph, {SEND_BY_BSUID: "NL.404", "type": "text", "text": {"body": "Hoi"}})
     assert (status, error_of(body)) == (400, 100)
+    status, body = await send(http, graph, text("NL.8800000001"))  # a BSUID goes in SEND_BY_BSUID, not in to
+    assert (status, error_of(body)) == (400, 100) and "recipient" in body["error"]["error_data"]["details"]
+    assert graph.texts(user) == ["Hoi"]
     await graph.flush_statuses()
     state = receiver.bodies[-1]["entry"][0]["changes"][0]["value"]["statuses"][-1]
     assert "recipient_id" not in state and state["recipient_user_id"] == "NL.8800000001"
