@@ -61,8 +61,10 @@ TYPES = FREE_FORM | {"template"}
 class GraphError(Exception):
     """A Graph API error answer; ``status`` is the HTTP status, ``body`` the JSON Meta sends."""
 
-    def __init__(self, code: int, details: str | None = None, subcode: int | None = None) -> None:
-        status, title = ERRORS.get(code, (400, "Error"))
+    def __init__(self, code: int, details: str | None = None, subcode: int | None = None,
+                 status: int | None = None) -> None:
+        default_status, title = ERRORS.get(code, (400, "Error"))
+        status = status or default_status
         details = details or DETAILS.get(code) or title
         super().__init__(f"({code}) {title}: {details}")
         self.status, self.code, self.title, self.details = status, code, title, details

@@ -173,6 +173,16 @@ class WebhookSide:
         self._bump()
         return delivery
 
+    async def redeliver(self, delivery: Delivery) -> Delivery:
+        """POST the same signed bytes again, as Meta does while the bot has not answered 200."""
+        headers = {"Content-Type": "application/json"}
+        if delivery.signature != "missing":
+            secret = self.app_secret if delivery.signature == "ok" else "not-the-secret"
+            headers["X-Hub-Signature-256"] = sign(delivery.raw, secret)
+        delivery.answers.append(await self._post(delivery.raw, headers))
+        self._bump()
+        return delivery
+
     async def _post(self, raw: bytes, headers: dict[str, str]) -> int | None:
         assert self.webhook_url is not None
         if self._session is None:

@@ -10,10 +10,11 @@ It speaks real HTTP on 127.0.0.1 (aiohttp), as tests/fakebotapi.py does for Tele
   ``drop_next`` closes a send's connection without an answer, before or after accepting it.
 - ``GET /{version}/{media_id}`` answers ``{"url", "mime_type", "sha256", "file_size", "id"}``; the URL
   (``/whatsapp_business/attachments/?mid=..&hash=..``) serves the bytes only with the token and only for
-  ``MEDIA_URL_TTL`` seconds of the fake's clock (401 without the token, 404 after).
-- The test side plays the WhatsApp users: ``deliver_message`` and ``deliver_status`` POST Meta's webhook
-  JSON to ``webhook_url``, signed with ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body with the app
-  secret), optionally twice, with a wrong or no signature; the bot's HTTP answer is kept in ``deliveries``.
+  ``MEDIA_URL_TTL`` seconds of the fake's clock (401 without the token, 404 after): tests/fakegraph_media.py.
+- The test side plays the WhatsApp users (tests/fakegraph_webhooks.py): ``deliver_message`` and
+  ``deliver_status`` POST Meta's webhook JSON to ``webhook_url``, signed with ``X-Hub-Signature-256``
+  (HMAC-SHA256 of the raw body with the app secret), optionally twice, with a wrong or no signature; the
+  bot's HTTP answer is kept per POST in ``deliveries``; ``redeliver`` posts the same bytes again.
 
 Identity — an ASSUMPTION, each name one constant in fakegraph_shapes.py: Meta's username rollout (2026)
 gives every user a business-scoped user id (BSUID, e.g. ``NL.1000001``) and may withhold the phone number.
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import itertools
 import re
 import time
@@ -42,6 +42,7 @@ from typing import Any, Literal, Self
 import aiohttp
 from aiohttp import web
 
+from tests.fakegraph_media import MEDIA_URL_TTL, MediaSide
 from tests.fakegraph_shapes import (
     FREE_FORM,
     SEND_BY_BSUID,
@@ -54,12 +55,11 @@ from tests.fakegraph_shapes import (
 from tests.fakegraph_webhooks import Delivery, WebhookSide
 
 WINDOW = 24 * 3600  # the customer service window, seconds after the user's last message
-MEDIA_URL_TTL = 5 * 60  # a media URL works this long on the fake's clock
 BSUID_SHAPE = re.compile(r"[A-Z]{2}\.[A-Za-z0-9.]+")  # e.g. NL.1000001 (country, dot, up to 128 characters)
 __all__ = ["MEDIA_URL_TTL", "WINDOW", "Delivery", "FakeGraphApi", "GraphError", "WaUser"]
 
 
-class FakeGraphApi(WebhookSide):
+class FakeGraphApi(WebhookSide, MediaSide):
     """One WhatsApp business phone number on the Cloud API, plus the users that write to it."""
 
     def __init__(self, token: str = "fake-graph-token", phone_number_id: str = "100000000000001",
@@ -82,7 +82,7 @@ class FakeGraphApi(WebhookSide):
         self.templates: dict[tuple[str, str], Json] = {}
         self.media: dict[str, Json] = {}  # media id -> data, mime_type, sha256
         self.media_downloads = 0
-        self._faults: list[tuple[int, str | None]] = []  # (code, BSUID or None for any recipient)
+        self._faults: list[tuple[int, str | None, int | None]] = []  # (code, BSUID or None for all, HTTP status)
         self._drops: list[bool] = []  # per coming send: drop the connection after accepting (True) or before
         self._pending: list[str] = []  # wamids whose statuses have not been pushed yet
         self._urls: dict[str, tuple[str, float]] = {}  # media URL hash -> (media id, expiry)
@@ -165,10 +165,12 @@ class FakeGraphApi(WebhookSide):
         self.templates[name, language] = {"body_params": body_param_count, "category": category}
 
     def fail_next(self, code: int, times: int = 1, recipient: WaUser | str | None = None) -> None:
-        """Answer the next ``times`` sends with Meta's error ``code`` (130429, 131056, 131000 = 500, 131016 = 503,
-        ...); with ``recipient``, only sends to that user count (131056 is per recipient)."""
+        """Answer the next ``times`` sends with Meta's error ``code`` (130429, 131056, ...) or, for a ``code`` of
+        500-599, with that HTTP status (503 as 131016 "Service unavailable", the others as 131000); with
+        ``recipient``, only sends to that user count (131056 is per recipient)."""
         bsuid = self.user(recipient).bsuid if recipient is not None else None
-        self._faults.extend((code, bsuid) for _ in range(times))
+        fault = (131016 if code == 503 else 131000, bsuid, code) if 500 <= code < 600 else (code, bsuid, None)
+        self._faults.extend(fault for _ in range(times))
 
     def drop_next(self, times: int = 1, after_accept: bool = False) -> None:
         """Close the connection of the next ``times`` sends without an answer; with ``after_accept`` the message
@@ -182,11 +184,6 @@ class FakeGraphApi(WebhookSide):
     def in_window(self, user: WaUser | str) -> bool:
         last = self.user(user).last_inbound
         return last is not None and self.now() - last < WINDOW
-
-    def add_media(self, data: bytes, mime_type: str = "image/jpeg") -> str:
-        media_id = str(900_000_000_000 + next(self._serial))
-        self.media[media_id] = {"data": data, "mime_type": mime_type, "sha256": hashlib.sha256(data).hexdigest()}
-        return media_id
 
     # --- test side: inspection -------------------------------------------------------------------------------
     def sent_to(self, user: WaUser | str) -> list[Json]:
@@ -301,10 +298,10 @@ class FakeGraphApi(WebhookSide):
         return await self._answer(request, call, handle)
 
     def _fault(self, bsuid: str | None) -> None:
-        for i, (code, target) in enumerate(self._faults):
+        for i, (code, target, status) in enumerate(self._faults):
             if target == bsuid:
                 del self._faults[i]
-                raise GraphError(code)
+                raise GraphError(code, status=status)
 
     def _recipient(self, payload: Json) -> tuple[WaUser, Json]:
         if (to := payload.get("to")) is not None:
@@ -348,49 +345,6 @@ class FakeGraphApi(WebhookSide):
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _upload(self, request: web.Request) -> web.Response:
-        call: Json = {"method": "POST", "path": request.path, "payload": None, "at": self.now()}
-
-        async def handle() -> Json:
-            self._auth(request)
-            self._version(request)
-            self._phone(request)
-            form = await request.post()
-            upload = form.get("file")
-            if form.get("messaging_product") != "whatsapp" or not isinstance(upload, web.FileField):
-                raise GraphError(100, "Param file and messaging_product=whatsapp are required")
-            mime = str(form.get("type") or upload.content_type)
-            call["payload"] = {"type": mime, "filename": upload.filename}
-            return {"id": self.add_media(upload.file.read(), mime)}
-
-        return await self._answer(request, call, handle)
-
-    async def _media_info(self, request: web.Request) -> web.Response:
-        call: Json = {"method": "GET", "path": request.path, "payload": None, "at": self.now()}
-
-        async def handle() -> Json:
-            self._auth(request)
-            self._version(request)
-            if (media := self.media.get(media_id := request.match_info["media_id"])) is None:
-                raise GraphError(100, f"Unsupported get request. Object with ID '{media_id}' does not exist")
-            key = hashlib.sha256(f"{media_id}:{next(self._serial)}".encode()).hexdigest()[:32]
-            self._urls[key] = (media_id, self.now() + MEDIA_URL_TTL)
-            url = f"{self.base_url}/whatsapp_business/attachments/?mid={media_id}&ext={int(self.now())}&hash={key}"
-            return {"messaging_product": "whatsapp", "url": url, "mime_type": media["mime_type"],
-                    "sha256": media["sha256"], "file_size": len(media["data"]), "id": media_id}
-
-        return await self._answer(request, call, handle)
-
-    async def _download(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization", "") != f"Bearer {self.token}":
-            return web.json_response(GraphError(190, "Malformed access token").body, status=401)
-        media_id, expires = self._urls.get(request.query.get("hash", ""), ("", 0.0))
-        if media_id != request.query.get("mid") or self.now() >= expires:
-            return web.Response(status=404, text="URL signature expired")
-        self.media_downloads += 1
-        media = self.media[media_id]
-        return web.Response(body=media["data"], content_type=media["mime_type"])
 
 
 class _Dropped(Exception):

@@ -260,16 +260,17 @@ async def test_throttles_and_5xx_for_the_next_calls_then_normal(graph: FakeGraph
     user = await opened(graph)
     other = await opened(graph, phone="+31 6 0000 0002", name="Tesfay (invented)")
     graph.fail_next(130429, times=2)
-    graph.fail_next(131000)
+    graph.fail_next(500)
+    graph.fail_next(503)
     graph.fail_next(131056, recipient=user)
-    got = [(s, error_of(b)) for s, b in [await send(http, graph, text("31600000002")) for _ in range(3)]]
-    assert got == [(400, 130429), (400, 130429), (500, 131000)]
+    got = [(s, error_of(b)) for s, b in [await send(http, graph, text("31600000002")) for _ in range(4)]]
+    assert got == [(400, 130429), (400, 130429), (500, 131000), (503, 131016)]
     assert (await send(http, graph, text("31600000002")))[0] == 200  # the pair limit is only for Ayşe
     status, body = await send(http, graph, text(AYSE_PHONE))
     assert (status, error_of(body)) == (400, 131056)
     assert (await send(http, graph, text(AYSE_PHONE)))[0] == 200
     assert [len(graph.sent_to(u)) for u in (user, other)] == [1, 1]
-    assert [c["code"] for c in graph.refused()] == [130429, 130429, 131000, 131056]
+    assert [c["code"] for c in graph.refused()] == [130429, 130429, 131000, 131016, 131056]
 
 
 async def test_an_unreachable_recipient_gets_131026_now_or_later(graph: FakeGraphApi, http: aiohttp.ClientSession,
@@ -342,8 +343,11 @@ async def test_webhooks_are_signed_and_a_bad_or_missing_signature_is_visible(gra
     assert (await graph.deliver_message(user, "x", signature="wrong")).answers == [403]
     assert (await graph.deliver_message(user, "x", signature="missing")).answers == [403]
     receiver.answer = 500
-    assert (await graph.deliver_message(user, "y")).answers == [500]
-    assert [d.answers for d in graph.deliveries] == [[200], [403], [403], [500]]
+    failed = await graph.deliver_message(user, "y")
+    assert failed.answers == [500]
+    receiver.answer = 200
+    assert (await graph.redeliver(failed)).answers == [500, 200] and receiver.raws[-1] == failed.raw
+    assert [d.answers for d in graph.deliveries] == [[200], [403], [403], [500, 200]]
 
 
 async def test_duplicates_and_out_of_order_statuses(graph: FakeGraphApi, http: aiohttp.ClientSession,
