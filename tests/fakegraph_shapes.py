@@ -54,6 +54,12 @@ ROW_DESCRIPTION_MAX = 72
 LIST_BUTTON_MAX = 20
 SECTION_TITLE_MAX = 24
 CAPTION_MAX = 1024
+# The template language codes Meta accepts (its "supported languages" list as mirrored by BSPs, e.g. WATI's
+# table): Somali (so) and Tigrinya (ti) are not among them, so Wijkbrug falls back for those (issue 17, item 3).
+_TEMPLATE_CODES = """af sq ar az bn bg ca zh_CN zh_HK zh_TW hr cs da nl en en_GB en_US et fil fi fr ka de
+    el gu ha he hi hu id ga it ja kn kk rw_RW ko ky_KG lo lv lt mk ms ml mr nb fa pl pt_BR pt_PT pa ro ru sr sk sl es
+    es_AR es_ES es_MX sw sv ta te th tr uk ur uz vi zu"""
+TEMPLATE_LANGUAGES = frozenset(_TEMPLATE_CODES.split())
 FREE_FORM = frozenset({"text", "interactive", "image", "document"})
 TYPES = FREE_FORM | {"template"}
 

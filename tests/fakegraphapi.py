@@ -46,6 +46,7 @@ from tests.fakegraph_media import MEDIA_URL_TTL, MediaSide
 from tests.fakegraph_shapes import (
     FREE_FORM,
     SEND_BY_BSUID,
+    TEMPLATE_LANGUAGES,
     GraphError,
     Json,
     WaUser,
@@ -162,6 +163,11 @@ class FakeGraphApi(WebhookSide, MediaSide):
         return found
 
     def register_template(self, name: str, language: str, body_param_count: int, category: str = "UTILITY") -> None:
+        """An approved template; Meta takes templates only in ``TEMPLATE_LANGUAGES`` (not Somali or Tigrinya)."""
+        if language not in TEMPLATE_LANGUAGES:
+            raise ValueError(f"Meta offers no template language {language!r}")
+        if category not in ("UTILITY", "MARKETING", "AUTHENTICATION"):
+            raise ValueError(f"no template category {category!r}")
         self.templates[name, language] = {"body_params": body_param_count, "category": category}
 
     def fail_next(self, code: int, times: int = 1, recipient: WaUser | str | None = None) -> None:
