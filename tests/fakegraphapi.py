@@ -72,7 +72,9 @@ class FakeGraphApi(WebhookSide, MediaSide):
         self.webhook_url = webhook_url
         self.clock = clock
         self.window_failure = window_failure  # free-form outside the window: 131047 "now" or as a "late" status
-        self.auto_statuses = auto_statuses  # push sent+delivered (or failed) for each accepted message by itself
+        # Push sent+delivered (or failed) for each accepted message by itself; as on Meta, the first status may
+        # reach the webhook before the bot has read the send's answer (and so its wamid).
+        self.auto_statuses = auto_statuses
         self.metadata: Json = {"display_phone_number": display_phone_number, "phone_number_id": phone_number_id}
         self.waba_id = waba_id
         self.port = 0
@@ -125,7 +127,7 @@ class FakeGraphApi(WebhookSide, MediaSide):
 
     @property
     def base_url(self) -> str:
-        """What ``WIJKBRUG_WHATSAPP_API_URL`` points at in tests (Meta's is https://graph.facebook.com)."""
+        """The server's root (Meta's: https://graph.facebook.com); ``api_url`` adds the Graph version."""
         return f"http://127.0.0.1:{self.port}"
 
     @property
