@@ -63,9 +63,9 @@ class WebhookSide:
                               duplicate: bool = False, signature: Signature = "ok") -> Delivery:
         """The user writes one message (exactly one of the content arguments); it opens their 24-hour window.
 
-        A ``button_reply``/``list_reply`` id must be on the last interactive message the bot sent the user (its
-        title and description are taken from there, and ``context`` names that message), unless
-        ``check_reply=False``."""
+        A ``button_reply``/``list_reply`` id must be on an interactive message the bot sent the user (the newest
+        with it: its title and description are taken from there, and ``context`` names that message), unless
+        ``check_reply=False`` (then no context, title "?")."""
         who = self.user(user)
         n = next(self._serial)
         msg: Json = {**who.sender(), "id": f"wamid.IN{n:010d}", "timestamp": str(int(self.now()))}
@@ -97,6 +97,8 @@ class WebhookSide:
         return await self.push("message", body, duplicate=duplicate, signature=signature)
 
     def _reply(self, who: WaUser, kind: str, reply_id: str, check: bool) -> tuple[str | None, Json]:
+        """The newest message to ``who`` with this button or row: WhatsApp keeps old buttons pressable."""
+        offered: list[str] = []
         for sent in reversed(self.sent):
             if sent["user"] != who.bsuid or sent["type"] != "interactive":
                 continue
@@ -105,16 +107,12 @@ class WebhookSide:
                 options = [b["reply"] for b in action.get("buttons", [])]
             else:
                 options = [row for section in action.get("sections", []) for row in section["rows"]]
-            found = next((o for o in options if o["id"] == reply_id), None)
-            if found is not None or check:
-                if found is None:
-                    raise ValueError(f"the last interactive message has no {kind} {reply_id!r}: "
-                                     f"{[o['id'] for o in options]}")
+            offered.extend(o["id"] for o in options)
+            if (found := next((o for o in options if o["id"] == reply_id), None)) is not None:
                 keep = ("id", "title", "description") if kind == "list_reply" else ("id", "title")
                 return sent["id"], {k: found[k] for k in keep if k in found}
-            break
         if check:
-            raise ValueError(f"the bot sent {who.bsuid} no interactive message to reply to")
+            raise ValueError(f"the bot never sent {who.bsuid} a {kind} {reply_id!r}; it offered {offered[:20]}")
         return None, {"id": reply_id, "title": "?"}
 
     def status_object(self, wamid: str, status: str, errors: list[int | Json] | None = None) -> Json:

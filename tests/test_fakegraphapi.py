@@ -377,14 +377,18 @@ async def test_replies_name_the_button_or_row_the_bot_sent(graph: FakeGraphApi, 
     assert msg["type"] == "interactive"
     assert msg["interactive"] == {"type": "button_reply", "button_reply": {"id": "t1|no", "title": "Hayır"}}
     assert msg["context"] == {"from": "31600000099", "id": wamid["messages"][0]["id"]}
-    with pytest.raises(ValueError, match="no button_reply"):
-        await graph.deliver_message(user, button_reply="t0|stale")
-    await graph.deliver_message(user, button_reply="t0|stale", check_reply=False)  # a stale press, on purpose
+    with pytest.raises(ValueError, match="never sent"):
+        await graph.deliver_message(user, button_reply="t0|invented")
+    await graph.deliver_message(user, button_reply="t0|invented", check_reply=False)  # a forged press, on purpose
+    assert "context" not in receiver.bodies[-1]["entry"][0]["changes"][0]["value"]["messages"][0]
 
     await send(http, graph, rows(AYSE_PHONE, [[{"id": "r1", "title": "Zorg", "description": "Wijkteam zorg"}]]))
     await graph.deliver_message(user, list_reply="r1")
     reply = receiver.bodies[-1]["entry"][0]["changes"][0]["value"]["messages"][0]["interactive"]
     assert reply == {"type": "list_reply", "list_reply": {"id": "r1", "title": "Zorg", "description": "Wijkteam zorg"}}
+    await graph.deliver_message(user, button_reply="t1|yes")  # an older message's button still works, as on WhatsApp
+    old = receiver.bodies[-1]["entry"][0]["changes"][0]["value"]["messages"][0]
+    assert old["context"]["id"] == wamid["messages"][0]["id"] and old["interactive"]["button_reply"]["title"] == "Evet"
 
 
 async def test_the_verification_call(graph: FakeGraphApi) -> None:
