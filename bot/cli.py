@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--script", type=Path, help="replay FILE (the stories' format; see examples/), not the keyboard")
     demo.add_argument("--language", help="the language of the first person's 'phone', e.g. ar, tr, en (default nl)")
     demo.add_argument("--database", type=Path, help="keep the demo's database in this file (default: thrown away)")
+    demo.add_argument("--serve", action="store_true", help="with --script: serve the e-mail people's web page too")
     demo.add_argument("--out", type=Path, help="save the files the bot sends here (default: a new wijkbrug-demo-* dir)")
 
     invite = commands.add_parser("invite", help="make a single-use invite code and link")
@@ -152,7 +153,8 @@ def _dispatch(settings: Settings, command: str, args: argparse.Namespace) -> int
         script, language, database, out = (
             getattr(args, name, None) for name in ("script", "language", "database", "out")
         )
-        return asyncio.run(cli_demo.demo(settings, script, language, database, out))
+        serve = bool(getattr(args, "serve", False))
+        return asyncio.run(cli_demo.demo(settings, script, language, database, out, serve=serve))
     if command == "invite":
         return asyncio.run(
             cli_access.invite(

@@ -80,10 +80,14 @@ async def demo(
     out: TextIO | None = None,
     codes: tuple[Callable[[], str], Callable[[], str]] | None = None,
     start: datetime | None = None,
+    serve: bool = False,
 ) -> int:
     """The demo. It starts now, or when the script says; `codes` (question codes, case ids) are the
-    bot's random ones; a test fixes both."""
+    bot's random ones; a test fixes both. The e-mail people's web page is served on 127.0.0.1 at
+    the keyboard, and with a script only when `serve` asks (a script's transcript stays the same)."""
+    from bot import demo_page
     from bot.console import Console, ConsoleSender, DemoClock
+    from bot.console_mail import ConsoleMail
     from bot.demo_session import WELCOME, Demo
 
     out = out or sys.stdout
@@ -101,12 +105,18 @@ async def demo(
         sender = ConsoleSender(out, {}, folder)
         kept = ("reminder_hours", "retention_days", "text_retention_days")  # as `wijkbrug run` passes them
         timing: dict[str, float] = {name: getattr(settings, name) for name in kept}
-        console = Console(path, catalogs, DemoClock(start), sender, vault=vault, settings=timing)
+        clock = DemoClock(start)
+        mail = ConsoleMail(sender._write) if any(p.email for p in played.people.values()) else None
+        console = Console(path, catalogs, clock, sender, vault=vault, settings=timing, mail=mail)
         if codes is not None:
             console.new_code, console.new_case = codes
         await console.open()
+        page = None
         try:
             await seed_sample(console.runner.conn)
+            if mail is not None and (script is None or serve):
+                page = await demo_page.start(path, catalogs, clock, vault, console, timing)
+                mail.public_url, mail.serving = page.base, True
             session = Demo(console, played, out, zone)
             await session.setup()
             if script is not None:
@@ -114,12 +124,18 @@ async def demo(
                 it_is = f"It is {session.local(start)}, Amsterdam time."
                 out.write("".join(f"{line}\n" for line in [*about, "", *session.cast(), "", it_is]))
                 await session.replay()
-            else:
-                out.write(WELCOME.format(name=session.current.name) + "\n" + "\n".join(session.cast()) + "\n\n")
+            if script is None or page is not None:
+                if script is None:
+                    welcome = WELCOME.format(name=session.current.name, page=page.base if page else "-")
+                    out.write(welcome + "\n" + "\n".join(session.cast()) + "\n\n")
+                else:
+                    out.write(f"\n(demo) the web page is at {page.base if page else '-'}; Ctrl-D ends\n")
                 await _keyboard(session)
         except demo_script.ScriptError as exc:
             raise OperatorError(str(exc)) from None
         finally:
+            if page is not None:
+                await page.stop()
             await console.close()
     if folder.made is not None:
         out.write(f"\nThe files the bot sent are kept in {folder.made}\n")
@@ -137,9 +153,11 @@ async def _vault(path: Path) -> Vault:
 
 async def _keyboard(session: Demo) -> None:
     """Lines from the keyboard (with Tab completion) or, piped in, from stdin, until it ends."""
-    if not sys.stdin.isatty():
-        for line in sys.stdin.read().splitlines():
-            await session.typed(line, echo=True)
+    console = session.console
+    if not sys.stdin.isatty():  # a line at a time: the web page and its pulse go on meanwhile
+        while line := await asyncio.to_thread(sys.stdin.readline):
+            async with console.lock:
+                await session.typed(line.rstrip("\n"), echo=True)
         return
     try:
         import readline  # not on every platform; the demo works without it
@@ -155,4 +173,5 @@ async def _keyboard(session: Demo) -> None:
         except (EOFError, KeyboardInterrupt):
             session.out.write("\n")
             return
-        await session.typed(line, echo=False)
+        async with console.lock:
+            await session.typed(line, echo=False)

@@ -18,6 +18,7 @@ due in its turn, as a running bot would.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -28,7 +29,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import mention
+from bot.console_mail import ConsoleMail
 from bot.delivery import DeliveryWorker, Pacer
+from bot.email_people import CHANNEL as EMAIL
+from bot.email_people import Joined, register_email_person
+from bot.email_send import EmailSender
 from bot.i18n import Catalogs
 from bot.runner import Runner, new_case_id, new_question_code
 from bot.updates import Inbound, PressedMessage, text_input
@@ -66,6 +71,7 @@ class ConsolePerson:
     address: str
     role: Role
     language: str
+    channel: str = CHANNEL  # or "email": the address is their e-mail address (bot/console_mail.py)
     messages: dict[int, str] = field(default_factory=dict)  # message id -> its text now
     buttons: dict[int, list[list[tuple[str, str]]]] = field(default_factory=dict)  # message id -> rows (label, id)
 
@@ -176,7 +182,9 @@ class Console:
     new_case: Callable[[], str] = new_case_id
     settings: dict[str, float] = field(default_factory=dict)  # the operator's: reminder_hours, retention_days, …
     patience: Patience = field(default_factory=Patience)  # while the database cannot be written
+    mail: ConsoleMail | None = None  # the e-mail people's mail, printed (bot/console_mail.py)
     conn: Connection | None = None
+    mail_conn: Connection | None = None  # the e-mail sender's own (its transactions meet no worker's)
 
     async def open(self) -> None:
         self.conn = await connect(self.database)
@@ -190,12 +198,25 @@ class Console:
             self.conn, self.sender, self.clock, CHANNEL,
             pacer=Pacer(per_second=1e9, burst=1e9, chat_per_second=1e9, chat_burst=1e9), patience=self.patience,
         )
+        self.workers = [self.worker]
+        if self.mail is not None:  # e-mail people: the real e-mail sender, its mail printed here
+            self.mail_conn = await connect(self.database)
+            attach(self.mail_conn, self.vault)
+            mailer = EmailSender(self.mail_conn, self.catalogs, self.clock, self.mail)
+            self.workers.append(
+                DeliveryWorker(
+                    self.conn, mailer, self.clock, EMAIL, patience=self.patience,
+                    pacer=Pacer(per_second=1e9, burst=1e9, chat_per_second=1e9, chat_burst=1e9),
+                )
+            )
+        self.lock = asyncio.Lock()  # the keyboard and the web page's pulse take turns (bot/cli_demo.py)
         await self._handle()  # what fell due meanwhile; the first time, the Monday push is scheduled
 
     async def close(self) -> None:
-        if self.conn is not None:
-            await self.conn.close()
-            self.conn = None
+        for conn in (self.conn, self.mail_conn):
+            if conn is not None:
+                await conn.close()
+        self.conn = self.mail_conn = None
 
     async def restart(self) -> None:
         """The bot stops and starts again on the same database, as after a crash."""
@@ -215,6 +236,24 @@ class Console:
             await self.type(person, f"/start {made.code}")
         finally:
             self.sender.quiet = False
+
+    async def join_by_email(self, person: ConsolePerson, **bound: str | None) -> None:
+        """Register an e-mail person the web page's way (bot/email_people.register_email_person): an
+        invite of their role, redeemed for the address the directory holds for it (`person.address`)."""
+        assert self.conn is not None and self.mail is not None
+        async with transaction(self.conn):
+            made = await invites.create(
+                self.conn, role=person.role, now=self.clock(), valid_for=timedelta(days=1), **bound
+            )
+            joined = await register_email_person(self.conn, made.code, person.address, self.clock(), person.language)
+        if not isinstance(joined, Joined):
+            raise ValueError(f"{person.name} cannot join by e-mail: {joined.reason.value}")
+        self.mail.names[person.address] = person.name
+
+    async def pulse(self) -> None:
+        """What the web page's people did meanwhile, handled and delivered (at the keyboard, each second)."""
+        async with self.lock:
+            await self._handle()
 
     async def type(self, person: ConsolePerson, line: str) -> None:
         """Text as the person would type it (a command or a message)."""
@@ -239,7 +278,7 @@ class Console:
     async def operator(self, command: str, person: ConsolePerson) -> bool:
         """`wijkbrug users revoke` or `erase --user` for this person, through the runner's services."""
         assert self.conn is not None
-        account = await users.by_chat(self.conn, CHANNEL, person.address)
+        account = await users.by_chat(self.conn, person.channel, person.address)
         if account is None:
             return False
         done = await self.runner.revoke(account.id) if command == "revoke" else await self.runner.erase(account.id)
@@ -290,5 +329,5 @@ class Console:
         await self._drain()
 
     async def _drain(self) -> None:
-        while await self.worker.drain_once():
+        while any([await worker.drain_once() for worker in self.workers]):  # a feed entry may queue an e-mail
             pass

@@ -18,8 +18,10 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot import demo_script
+from bot.console import CHANNEL, Console, ConsolePerson, buttons_lines
+from bot.email_people import CHANNEL as EMAIL
+from bot.email_people import invited_address
 from bot.i18n import Catalogs
-from bot.console import Console, ConsolePerson, buttons_lines
 from db import users
 from flows.directory import Directory
 from flows.model import Role
@@ -39,6 +41,7 @@ Emre: member c-overvecht-2 nl
 Hodan: member c-overvecht-3 en
 Karin: coordinator org:lantaarn nl
 Petra: coordinator team:bt-overvecht nl
+Nadia: member c-overvecht-1 nl by e-mail
 """
 WELCOME = """\
 Wijkbrug demo: the whole bridge in one terminal. A volunteer logs a parent's question and asks a
@@ -52,6 +55,8 @@ The demo's own commands:
   /later 2d     move time on (also 3h, 1d4h, monday 09:00) to see reminders and the Monday summary
   Ctrl-D        end the demo
 Postcodes 3561-3565 are Overvecht, where the demo's wijkteam members work.
+Nadia has no chat app: what the bot tells her is e-mailed (printed here, ✉) with a link that opens
+her page on this computer ({page}); she answers there, in a browser.
 """
 LATER_HELP = "try /later 2d, /later 3h, /later 1d4h or /later monday 09:00"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -101,7 +106,8 @@ class Demo:
 
     def __post_init__(self) -> None:
         self.people = [
-            ConsolePerson(p.name, str(1001 + i), p.role, p.language) for i, p in enumerate(self.script.people.values())
+            ConsolePerson(p.name, str(1001 + i), p.role, p.language, EMAIL if p.email else CHANNEL)
+            for i, p in enumerate(self.script.people.values())
         ]
         self.current = self.people[0]
 
@@ -112,18 +118,36 @@ class Demo:
             _check(self.script.source, declared, directory)
         self.directory = directory
         for declared, person in zip(self.script.people.values(), self.people, strict=True):
-            assert self.console.conn is not None
-            if await users.by_chat(self.console.conn, "console", person.address) is None:
+            conn = self.console.conn
+            assert conn is not None
+            if declared.email:
+                await self._by_email(declared, person)
+            elif await users.by_chat(conn, CHANNEL, person.address) is None:
                 await self.console.join(person, **declared.invite())
             else:  # a kept database (--database): they are registered already
                 self.console.sender.people[person.address] = person
+
+    async def _by_email(self, declared: demo_script.Person, person: ConsolePerson) -> None:
+        """An e-mail person: at the address the directory holds for them, registered the web page's way."""
+        conn, bound = self.console.conn, declared.invite()
+        assert conn is not None
+        address = await invited_address(conn, declared.role, bound["contact_id"], bound["team_id"])
+        if address is None or self.console.mail is None:
+            where = f"{self.script.source}:{declared.line}: {declared.name}"
+            raise demo_script.ScriptError(f"{where}: the sample directory has no e-mail address for {declared.bound}")
+        person.address = address
+        if await users.by_address(conn, EMAIL, address) is None:
+            await self.console.join_by_email(person, **bound)
+        self.console.mail.names[address] = person.name
 
     def cast(self, marked: ConsolePerson | None = None) -> list[str]:
         width = max(len(p.name) for p in self.people)
         lines = ["People in this demo (all invented):"]
         for number, (declared, person) in enumerate(zip(self.script.people.values(), self.people, strict=True), 1):
             mark = "*" if person is marked else " "
-            lines.append(f" {mark}{number}. {person.name:<{width}}  {self._who(declared)} · reads {person.language}")
+            by = " · by e-mail and the web page" if declared.email else ""
+            who = f"{self._who(declared)} · reads {person.language}{by}"
+            lines.append(f" {mark}{number}. {person.name:<{width}}  {who}")
         return lines
 
     def _who(self, declared: demo_script.Person) -> str:
@@ -179,6 +203,8 @@ class Demo:
         return next(p for p in self.people if p.name == name)
 
     async def act(self, person: ConsolePerson, action: demo_script.Act, where: str) -> None:
+        if person.channel == EMAIL:
+            raise demo_script.ScriptError(f"{where}: {person.name} reads e-mail and answers on the web page only")
         if action.media is not None:
             await self.console.send_file(person, action.media)
         elif action.press is not None:
@@ -226,6 +252,11 @@ class Demo:
         if chosen is None:
             names = ", ".join(p.name for p in self.people)
             self.out.write(f"  (demo) nobody here is called “{wanted}”: try one of {names}, or /people\n")
+            return
+        if chosen.channel == EMAIL:
+            self.out.write(
+                f"  (demo) {chosen.name} has no chat app: open the link of their latest e-mail (✉) in a browser\n"
+            )
             return
         self.current = chosen
         role = ROLE_WORDS[chosen.role].msgid  # the demo's own words are English

@@ -16,8 +16,9 @@ does not store its message twice.
 No flood: a notice still waiting for the same address and case takes the new message in (a
 burst of messages about one case, stored together, is one e-mail); and after an e-mail about a
 case the person gets no other about it for `quiet` (WIJKBRUG_EMAIL_QUIET_MINUTES), unless they
-opened the page since, which means they read the first. An alert about a child in danger is never
-held back by that pause. What was mailed when is kept in memory only: after a restart at most
+opened the page since (a login link used, or a page of theirs viewed in a session they had
+already: db/web_sessions.seen_since), which means they read the first. An alert about a child
+in danger is never held back by that pause. What was mailed when is kept in memory only: after a restart at most
 one e-mail more.
 """
 
@@ -34,9 +35,9 @@ from typing import Any
 from bot import email_compose, feed_send
 from bot.delivery import DeliveryWorker, Pacer, Permanent, Transient
 from bot.email_people import CHANNEL, notice_body
-from bot.email_smtp import RECIPIENT_REFUSED, Smtp, submit
+from bot.email_smtp import RECIPIENT_REFUSED, MailServer, Smtp
 from bot.i18n import Catalogs
-from db import login_links, outbox, users
+from db import login_links, outbox, users, web_sessions
 from bot.settings import Settings
 from db.connection import Connection, Patience, connect, transaction
 from db.outbox import Outgoing
@@ -52,7 +53,7 @@ class EmailSender:
     conn: Connection  # its own: its transactions never meet the delivery worker's statements
     catalogs: Catalogs
     clock: Callable[[], datetime]
-    smtp: Smtp
+    smtp: MailServer  # the operator's SMTP server (bot/email_smtp.Smtp), or the demo's console
     quiet: timedelta = timedelta(minutes=15)
     _mailed: dict[tuple[int, str], datetime] = field(default_factory=dict)  # (person, code) → last notice
 
@@ -93,7 +94,8 @@ class EmailSender:
                 return True
         last = self._mailed.get((user_id, code))
         if kind not in NEVER_HELD and last is not None and now - last < self.quiet:
-            if not await login_links.opened_since(self.conn, user_id, last):
+            read = await login_links.opened_since(self.conn, user_id, last)
+            if not read and not await web_sessions.seen_since(self.conn, user_id, last):
                 return True
         self._mailed = {k: at for k, at in self._mailed.items() if now - at < self.quiet}  # bounded
         self._mailed[(user_id, code)] = now
@@ -112,8 +114,10 @@ class EmailSender:
             self.catalogs, account.language, kind, code, org, f"{self.smtp.public_url}/login/{token}", mail,
             str(body.get("key") or "0"), now,
         )
-        await submit(self.smtp, message)
+        await self.smtp.submit(message)
         log.info("e-mail notice sent (%s)", kind)
+        if account.unreachable_at is not None:  # the server took it after all: the address works again
+            await self._written(lambda: users.reachable_again(self.conn, account.id, CHANNEL, address))
 
 
 def unreachable_on_refusal(conn: Connection, clock: Callable[[], datetime]) -> Callable[[Outgoing, Permanent], Any]:

@@ -16,6 +16,7 @@ import logging
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import aiosmtplib
@@ -26,6 +27,24 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 RECIPIENT_REFUSED = "RecipientRefused"
+
+
+class MailServer(Protocol):
+    """What the e-mail channel's sender needs of a mail server: the From address, the public
+    address links start with (its host ends the Message-IDs), and handing a message over
+    (raising Transient/Permanent). `Smtp` is the operator's server; the demo's console prints
+    the mail instead (bot/console_mail.py)."""
+
+    @property
+    def sender(self) -> str: ...
+
+    @property
+    def public_url(self) -> str: ...
+
+    @property
+    def link_host(self) -> str: ...
+
+    async def submit(self, message: EmailMessage) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,9 @@ class Smtp:
     @property
     def link_host(self) -> str:
         return urlsplit(self.public_url).hostname or "localhost"
+
+    async def submit(self, message: EmailMessage) -> None:
+        await submit(self, message)
 
     @classmethod
     def of(cls, settings: Settings) -> Smtp | None:

@@ -67,8 +67,11 @@ async def known(work: Work, channel: str, inbound: Inbound, account: Account) ->
             await rendering.answer_press(work, channel, inbound.chat_id, inbound.pressed.callback_id, None)
         await privacy.refused(work.conn, f"user:{account.id}", "revoked", core.clock())
         return "refused"
-    if account.unreachable_at:
-        await users.reachable_again(work.conn, account.id)  # they wrote again: they unblocked the bot
+    if account.unreachable_at and channel == account.channel:
+        # They wrote again from the address that refused: they unblocked the bot. Acting on the web
+        # page says nothing of an e-mail address a mail server refuses; only a delivery that
+        # succeeds clears that (bot/email_send.py).
+        await users.reachable_again(work.conn, account.id)
         work.forget(account.id)
     event = inbound.event
     if isinstance(event, Command) and event.name == "start" and event.args:

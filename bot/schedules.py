@@ -11,6 +11,7 @@ import traceback
 from datetime import UTC, datetime, time, timedelta
 
 from bot import effects, loading, rendering
+from bot.email_people import CHANNEL as EMAIL
 from bot.context import Work
 from bot.core import Core, StorageProblem
 from db import cases as stored_cases
@@ -136,7 +137,8 @@ async def tell_unreachable(core: Core) -> int:
         async with transaction(core.conn):
             directory = await core.directory()
             contact = directory.contact(account.contact_id or "")
-            message = access.unreachable(account.as_user(), contact.team if contact else None)
+            by_email = account.channel == EMAIL  # the preferred address is the one that refuses
+            message = access.unreachable(account.as_user(), contact.team if contact else None, by_email)
             if message is not None:
                 await rendering.deliver(Work(core), message)
             await users.told_unreachable(core.conn, account.id)

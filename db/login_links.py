@@ -50,8 +50,7 @@ async def create(conn: Connection, user_id: int, now: datetime, valid_for: timed
     return token
 
 
-async def use(conn: Connection, token: str, now: datetime) -> Opened | Refused:
-    """Open the link `token` once: the person it logs in, or why not. Call it in a transaction."""
+async def _look(conn: Connection, token: str, now: datetime) -> tuple[int, Opened] | Refused:
     async with conn.execute(
         "SELECT id, user_id, expires_at, used_at FROM login_links WHERE token_hash = ?", (_hash(token.strip()),)
     ) as cursor:
@@ -63,6 +62,23 @@ async def use(conn: Connection, token: str, now: datetime) -> Opened | Refused:
         return Refused(Refusal.USED, user_id)
     if datetime.fromisoformat(expires_at) <= now:
         return Refused(Refusal.EXPIRED, user_id)
+    return link_id, Opened(user_id)
+
+
+async def check(conn: Connection, token: str, now: datetime) -> Opened | Refused:
+    """What using the link `token` now would give, without using it (the page a GET of the link
+    shows: a mail scanner opening it in advance uses up nothing)."""
+    looked = await _look(conn, token, now)
+    return looked if isinstance(looked, Refused) else looked[1]
+
+
+async def use(conn: Connection, token: str, now: datetime) -> Opened | Refused:
+    """Open the link `token` once: the person it logs in, or why not. Call it in a transaction."""
+    looked = await _look(conn, token, now)
+    if isinstance(looked, Refused):
+        return looked
+    link_id, opened = looked
+    user_id = opened.user_id
     cursor = await conn.execute(
         "UPDATE login_links SET used_at = ? WHERE id = ? AND used_at IS NULL", (now.isoformat(), link_id)
     )

@@ -1,5 +1,6 @@
 """The web page's sessions: a person logged in (by a login link, db/login_links.py) is known by a
-random token in their cookie. Only its SHA-256 is stored, with when the session ends, so a copy
+random token in their cookie. Only its SHA-256 is stored, with when the session ends (and when its
+person last used the page, for the e-mail quiet rule: bot/email_send.py), so a copy
 of the database logs nobody in; logging out deletes it, and erasing the person deletes theirs
 (the row's foreign key cascades)."""
 
@@ -25,10 +26,26 @@ async def create(conn: Connection, user_id: int, now: datetime, valid_for: timed
     await forget_ended(conn, now)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     await conn.execute(
-        "INSERT INTO web_sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-        (_hash(token), user_id, now.isoformat(), (now + valid_for).isoformat()),
+        "INSERT INTO web_sessions (token_hash, user_id, created_at, expires_at, seen_at) VALUES (?, ?, ?, ?, ?)",
+        (_hash(token), user_id, now.isoformat(), (now + valid_for).isoformat(), now.isoformat()),
     )
     return token
+
+
+async def seen(conn: Connection, token: str, now: datetime) -> None:
+    """The session's person used the page at `now` (migration 017)."""
+    await conn.execute(
+        "UPDATE web_sessions SET seen_at = ? WHERE token_hash = ? AND (seen_at IS NULL OR seen_at < ?)",
+        (now.isoformat(), _hash(token), now.isoformat()),
+    )
+
+
+async def seen_since(conn: Connection, user_id: int, since: datetime) -> bool:
+    """Whether the person used the page, in any session of theirs, at `since` or later."""
+    async with conn.execute(
+        "SELECT 1 FROM web_sessions WHERE user_id = ? AND seen_at >= ? LIMIT 1", (user_id, since.isoformat())
+    ) as cursor:
+        return await cursor.fetchone() is not None
 
 
 async def user_of(conn: Connection, token: str, now: datetime) -> int | None:

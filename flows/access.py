@@ -100,20 +100,28 @@ def revoked() -> Text:
     )
 
 
-def unreachable(user: User, team_id: str | None) -> Message | None:
+def unreachable(user: User, team_id: str | None, by_email: bool = False) -> Message | None:
     """Tell a blocked person's coordinator (of their organisation, or of a member's wijkteam) that
-    requests and alerts no longer reach them."""
+    requests and alerts no longer reach them. `by_email`: the address that refuses is an e-mail
+    address (its mail server refused it for good), not a chat the person may have blocked."""
     if user.role is Role.VOLUNTEER and user.org_id:
         to = ToCoordinators(org_id=user.org_id)
     elif user.role is Role.MEMBER and team_id:
         to = ToCoordinators(team_id=team_id)
     else:
         return None
-    text = t(
-        "{name} can no longer be reached through Wijkbrug: they "
-        "may have blocked the bot. Please contact them another way.",
-        name=user.name or "?",
-    )
+    if by_email:
+        text = t(
+            "{name} can no longer be reached through Wijkbrug: their mail server refuses e-mail to their "
+            "address. Please check the address with them, or contact them another way.",
+            name=user.name or "?",
+        )
+    else:
+        text = t(
+            "{name} can no longer be reached through Wijkbrug: they "
+            "may have blocked the bot. Please contact them another way.",
+            name=user.name or "?",
+        )
     return Message(to=to, parts=(text,), about=user.id)
 
 

@@ -13,7 +13,7 @@ from bot.email_send import email_worker
 from bot.email_smtp import Smtp
 from bot.i18n import Catalogs
 from bot.runner import Runner
-from db import conversations, login_links, outbox, users, web_feed
+from db import conversations, login_links, outbox, users, web_feed, web_sessions
 from db.connection import Connection, Patience, connect, transaction
 from db.login_links import Opened
 from db import vault as sealing
@@ -227,6 +227,34 @@ async def test_a_burst_about_one_case_is_one_mail_until_the_page_is_opened(
         await worker.sender.conn.close()  # type: ignore[attr-defined]
 
 
+async def test_a_page_viewed_in_a_session_counts_as_read_for_the_quiet_rule(
+    conn, db_path, clock, catalogs, smtp_server  # noqa: F811
+) -> None:
+    """A person logged in already (no link used since the mail) who views their page has read it:
+    the next news about the case is mailed; a session that was not used holds it back."""
+    person = await _person(conn, clock, "nl")
+    async with transaction(conn):
+        token = await web_sessions.create(conn, person, clock())  # logged in before the first mail
+    clock.advance(minutes=1)
+    worker = await _worker(db_path, conn, catalogs, smtp_server, clock)
+    try:
+        await _say(conn, clock, person, "H-310001")
+        await drain(worker)
+        clock.advance(minutes=2)
+        await _say(conn, clock, person, "H-310001")  # the session is not used since: held back
+        await drain(worker)
+        assert len(smtp_server.received) == 1
+        clock.advance(minutes=1)
+        async with transaction(conn):
+            await web_sessions.seen(conn, token, clock())  # what bot/web/site.logged_in records on a view
+        clock.advance(minutes=1)
+        await _say(conn, clock, person, "H-310001")  # read since: mailed
+        await drain(worker)
+        assert len(smtp_server.received) == 2
+    finally:
+        await worker.sender.conn.close()  # type: ignore[attr-defined]
+
+
 async def test_the_same_row_sent_twice_has_the_same_message_id(
     conn, db_path, clock, catalogs, smtp_server  # noqa: F811
 ) -> None:
@@ -303,3 +331,72 @@ async def test_an_alert_about_a_child_is_always_mailed(
         assert subjects == ["Dringend: een vrijwilliger van De Lantaarn meldt dat een kind misschien in gevaar is"] * 2
     finally:
         await worker.sender.conn.close()  # type: ignore[attr-defined]
+
+
+async def test_an_e_mail_address_refused_for_good_is_told_as_such_not_as_a_blocked_bot(
+    tmp_path, catalogs: Catalogs  # noqa: ANN001
+) -> None:
+    """The coordinators' message says what happened on the unreachable address's channel: a mail
+    server that refuses the address (not "may have blocked the bot", which is a chat's 403)."""
+    from flows import access
+    from flows.model import User
+
+    database = tmp_path / "refused.sqlite3"
+    vault, emre, _ = await request_to_email_member(database, catalogs, tmp_path)
+    conn = await connect(database)
+    attach(conn, vault)
+    try:
+        async with transaction(conn):
+            await users.mark_unreachable(conn, "email", EMRE_MAIL, SENT_AT)
+        runner = Runner(conn, catalogs, lambda: SENT_AT + timedelta(minutes=1), "telegram", vault=vault)
+        await runner.fire_timers()  # the timers' round tells the coordinators
+        petra = await users.by_address(conn, "telegram", "7002")
+        assert petra is not None and petra.role is Role.COORDINATOR
+        texts = [w.body.get("text", "") for w in await outbox.waiting_at(conn, "telegram", "7002", "say")]
+        told = [text for text in texts if "can no longer be reached" in text]
+        assert len(told) == 1 and "mail server refuses e-mail" in told[0] and "blocked" not in told[0], texts
+        assert await users.newly_unreachable(conn) == []  # told once
+    finally:
+        await conn.close()
+    person = User(id=1, role=Role.MEMBER, org_id=None, language="nl", name="Emre")
+    by_chat, by_mail = (access.unreachable(person, "bt-overvecht", by_email) for by_email in (False, True))
+    assert by_chat is not None and by_mail is not None
+    assert "geblokkeerd" in catalogs.render(by_chat.parts[0], "nl")
+    assert "geblokkeerd" not in (mail := catalogs.render(by_mail.parts[0], "nl")) and "e-mail" in mail
+
+
+async def test_acting_on_the_page_keeps_a_refused_e_mail_address_marked_a_delivery_clears_it(
+    tmp_path, catalogs: Catalogs, smtp_server  # noqa: ANN001, F811
+) -> None:
+    """The page is another channel: what the person does there says nothing of the mail server that
+    refused their address. Only a mail the server takes again clears the mark."""
+    import json
+
+    from bot.email_send import EmailSender
+    from bot.updates import Inbound, text_input
+    from db import inbox
+    from db.inbox import Incoming
+
+    database = tmp_path / "page.sqlite3"
+    vault, emre, _ = await request_to_email_member(database, catalogs, tmp_path)
+    conn = await connect(database)
+    attach(conn, vault)
+    later = SENT_AT + timedelta(minutes=5)
+    try:
+        async with transaction(conn):
+            await users.mark_unreachable(conn, "email", EMRE_MAIL, SENT_AT)
+        inbound = Inbound(chat_id=str(emre), first_name="Emre", language_code="nl", event=text_input("/help"))
+        payload = json.dumps({"inbound": inbound.model_dump(mode="json")}, ensure_ascii=False)
+        async with transaction(conn):
+            await inbox.receive(conn, "web", [Incoming(update_id=1, payload=payload)], later)
+        await Runner(conn, catalogs, lambda: later, "web", vault=vault).process_pending()
+        assert await outbox.waiting_at(conn, "web", str(emre), "say")  # handled: the page answered
+        (address,) = [a for a in await users.addresses(conn, emre) if a.channel == "email"]
+        assert address.unreachable_at is not None  # still marked
+        sender = EmailSender(conn, catalogs, lambda: later, smtp_of(smtp_server))
+        await sender.send(EMRE_MAIL, "notice", notice_body("link"))
+        assert len(smtp_server.received) == 1
+        (address,) = [a for a in await users.addresses(conn, emre) if a.channel == "email"]
+        assert address.unreachable_at is None  # the server took a mail: reachable again
+    finally:
+        await conn.close()

@@ -54,9 +54,18 @@ def csrf(html: str) -> str:
     return found.group(1)
 
 
+async def open_button(client: aiohttp.ClientSession, base: str, link: str) -> dict[str, str]:
+    """GET a login link: the page with its one button; returns the button's form."""
+    async with client.get(f"{base}/login/{link}") as response:
+        html = await response.text()
+        assert response.status == 200 and f'action="/login/{link}"' in html, html
+    return {"csrf": csrf(html)}
+
+
 async def log_in(client: aiohttp.ClientSession, base: str, world: World, user_id: int) -> str:
-    """Open a fresh login link; returns the page it leads to."""
-    async with client.get(f"{base}/login/{await link_for(world, user_id)}") as response:
+    """Open a fresh login link and press its button; returns the page it leads to."""
+    link = await link_for(world, user_id)
+    async with client.post(f"{base}/login/{link}", data=await open_button(client, base, link)) as response:
         assert response.status == 200 and str(response.url) == f"{base}/"
         return await response.text()
 
@@ -64,7 +73,8 @@ async def log_in(client: aiohttp.ClientSession, base: str, world: World, user_id
 async def test_a_login_link_opens_the_member_s_page_with_the_request_in_dutch(site, world) -> None:
     async with browser() as client:
         link = await link_for(world, world.member)
-        async with client.get(f"{site}/login/{link}", allow_redirects=False) as response:
+        button = await open_button(client, site, link)
+        async with client.post(f"{site}/login/{link}", data=button, allow_redirects=False) as response:
             assert response.status == 303 and response.headers["Location"] == "/"
             cookie = response.headers["Set-Cookie"]
             assert cookie.startswith(f"{security.SESSION_COOKIE}=") and "HttpOnly" in cookie
@@ -132,8 +142,8 @@ async def test_away_and_back_on_the_page(site, world) -> None:
 async def test_a_replayed_link_and_an_unknown_one_are_refused_in_the_person_s_language_and_audited(site, world) -> None:
     link = await link_for(world, world.member)
     async with browser() as client:
-        async with client.get(f"{site}/login/{link}") as response:
-            assert response.status == 200
+        async with client.post(f"{site}/login/{link}", data=await open_button(client, site, link)) as response:
+            assert response.status == 200 and str(response.url) == f"{site}/"
         async with client.get(f"{site}/login/{link}") as response:  # opened again by its person: their page
             assert response.status == 200 and str(response.url) == f"{site}/"
     async with browser() as client:
@@ -146,6 +156,69 @@ async def test_a_replayed_link_and_an_unknown_one_are_refused_in_the_person_s_la
             assert response.status == 401  # no session came of either
     assert refusals(world) == [(f"user:{world.member}", "web:login-link:used"), ("web", "web:login-link:unknown")]
     assert rows(world.database, "SELECT count(*) FROM web_sessions") == [(1,)]
+
+
+async def test_a_page_view_in_a_session_is_recorded_for_the_e_mail_quiet_rule(world, catalogs) -> None:
+    """bot/email_send.py holds back a second e-mail about a case until the person read the first:
+    a page viewed by a logged-in person counts (db/web_sessions.seen_since), not only a link used."""
+    from datetime import timedelta
+
+    from db import web_sessions
+    from db.connection import connect
+
+    now = [NOW]
+    async with serve_web(world, catalogs, clock=lambda: now[0]) as (base, _):
+        async with browser() as client:
+            await log_in(client, base, world, world.member)
+            conn = await connect(world.database)
+            try:
+                assert not await web_sessions.seen_since(conn, world.member, NOW + timedelta(minutes=5))
+                now[0] = NOW + timedelta(minutes=10)
+                async with client.get(f"{base}/") as response:  # a view, ten minutes later
+                    assert response.status == 200
+                assert await web_sessions.seen_since(conn, world.member, NOW + timedelta(minutes=5))
+                assert not await web_sessions.seen_since(conn, world.colleague, NOW)
+            finally:
+                await conn.close()
+
+
+async def test_a_mail_scanner_opening_the_link_first_uses_up_nothing(site, world) -> None:
+    """A corporate mail scanner (Safe Links and the like) GETs every link before its reader does:
+    that shows the page with the button and changes nothing; the button (a POST) uses the link."""
+    link = await link_for(world, world.member)
+    links = "SELECT used_at FROM login_links"
+    async with browser() as scanner, browser() as other:
+        for _ in range(2):
+            async with scanner.get(f"{site}/login/{link}") as response:
+                html = await response.text()
+                assert response.status == 200 and '<html lang="nl"' in html and ">Wijkbrug openen</button>" in html
+        late = await open_button(other, site, link)  # a second window, opened before the link is used
+        assert rows(world.database, links) == [(None,)] and rows(world.database, "SELECT * FROM web_sessions") == []
+        async with browser() as client:
+            button = await open_button(client, site, link)
+            async with client.post(f"{site}/login/{link}", data=button) as response:
+                assert response.status == 200 and str(response.url) == f"{site}/"  # logged in
+            async with client.post(f"{site}/login/{link}", data=button) as response:  # pressed twice
+                assert response.status == 200 and str(response.url) == f"{site}/"  # their page, no new session
+        async with other.post(f"{site}/login/{link}", data=late) as response:  # anyone else: used
+            assert response.status == 403 and "al gebruikt" in await response.text()
+        async with other.get(f"{site}/") as response:
+            assert response.status == 401
+    assert rows(world.database, "SELECT count(*) FROM web_sessions") == [(1,)]
+    assert refusals(world) == [(f"user:{world.member}", "web:login-link:used")]
+
+
+async def test_the_link_s_button_without_its_visitor_cookie_s_token_logs_nobody_in(site, world) -> None:
+    """Login CSRF: another site cannot post the button for a link of its own (the form's token is
+    tied to the visitor cookie the link's page set), so nobody is logged in to someone else's page."""
+    link = await link_for(world, world.member)
+    async with browser() as client:
+        for form in ({}, {"csrf": "0" * 64}):
+            async with client.post(f"{site}/login/{link}", data=form) as response:
+                assert response.status == 403
+    assert rows(world.database, "SELECT used_at FROM login_links") == [(None,)]
+    assert rows(world.database, "SELECT count(*) FROM web_sessions") == [(0,)]
+    assert refusals(world) == [("web", "web:csrf")]
 
 
 async def test_an_expired_link_offers_a_fresh_one_by_a_protected_form(world, catalogs) -> None:

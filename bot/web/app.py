@@ -1,6 +1,7 @@
 """The web page's aiohttp application and its server, as `wijkbrug run` starts it.
 
-    GET  /login/{token}        a login link: a session, or a page saying why not
+    GET  /login/{token}        a login link: a page with one button (uses nothing), or saying why not
+    POST /login/{token}        the button: the link is used once, a session starts
     POST /login/{token}/fresh  a fresh link to the person an expired one was for
     GET  /join/{code}          an e-mail invitation; POST joins
     GET  /                     the person's page; POST /press, /say, /away act on it
@@ -44,6 +45,7 @@ def make_app(
     app.router.add_get("/case/{case_id}", pages.case_page)
     app.router.add_get("/file/{entry}", pages.file)
     app.router.add_get("/login/{token}", login.open_link)
+    app.router.add_post("/login/{token}", login.use_link)
     app.router.add_post("/login/{token}/fresh", login.fresh_link)
     app.router.add_get("/join/{code}", login.join_page)
     app.router.add_post("/join/{code}", login.join)

@@ -1,6 +1,7 @@
 """Getting in and out: a login link from an e-mail notice, an e-mail invitation, logging out.
 
-`/login/{token}` uses the link once (db/login_links.py) and starts a session (db/web_sessions.py);
+`GET /login/{token}` only shows a page with one button (a mail scanner opening links in advance
+uses up nothing); its POST uses the link once (db/login_links.py) and starts a session (db/web_sessions.py);
 the person gets their `web` address (the account id), which their page's inputs come from. A link
 that is refused says why on a page in the person's language when the link names them (else the
 browser's); an expired one offers "send me a fresh link" (a form: CSRF-protected, rate-limited),
@@ -15,7 +16,7 @@ from aiohttp import web
 from bot.web import security
 from bot.web.site import form, language_of, message, page, refuse, site
 from db import login_links, privacy, users, web_sessions
-from db.login_links import Opened, Refusal
+from db.login_links import Opened, Refusal, Refused
 from db.users import Account
 
 REASONS = {Refusal.EXPIRED: "link_expired", Refusal.USED: "link_used", Refusal.UNKNOWN: "link_unknown"}
@@ -29,6 +30,13 @@ async def _language(request: web.Request, user_id: int | None) -> str:
 async def _session_user(request: web.Request) -> int | None:
     here = site(request)
     return await web_sessions.user_of(here.conn, request.cookies.get(security.SESSION_COOKIE, ""), here.now())
+
+
+async def _theirs(request: web.Request, token: str) -> bool:
+    """Whether the link is the logged-in person's own (opened or pressed again: just their page)."""
+    here = site(request)
+    looked = await login_links.check(here.conn, token, here.now())
+    return looked.user_id is not None and looked.user_id == await _session_user(request)
 
 
 async def _too_many(request: web.Request) -> web.Response | None:
@@ -53,30 +61,59 @@ async def _session(request: web.Request, account: Account) -> web.Response:
 
 
 async def open_link(request: web.Request) -> web.StreamResponse:
+    """GET of a link: a page with one button that uses it (a POST). A mail scanner that opens the
+    link in advance (Safe Links and the like) sees that page and uses up nothing."""
     if (limited := await _too_many(request)) is not None:
         return limited
     here = site(request)
     token = request.match_info["token"][:200]
+    if await _theirs(request, token):
+        return web.Response(status=303, headers={"Location": "/"})  # their own link again, logged in already
+    looked = await login_links.check(here.conn, token, here.now())
+    if not isinstance(looked, Opened):
+        return await _refused(request, token, looked)
+    response = web.Response()
+    cookie = security.visitor(request, response, here.secure)
+    language = await _language(request, looked.user_id)
+    return page(request, "open.html", language, csrf_cookie=cookie, response=response, action=f"/login/{token}")
+
+
+async def use_link(request: web.Request) -> web.StreamResponse:
+    """POST of a link's page: the link is used (once) and a session starts. The form's CSRF token is
+    tied to the visitor's cookie, so another site cannot log a browser in (docs/privacy.md)."""
+    if (limited := await _too_many(request)) is not None:
+        return limited
+    here = site(request)
+    token = request.match_info["token"][:200]
+    if await _theirs(request, token):
+        return web.Response(status=303, headers={"Location": "/"})  # pressed twice: logged in already
+    if await form(request, request.cookies.get(security.VISITOR_COOKIE, "")) is None:
+        await refuse(request, "web", "web:csrf")
+        return message(request, language_of(request), "form_expired", 403)
     async with here.channel.transaction() as conn:
         used = await login_links.use(conn, token, here.now())
-        if not isinstance(used, Opened) and used.user_id is not None and used.user_id == await _session_user(request):
-            return web.Response(status=303, headers={"Location": "/"})  # their own link again, logged in already
-        if not isinstance(used, Opened):
-            actor = f"user:{used.user_id}" if used.user_id is not None else "web"
-            await privacy.refused(conn, actor, f"web:login-link:{used.reason.value}", here.now())
     if isinstance(used, Opened):
         account = await users.get(here.conn, used.user_id)
         if account is not None and not account.revoked_at:
             return await _session(request, account)
         await refuse(request, f"user:{used.user_id}", "web:revoked")
         return message(request, language_of(request), "link_unknown", 403)
-    language = await _language(request, used.user_id)
+    return await _refused(request, token, used)
+
+
+async def _refused(request: web.Request, token: str, refused: Refused) -> web.Response:
+    """A link that opens nothing: audited by reason, and a page saying why (an expired one offers a
+    fresh link to its person's own address)."""
+    here = site(request)
+    actor = f"user:{refused.user_id}" if refused.user_id is not None else "web"
+    await refuse(request, actor, f"web:login-link:{refused.reason.value}")
+    language = await _language(request, refused.user_id)
     response = web.Response()
     cookie = security.visitor(request, response, here.secure)
-    fresh = used.reason is Refusal.EXPIRED and here.fresh_link is not None
+    fresh = refused.reason is Refusal.EXPIRED and here.fresh_link is not None
     return page(
-        request, "message.html", language, 410 if used.reason is Refusal.EXPIRED else 403, csrf_cookie=cookie,
-        response=response, say=REASONS[used.reason], fresh=f"/login/{token}/fresh" if fresh else "",
+        request, "message.html", language, 410 if refused.reason is Refusal.EXPIRED else 403, csrf_cookie=cookie,
+        response=response, say=REASONS[refused.reason], fresh=f"/login/{token}/fresh" if fresh else "",
     )
 
 

@@ -85,6 +85,8 @@ async def logged_in(request: web.Request) -> Account | None:
             await web_sessions.end_all(conn, user_id)
             await privacy.refused(conn, f"user:{user_id}", "web:revoked", here.now())
         return None
+    async with here.channel.transaction() as conn:  # they read their page: the e-mail quiet rule counts it
+        await web_sessions.seen(conn, token, here.now())
     return account
 
 

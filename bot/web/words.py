@@ -28,6 +28,8 @@ WORDS: dict[str, Text] = {
     "link_expired": t("This link has expired. Links work for a short time only."),
     "link_used": t("This link has been used already. Each link works once."),
     "link_unknown": t("This link does not work. Please use the link from your latest e-mail."),
+    "open_text": t("Press the button to open your Wijkbrug page. The link works once."),
+    "open": t("Open Wijkbrug"),
     "fresh_link": t("Send me a fresh link"),
     "fresh_sent": t("A fresh link is on its way to your e-mail address."),
     "too_many": t("Too many tries. Please wait a few minutes and try again."),
