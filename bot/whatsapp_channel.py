@@ -82,7 +82,7 @@ class WhatsAppChannel:
 
     def _received(self) -> None:
         self.received.set()
-        self.worker.wake.set()
+        self.worker.look_again()  # held messages released by a reply go before the answer to it
 
     async def _refused(self, item: Outgoing, exc: delivery.Permanent) -> None:
         code = exc.args[0] if exc.args else ""
