@@ -164,3 +164,69 @@ async def test_outside_the_window_one_template_and_the_message_waits_for_the_rep
     await bot.graph.deliver_message(user, "ok")
     sent = await bot.said(user, start + 3)
     assert [words(m) for m in sent[start + 1:start + 3]] == ["Eerste", "Tweede"]
+
+
+async def queue(bot: Bot, user: WaUser, *texts: str) -> None:
+    async with transaction(bot.conn):
+        for text in texts:
+            await outbox.enqueue(bot.conn, "whatsapp", user.bsuid, "say", {"text": text}, bot.clock())
+    bot.channel.worker.wake.set()
+
+
+async def believe_open(bot: Bot, user: WaUser) -> None:
+    """The bot's record says the person wrote just now; Meta's does not (so Meta answers 131047)."""
+    async with transaction(bot.conn):
+        await bot.conn.execute(
+            "UPDATE addresses SET last_inbound_at = ? WHERE address = ?", (bot.clock().isoformat(), user.bsuid)
+        )
+
+
+@pytest.mark.parametrize("failure", ["now", "late"])
+async def test_131047_at_once_or_as_a_late_status_sends_the_template_and_holds_the_message(
+    bot: Bot, failure: str
+) -> None:
+    user = await bot.join("Ayşe (invented)")
+    bot.graph.register_template(TEMPLATE_NAME, "nl", 0)
+    bot.graph.window_failure = failure  # type: ignore[assignment]
+    start = len(bot.graph.sent_to(user))
+    bot.clock.advance(hours=30)
+    await believe_open(bot, user)
+    await queue(bot, user, "Eerste")
+    if failure == "late":
+        await bot.said(user, start + 1)  # accepted, then reported failed
+        await bot.graph.flush_statuses()
+        bot.channel.worker.wake.set()
+    sent = await bot.said(user, start + (2 if failure == "late" else 1))
+    assert sent[-1]["type"] == "template"
+    bot.clock.advance(minutes=3)
+    await bot.graph.deliver_message(user, "hier ben ik")
+    await bot.graph.wait_for(lambda g: any(words(m) == "Eerste" and m["late_error"] is None for m in g.sent_to(user)))
+
+
+@pytest.mark.parametrize("code", [130429, 131056])
+async def test_throttled_sends_wait_and_go_again(bot: Bot, code: int) -> None:
+    user = await bot.join("Sara (invented)")
+    start = len(bot.graph.sent_to(user))
+    bot.graph.fail_next(code, recipient=user if code == 131056 else None)
+    await queue(bot, user, "Na een pauze")
+    await bot.graph.wait_for(lambda g: [c for c in g.refused() if c["code"] == code])
+    await asyncio.sleep(0.1)
+    assert len(bot.graph.sent_to(user)) == start  # waiting, not dropped
+    bot.clock.advance(seconds=10)
+    bot.channel.worker.wake.set()
+    sent = await bot.said(user, start + 1)
+    assert words(sent[-1]) == "Na een pauze"
+
+
+async def test_an_undeliverable_address_is_marked_unreachable_for_the_coordinator(bot: Bot) -> None:
+    user = await bot.join("Sara (invented)")
+    account = await users.by_address(bot.conn, "whatsapp", user.bsuid)
+    assert account is not None
+    bot.graph.undeliverable(user)
+    await queue(bot, user, "Komt niet aan")
+    await bot.graph.wait_for(lambda g: [c for c in g.refused() if c["code"] == 131026])
+    for _ in range(100):
+        if [a.id for a in await users.newly_unreachable(bot.conn)] == [account.id]:
+            break
+        await asyncio.sleep(0.02)
+    assert [a.id for a in await users.newly_unreachable(bot.conn)] == [account.id]
