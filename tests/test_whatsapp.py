@@ -162,3 +162,51 @@ async def test_statuses_out_of_order_act_once_and_a_late_131047_requeues(hook, c
     clock.advance(minutes=5)
     assert await post(url, webhook([text_message("wamid.Z", "terug", sender=address)])) == 200
     assert await whatsapp.window(conn, address, clock()) == (True, False)
+
+
+@pytest.fixture
+def operator(tmp_path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.upper().startswith("WIJKBRUG_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("WIJKBRUG_DATABASE", str(tmp_path / "data" / "test.sqlite3"))
+    return tmp_path
+
+
+def test_a_whatsapp_invite_is_a_wa_me_link_with_the_start_code(operator, monkeypatch, capsys) -> None:  # noqa: ANN001
+    from bot import cli, directory_file
+
+    assert cli.main(["directory", "import", str(directory_file.sample_path())]) == 0
+    assert cli.main(["invite", "--role", "volunteer", "--org", "lantaarn", "--channel", "whatsapp"]) == 2
+    assert "WIJKBRUG_WHATSAPP_NUMBER" in capsys.readouterr().err
+    monkeypatch.setenv("WIJKBRUG_WHATSAPP_NUMBER", "+31600000099")
+    assert cli.main(["invite", "--role", "volunteer", "--org", "lantaarn", "--channel", "whatsapp", "--json"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert made["link"] == f"https://wa.me/31600000099?text=START%20{made['code']}"
+    [message], _ = parse(webhook([text_message("wamid.J", "START " + made["code"])]))
+    assert message.inbound.event == Command(name="start", args=made["code"])
+
+
+def test_the_templates_for_meta_in_every_language_meta_offers(operator, capsys) -> None:  # noqa: ANN001
+    from bot import cli
+
+    assert cli.main(["whatsapp", "templates"]) == 0
+    captured = capsys.readouterr()
+    made = {t["language"]: t for t in json.loads(captured.out)}
+    assert set(made) == {"en", "nl", "tr", "ar", "pl", "uk", "fa"}
+    assert made["tr"]["name"] == render.TEMPLATE_NAME and made["tr"]["category"] == "UTILITY"
+    assert "Wijkbrug" in made["tr"]["components"][0]["text"] and "yanıt" in made["tr"]["components"][0]["text"]
+    assert "so, ti" in captured.err and "(nl)" in captured.err
+
+
+def test_i18n_check_warns_of_labels_too_long_for_a_whatsapp_button(capsys) -> None:  # noqa: ANN001
+    from bot import cli, i18n_check
+
+    long = i18n_check.long_labels()
+    assert long and all("WhatsApp buttons show 20" in line for line in long)
+    assert any("Toestemming intrekken" in line for line in long)  # nl, 21 characters
+    assert cli.main(["i18n", "check"]) == 0
+    assert "warning: locales/nl/LC_MESSAGES/wijkbrug.po" in capsys.readouterr().err
