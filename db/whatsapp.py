@@ -122,3 +122,11 @@ async def address_of_sent(conn: Connection, wamid: str) -> str | None:
     async with conn.execute("SELECT address FROM whatsapp_sent WHERE wamid = ?", (wamid,)) as cur:
         row = await cur.fetchone()
     return str(row[0]) if row else None
+
+
+async def forget_person(conn: Connection, user_id: int) -> None:
+    """A person's access ended: the copies of what was sent to them go (a late failure resends nothing)."""
+    await conn.execute(
+        "DELETE FROM whatsapp_sent WHERE address IN (SELECT address FROM addresses WHERE user_id = ? AND channel = ?)",
+        (user_id, CHANNEL),
+    )
