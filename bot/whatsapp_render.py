@@ -1,7 +1,7 @@
 """A stored, channel-neutral message (bot/outgoing.py) as WhatsApp Cloud API message payloads. Pure.
 
     say      text (split at 4096 characters); with buttons: up to 3 as reply buttons (titles of at most
-             20 characters), up to 10 as a list message (row titles of at most 24, the whole label as
+             20 characters, each different, else as a list), up to 10 as a list message (row titles of at most 24, the whole label as
              the row's description up to 72), more as several lists of 10; the body of an interactive
              message at most 1024 characters (longer text goes first as plain text)
     chosen   nothing: WhatsApp cannot edit a sent message, and the person's reply already shows
@@ -80,7 +80,10 @@ def _last(words: str, limit: int) -> str:
 
 
 def interactive(address: str, body: str, buttons: list[dict[str, str]], list_button: str) -> list[dict[str, Any]]:
-    if len(buttons) <= MAX_BUTTONS:
+    titles = [shorten(b["label"], BUTTON_TITLE) for b in buttons]
+    # Button titles must differ: labels that differ only past the 20th character go as a list, whose rows
+    # show the whole label in their description.
+    if len(buttons) <= MAX_BUTTONS and len(set(titles)) == len(titles):
         reply = [
             {"type": "reply", "reply": {"id": b["id"], "title": shorten(b["label"], BUTTON_TITLE)}} for b in buttons
         ]

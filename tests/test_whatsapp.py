@@ -210,3 +210,12 @@ def test_i18n_check_warns_of_labels_too_long_for_a_whatsapp_button(capsys) -> No
     assert any("Toestemming intrekken" in line for line in long)  # nl, 21 characters
     assert cli.main(["i18n", "check"]) == 0
     assert "warning: locales/nl/LC_MESSAGES/wijkbrug.po" in capsys.readouterr().err
+
+
+def test_labels_alike_in_their_first_20_characters_go_as_a_list_with_the_whole_label() -> None:
+    alike = [[{"id": "t|yes", "label": "Anne veya baba kabul ediyor"}],
+             [{"id": "t|no", "label": "Anne veya baba kabul etmiyor"}]]
+    [message] = render.messages(BSUID, "say", {"text": "Onay?", "buttons": alike}, "Seçin")
+    rows = message["interactive"]["action"]["sections"][0]["rows"]
+    assert message["interactive"]["type"] == "list"
+    assert [r["description"] for r in rows] == ["Anne veya baba kabul ediyor", "Anne veya baba kabul etmiyor"]
