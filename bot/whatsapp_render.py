@@ -1,9 +1,9 @@
 """A stored, channel-neutral message (bot/outgoing.py) as WhatsApp Cloud API message payloads. Pure.
 
     say      text (split at 4096 characters); with buttons: up to 3 as reply buttons (titles of at most
-             20 characters, each different, else as a list), up to 10 as a list message (row titles of at most 24, the whole label as
-             the row's description up to 72), more as several lists of 10; the body of an interactive
-             message at most 1024 characters (longer text goes first as plain text)
+             20 characters, each different, else as a list), up to 10 as a list message (row titles of
+             at most 24, the whole label as the row's description up to 72), more as several lists of
+             10; the body of an interactive message at most 1024 characters (longer text goes first)
     chosen   nothing: WhatsApp cannot edit a sent message, and the person's reply already shows
              their choice under the prompt
     answer   a press's notice as a short text; nothing without one

@@ -64,7 +64,8 @@ async def hears(graph: FakeGraphApi, user: WaUser, fragment: str, count: int = 1
     await graph.wait_for(
         lambda g: g.refused() or sum(fragment in text for text in said(g, user)) >= count, timeout=20
     )
-    assert not graph.refused(), json.dumps(graph.refused(), ensure_ascii=False)  # every payload the bot sent passed the fake's checks
+    # Every payload the bot sent passed the fake's checks.
+    assert not graph.refused(), json.dumps(graph.refused(), ensure_ascii=False)
 
 
 async def press(graph: FakeGraphApi, user: WaUser, label: str) -> None:
