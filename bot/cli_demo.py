@@ -137,8 +137,6 @@ async def _vault(path: Path) -> Vault:
 
 async def _keyboard(session: Demo) -> None:
     """Lines from the keyboard (with Tab completion) or, piped in, from stdin, until it ends."""
-    from bot.demo_session import prompt
-
     if not sys.stdin.isatty():
         for line in sys.stdin.read().splitlines():
             await session.typed(line, echo=True)
@@ -153,7 +151,7 @@ async def _keyboard(session: Demo) -> None:
         pass
     while True:
         try:
-            line = await asyncio.to_thread(input, prompt(session.current))
+            line = await asyncio.to_thread(input, session.prompt())
         except (EOFError, KeyboardInterrupt):
             session.out.write("\n")
             return

@@ -18,13 +18,20 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot import demo_script
+from bot.i18n import Catalogs
 from bot.console import Console, ConsolePerson, buttons_lines
 from db import users
 from flows.directory import Directory
 from flows.model import Role
+from flows.text import Text, tp
 
 DEMO_COMMANDS = ("as", "people", "later")  # the console's own: none is a command of the bot
-ROLE_WORDS = {Role.VOLUNTEER: "volunteer", Role.MEMBER: "wijkteam member", Role.COORDINATOR: "coordinator"}
+# The prompt names the role in the player's language (`ayşe (gönüllü) >`).
+ROLE_WORDS: dict[Role, Text] = {
+    Role.VOLUNTEER: tp("a role, in the demo's prompt", "volunteer"),
+    Role.MEMBER: tp("a role, in the demo's prompt", "wijkteam member"),
+    Role.COORDINATOR: tp("a role, in the demo's prompt", "coordinator"),
+}
 DEFAULT_CAST = """\
 Sara: volunteer lantaarn nl
 Ayşe: volunteer lantaarn tr
@@ -81,8 +88,8 @@ def later(spec: str, now: datetime) -> datetime | None:
     return moment if moment > now else moment + timedelta(days=7)
 
 
-def prompt(person: ConsolePerson) -> str:
-    return f"{person.name.lower()} ({ROLE_WORDS[person.role]}) > "
+def prompt(person: ConsolePerson, catalogs: Catalogs) -> str:
+    return f"{person.name.lower()} ({catalogs.render(ROLE_WORDS[person.role], person.language)}) > "
 
 
 @dataclass
@@ -181,13 +188,16 @@ class Demo:
             await self.console.type(person, action.text)
 
     # Playing at the keyboard.
+    def prompt(self) -> str:
+        return prompt(self.current, self.console.catalogs)
+
     async def typed(self, line: str, echo: bool) -> None:
         """One line from the keyboard: a demo command, a press, a file, or what the person types."""
         line = line.strip()
         if not line:
             return
         if echo:  # read from a pipe: show it as the terminal would have
-            self.out.write(f"{prompt(self.current)}{line}\n")
+            self.out.write(f"{self.prompt()}{line}\n")
         head, _, rest = line.partition(" ")
         if head in ("/as", "/people") and not rest.strip():
             self.out.write("".join(f"{row}\n" for row in self.listing()))
@@ -218,7 +228,8 @@ class Demo:
             self.out.write(f"  (demo) nobody here is called “{wanted}”: try one of {names}, or /people\n")
             return
         self.current = chosen
-        self.out.write(f"  (demo) you are {chosen.name} now, {ROLE_WORDS[chosen.role]}, reading {chosen.language}\n")
+        role = ROLE_WORDS[chosen.role].msgid  # the demo's own words are English
+        self.out.write(f"  (demo) you are {chosen.name} now, {role}, reading {chosen.language}\n")
         if (newest := chosen.newest_buttons()) is not None:
             message_id, _ = newest
             self.out.write(f"  (demo) {chosen.name}'s newest buttons:\n")

@@ -101,13 +101,13 @@ MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=AMSTERDAM)
 async def test_each_person_keeps_their_own_buttons_and_the_prompt_says_who_you_are(env: Path) -> None:
     typed = "/new\n/as emre\n/new\n2\n/as 1\n2\n"
     out = await play(None, env / "out", typed, MONDAY)
-    assert "sara (volunteer) > /new\n→ Sara: Eerst een vraag over veiligheid." in out
+    assert "sara (vrijwilliger) > /new\n→ Sara: Eerst een vraag over veiligheid." in out
     assert "  (demo) you are Emre now, wijkteam member, reading nl\n" in out
     # /new is not a member's command; Emre has no buttons, so his "2" is typed, not pressed
-    assert "emre (wijkteam member) > /new\n→ Emre: " in out and "emre (wijkteam member) > 2\n→ Emre: " in out
+    assert "emre (wijkteammedewerker) > /new\n→ Emre: " in out and "emre (wijkteammedewerker) > 2\n→ Emre: " in out
     # back to Sara (by number): her newest buttons are shown again, and "2" presses hers
     assert "  (demo) you are Sara now, volunteer, reading nl\n  (demo) Sara's newest buttons:\n" in out
-    assert "sara (volunteer) > 2\n  you | [2] Nee\n✓ Sara: Nee\n→ Sara: Waar gaat de vraag over?" in out
+    assert "sara (vrijwilliger) > 2\n  you | [2] Nee\n✓ Sara: Nee\n→ Sara: Waar gaat de vraag over?" in out
 
 
 async def test_people_lists_everyone_and_language_sets_the_first(env: Path) -> None:
@@ -150,7 +150,7 @@ async def test_bad_demo_input_is_answered_and_changes_nothing(env: Path) -> None
     assert "  (demo) “soon” is no time the demo knows: try /later 2d" in out and "; nothing changed" in out
     assert "  (demo) “400d” is more than a year on" in out
     assert "  (demo) Sara has no button [Misschien]; nothing was sent" in out
-    assert "sara (volunteer) > 2\n  you | [2] Nee\n✓ Sara: Nee" in out  # still Sara, her buttons still there
+    assert "sara (vrijwilliger) > 2\n  you | [2] Nee\n✓ Sara: Nee" in out  # still Sara, her buttons still there
     assert "(demo) it is Mon 2026-11-30 10:00 (Amsterdam time)" in out  # the clock did not move
 
 
@@ -252,7 +252,7 @@ def test_the_readmes_first_command_starts_the_demo(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Wijkbrug demo: the whole bridge in one terminal." in done.stdout
-    assert "sara (volunteer) > /people" in done.stdout and done.stderr == ""
+    assert "sara (vrijwilliger) > /people" in done.stdout and done.stderr == ""
 
 
 def test_a_piped_demo_ends_when_the_input_does(env: Path, capsys: pytest.CaptureFixture[str],

@@ -92,7 +92,7 @@ inputs = st.one_of(
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(
     role=st.sampled_from(list(Role)), language=st.sampled_from(CATALOGS.languages),
-    events=st.lists(inputs, max_size=30), picks=st.lists(st.integers(0, 99), min_size=30, max_size=30),
+    events=st.lists(inputs, max_size=30), picks=st.lists(st.integers(0, 99), min_size=40, max_size=40),
 )
 def test_no_input_breaks_a_flow(role: Role, language: str, events: list, picks: list[int]) -> None:
     user = User(
