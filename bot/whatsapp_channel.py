@@ -20,7 +20,7 @@ from aiohttp import web
 from bot import delivery
 from bot.i18n import Catalogs
 from bot.runner import Flood, Runner
-from bot.whatsapp_send import WhatsAppSender, unreachable
+from bot.whatsapp_send import Fetch, WhatsAppSender, unreachable, whatsapp_fetch
 from bot.whatsapp_webhook import Intake, make_app
 from db import users, whatsapp
 from db.connection import Patience, connect, keep_trying, leave_checkpoints_to, transaction
@@ -37,8 +37,9 @@ class WhatsAppChannel:
         self, database: Path, catalogs: Catalogs, clock: Callable[[], datetime], vault: Vault, *,
         token: str, number_id: str, app_secret: str, verify_token: str, api_url: str,
         runner_options: dict[str, object] | None = None, patience: Patience | None = None,
-        pacer: delivery.Pacer | None = None,
+        pacer: delivery.Pacer | None = None, fetch_telegram: Fetch | None = None,
     ) -> None:
+        self.fetch_telegram = fetch_telegram
         self.database = database
         self.catalogs = catalogs
         self.clock = clock
@@ -60,7 +61,8 @@ class WhatsAppChannel:
             attach(conn, self.vault)
             await leave_checkpoints_to(conn)
         self.sender = WhatsAppSender(
-            self.send_db, self.catalogs, self.clock, token=token, number_id=number_id, api_url=api_url
+            self.send_db, self.catalogs, self.clock, token=token, number_id=number_id, api_url=api_url,
+            fetch_telegram=self.fetch_telegram,
         )
         self.worker = delivery.DeliveryWorker(
             self.send_db, self.sender, self.clock, CHANNEL, pacer=self.pacer,
@@ -72,7 +74,8 @@ class WhatsAppChannel:
             **self.runner_options,  # type: ignore[arg-type]
         )
         self.intake = Intake(
-            self.hook_db, app_secret.encode(), verify_token, self.clock, self._received, self.patience
+            self.hook_db, app_secret.encode(), verify_token, self.clock, self._received, self.patience,
+            size_of=self.sender.media_size,
         )
 
     async def close(self) -> None:
@@ -144,6 +147,22 @@ def from_settings(settings, catalogs, clock, vault, patience):  # noqa: ANN001, 
         token=settings.whatsapp_token.get_secret_value(), number_id=settings.whatsapp_phone_number_id,
         app_secret=settings.whatsapp_app_secret.get_secret_value(),
         verify_token=settings.whatsapp_verify_token.get_secret_value(), api_url=settings.whatsapp_api_url,
-        runner_options=options, patience=patience,
+        runner_options=options, patience=patience, fetch_telegram=telegram_files(settings),
     )
     return serve(channel, *address)
+
+
+def telegram_files(settings) -> Fetch | None:  # noqa: ANN001
+    from bot.web.files import telegram_fetch
+
+    if settings.telegram_token is None:
+        return None
+    token = settings.telegram_token.get_secret_value()
+    return telegram_fetch(settings.telegram_api_url, settings.telegram_file_url, token)
+
+
+def fetch_of(settings) -> Fetch | None:  # noqa: ANN001
+    """WhatsApp media for the Telegram sender (a file a WhatsApp person sent, forwarded to Telegram)."""
+    if settings.whatsapp_address() is None:
+        return None
+    return whatsapp_fetch(settings.whatsapp_api_url, settings.whatsapp_token.get_secret_value())

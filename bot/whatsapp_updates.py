@@ -17,6 +17,9 @@ from bot.updates import Inbound, PressedMessage, text_input
 from flows.model import Attachment, Choice, Command, Input, Said
 
 MAX_ID = 256  # Meta's limit on a button's or a row's id: a longer one cannot be ours
+# A file a person sent on WhatsApp is referred to by its media id with this prefix, so wherever it is
+# forwarded (bot/rendering.py) its channel is known: Telegram's references have no colon.
+MEDIA_PREFIX = "wa:"
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def _event(message: dict[str, Any], wamid: str) -> tuple[Input, PressedMessage |
         media = message.get(kind) or {}
         return Attachment(
             media="photo" if kind == "image" else "document",
-            file_id=str(media.get("id") or ""),
+            file_id=MEDIA_PREFIX + str(media.get("id") or ""),
             file_name=str(media.get("filename") or "")[:255],
             mime_type=str(media.get("mime_type") or "")[:255],
         ), None

@@ -21,16 +21,17 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
 
 from bot import whatsapp_send
-from bot.whatsapp_updates import Message, Status, parse
+from bot.whatsapp_updates import MEDIA_PREFIX, Message, Status, parse
 from db import outbox, users, whatsapp
 from db.connection import Connection, Patience, keep_trying, transaction
+from flows.model import Attachment
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class Intake:
     received: Callable[[], None]  # wakes processing and delivery
     patience: Patience
     timeout: float = 10.0
+    # A document's size, which the webhook does not give and the flows need to judge it (GET /{media id}).
+    size_of: Callable[[str], Awaitable[int | None]] | None = None
 
     async def verify(self, request: web.Request) -> web.Response:
         query = request.query
@@ -77,11 +80,24 @@ class Intake:
         except ValueError:
             return web.Response(status=400)
         messages, statuses = parse(body if isinstance(body, dict) else {})
+        messages = [await self.sized(message) for message in messages]
         if messages or statuses:
             new = await keep_trying("whatsapp", lambda: self.store(messages, statuses), self.patience)
             log.debug("whatsapp webhook: %s new of %s messages, %s statuses", new, len(messages), len(statuses))
             self.received()
         return web.Response(status=200)
+
+    async def sized(self, message: Message) -> Message:
+        event = message.inbound.event
+        if self.size_of is None or not isinstance(event, Attachment) or event.size is not None or not event.file_id:
+            return message
+        try:
+            async with asyncio.timeout(3):
+                size = await self.size_of(event.file_id.removeprefix(MEDIA_PREFIX))
+        except Exception:  # noqa: BLE001 - unknown size: the flows refuse the file and the person can send it again
+            return message
+        inbound = message.inbound.model_copy(update={"event": event.model_copy(update={"size": size})})
+        return Message(wamid=message.wamid, inbound=inbound)
 
     async def store(self, messages: list[Message], statuses: list[Status]) -> int:
         now = self.clock()

@@ -56,7 +56,7 @@ def test_presses_files_and_statuses_are_parsed() -> None:
     failed = {"id": "wamid.S", "status": "failed", "recipient_id": "31600000001", "errors": [{"code": 131047}]}
     messages, statuses = parse(webhook([press, image, text_message("wamid.D", "hallo")], [failed]))
     assert messages[0].inbound.event == Choice(data="tok1|yes") and messages[0].inbound.pressed is not None
-    assert messages[1].inbound.event == Attachment(media="photo", file_id="media-1", mime_type="image/jpeg")
+    assert messages[1].inbound.event == Attachment(media="photo", file_id="wa:media-1", mime_type="image/jpeg")
     assert messages[2].inbound.event == Said(text="hallo")
     assert statuses[0].codes == (131047,) and statuses[0].address == "31600000001"
     assert parse({"entry": "nonsense"}) == ([], [])

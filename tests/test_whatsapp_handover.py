@@ -61,9 +61,12 @@ def said(graph: FakeGraphApi, user: WaUser) -> list[str]:
 
 
 async def hears(graph: FakeGraphApi, user: WaUser, fragment: str, count: int = 1) -> None:
-    await graph.wait_for(
-        lambda g: g.refused() or sum(fragment in text for text in said(g, user)) >= count, timeout=20
-    )
+    try:
+        await graph.wait_for(
+            lambda g: g.refused() or sum(fragment in text for text in said(g, user)) >= count, timeout=20
+        )
+    except TimeoutError:
+        raise AssertionError(f"not heard {fragment!r}; the last: {said(graph, user)[-2:]}") from None
     # Every payload the bot sent passed the fake's checks.
     assert not graph.refused(), json.dumps(graph.refused(), ensure_ascii=False)
 
@@ -132,7 +135,7 @@ async def test_a_turkish_volunteer_on_whatsapp_and_a_dutch_member_on_telegram(bo
     await hears(graph, ayse, "ne zaman arayabilir")
     await graph.deliver_message(ayse, "öğleden sonra")
     await hears(graph, ayse, "eklemek ister misiniz")
-    await press(graph, ayse, "Ek yok")
+    await graph.deliver_message(ayse, document=b"%PDF-1.4 an invented letter from school", filename="brief.pdf")
     await hears(graph, ayse, "Lütfen talebi kontrol edin")
     await press(graph, ayse, "Talebi gönder")
     await hears(graph, ayse, "Gönderildi")
@@ -143,6 +146,9 @@ async def test_a_turkish_volunteer_on_whatsapp_and_a_dutch_member_on_telegram(bo
     await bot.start()
     press_telegram(api, EMRE, "Aannemen")
     await hears(graph, ayse, "talebinizi kabul etti")
+    # The letter Ayşe sent on WhatsApp reaches Emre on Telegram: fetched from Meta with the token, uploaded.
+    await api.wait_for(lambda a: [c for c in a.calls if c["method"] == "sendDocument"], timeout=20)
+    assert graph.media_downloads == 1
     assert graph.refused() == []  # every payload the bot sent passed the fake's checks
     await bot.settled()
     assert await bot.stop() == 0
