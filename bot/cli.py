@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     bound.add_argument("--org", help="for a volunteer or coordinator: the organisation's id in the directory")
     bound.add_argument("--contact", help="for a wijkteam member: their contact id in the directory")
     bound.add_argument("--team", help="for a wijkteam's coordinator: the team's id in the directory")
+    invite.add_argument(
+        "--channel", choices=["telegram", "whatsapp"], default="telegram",
+        help="the link's app: a t.me link, or a wa.me link with START <code> (needs WIJKBRUG_WHATSAPP_NUMBER)",
+    )
     invite.add_argument("--days", type=int, default=None, help="days until it expires (default 14)")
     invite.add_argument("--json", action="store_true", help="print JSON: code, link, expires_at")
     invite.add_argument(
@@ -101,6 +105,13 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("rotate-key", help="re-encrypt all personal data under a new key, without downtime")
     commands.add_parser("audit", help="the latest entries of the audit log")
+
+    whatsapp = commands.add_parser("whatsapp", help="the WhatsApp channel")
+    whatsapp_commands = whatsapp.add_subparsers(dest="whatsapp_command", required=True)
+    templates = whatsapp_commands.add_parser(
+        "templates", help="write the message template of every shipped language as JSON, to submit to Meta"
+    )
+    templates.add_argument("--out", default="-", help="the file to write (default: standard output)")
 
     i18n = commands.add_parser("i18n", help="the translation catalogs")
     i18n_commands = i18n.add_subparsers(dest="i18n_command", required=True)
@@ -158,7 +169,8 @@ def _dispatch(settings: Settings, command: str, args: argparse.Namespace) -> int
     if command == "invite":
         return asyncio.run(
             cli_access.invite(
-                settings, Role(args.role), args.org, args.contact, args.team, args.days, args.json, args.email
+                settings, Role(args.role), args.org, args.contact, args.team, args.days, args.json, args.email,
+                args.channel,
             )
         )
     if command == "migrate":
@@ -167,6 +179,10 @@ def _dispatch(settings: Settings, command: str, args: argparse.Namespace) -> int
         return asyncio.run(cli_directory.export(settings, args.output))
     if command == "directory":
         return asyncio.run(cli_directory.import_file(settings, args.file, args.check))
+    if command == "whatsapp":
+        from bot import cli_whatsapp
+
+        return cli_whatsapp.templates(settings, args.out)
     if command == "i18n":
         return cli_i18n.i18n(args.i18n_command)
     if command == "summary":

@@ -25,11 +25,16 @@ async def invite(
     days: int | None,
     as_json: bool,
     by_email: bool = False,
+    channel: str = "telegram",
 ) -> int:
     if (role is Role.MEMBER) != (contact_id is not None) or (team_id is not None and role is not Role.COORDINATOR):
         raise OperatorError(
             "a member's invite needs --contact ID; a volunteer's needs --org ORG; "
             "a coordinator's --org ORG or --team TEAM"
+        )
+    if channel == "whatsapp" and settings.whatsapp_number is None:
+        raise OperatorError(
+            "a WhatsApp invite needs the business number people write to: set WIJKBRUG_WHATSAPP_NUMBER (digits)"
         )
     conn = await connect(settings.database)
     try:
@@ -60,6 +65,8 @@ async def invite(
     finally:
         await conn.close()
     link = f"https://t.me/{username or '<bot username>'}?start={made.code}"
+    if channel == "whatsapp":  # the first message, START <code>, registers them (bot/whatsapp_updates.py)
+        link = f"https://wa.me/{settings.whatsapp_number}?text=START%20{made.code}"
     expires = made.expires_at.replace(microsecond=0).isoformat()
     if as_json:
         print(json.dumps({"code": made.code, "link": link, "expires_at": expires}))
@@ -67,7 +74,7 @@ async def invite(
         print(f"Invite for a {role.value} of {org_id or contact_id or team_id}, single use, valid until {expires}:")
         print(f"  code: {made.code}")
         print(f"  link: {link}")
-    if username is None:
+    if username is None and channel == "telegram":
         print(
             "note: the bot's username is not known yet; run the bot once or set WIJKBRUG_BOT_USERNAME",
             file=sys.stderr,

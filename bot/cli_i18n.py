@@ -19,6 +19,9 @@ def i18n(what: str) -> int:
     problems = i18n_check.check_all(root)
     for problem in problems:
         print(problem, file=sys.stderr)
+    # Not errors: WhatsApp shortens these with "…" (bot/whatsapp_render.py); translators can do better.
+    for label in i18n_check.long_labels():
+        print(f"warning: {label}", file=sys.stderr)
     if problems:
         return 1
     print(f"all catalogs complete ({', '.join(Catalogs().languages)})")

@@ -122,6 +122,12 @@ class DeliveryWorker:
         self._now: set[asyncio.Task[None]] = set()  # calls sent beside the outbox (`send_now`)
         self.tried = 0
 
+    def look_again(self) -> None:
+        """Look at every waiting message on the next round, not only those stored since the last: older
+        ones were made due (a WhatsApp person wrote, releasing what was held), and must go before newer."""
+        self._seen = 0
+        self.wake.set()
+
     def send_now(self, channel: str, address: str, kind: str, body: dict[str, Any]) -> None:
         """Send a message that needs no durability at once, beside the outbox, within the same
         bound on calls in flight: answering a button press, which only stops its spinner. A

@@ -14,7 +14,7 @@ from bot import effects, loading, rendering
 from bot.context import Work
 from bot.core import Core
 from db import cases as stored_cases
-from db import outbox, privacy, users
+from db import outbox, privacy, users, whatsapp
 from db.connection import transaction
 from flows import case_followup, cases
 
@@ -40,6 +40,7 @@ async def revoke(core: Core, user_id: int) -> bool:
         if await users.get(core.conn, user_id) is None or not await users.revoke(core.conn, user_id, now):
             return False
         await outbox.drop_person(core.conn, user_id)
+        await whatsapp.forget_person(core.conn, user_id)
         await hand_on(Work(core), user_id)
         await privacy.audit(core.conn, "operator", "revoke", f"user:{user_id}", now)
     return True
@@ -54,6 +55,7 @@ async def erase(core: Core, user_id: int) -> privacy.Erased | None:
             return None
         handed = await hand_on(Work(core), user_id)
         dropped = await outbox.drop_person(core.conn, user_id)
+        await whatsapp.forget_person(core.conn, user_id)  # before erase_user: it finds them by their addresses
         erased = await privacy.erase_user(core.conn, user_id, now)
     assert erased is not None
     if handed:

@@ -142,3 +142,27 @@ def review_list(directory: Path = CATALOG_DIR) -> list[str]:
                 where = f"{po.relative_to(directory.parent)}:{message.lineno}"
                 lines.append(f"{po.parent.parent.name}\t{where}\t{'; '.join(reasons)}\t{short!r}")
     return lines
+
+
+WHATSAPP_TITLE = 20  # a reply button's title on WhatsApp (bot/whatsapp_render.py shortens longer ones with "…")
+_SENTENCE = re.compile(r"[.?!:;…]\s*$")
+
+
+def long_labels(directory: Path = CATALOG_DIR, limit: int = WHATSAPP_TITLE) -> list[str]:
+    """Labels that fit a WhatsApp button in English (a short entry, not a sentence: one line, no
+    closing punctuation, no placeholder, at most `limit` characters) but not in a translation:
+    `file:line: ... is N characters`. They still work (the renderer shortens them visibly, with an
+    ellipsis); a translator can choose a shorter word."""
+    found = []
+    for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        for message in _read(po):
+            if not message.id or isinstance(message.id, tuple) or message.pluralizable:
+                continue
+            source = message.id
+            if "\n" in source or _SENTENCE.search(source) or placeholders(source) or len(source) > limit:
+                continue
+            text = message.string
+            if isinstance(text, str) and len(text) > limit:
+                where = f"{po.relative_to(directory.parent)}:{message.lineno}"
+                found.append(f"{where}: {text!r} is {len(text)} characters; WhatsApp buttons show {limit}")
+    return found

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from bot import outgoing
 from bot.context import Work
 from bot.export import to_csv
+from bot.whatsapp_updates import MEDIA_PREFIX
 from db import alerts, outbox, users
 from db.users import Account
 from flows import summary
@@ -63,8 +64,11 @@ async def _render_for(work: Work, account: Account, message: Message) -> None:
         return
     if message.attachment is not None:
         media = "photo" if message.attachment.media == "photo" else "document"
-        # Only Telegram takes files in today, and its references are good for any chat of the bot.
-        forwarded: outgoing.Forwarded = {"media": media, "ref": message.attachment.file_id, "channel": "telegram"}
+        # Telegram's references are good for any chat of the bot; WhatsApp's media ids carry a prefix.
+        ref, channel = message.attachment.file_id, "telegram"
+        if ref.startswith(MEDIA_PREFIX):
+            ref, channel = ref.removeprefix(MEDIA_PREFIX), "whatsapp"
+        forwarded: outgoing.Forwarded = {"media": media, "ref": ref, "channel": channel}
         await store(work, account, "say", {"text": text[: fits.caption], "forwarded": forwarded})
         return
     buttons = [[{"id": b.data, "label": catalogs.render(b.label, language)} for b in row] for row in message.buttons]

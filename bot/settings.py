@@ -80,6 +80,18 @@ class Settings(BaseSettings):
     # A person gets one e-mail per case in this many minutes, unless they opened the page since.
     email_quiet_minutes: float = Field(default=15, ge=0)
 
+    # WhatsApp (Meta's WhatsApp Business Cloud API; bot/whatsapp_*.py): off while WIJKBRUG_WHATSAPP_TOKEN is
+    # unset. With it: the business number's id, the app secret (signs the webhooks), the verify token (Meta's
+    # GET check of the webhook), where `wijkbrug run` serves the webhook (host:port) and the number people
+    # write to (digits, for the wa.me links of invites). The API's address is a setting for the tests.
+    whatsapp_token: SecretStr | None = None
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_phone_number_id: str | None = Field(default=None, validate_default=True)
+    whatsapp_app_secret: SecretStr | None = Field(default=None, validate_default=True)
+    whatsapp_verify_token: SecretStr | None = Field(default=None, validate_default=True)
+    whatsapp_listen: str | None = Field(default=None, validate_default=True)
+    whatsapp_number: str | None = None
+
     @field_validator("smtp_host")
     @classmethod
     def _host(cls, value: str | None) -> str | None:
@@ -119,6 +131,54 @@ class Settings(BaseSettings):
             raise ValueError("not a web address, such as https://wijkbrug.example.org")
         return value.strip().rstrip("/")
 
+    @field_validator("whatsapp_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("not a web address, such as https://graph.facebook.com/v21.0")
+        return value.strip().rstrip("/")
+
+    @field_validator("whatsapp_phone_number_id", "whatsapp_number")
+    @classmethod
+    def _digits(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.field_name == "whatsapp_phone_number_id" and info.data.get("whatsapp_token") is not None:
+                raise ValueError("needed when WIJKBRUG_WHATSAPP_TOKEN is set: the id of the business number "
+                                 "(Meta's app dashboard, WhatsApp, API Setup)")
+            return None
+        digits = value.strip().removeprefix("+")
+        if not digits.isdigit():
+            raise ValueError("not a number of digits only, such as 106540352242922")
+        return digits
+
+    @field_validator("whatsapp_app_secret", "whatsapp_verify_token")
+    @classmethod
+    def _wa_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            if info.data.get("whatsapp_token") is not None:
+                what = "the app secret (App settings, Basic)" if info.field_name == "whatsapp_app_secret" else (
+                    "a verify token of your choice, given to Meta with the webhook's address")
+                raise ValueError(f"needed when WIJKBRUG_WHATSAPP_TOKEN is set: {what}")
+            return None
+        return value
+
+    @field_validator("whatsapp_listen")
+    @classmethod
+    def _wa_listen(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            if info.data.get("whatsapp_token") is not None:
+                raise ValueError("needed when WIJKBRUG_WHATSAPP_TOKEN is set: host:port where the webhook listens")
+            return None
+        return _host_port(value)
+
+    def whatsapp_address(self) -> tuple[str, int] | None:
+        """Where the WhatsApp webhook listens (host, port), or None when WhatsApp is off."""
+        if self.whatsapp_listen is None or self.whatsapp_token is None:
+            return None
+        host, _, port = self.whatsapp_listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
     def key_path(self) -> Path:
         return self.key_file or self.database.with_suffix(".key")
 
@@ -137,10 +197,7 @@ class Settings(BaseSettings):
     def _listen(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        host, colon, port = value.strip().rpartition(":")
-        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("not host:port, such as 127.0.0.1:8080")
-        return value.strip()
+        return _host_port(value)
 
     def web_address(self) -> tuple[str, int] | None:
         """Where the web page listens (host, port), or None when it is off."""
@@ -164,6 +221,13 @@ class Settings(BaseSettings):
         from bot.i18n import Catalogs
 
         return Catalogs(default=self.default_locale, timezone=self.timezone)
+
+
+def _host_port(value: str) -> str:
+    host, colon, port = value.strip().rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("not host:port, such as 127.0.0.1:8080")
+    return value.strip()
 
 
 def load() -> Settings:

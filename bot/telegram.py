@@ -39,6 +39,8 @@ from bot.runner import Flood, Runner
 from bot.settings import Settings
 from bot.telegram_send import TelegramSender, seconds
 from bot.web.app import from_settings as web_page
+from bot.whatsapp_channel import fetch_of as whatsapp_fetch_of
+from bot.whatsapp_channel import from_settings as whatsapp_channel
 from db import inbox, users
 from db import settings as stored
 from db.connection import Checkpointer, Connection, Patience, connect, keep_trying, leave_checkpoints_to, transaction
@@ -124,7 +126,7 @@ class TelegramBot:
                 chat_per_second=self.settings.chat_per_second, chat_burst=max(3.0, self.settings.chat_per_second),
             )
             worker = delivery.DeliveryWorker(
-                send_db, TelegramSender(app), self.clock, CHANNEL,
+                send_db, TelegramSender(app, whatsapp_fetch_of(self.settings)), self.clock, CHANNEL,
                 pacer=pacer, on_permanent=refused, patience=self.patience,
             )
             secret = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
@@ -150,6 +152,8 @@ class TelegramBot:
             ]
             if (page := web_page(self.settings, self.catalogs, self.clock, vault, self.patience)) is not None:
                 forever.append(asyncio.create_task(page, name="web"))  # the web page, a channel of its own
+            if (chat := whatsapp_channel(self.settings, self.catalogs, self.clock, vault, self.patience)) is not None:
+                forever.append(asyncio.create_task(chat, name="whatsapp"))  # WhatsApp, a channel of its own
             tasks = [
                 *forever,
                 asyncio.create_task(self._publish_commands(), name="commands"),

@@ -93,12 +93,19 @@ def _say(address: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 class TelegramSender:
     """Delivers stored messages to Telegram, mapping PTB's errors to the delivery worker's."""
 
-    def __init__(self, application: Application) -> None:  # type: ignore[type-arg]
+    def __init__(self, application: Application, fetch_whatsapp: Any = None) -> None:  # type: ignore[type-arg]
+        self.fetch_whatsapp = fetch_whatsapp  # a file a person sent on WhatsApp (bot/whatsapp_send.whatsapp_fetch)
         self.bot = application.bot
         self.request = application.bot.request
         self.base_url = application.bot.base_url
 
     async def send(self, address: str, kind: str, body: dict[str, Any]) -> None:
+        if kind == "say" and (forwarded := body.get("forwarded")) is not None and forwarded["channel"] == "whatsapp":
+            if self.fetch_whatsapp is None:
+                raise delivery.Permanent("a WhatsApp file, and WhatsApp is not set up")
+            from bot.whatsapp_send import as_upload
+
+            body = as_upload(body, await self.fetch_whatsapp(forwarded["ref"]))
         await self.call(*calls(address, kind, body))
 
     async def call(self, method: str, payload: dict[str, Any]) -> Any:

@@ -30,6 +30,7 @@ SEALED = (
     ("conversations", "user_id", "state"),
     ("inbox", "rowid", "payload"),
     ("outbox", "id", "payload"),
+    ("whatsapp_sent", "wamid", "payload"),
     ("settings", "key", "value"),
     ("held_alerts", "id", "message"),
 )

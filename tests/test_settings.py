@@ -158,3 +158,30 @@ def test_the_web_page_s_settings_are_named_by_line_when_wrong(folder: Path, caps
     assert load().web_address() == ("127.0.0.1", 8080)
     assert cli.main(["run"]) == 2  # the page's links need the public address
     assert "WIJKBRUG_PUBLIC_URL is not" in capsys.readouterr().err
+
+
+def test_whatsapp_settings_go_together_and_are_named_by_line(folder: Path) -> None:
+    (folder / ".env").write_text(
+        "# invented settings for a test\n"
+        "WIJKBRUG_WHATSAPP_TOKEN=EAAG-invented-secret\n"
+        "WIJKBRUG_WHATSAPP_PHONE_NUMBER_ID=12ab\n",
+        "utf-8",
+    )
+    with pytest.raises(SettingsProblem) as problem:
+        load()
+    message = str(problem.value)
+    assert ".env, line 3: WIJKBRUG_WHATSAPP_PHONE_NUMBER_ID: not a number" in message
+    assert "WIJKBRUG_WHATSAPP_APP_SECRET: needed when WIJKBRUG_WHATSAPP_TOKEN is set" in message
+    assert "WIJKBRUG_WHATSAPP_VERIFY_TOKEN: needed" in message and "WIJKBRUG_WHATSAPP_LISTEN: needed" in message
+    assert "invented-secret" not in message and "12ab" not in message
+
+
+def test_whatsapp_settings_when_complete(folder: Path) -> None:
+    settings = Settings(
+        whatsapp_token="invented-token", whatsapp_phone_number_id="106540352242922", whatsapp_app_secret="s3",
+        whatsapp_verify_token="v", whatsapp_listen="127.0.0.1:8444", whatsapp_number="+31 6 0000 0000".replace(" ", ""),
+    )
+    assert settings.whatsapp_address() == ("127.0.0.1", 8444)
+    assert settings.whatsapp_api_url == "https://graph.facebook.com/v21.0"
+    assert "invented-token" not in repr(settings) and settings.whatsapp_number == "31600000000"
+    assert Settings().whatsapp_address() is None
