@@ -10,7 +10,8 @@ It speaks real HTTP on 127.0.0.1 (aiohttp), as tests/fakebotapi.py does for Tele
   ``drop_next`` closes a send's connection without an answer, before or after accepting it.
 - ``GET /{version}/{media_id}`` answers ``{"url", "mime_type", "sha256", "file_size", "id"}``; the URL
   (``/whatsapp_business/attachments/?mid=..&hash=..``) serves the bytes only with the token and only for
-  ``MEDIA_URL_TTL`` seconds of the fake's clock (401 without the token, 404 after): tests/fakegraph_media.py.
+  ``MEDIA_URL_TTL`` seconds of the fake's clock (401 without the token, 404 after); a media id lives
+  ``MEDIA_TTL`` (30 days) or until ``expire_media``: tests/fakegraph_media.py.
 - The test side plays the WhatsApp users (tests/fakegraph_webhooks.py): ``deliver_message`` and
   ``deliver_status`` POST Meta's webhook JSON to ``webhook_url``, signed with ``X-Hub-Signature-256``
   (HMAC-SHA256 of the raw body with the app secret), optionally twice, with a wrong or no signature; the
@@ -42,7 +43,7 @@ from typing import Any, Literal, Self
 import aiohttp
 from aiohttp import web
 
-from tests.fakegraph_media import MEDIA_URL_TTL, MediaSide
+from tests.fakegraph_media import MEDIA_TTL, MEDIA_URL_TTL, MediaSide
 from tests.fakegraph_shapes import (
     FREE_FORM,
     SEND_BY_BSUID,
@@ -57,7 +58,7 @@ from tests.fakegraph_webhooks import Delivery, WebhookSide
 
 WINDOW = 24 * 3600  # the customer service window, seconds after the user's last message
 BSUID_SHAPE = re.compile(r"[A-Z]{2}\.[A-Za-z0-9.]+")  # e.g. NL.1000001 (country, dot, up to 128 characters)
-__all__ = ["MEDIA_URL_TTL", "WINDOW", "Delivery", "FakeGraphApi", "GraphError", "WaUser"]
+__all__ = ["MEDIA_TTL", "MEDIA_URL_TTL", "WINDOW", "Delivery", "FakeGraphApi", "GraphError", "WaUser"]
 
 
 class FakeGraphApi(WebhookSide, MediaSide):
@@ -287,7 +288,7 @@ class FakeGraphApi(WebhookSide, MediaSide):
             late: int | None = None
             if kind == "template":
                 self._check_template(payload["template"])
-            elif "id" in payload[kind] and kind in ("image", "document") and payload[kind]["id"] not in self.media:
+            elif "id" in payload[kind] and kind in ("image", "document") and not self.has_media(payload[kind]["id"]):
                 raise GraphError(100, f"Param {kind}['id'] is not a valid media id")
             if user.undeliverable == "now":
                 raise GraphError(131026)
