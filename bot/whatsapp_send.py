@@ -15,8 +15,13 @@ they write again, which makes them due at once (db/whatsapp.wrote), in order. Er
 Errors: 130429 and 131056 (throttled: the number, or this pair of numbers) wait and go again; a
 server error or a time-out is tried again; 131026 (cannot be delivered) and 132xxx (template errors)
 are refused for good, and the address is marked unreachable (its person's coordinators are told, as
-for a Telegram 403). A stored message may take several calls (long text, pages of a list): a crash
-between them sends the earlier ones again.
+for a Telegram 403). A stored message may take several calls (long text, pages of a list, text before a
+file): each call Meta confirmed is recorded (db/whatsapp.part_sent), so a crash or a refusal between them
+sends only the rest (at most the call in flight twice, as for any message).
+
+A file sent on Telegram is uploaded to Meta only when its message is about to go (not while it is held),
+and its media id is reused for 29 days (db/whatsapp.uploaded; Meta keeps an upload 30 days); a media id
+Meta refuses is forgotten and the file uploaded again, once.
 """
 
 from __future__ import annotations
@@ -106,16 +111,17 @@ class WhatsAppSender:
         if kind == "say" and (body.get("forwarded") or {}).get("channel") == "telegram":
             body, reused = await self._carried_over(stored)  # only now, in the window: a held message uploads nothing
             payloads = render.messages(address, kind, body, button)
+        key = whatsapp.message_key(kind, stored)
         try:
             try:
-                wamid = await self._messages(payloads)
+                wamid = await self._messages(address, key, payloads)
             except ApiError as exc:
                 if not (reused and exc.code in MEDIA_REFUSED):
                     raise
                 # Meta no longer knows the upload we kept: forget it, upload the file again, once.
                 await whatsapp.forget_uploads(self.conn, [stored["forwarded"]["ref"]])
                 body, _ = await self._carried_over(stored, fresh=True)
-                wamid = await self._messages(render.messages(address, kind, body, button))
+                wamid = await self._messages(address, key, render.messages(address, kind, body, button))
         except ApiError as exc:
             if exc.code == WINDOW_CLOSED:
                 await whatsapp.closed(self.conn, address, self.clock())
@@ -124,11 +130,17 @@ class WhatsAppSender:
         if wamid and kind == "say":
             await whatsapp.sent(self.conn, wamid, address, kind, stored, self.clock())
 
-    async def _messages(self, payloads: list[dict[str, Any]]) -> str:
-        """The calls of one stored message, in order; the last one's wamid."""
+    async def _messages(self, address: str, key: str, payloads: list[dict[str, Any]]) -> str:
+        """The calls of one stored message, in order; the last one's wamid. A message of several calls records
+        each call Meta confirmed but the last (whose confirmation deletes the outbox row), so after a crash or
+        a refusal between them only the rest are sent."""
+        if len(payloads) == 1:
+            return await self._message(payloads[0])
+        done = await whatsapp.parts_sent(self.conn, address, key)
         wamid = ""
-        for payload in payloads:
+        for number, payload in enumerate(payloads[done:], start=done + 1):
             wamid = await self._message(payload)
+            await whatsapp.part_sent(self.conn, address, key, number if number < len(payloads) else 0)
         return wamid
 
     async def _carried_over(self, body: dict[str, Any], fresh: bool = False) -> tuple[dict[str, Any], bool]:

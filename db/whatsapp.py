@@ -1,6 +1,7 @@
 """What the WhatsApp channel keeps: inbound messages by their wamid, statuses seen, the 24-hour window
 of each address, and messages sent but not yet known to be delivered (migration 018); Telegram files
-uploaded to Meta, by their media id (migration 019)."""
+uploaded to Meta, by their media id, and how many calls of a message in several calls Meta confirmed
+(migration 019)."""
 
 from __future__ import annotations
 
@@ -129,10 +130,36 @@ async def address_of_sent(conn: Connection, wamid: str) -> str | None:
 
 
 async def forget_person(conn: Connection, user_id: int) -> None:
-    """A person's access ended: the copies of what was sent to them go (a late failure resends nothing)."""
+    """A person's access ended: the copies of what was sent to them go (a late failure resends nothing), and
+    what a message in several calls had got through."""
     await conn.execute(
         "DELETE FROM whatsapp_sent WHERE address IN (SELECT address FROM addresses WHERE user_id = ? AND channel = ?)",
         (user_id, CHANNEL),
+    )
+    await conn.execute(
+        "UPDATE addresses SET sending = NULL, sending_parts = 0 WHERE user_id = ? AND channel = ?", (user_id, CHANNEL)
+    )
+
+
+def message_key(kind: str, body: dict[str, Any]) -> str:
+    """What names a stored message among those to one address (db/whatsapp.parts_sent)."""
+    return hashlib.sha256(json.dumps([kind, body], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+async def parts_sent(conn: Connection, address: str, key: str) -> int:
+    """How many calls of the message `key` Meta has confirmed (0 when another message was in progress)."""
+    async with conn.execute(
+        "SELECT sending_parts FROM addresses WHERE channel = ? AND address = ? AND sending = ?", (CHANNEL, address, key)
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def part_sent(conn: Connection, address: str, key: str, parts: int) -> None:
+    """Meta confirmed `parts` calls of the message `key` (0: it is done with, or none was)."""
+    await conn.execute(
+        "UPDATE addresses SET sending = ?, sending_parts = ? WHERE channel = ? AND address = ?",
+        (key if parts else None, parts, CHANNEL, address),
     )
 
 

@@ -21,6 +21,7 @@ import aiohttp
 import pytest
 
 from bot import delivery, feed_send
+from bot import whatsapp_render as render
 from bot.i18n import Catalogs
 from bot.web.files import by_channel, telegram_fetch, whatsapp_fetch
 from bot.whatsapp_render import TEMPLATE_NAME
@@ -249,3 +250,36 @@ async def test_the_media_ids_go_with_the_question_s_erasure_its_consent_and_thei
     async with transaction(conn):
         await privacy.apply_retention(conn, clock(), handover_days=180, text_days=365)
     assert await raw(conn, "SELECT count(*) FROM whatsapp_media") == b"0"
+
+
+async def test_a_message_in_several_calls_sends_only_the_rest_after_a_crash_between_them(
+    conn: Connection, catalogs: Catalogs, clock: FakeClock
+) -> None:
+    async with FakeGraphApi(clock=clock) as graph:
+        sara = graph.add_user("Sara")
+        sara.last_inbound = graph.now()
+        async with transaction(conn):
+            await users.create(conn, channel="whatsapp", chat_id=sara.bsuid, role=Role.MEMBER, org_id=None,
+                               language="nl", display_name="Sara", now=clock())
+        body = {"text": " ".join(f"woord{n}" for n in range(1500))}  # four messages of at most 4096 characters
+        options = {"token": graph.token, "number_id": graph.phone_number_id, "api_url": graph.api_url}
+        crashed = WhatsAppSender(conn, catalogs, clock, **options)  # type: ignore[arg-type]
+        release = graph.stall_after(1)
+        task = asyncio.create_task(crashed.send(sara.bsuid, "say", body))
+        await graph.wait_for(lambda g: g.stalled)  # the first call confirmed, the second in flight
+        task.cancel()  # the bot stops here
+        await asyncio.gather(task, return_exceptions=True)
+        release.set()
+        await crashed.close()
+        assert len(graph.sent_to(sara)) == 1
+        again = WhatsAppSender(conn, catalogs, clock, **options)  # type: ignore[arg-type]
+        try:
+            await again.send(sara.bsuid, "say", body)  # the outbox row, sent again after the restart
+            texts = [m["payload"]["text"]["body"] for m in graph.sent_to(sara)]
+            pages = [p["text"]["body"] for p in render.messages(sara.bsuid, "say", body, "Kies")]
+            assert len(pages) == 4 and texts == pages  # each part once, in order
+            assert await whatsapp.parts_sent(conn, sara.bsuid, whatsapp.message_key("say", body)) == 0
+            await again.send(sara.bsuid, "say", body)  # the same words later: a new message, sent whole
+            assert len(graph.sent_to(sara)) == 8
+        finally:
+            await again.close()

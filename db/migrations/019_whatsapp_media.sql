@@ -9,3 +9,10 @@ CREATE TABLE whatsapp_media (
     uploaded_at TEXT NOT NULL
 );
 CREATE INDEX whatsapp_media_uploaded ON whatsapp_media(uploaded_at);
+
+-- A stored message that takes several calls (text before a list, pages of a list, text before a file): how
+-- many of its calls Meta has confirmed, per WhatsApp address (messages go to an address one at a time, in
+-- order), with the SHA-256 of the message they belong to; a crash between the calls then sends only the
+-- rest. Cleared when its last call is confirmed; erased with the address.
+ALTER TABLE addresses ADD COLUMN sending TEXT;
+ALTER TABLE addresses ADD COLUMN sending_parts INTEGER NOT NULL DEFAULT 0;
