@@ -164,7 +164,7 @@ def test_tab_completes_the_demo_commands_and_the_peoples_names() -> None:
     assert session.completions("/l", "/l") == ["/later"]
     assert session.completions("hallo", "hallo") == []
     assert session.find("ayse") is session.people[1] and session.find("P") is session.people[5]
-    assert session.find("x") is None and session.find("8") is None and session.find("0") is None
+    assert session.find("x") is None and session.find("9") is None and session.find("0") is None
 
 
 def test_without_out_the_files_go_to_a_kept_wijkbrug_demo_folder(
