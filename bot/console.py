@@ -51,7 +51,13 @@ from flows.model import Attachment, Choice, Input, Role
 
 CHANNEL = "console"
 WHATSAPP = whatsapp.CHANNEL
-WIDE = {"per_second": 1e9, "burst": 1e9, "chat_per_second": 1e9, "chat_burst": 1e9}  # the demo is instant
+
+
+def wide() -> Pacer:
+    """The console has no rate limits: a wide pacer keeps the demo instant."""
+    return Pacer(per_second=1e9, burst=1e9, chat_per_second=1e9, chat_burst=1e9)
+
+
 FIRST_ADDRESS = 1001
 # What `(photo)` and `(document)` send: an invented file, as a channel hands one over.
 MEDIA = {
@@ -202,9 +208,8 @@ class Console:
             self.conn, self.catalogs, self.clock, CHANNEL,
             vault=self.vault, new_code=self.new_code, new_case=self.new_case, **self.settings,  # type: ignore[arg-type]
         )
-        # The console has no rate limits: a wide pacer keeps the demo instant.
         self.worker = DeliveryWorker(
-            self.conn, self.sender, self.clock, CHANNEL, pacer=Pacer(**WIDE), patience=self.patience,
+            self.conn, self.sender, self.clock, CHANNEL, pacer=wide(), patience=self.patience,
         )
         self.workers = [self.worker]
         if self.mail is not None:  # e-mail people: the real e-mail sender, its mail printed here
@@ -212,7 +217,7 @@ class Console:
             attach(self.mail_conn, self.vault)
             mailer = EmailSender(self.mail_conn, self.catalogs, self.clock, self.mail)
             self.workers.append(
-                DeliveryWorker(self.conn, mailer, self.clock, EMAIL, patience=self.patience, pacer=Pacer(**WIDE))
+                DeliveryWorker(self.conn, mailer, self.clock, EMAIL, patience=self.patience, pacer=wide())
             )
         self.wa_runner: Runner | None = None
         if self.whatsapp is not None:  # WhatsApp people: their inbox, its runner, the real sender and its window
@@ -228,7 +233,7 @@ class Console:
             )
             self.workers.append(
                 DeliveryWorker(self.wa_conn, self.wa_sender, self.clock, WHATSAPP, patience=self.patience,
-                               pacer=Pacer(**WIDE))
+                               pacer=wide())
             )
         self.lock = asyncio.Lock()  # the keyboard and the web page's pulse take turns (bot/cli_demo.py)
         await self._handle()  # what fell due meanwhile; the first time, the Monday push is scheduled

@@ -127,7 +127,8 @@ def sent_file(media: str) -> dict[str, Any]:
 
 
 async def receive(
-    conn: Connection, clock: Callable[[], datetime], patience: Patience, address: str, name: str, message: dict[str, Any]
+    conn: Connection, clock: Callable[[], datetime], patience: Patience, address: str, name: str,
+    message: dict[str, Any],
 ) -> None:
     """What the webhook does with a message (bot/whatsapp_webhook.py): parsed, and stored by the intake."""
 
