@@ -29,7 +29,6 @@ from typing import Any
 
 from bot import whatsapp_render
 from bot.i18n import Catalogs
-from bot.whatsapp_send import ApiError
 from bot.whatsapp_updates import parse
 from bot.whatsapp_webhook import Intake
 from db.connection import Connection, Patience, keep_trying
@@ -45,14 +44,10 @@ class ConsoleWhatsApp:
     catalogs: Catalogs
     people: dict[str, Any] = field(default_factory=dict)  # WhatsApp address -> the demo's ConsolePerson
     lists: set[int] = field(default_factory=set)  # message ids that were list messages (rows, not buttons)
-    refuse: int | None = None  # a Meta error code the next post gets (a test's 131047)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def post(self, payload: dict[str, Any]) -> dict[str, Any]:
         """One Cloud API message payload, shown as the phone shows it; Meta's answer (its wamid)."""
-        if self.refuse is not None:
-            code, self.refuse = self.refuse, None
-            raise ApiError(400, code)
         address = str(payload.get("to") or payload.get("recipient") or "")
         person = self.people.get(address)
         name = person.name if person is not None else f"({address})"

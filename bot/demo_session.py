@@ -275,7 +275,8 @@ class Demo:
             return
         self.current = chosen
         role = ROLE_WORDS[chosen.role].msgid  # the demo's own words are English
-        self.out.write(f"  (demo) you are {chosen.name} now, {role}, reading {chosen.language}\n")
+        on = " on WhatsApp (📱)" if chosen.channel == WHATSAPP else ""
+        self.out.write(f"  (demo) you are {chosen.name} now, {role}, reading {chosen.language}{on}\n")
         if (newest := chosen.newest_buttons()) is not None:
             message_id, _ = newest
             self.out.write(f"  (demo) {chosen.name}'s newest buttons:\n")

@@ -203,3 +203,12 @@ async def test_held_messages_are_released_in_order_when_he_writes_again(env: Pat
         shown = played.said()
         first, second = shown.index("📱 Yusuf: held /cases"), shown.index("📱 Yusuf: held /help")
         assert first < second < shown.index("📱 Yusuf: Bir anne veya babanın")  # in order, before the answer
+
+
+async def test_at_the_keyboard_yusuf_is_played_like_anyone_else(env: Path) -> None:
+    from tests.test_demo import play
+
+    out = await play(None, env / "out", "/as yusuf\n/new\n2\n", START)
+    assert "  (demo) you are Yusuf now, volunteer, reading tr on WhatsApp (📱)\n" in out
+    assert "  you | [2] Hayır\n📱 Yusuf: Soru hangi konuyla ilgili?\n    ☰ Seçin\n    [1] Çocuk yetiştirme\n" in out
+    assert " 8. Yusuf  volunteer at Demo-vereniging Het Kompas (invented) · reads tr · on WhatsApp" in out
