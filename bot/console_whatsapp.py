@@ -3,11 +3,11 @@ its 24-hour window in db/whatsapp.py on the demo's clock) renders each stored me
 payloads (bot/whatsapp_render.py); instead of posting them to Meta it hands them to `ConsoleWhatsApp`,
 which prints each as the phone shows it, labelled with its reader:
 
-    📱 Yusuf: Hoş geldiniz …                    a text message (further lines indented)
-        [1] Kaydet  [2] Değiştir                reply buttons, their titles as WhatsApp shortens them
-        ☰ Seçin                                 a list message: its button, then its rows
-        [1] Okul ve eğitim
-        [2] Çocuk yetiştirme — the whole label   (a row's description, when its title was shortened)
+    📱 Yusuf: Lütfen soruyu kontrol edin:       a text message (further lines indented)
+        [1] Kaydet  [2] Değişiklik yap  [3] İptal     reply buttons, titles cut to 20 characters (…)
+    📱 Yusuf: Aile, Emre Kocabaş ile nasıl görüşecek?
+        ☰ Seçin                                 a list message: its button, then its rows; a row's
+        [1] Anne veya baba, uzmanı… — Anne veya baba, uzmanı arar     title cut to 24, the whole label
     📱 Yusuf: ▣ template wijkbrug_new_message (tr): Wijkbrug'da yeni bir mesajınız var. …
                                                 the one template Meta lets through a closed window
 
@@ -25,13 +25,16 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import whatsapp_render
 from bot.i18n import Catalogs
 from bot.whatsapp_updates import parse
 from bot.whatsapp_webhook import Intake
 from db.connection import Connection, Patience, keep_trying
+
+if TYPE_CHECKING:
+    from bot.console import ConsolePerson
 
 LABEL = "📱"
 DEMO_MEDIA = {"photo": ("image", "image/jpeg", ""), "document": ("document", "application/pdf", "letter.pdf")}
@@ -42,7 +45,7 @@ DEMO_MEDIA_SIZE = 80_000  # what Meta's GET /{media id} would say of the invente
 class ConsoleWhatsApp:
     write: Callable[..., None]  # the console's: respects its quiet time and the clock's heading
     catalogs: Catalogs
-    people: dict[str, Any] = field(default_factory=dict)  # WhatsApp address -> the demo's ConsolePerson
+    people: dict[str, ConsolePerson] = field(default_factory=dict)  # WhatsApp address -> the demo's ConsolePerson
     lists: set[int] = field(default_factory=set)  # message ids that were list messages (rows, not buttons)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -66,13 +69,13 @@ class ConsoleWhatsApp:
             self.write(f"📎 {name}: {media} “{payload[kind].get('caption', '')}”")
         return {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.demo-{secrets.token_hex(6)}"}]}
 
-    def _text(self, name: str, person: Any, number: int, body: str) -> None:
+    def _text(self, name: str, person: ConsolePerson | None, number: int, body: str) -> None:
         if person is not None:
             person.messages[number] = body
         first, *rest = body.split("\n")
         self.write(f"{LABEL} {name}: {first}", *(f"  {line}".rstrip() for line in rest))
 
-    def _interactive(self, name: str, person: Any, number: int, interactive: dict[str, Any]) -> None:
+    def _interactive(self, name: str, person: ConsolePerson | None, number: int, interactive: dict[str, Any]) -> None:
         self._text(name, person, number, interactive["body"]["text"])
         action = interactive["action"]
         if interactive["type"] == "button":

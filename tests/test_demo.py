@@ -148,7 +148,10 @@ async def test_later_moves_the_clock_the_timers_read_and_fires_the_reminder_then
 
 async def test_bad_demo_input_is_answered_and_changes_nothing(env: Path) -> None:
     out = await play(None, env / "out", "/new\n/as zed\n/later soon\n/later 400d\n[Misschien]\n2\n/later\n", MONDAY)
-    nobody = "  (demo) nobody here is called “zed”: try one of Sara, Ayşe, Emre, Hodan, Karin, Petra, Nadia, Yusuf, or /people"
+    nobody = (
+        "  (demo) nobody here is called “zed”: try one of Sara, Ayşe, Emre, Hodan, Karin, Petra, Nadia, Yusuf, "
+        "or /people"
+    )
     assert nobody in out
     assert "  (demo) “soon” is no time the demo knows: try /later 2d" in out and "; nothing changed" in out
     assert "  (demo) “400d” is more than a year on" in out
