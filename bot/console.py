@@ -390,3 +390,5 @@ class Console:
     async def _drain(self) -> None:
         while any([await worker.drain_once() for worker in self.workers]):  # a feed entry may queue an e-mail
             pass
+        if self.whatsapp is not None and self.conn is not None:
+            await self.whatsapp.report(self.conn, self.clock, self.patience)

@@ -14,8 +14,8 @@ which prints each as the phone shows it, labelled with its reader:
 What the person does goes the other way as Meta would send it: a webhook's `messages` change
 (text, a reply button's or a list row's id) parsed by bot/whatsapp_updates.py and stored by the
 webhook's own intake (bot/whatsapp_webhook.Intake.store: the inbox under its wamid, the window opened,
-what was held made due). This is the demo's channel, not a stand-in for tests: tests use the fake
-Graph API (tests/fakegraphapi.py).
+what was held made due); the phone reports each message `delivered` the same way. This is the
+demo's channel, not a stand-in for tests: tests use the fake Graph API (tests/fakegraphapi.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import whatsapp_render
 from bot.i18n import Catalogs
-from bot.whatsapp_updates import parse
+from bot.whatsapp_updates import Status, parse
 from bot.whatsapp_webhook import Intake
 from db.connection import Connection, Patience, keep_trying
 
@@ -47,6 +47,7 @@ class ConsoleWhatsApp:
     catalogs: Catalogs
     people: dict[str, ConsolePerson] = field(default_factory=dict)  # WhatsApp address -> the demo's ConsolePerson
     lists: set[int] = field(default_factory=set)  # message ids that were list messages (rows, not buttons)
+    shown: list[tuple[str, str]] = field(default_factory=list)  # (wamid, address) the phones have, not yet reported
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def post(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +68,19 @@ class ConsoleWhatsApp:
         elif kind in ("image", "document"):
             media = "photo" if kind == "image" else "document"
             self.write(f"📎 {name}: {media} “{payload[kind].get('caption', '')}”")
-        return {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.demo-{secrets.token_hex(6)}"}]}
+        wamid = f"wamid.demo-{secrets.token_hex(6)}"
+        self.shown.append((wamid, address))
+        return {"messaging_product": "whatsapp", "messages": [{"id": wamid}]}
+
+    async def report(self, conn: Connection, clock: Callable[[], datetime], patience: Patience) -> None:
+        """The phones say what they got: a `delivered` status for each message shown, through the
+        webhook's intake (which forgets the copy the sender kept in case of a late failure)."""
+        if not self.shown:
+            return
+        statuses = [Status(wamid=wamid, status="delivered", address=address, codes=()) for wamid, address in self.shown]
+        self.shown = []
+        intake = Intake(conn, b"", "", clock, lambda: None, patience)
+        await keep_trying("console", lambda: intake.store([], statuses), patience)
 
     def _text(self, name: str, person: ConsolePerson | None, number: int, body: str) -> None:
         if person is not None:

@@ -100,6 +100,9 @@ async def test_yusuf_joined_by_start_code_in_the_invite_s_language(env: Path) ->
         # his input went through the WhatsApp inbox, each message under its wamid
         wamids = conn.execute("SELECT external_id FROM inbox WHERE channel = 'whatsapp'").fetchall()
         assert wamids and all(w.startswith("wamid.") for (w,) in wamids)
+        # his phone reported each message delivered (a status webhook): no copy is kept for a late failure
+        assert conn.execute("SELECT count(*) FROM whatsapp_sent").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM whatsapp_statuses WHERE status = 'delivered'").fetchone()[0] > 20
 
 
 class Played:
