@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
         "--channel", choices=["telegram", "whatsapp"], default="telegram",
         help="the link's app: a t.me link, or a wa.me link with START <code> (needs WIJKBRUG_WHATSAPP_NUMBER)",
     )
+    invite.add_argument(
+        "--language", help="the language the person starts in, e.g. tr (WhatsApp tells the bot none; default: "
+        "their app's, else the default language)",
+    )
     invite.add_argument("--days", type=int, default=None, help="days until it expires (default 14)")
     invite.add_argument("--json", action="store_true", help="print JSON: code, link, expires_at")
     invite.add_argument(
@@ -170,7 +174,7 @@ def _dispatch(settings: Settings, command: str, args: argparse.Namespace) -> int
         return asyncio.run(
             cli_access.invite(
                 settings, Role(args.role), args.org, args.contact, args.team, args.days, args.json, args.email,
-                args.channel,
+                args.channel, args.language,
             )
         )
     if command == "migrate":

@@ -48,6 +48,9 @@ THROTTLED = {130429: 6.0, 131056: 6.0, 80007: 60.0, 4: 60.0}  # code -> seconds 
 HOLD = 6 * 3600.0  # a message held for someone outside the window waits this long unless they write
 TIMEOUT = aiohttp.ClientTimeout(total=30)
 Fetch = Callable[[str], Awaitable[bytes]]  # a file by its reference on another channel (bot/web/files.py)
+# What posts one message payload and returns Meta's answer (raising ApiError when refused): by default the
+# Cloud API over HTTP; the demo prints it as a phone shows it instead (bot/console_whatsapp.py).
+Post = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 def sniffed(data: bytes) -> str:
@@ -75,9 +78,10 @@ class WhatsAppSender:
     def __init__(
         self, conn: Connection, catalogs: Catalogs, clock: Callable[[], datetime], *,
         token: str, number_id: str, api_url: str, session: aiohttp.ClientSession | None = None,
-        fetch_telegram: Fetch | None = None,
+        fetch_telegram: Fetch | None = None, post: Post | None = None,
     ) -> None:
         self.fetch_telegram = fetch_telegram
+        self.post = post or self._post
         self.conn = conn
         self.catalogs = catalogs
         self.clock = clock
@@ -202,9 +206,12 @@ class WhatsAppSender:
 
     async def _message(self, payload: dict[str, Any]) -> str:
         """One message; its wamid."""
-        answer = await self._call("POST", f"{self.api_url}/{self.number_id}/messages", payload)
+        answer = await self.post(payload)
         messages = answer.get("messages") or [{}]
         return str(messages[0].get("id") or "")
+
+    async def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", f"{self.api_url}/{self.number_id}/messages", payload)
 
     async def _call(self, method: str, url: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
