@@ -1,5 +1,5 @@
 """Invites carry a language (issue 17): WhatsApp tells the bot no language for its users, so the
-operator may give the one a person starts in (`wijkbrug invite … --language tr`, migration 019). A
+operator may give the one a person starts in (`wijkbrug invite … --language tr`, migration 020). A
 language Wijkbrug does not ship is an operator's error naming the option and the allowed values."""
 
 from __future__ import annotations
