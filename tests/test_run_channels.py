@@ -258,7 +258,7 @@ async def test_a_whatsapp_only_install_runs_its_reminders_monday_push_and_retent
     await bot.settled()
     assert sum("⏰ Herinnering" in text for text in said(graph, emre)) == 1
     assert sum("Goedemorgen!" in text for text in said(graph, noor)) == 1
-    assert stored(bot.database, "SELECT status FROM cases WHERE id = ?", case_id) == [("requested",)]  # Emre has not answered
+    assert stored(bot.database, "SELECT status FROM cases WHERE id = ?", case_id) == [("requested",)]  # unanswered
     assert graph.refused() == []
     assert await bot.stop() == 0, bot.logs()[-3000:]
     logs = bot.logs()
