@@ -167,6 +167,7 @@ async def hears(graph: FakeGraphApi, user: WaUser, fragment: str, count: int = 1
 
 async def press(graph: FakeGraphApi, user: WaUser, label: str) -> None:
     """Press the option `label` of the last interactive message (its title may be shortened with …)."""
+    await graph.wait_for(lambda g: any(m["type"] == "interactive" for m in g.sent_to(user)))
     last: dict[str, Any] = next(m for m in reversed(graph.sent_to(user)) if m["type"] == "interactive")
     action = last["payload"]["interactive"]["action"]
     kind = "button_reply" if "buttons" in action else "list_reply"
@@ -176,8 +177,11 @@ async def press(graph: FakeGraphApi, user: WaUser, label: str) -> None:
     for option in options:
         title = option["title"]
         if title == label or (title.endswith(ELLIPSIS) and label.startswith(title[:-1])):
-            await graph.deliver_message(user, **{kind: option["id"]})
-            return
+            for _ in range(200):  # again while the webhook does not listen yet (the bot is starting)
+                if (await graph.deliver_message(user, **{kind: option["id"]})).answers == [200]:
+                    return
+                await asyncio.sleep(0.1)
+            raise AssertionError("the webhook never answered")
     raise AssertionError(f"no option {label!r}: {[o['title'] for o in options]}")
 
 
