@@ -1,8 +1,9 @@
 """The `wijkbrug` command: run the bot, the demo, and the operator's tasks.
 
-`wijkbrug` alone runs the bot's main job: on Telegram when a token is set, else the console demo.
+`wijkbrug` alone runs the bot's main job: the bot when a channel is set up (Telegram, WhatsApp or the web
+page), else the console demo.
 This module holds the command line (its parser) and sends each command to the module that does
-that job: `cli_run` (the bot on Telegram), `cli_demo`, `cli_directory`, `cli_access` (invites and
+that job: `cli_run` (the bot on its channels), `cli_demo`, `cli_directory`, `cli_access` (invites and
 users), `cli_summary`, `cli_privacy` (erase, audit), `cli_database` (migrate, backup, rotate-key)
 and `cli_i18n`; what goes through the bot's runner is in `cli_services`.
 """
@@ -32,7 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wijkbrug", description="Wijkbrug: volunteers and wijkteams, connected.")
     commands = parser.add_subparsers(dest="command")
 
-    run = commands.add_parser("run", help="run the bot on Telegram (long polling, or a webhook)")
+    run = commands.add_parser(
+        "run", help="run the bot on every channel set up: Telegram (long polling, or a webhook), WhatsApp, the web page"
+    )
     run.add_argument("--webhook", help="the public HTTPS URL Telegram posts updates to (default: long polling)")
 
     demo = commands.add_parser(
@@ -135,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if strays := unknown(os.environ):
         logging.getLogger("wijkbrug").warning("ignored, not a setting: %s", ", ".join(strays))
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    command = args.command or ("run" if settings.telegram_token else "demo")
+    command = args.command or ("run" if cli_run.channels(settings) else "demo")
     if _reads_data(command, args) and not settings.database.is_file():
         # A mistyped WIJKBRUG_DATABASE would otherwise be created empty and show "nothing".
         print(
