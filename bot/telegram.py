@@ -119,9 +119,9 @@ class TelegramBot:
                     async with transaction(send_db):
                         await users.mark_unreachable(send_db, CHANNEL, item.address, self.clock())
 
-            pacer = delivery.Pacer(
-                per_second=self.settings.send_per_second, burst=self.settings.send_per_second,
-                chat_per_second=self.settings.chat_per_second, chat_burst=max(3.0, self.settings.chat_per_second),
+            pacer = delivery.Pacer.within(
+                delivery.TELEGRAM_PER_SECOND, self.settings.send_per_second,
+                delivery.TELEGRAM_CHAT_BURST_SECOND, self.settings.chat_per_second,
             )
             worker = delivery.DeliveryWorker(
                 send_db, TelegramSender(app, whatsapp_fetch_of(self.settings)), self.clock, CHANNEL,
