@@ -48,9 +48,9 @@ class WhatsAppChannel:
         self.secrets = (token, number_id, app_secret, verify_token, api_url)
         self.runner_options = runner_options or {}
         self.patience = patience or Patience()
-        # Meta's Cloud API takes about 80 messages a second per number; to one person, bursts of a few
-        # and then about one every few seconds (131056 beyond that).
-        self.pacer = pacer or delivery.Pacer(per_second=60, burst=60, chat_per_second=0.5, chat_burst=10)
+        # Meta's Cloud API takes about 80 messages a second per number (so 60 a second after a burst of
+        # 20: no second above 80); to one person, a burst of 10 and then one every 2 s (131056 beyond).
+        self.pacer = pacer or delivery.Pacer.within(80, 60, 10.5, 0.5)
         self.received = asyncio.Event()
 
     async def open(self) -> None:
