@@ -80,10 +80,6 @@ def say(address: str, body: dict[str, Any], list_button: str) -> list[dict[str, 
     return before + interactive(address, pieces[-1], buttons, list_button)
 
 
-def _last(words: str, limit: int) -> str:
-    return split_text(words, limit)[-1]
-
-
 def media(address: str, kind: str, given: dict[str, str], words: str) -> list[dict[str, Any]]:
     """An image or a document by its media id, the text as its caption (what does not fit goes before it, as
     text): as Telegram shows a file with its caption."""
