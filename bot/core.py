@@ -1,6 +1,6 @@
 """What every part of the bot's core shares: the database, the catalogs, the clock, the flow and the
-settings, and the few things worth keeping between updates (the directory, the holidays, the
-open handovers per contact). Per-update state is not here: it lives in a `Work` (bot/context.py)
+settings, and the few things worth keeping between updates (the directory, read again when its stored
+version changed, and the holidays). Per-update state is not here: it lives in a `Work` (bot/context.py)
 made for one update and passed down.
 
 The core is split by job, each module taking a `Core`:
@@ -83,7 +83,6 @@ class Core:
     _directory: Directory = field(default_factory=Directory)
     _directory_version: str | None = None
     _holidays: dict[int, frozenset[Any]] = field(default_factory=dict)
-    _open_counts: dict[str, int] | None = None  # cases per contact; this core is their only writer
 
     def holidays(self, year: int) -> frozenset[Any]:
         """Dutch public holidays of this year and the next (reminders may run over New Year)."""
@@ -100,10 +99,7 @@ class Core:
         return self._directory
 
     async def open_counts(self) -> dict[str, int]:
-        if self._open_counts is None:
-            self._open_counts = await stored_cases.open_counts(self.conn)
-        return self._open_counts
-
-    def counts_changed(self) -> None:
-        """A case was opened or changed (or what changed it was rolled back): count again."""
-        self._open_counts = None
+        """The open handovers per contact (matching prefers the less busy), read in the update's own transaction.
+        Not kept between updates: the timers' connection and every other channel's change cases too, and the
+        count is cheap (a search of the covering index `cases_status_contact`; benchmarks/load.py showed no cost)."""
+        return await stored_cases.open_counts(self.conn)

@@ -90,13 +90,11 @@ async def _add_attachment(work: Work, effect: AddAttachment) -> None:
 
 @handles(OpenCase)
 async def _open_case(work: Work, effect: OpenCase) -> None:
-    work.core.counts_changed()
     await stored_cases.open_case(work.conn, effect, work.core.vault)
 
 
 @handles(ChangeCase)
 async def _change_case(work: Work, effect: ChangeCase) -> None:
-    work.core.counts_changed()
     await stored_cases.change(work.conn, effect, work.core.vault)
 
 

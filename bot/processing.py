@@ -106,7 +106,6 @@ async def process(core: Core, update_id: int, inbound: Inbound | None) -> None:
     try:
         await _in_transaction(core, lambda work: _handle(work, inbound), update_id)
     except Exception as exc:  # noqa: BLE001 - a bug must not stop every later update: park this one
-        core.counts_changed()  # it may have been counted inside what was rolled back
         if storage_trouble(exc):
             # Locked by another program, or the disk is full: nothing was written (the
             # transaction rolled back) and the update stays in the inbox for a later try.

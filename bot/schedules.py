@@ -63,7 +63,6 @@ async def fire_timers(core: Core) -> int:
                         await rendering.deliver(work, message)
                 await timers.fired(core.conn, timer.id, core.clock())
         except Exception as exc:  # noqa: BLE001 - like a failed update: close this timer, go on
-            core.counts_changed()
             if storage_trouble(exc):
                 raise StorageProblem(str(exc)) from exc  # rolled back; the timer stays due
             # The type and where, never the message: it may quote a case's content.

@@ -9,6 +9,9 @@
     answer   a press's notice as a short text; nothing without one
     menu     nothing: WhatsApp has no per-chat command menu
 
+A file (made by the bot: a chart, an export; or forwarded) goes as an image or a document message by its media
+id, with the text as its caption (at most 1024 characters; what does not fit goes before it as text).
+
 A label over a limit is shortened visibly, with an ellipsis (`shorten`); `wijkbrug i18n check` lists
 catalog labels over 20 characters so translators can shorten them themselves.
 """
@@ -64,10 +67,12 @@ def say(address: str, body: dict[str, Any], list_button: str) -> list[dict[str, 
         words = f"{words}\n{person['name']}"
     buttons = [b for row in body.get("buttons") or [] for b in row]
     if (forwarded := body.get("forwarded")) is not None and forwarded.get("channel") == "whatsapp":
-        kind = "image" if forwarded["media"] == "photo" else "document"
-        return [*text(address, words)[:-1], {
-            **_base(address), "type": kind, kind: {"id": forwarded["ref"], "caption": _last(words, BODY_LIMIT)},
-        }] if words else [{**_base(address), "type": kind, kind: {"id": forwarded["ref"]}}]
+        return media(address, "image" if forwarded["media"] == "photo" else "document", {"id": forwarded["ref"]}, words)
+    if (file := body.get("file")) is not None:
+        # A file the bot made, uploaded by the sender (bot/whatsapp_send.py) just before it goes: its media id.
+        kind = "image" if file["kind"] == "photo" else "document"
+        given = {"id": str(file.get("media_id") or "")}
+        return media(address, kind, given if kind == "image" else {**given, "filename": file["name"]}, words)
     if not buttons:
         return text(address, words or ELLIPSIS)
     pieces = split_text(words or ELLIPSIS, BODY_LIMIT)
@@ -75,8 +80,14 @@ def say(address: str, body: dict[str, Any], list_button: str) -> list[dict[str, 
     return before + interactive(address, pieces[-1], buttons, list_button)
 
 
-def _last(words: str, limit: int) -> str:
-    return split_text(words, limit)[-1]
+def media(address: str, kind: str, given: dict[str, str], words: str) -> list[dict[str, Any]]:
+    """An image or a document by its media id, the text as its caption (what does not fit goes before it, as
+    text): as Telegram shows a file with its caption."""
+    if not words:
+        return [{**_base(address), "type": kind, kind: given}]
+    before = split_text(words, BODY_LIMIT)
+    return [*(m for piece in before[:-1] for m in text(address, piece)),
+            {**_base(address), "type": kind, kind: {**given, "caption": before[-1]}}]
 
 
 def interactive(address: str, body: str, buttons: list[dict[str, str]], list_button: str) -> list[dict[str, Any]]:

@@ -19,14 +19,17 @@ for a Telegram 403). A stored message may take several calls (long text, pages o
 file): each call Meta confirmed is recorded (db/whatsapp.part_sent), so a crash or a refusal between them
 sends only the rest (at most the call in flight twice, as for any message).
 
-A file sent on Telegram is uploaded to Meta only when its message is about to go (not while it is held),
-and its media id is reused for 29 days (db/whatsapp.uploaded; Meta keeps an upload 30 days); a media id
-Meta refuses is forgotten and the file uploaded again, once.
+A file sent on Telegram, or one the bot made (a summary's chart, an export's CSV: bot/outgoing.File), is
+uploaded to Meta only when its message is about to go (not while it is held), and its media id is reused
+for 29 days (db/whatsapp.uploaded; Meta keeps an upload 30 days), so a retry uploads nothing again; a media
+id Meta refuses is forgotten and the file uploaded again, once. A chart goes as an image, a CSV as a document named
+as on Telegram (as text/plain: Meta takes no text/csv), each with the message's text as its caption.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -59,6 +62,25 @@ def sniffed(data: bytes) -> str:
         if data.startswith(magic):
             return mime
     return "application/octet-stream"
+
+
+def upload_source(body: dict[str, Any]) -> str | None:
+    """What names the upload a message needs (db/whatsapp.uploaded), if it needs one: a file the bot made by the
+    SHA-256 of its bytes (the same chart for two readers is uploaded once), a file sent on Telegram by its
+    reference."""
+    if (file := body.get("file")) is not None:
+        return "made:" + hashlib.sha256(str(file["data"]).encode()).hexdigest()
+    if (body.get("forwarded") or {}).get("channel") == "telegram":
+        return str(body["forwarded"]["ref"])
+    return None
+
+
+def made_type(file: dict[str, Any], data: bytes) -> str:
+    """The MIME type a file the bot made is uploaded as. Meta takes documents only of the types it lists, which
+    have no text/csv: a CSV goes as text/plain, its name (…csv) telling the phone what it is."""
+    if file["kind"] == "document" and str(file["name"]).lower().endswith(".csv"):
+        return "text/plain"
+    return sniffed(data)
 
 
 def unreachable(code: int) -> bool:
@@ -112,19 +134,20 @@ class WhatsAppSender:
                 return  # a press's notice is of no use later
             await self._hold(address, language, template_due)
         stored, reused = body, False  # a late failure puts back what was stored (bot/whatsapp_webhook.py)
-        if kind == "say" and (body.get("forwarded") or {}).get("channel") == "telegram":
-            body, reused = await self._carried_over(stored)  # only now, in the window: a held message uploads nothing
+        source = upload_source(body) if kind == "say" else None
+        if source is not None:
+            body, reused = await self._uploaded(stored, source)  # only now, in the window: a held one uploads nothing
             payloads = render.messages(address, kind, body, button)
         key = whatsapp.message_key(kind, stored)
         try:
             try:
                 wamid = await self._messages(address, key, payloads)
             except ApiError as exc:
-                if not (reused and exc.code in MEDIA_REFUSED):
+                if not (source is not None and reused and exc.code in MEDIA_REFUSED):
                     raise
                 # Meta no longer knows the upload we kept: forget it, upload the file again, once.
-                await whatsapp.forget_uploads(self.conn, [stored["forwarded"]["ref"]])
-                body, _ = await self._carried_over(stored, fresh=True)
+                await whatsapp.forget_uploads(self.conn, [source])
+                body, _ = await self._uploaded(stored, source, fresh=True)
                 wamid = await self._messages(address, key, render.messages(address, kind, body, button))
         except ApiError as exc:
             if exc.code == WINDOW_CLOSED:
@@ -147,13 +170,20 @@ class WhatsAppSender:
             await whatsapp.part_sent(self.conn, address, key, number if number < len(payloads) else 0)
         return wamid
 
-    async def _carried_over(self, body: dict[str, Any], fresh: bool = False) -> tuple[dict[str, Any], bool]:
-        """A file sent on Telegram as a WhatsApp media id: the one uploaded for it before, while Meta keeps it
-        (db/whatsapp.uploaded), else fetched from the Bot API and uploaded now (and remembered). Returns the
-        body with the media id and whether it was one uploaded before."""
+    async def _uploaded(self, body: dict[str, Any], source: str, fresh: bool = False) -> tuple[dict[str, Any], bool]:
+        """A file as a WhatsApp media id: the one uploaded for it before, while Meta keeps it (db/whatsapp.uploaded),
+        else uploaded now (and remembered): a file sent on Telegram fetched from the Bot API, a file the bot made
+        from the message itself. Returns the body with the media id and whether it was one uploaded before."""
+        media_id = None if fresh else await whatsapp.uploaded(self.conn, source, self.clock())
+        if (file := body.get("file")) is not None:
+            if media_id is not None:
+                return {**body, "file": {**file, "media_id": media_id}}, True
+            data = base64.b64decode(file["data"])
+            media_id = await self.upload(data, file["name"], made_type(file, data))
+            await whatsapp.remember_upload(self.conn, source, media_id, self.clock())
+            return {**body, "file": {**file, "media_id": media_id}}, False
         forwarded = body["forwarded"]
-        source = str(forwarded["ref"])
-        if not fresh and (media_id := await whatsapp.uploaded(self.conn, source, self.clock())) is not None:
+        if media_id is not None:
             return {**body, "forwarded": {**forwarded, "ref": media_id, "channel": "whatsapp"}}, True
         if self.fetch_telegram is None:
             raise delivery.Permanent("no Telegram to fetch the file from")
@@ -165,12 +195,14 @@ class WhatsAppSender:
         await whatsapp.remember_upload(self.conn, source, media_id, self.clock())
         return {**body, "forwarded": {**forwarded, "ref": media_id, "channel": "whatsapp"}}, False
 
-    async def upload(self, data: bytes, name: str) -> str:
-        """A file to Meta (POST /{number id}/media); its media id."""
+    async def upload(self, data: bytes, name: str, mime: str | None = None) -> str:
+        """A file to Meta (POST /{number id}/media), of the MIME type given (else as its first bytes say); its
+        media id."""
+        mime = mime or sniffed(data)
         form = aiohttp.FormData()
         form.add_field("messaging_product", "whatsapp")
-        form.add_field("type", sniffed(data))
-        form.add_field("file", data, filename=name, content_type=sniffed(data))
+        form.add_field("type", mime)
+        form.add_field("file", data, filename=name, content_type=mime)
         try:
             async with self.session.post(
                 f"{self.api_url}/{self.number_id}/media", data=form, headers=self._headers

@@ -6,7 +6,8 @@ It speaks real HTTP on 127.0.0.1 (aiohttp), as tests/fakebotapi.py does for Tele
   as the Cloud API does (tests/fakegraph_shapes.py), then the 24-hour window, the template registry, the
   throttling switches and unreachable recipients; an accepted message is recorded in ``sent`` with a fresh
   ``wamid.`` id, a refused one only in ``calls`` (with its HTTP status and Meta's code).
-- ``POST /{version}/{phone_number_id}/media`` (multipart ``file``) stores a file and answers ``{"id"}``;
+- ``POST /{version}/{phone_number_id}/media`` (multipart ``file``, its type and size checked as Meta does)
+  stores a file and answers ``{"id"}``;
   ``drop_next`` closes a send's connection without an answer, before or after accepting it; ``stall_after``
   holds one unanswered (the bot stops between two calls) and then closes it.
 - ``GET /{version}/{media_id}`` answers ``{"url", "mime_type", "sha256", "file_size", "id"}``; the URL
@@ -44,7 +45,7 @@ from typing import Any, Literal, Self
 import aiohttp
 from aiohttp import web
 
-from tests.fakegraph_media import MEDIA_TTL, MEDIA_URL_TTL, MediaSide
+from tests.fakegraph_media import MEDIA_TTL, MEDIA_URL_TTL, MediaSide, check_reference
 from tests.fakegraph_shapes import (
     FREE_FORM,
     SEND_BY_BSUID,
@@ -300,8 +301,10 @@ class FakeGraphApi(WebhookSide, MediaSide):
             late: int | None = None
             if kind == "template":
                 self._check_template(payload["template"])
-            elif "id" in payload[kind] and kind in ("image", "document") and not self.has_media(payload[kind]["id"]):
-                raise GraphError(100, f"Param {kind}['id'] is not a valid media id")
+            elif "id" in payload[kind] and kind in ("image", "document"):
+                if not self.has_media(payload[kind]["id"]):
+                    raise GraphError(100, f"Param {kind}['id'] is not a valid media id")
+                check_reference(kind, self.media[payload[kind]["id"]])
             if user.undeliverable == "now":
                 raise GraphError(131026)
             if user.undeliverable == "late":
