@@ -77,15 +77,9 @@ def telegram_fetch(api_url: str, file_url: str, token: str, timeout: float = 30)
                 path = (answer.get("result") or {}).get("file_path") if answer.get("ok") else None
                 if not isinstance(path, str) or not path:
                     raise NotFetched("getFile refused")
-                async with session.get(f"{file_url}{token}/{path}") as response:
-                    if response.status != 200:
-                        raise NotFetched(f"download answered {response.status}")
-                    data = await response.content.read(MAX_BYTES + 1)
+                return await _download(session, f"{file_url}{token}/{path}", {}, MAX_BYTES)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise NotFetched(type(exc).__name__) from None
-        if len(data) > MAX_BYTES:
-            raise NotFetched("too big")
-        return data
 
     return fetch
 
@@ -108,17 +102,22 @@ def whatsapp_fetch(api_url: str, token: str, timeout: float = 30) -> Fetch:
                     raise Gone(f"media answered {status}")
                 if status != 200 or not isinstance(url, str) or not url:
                     raise NotFetched(f"media answered {status}")
-                async with session.get(url, headers=headers) as response:
-                    if response.status != 200:
-                        raise NotFetched(f"download answered {response.status}")
-                    data = await response.content.read(MAX_MEDIA + 1)
+                return await _download(session, url, headers, MAX_MEDIA)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise NotFetched(type(exc).__name__) from None
-        if len(data) > MAX_MEDIA:
-            raise NotFetched("too big")
-        return data
 
     return fetch
+
+
+async def _download(session: aiohttp.ClientSession, url: str, headers: dict[str, str], most: int) -> bytes:
+    """The file at `url`, at most `most` bytes (a larger one is not fetched whole: `NotFetched`)."""
+    async with session.get(url, headers=headers) as response:
+        if response.status != 200:
+            raise NotFetched(f"download answered {response.status}")
+        data = await response.content.read(most + 1)
+    if len(data) > most:
+        raise NotFetched("too big")
+    return data
 
 
 def _code(answer: object) -> int:
