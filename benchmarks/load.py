@@ -14,7 +14,9 @@ random phases) and at saturation, CPU milliseconds per update (from /proc of the
 peak RSS, start-up time to the first getUpdates; medians of the repetitions; and Wijkbrug's
 ratios to each baseline. Nothing here is asserted by a test.
 
-Run:  .venv/bin/python benchmarks/load.py [--volunteers 200] [--seconds 15] [--repeat 3]
+Run:  .venv/bin/python benchmarks/load.py [--volunteers 200] [--seconds 15] [--repeat 3] [--backlog 2000]
+`--backlog N` then starts Wijkbrug with N people's registrations already waiting (peak RSS, start-up,
+the time until all are answered) and once on a database that does not exist yet (start-up).
 The first run makes benchmarks/.venv-aiogram (aiogram pins pydantic below the version Wijkbrug
 uses, so it cannot share Wijkbrug's environment); without it the aiogram baseline is skipped.
 Wijkbrug's outgoing pace and flood limit are lifted for the measurement: the fake server has no
@@ -249,6 +251,58 @@ async def measure(
     }
 
 
+async def backlog(people: int, folder: Path) -> dict[str, float]:
+    """Wijkbrug started with `people` registrations (`/start CODE`, each answered with a welcome and
+    a command menu) already waiting at the Bot API, as after a night's outage: its start-up on
+    that existing database, the time until everyone has their welcome, and the peak RSS on the way;
+    then, for comparison, the start-up on a database that does not exist yet."""
+    folder.mkdir(parents=True, exist_ok=True)
+    async with FakeBotApi(token=TOKEN) as api:
+        chats = list(range(10_000, 10_000 + people))
+        codes, _, _ = await prepare(folder / "wijkbrug.sqlite3", chats)
+        for chat, code in zip(chats, codes):
+            api.user_sends(chat, f"/start {code}", language_code="en")
+        pin(os.getpid(), 0)
+        watch = Watch(api)
+        watching = asyncio.create_task(watch.run())
+        started = time.monotonic()
+        log = folder / "backlog.log"
+        with log.open("wb") as log_file:
+            child = await asyncio.create_subprocess_exec(
+                *bot_command("wijkbrug", api), env=bot_env(api, folder, False), cwd=ROOT,
+                stdout=asyncio.subprocess.DEVNULL, stderr=log_file,
+            )
+        pin(child.pid, 1)
+        try:
+            await api.wait_for(lambda a: a._poll_gen > 0, timeout=30)
+            startup = time.monotonic() - started
+            for chat in chats:
+                await next_message(watch.of(chat), within=300)
+            drained = time.monotonic() - started
+            await quiet(api)
+            peak = memory_mb(child.pid)
+        finally:
+            watching.cancel()
+            await stop_bot(child, "wijkbrug", log)
+    new = folder / "new"
+    new.mkdir()
+    async with FakeBotApi(token=TOKEN) as api:
+        started = time.monotonic()
+        with (new / "bot.log").open("wb") as log_file:
+            child = await asyncio.create_subprocess_exec(
+                *bot_command("wijkbrug", api), env=bot_env(api, new, False), cwd=ROOT,
+                stdout=asyncio.subprocess.DEVNULL, stderr=log_file,
+            )
+        pin(child.pid, 1)
+        try:
+            await api.wait_for(lambda a: a._poll_gen > 0, timeout=30)
+            fresh = time.monotonic() - started
+        finally:
+            await stop_bot(child, "wijkbrug", new / "bot.log")
+    return {"backlog start-up s": startup, "backlog answered s": drained, "backlog peak RSS MB": peak,
+            "new database start-up s": fresh}
+
+
 def table(medians: dict[str, dict[str, float]]) -> str:
     kinds = list(medians)
     keys = list(medians[kinds[0]])
@@ -263,6 +317,8 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices=["wijkbrug", "ptb-echo", "aiogram-echo", "limits"], action="append")
+    parser.add_argument("--backlog", type=int, default=0, metavar="PEOPLE",
+                        help="then start Wijkbrug with PEOPLE registrations waiting (and once on a new database)")
     args = parser.parse_args()
     if args.only == ["limits"]:
         await limits(args.seconds)
@@ -288,8 +344,22 @@ async def main() -> None:
             cpu = medians["wijkbrug"]["CPU ms/update"] / medians[baseline]["CPU ms/update"]
             print(f"wijkbrug / {baseline}: throughput {ratio:.0%}, CPU per update {cpu:.1f}x")
     print(json.dumps(medians))
+    if args.backlog:
+        await backlogs(args.backlog, args.repeat)
     if not args.only or "limits" in args.only:
         await limits(args.seconds)
+
+
+async def backlogs(people: int, repeat: int) -> None:
+    runs = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for n in range(repeat):
+            runs.append(await backlog(people, Path(scratch) / f"backlog-{n}"))
+            figures = ", ".join(f"{k} {v:.2f}" for k, v in runs[-1].items())
+            print(f"backlog run {n + 1}/{repeat}: {figures}", flush=True)
+    medians = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+    print(f"\nWijkbrug with {people} registrations waiting, median of {repeat}: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in medians.items()))
 
 
 async def limits(seconds: float) -> None:

@@ -91,6 +91,16 @@ async def main() -> None:
           f"max {max(timings) * 1000:.0f} ms ({report.this.questions} questions, "
           f"{report.this.requested} handovers); target < 1 s")
     print(f"summary of one week, one wijkteam: {team_time * 1000:.0f} ms ({team_report.this.questions} questions)")
+    from bot import charts
+
+    chart_times = []
+    for _ in range(5):  # each in its own short-lived child (bot/charts.py `drawn`), as the bot draws them
+        started = time.perf_counter()
+        png = await charts.drawn(report, runner.core.catalogs, "ar")
+        chart_times.append(time.perf_counter() - started)
+        assert png is not None
+    print(f"one chart drawn in a child process: median {statistics.median(chart_times) * 1000:.0f} ms, "
+          f"max {max(chart_times) * 1000:.0f} ms (5 charts)")
 
 
 if __name__ == "__main__":

@@ -11,22 +11,37 @@ Its DejaVu Sans covers Latin, Cyrillic and Arabic script; Noto Sans Ethiopic (Ti
 no font package on PyPI provides, is shipped in bot/data/fonts (SIL Open Font License) and used
 where DejaVu has no glyph. For right-to-left readers the chart is mirrored: labels on the right,
 bars growing to the left.
+
+The bot never draws in its own process: matplotlib would stay in it for good (+47 MB after the
+first `/summary`). `drawn` hands the chart's data (JSON on stdin) to a short-lived child,
+`python -m bot.charts`, and reads the PNG from its stdout; a child that fails or takes longer than
+CHART_SECONDS gives None, and the caller sends the summary without its chart, saying so. Only
+the data goes to the child: labels, counts and marks of the suppressed report, nothing personal.
+`wijkbrug summary --format png` draws in place (`draw`): that process ends when the file is written.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from bot.i18n import Catalogs, is_rtl
-from flows import intake
-from flows.suppression import Breakdown, Cell
-from flows.summary import Report, cell
-from flows.text import plain, t
+if TYPE_CHECKING:
+    from bot.i18n import Catalogs
+    from flows.summary import Report
+    from flows.suppression import Breakdown, Cell
 
+log = logging.getLogger(__name__)
+
+CHART_SECONDS = 30.0  # a child's start-up and drawing, on a busy machine with a cold disk
+PNG = b"\x89PNG"
+ROOT = Path(__file__).resolve().parent.parent  # the child runs this same code
+CHILD: tuple[str, ...] = ()  # the child's command line; empty: `python -m bot.charts` (a test sets one that fails)
 FONTS = Path(__file__).parent / "data" / "fonts"
 FAMILIES = ["DejaVu Sans", "Noto Sans Ethiopic"]  # the first that has a glyph draws it
 
@@ -50,6 +65,9 @@ class ChartData(BaseModel):
 
 
 def _bar(label: str, shown: Cell, threshold: int, say) -> Bar:
+    from flows.summary import cell
+    from flows.text import plain
+
     if isinstance(shown, int):
         return Bar(label=label, value=shown, mark=say(plain(shown)) if shown else "")
     return Bar(label=label, value=0, mark=say(cell(shown, threshold)))
@@ -57,6 +75,9 @@ def _bar(label: str, shown: Cell, threshold: int, say) -> Bar:
 
 def chart_data(report: Report, catalogs: Catalogs, language: str) -> ChartData:
     """What the chart shows, rendered in `language`: only the suppressed report's cells."""
+    from bot.i18n import is_rtl
+    from flows import intake
+    from flows.text import t
 
     def say(text) -> str:
         return catalogs.render(text, language)
@@ -143,8 +164,9 @@ def figure(data: ChartData) -> Any:
     return fig
 
 
-def draw(report: Report, catalogs: Catalogs, language: str) -> bytes:
-    fig = figure(chart_data(report, catalogs, language))
+def png(data: ChartData) -> bytes:
+    """`data` drawn, as PNG."""
+    fig = figure(data)
     from matplotlib import pyplot as plt
 
     out = io.BytesIO()
@@ -154,3 +176,54 @@ def draw(report: Report, catalogs: Catalogs, language: str) -> bytes:
     finally:
         plt.close(fig)
     return out.getvalue()
+
+
+def draw(report: Report, catalogs: Catalogs, language: str) -> bytes:
+    """The chart drawn in this process (matplotlib stays loaded in it): for a process that ends."""
+    return png(chart_data(report, catalogs, language))
+
+
+async def drawn(report: Report, catalogs: Catalogs, language: str, within: float = CHART_SECONDS) -> bytes | None:
+    """The chart drawn in a short-lived child process (see the module's note); None if it could not be."""
+    data = chart_data(report, catalogs, language).model_dump_json().encode("utf-8")
+    return await in_child(data, within, CHILD)
+
+
+async def in_child(data: bytes, within: float = CHART_SECONDS, command: tuple[str, ...] = ()) -> bytes | None:
+    """The PNG a child (`python -m bot.charts`, or `command`) makes of the ChartData JSON `data`."""
+    argv = command or (sys.executable, "-m", "bot.charts")
+    try:
+        child = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+        )
+    except OSError as exc:
+        log.warning("chart not drawn: the child could not start (%s)", type(exc).__name__)
+        return None
+    try:
+        async with asyncio.timeout(within):
+            out, err = await child.communicate(data)
+    except TimeoutError:
+        log.warning("chart not drawn: the child took longer than %.0f s", within)
+        return None
+    finally:
+        if child.returncode is None:  # timed out or cancelled: no child outlives its chart
+            child.kill()
+            await child.wait()
+    if child.returncode != 0 or not out.startswith(PNG):
+        lines = err.decode("utf-8", "replace").strip().splitlines()
+        error = lines[-1].split(":")[0][:80] if lines else "no error output"  # the exception's name, no values
+        log.warning("chart not drawn: the child ended with %s (%s)", child.returncode, error)
+        return None
+    return out
+
+
+def main() -> None:
+    """The child: ChartData as JSON on stdin, the PNG on stdout."""
+    data = ChartData.model_validate_json(sys.stdin.buffer.read())
+    sys.stdout.buffer.write(png(data))
+    sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    main()

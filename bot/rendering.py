@@ -20,7 +20,7 @@ from db import alerts, outbox, users
 from db.users import Account
 from flows import summary
 from flows.model import Message, ToCoordinators, ToUser
-from flows.text import Text
+from flows.text import Text, t
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,12 @@ async def _render_for(work: Work, account: Account, message: Message) -> None:
     text = catalogs.render_parts(message.parts, language)
     fits = limits(work.address_of(account)[0])
     if message.upload is not None:
-        body: outgoing.Say = {"text": text[: fits.caption], "file": _file(work, account, message)}
+        file = await _file(work, account, message)
+        if file is None:  # the chart could not be drawn: the summary's text has gone before; say so
+            missing = t("The chart could not be drawn this time; the summary above has all its figures.")
+            await store(work, account, "say", outgoing.say(catalogs.render(missing, language)))
+            return
+        body: outgoing.Say = {"text": text[: fits.caption], "file": file}
         await store(work, account, "say", body)
         return
     if message.attachment is not None:
@@ -86,15 +91,20 @@ async def _render_for(work: Work, account: Account, message: Message) -> None:
         await store(work, account, "say", body)
 
 
-def _file(work: Work, account: Account, message: Message) -> outgoing.File:
-    """A chart or an export, made for this reader in their language."""
+async def _file(work: Work, account: Account, message: Message) -> outgoing.File | None:
+    """A chart or an export, made for this reader in their language; None: the chart could not be drawn.
+    The chart is drawn in a child process (bot/charts.py `drawn`), inside this update's transaction,
+    as every reply is: about a second of holding the write lock (docs/performance.md), during which
+    the event loop runs on (the other connections' writers wait, asynchronously)."""
     upload = message.upload
     assert upload is not None
     report = summary.Report.model_validate(upload.report)
     if upload.kind == "chart":
-        from bot.charts import draw  # matplotlib is loaded only when a chart is drawn
+        from bot.charts import drawn  # pydantic models only: matplotlib is loaded in the child
 
-        data = draw(report, work.core.catalogs, account.language)
+        data = await drawn(report, work.core.catalogs, account.language)
+        if data is None:
+            return None
         return {"kind": "photo", "name": "summary.png", "data": base64.b64encode(data).decode("ascii")}
     data = to_csv(list(upload.rows), upload.excel, work.core.catalogs.timezone)
     return {

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from bot import memory, schedules
-from bot.email_send import side_channels
 from bot.i18n import Catalogs
 from bot.runner import Runner
 from bot.settings import Settings
@@ -46,9 +45,6 @@ async def serve(
     settings: Settings, catalogs: Catalogs, clock: Callable[[], datetime], webhook: str | None = None
 ) -> None:
     """Run every channel that is set up, and the timers once, until cancelled or one of them fails."""
-    from bot.web.app import from_settings as web_page
-    from bot.whatsapp_channel import from_settings as whatsapp_channel
-
     patience = Patience()  # while the database cannot be written (locked, disk full): every task waits
     conn = await connect(settings.database)
     side_dbs: list[Connection] = []
@@ -67,7 +63,11 @@ async def serve(
             retention_days=settings.retention_days, text_retention_days=settings.text_retention_days,
         )
         # The web page's feed and e-mail notices, when set up (bot/email_send.py).
-        side, side_dbs = await side_channels(settings, catalogs, clock, vault, patience)
+        side: list[Any] = []
+        if settings.public_url is not None:  # e-mail and the web page's modules only when set up (start-up)
+            from bot.email_send import side_channels
+
+            side, side_dbs = await side_channels(settings, catalogs, clock, vault, patience)
         for each in (conn, *side_dbs):
             await leave_checkpoints_to(each)
         forever: dict[str, Coroutine[Any, Any, Any]] = {
@@ -79,10 +79,16 @@ async def serve(
             from bot.telegram import TelegramBot  # PTB is loaded only when it is needed
 
             forever["telegram"] = TelegramBot(settings, catalogs, clock, webhook, patience=patience).run(vault)
-        if (page := web_page(settings, catalogs, clock, vault, patience)) is not None:
-            forever["web"] = page
-        if (chat := whatsapp_channel(settings, catalogs, clock, vault, patience)) is not None:
-            forever["whatsapp"] = chat
+        if settings.web_address() is not None:
+            from bot.web.app import from_settings as web_page  # aiohttp.web, jinja2: only for the page
+
+            if (page := web_page(settings, catalogs, clock, vault, patience)) is not None:
+                forever["web"] = page
+        if settings.whatsapp_address() is not None:
+            from bot.whatsapp_channel import from_settings as whatsapp_channel
+
+            if (chat := whatsapp_channel(settings, catalogs, clock, vault, patience)) is not None:
+                forever["whatsapp"] = chat
         log.info("running: %s", ", ".join(channels(settings)))
         await until_one_ends(forever, {"memory": memory.keep_released()})
     finally:

@@ -38,7 +38,6 @@ from bot.runner import Flood, Runner
 from bot.settings import Settings
 from bot.tasks import until_one_ends
 from bot.telegram_send import TelegramSender, seconds
-from bot.whatsapp_channel import fetch_of as whatsapp_fetch_of
 from db import inbox, users
 from db import settings as stored
 from db.connection import Connection, Patience, connect, keep_trying, leave_checkpoints_to, transaction
@@ -123,8 +122,13 @@ class TelegramBot:
                 delivery.TELEGRAM_PER_SECOND, self.settings.send_per_second,
                 delivery.TELEGRAM_CHAT_BURST_SECOND, self.settings.chat_per_second,
             )
+            fetch = None  # WhatsApp's media, forwarded to Telegram; its modules (aiohttp.web) only when it is on
+            if self.settings.whatsapp_address() is not None:
+                from bot.whatsapp_channel import fetch_of
+
+                fetch = fetch_of(self.settings)
             worker = delivery.DeliveryWorker(
-                send_db, TelegramSender(app, whatsapp_fetch_of(self.settings)), self.clock, CHANNEL,
+                send_db, TelegramSender(app, fetch), self.clock, CHANNEL,
                 pacer=pacer, on_permanent=refused, patience=self.patience,
             )
             runner = Runner(

@@ -72,10 +72,13 @@ async def chart(request: web.Request) -> web.Response:
     if account is None:
         assert refused is not None
         return refused
-    from bot.charts import draw  # matplotlib is loaded only when a chart is drawn
+    from bot.charts import drawn  # drawn in a short-lived child: matplotlib never stays in the bot
 
     report, _, _ = await _report(request, account)
-    return web.Response(body=draw(report, site(request).catalogs, account.language), content_type="image/png")
+    png = await drawn(report, site(request).catalogs, account.language)
+    if png is None:  # the page's text has every figure; the image's alt text names the chart
+        return web.Response(status=503, headers={"Retry-After": "60"})
+    return web.Response(body=png, content_type="image/png")
 
 
 async def csv(request: web.Request) -> web.Response:
