@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from db import alerts, conversations, inbox, login_links, web_feed
-from db.connection import Connection, keep_private, open_raw, transaction
+from db.connection import Connection, DatabaseError, keep_private, open_raw, transaction
 from db.vault import CHECK_KEY, Vault
 
 INBOX_DAYS = 7  # how long the ids of processed updates are kept (see inbox.forget_processed)
@@ -253,11 +253,14 @@ async def rotate(
     """
     done = Rotated()
     for table, key, column in SEALED:
+        if key == "rowid" and conn.backend == "postgresql":
+            key = "ctid"  # PostgreSQL's row address; compared as a tid, not as the text psycopg sends
+        param = "CAST(? AS tid)" if key == "ctid" else "?"
         condition = f"{column} LIKE 'v1:%'" + (f" AND key = '{CHECK_KEY}'" if table == "settings" else "")
         after: object = None  # rows are taken in the order of their key, from where the last batch ended
         while True:
             async with transaction(conn):
-                where = condition + ("" if after is None else f" AND {key} > ?")
+                where = condition + ("" if after is None else f" AND {key} > {param}")
                 async with conn.execute(
                     f"SELECT {key}, {column} FROM {table} WHERE {where} ORDER BY {key} LIMIT ?",
                     (*(() if after is None else (after,)), batch),
@@ -265,7 +268,7 @@ async def rotate(
                     rows = await cur.fetchall()
                 fresh = [(vault.rotate(sealed), ident) for ident, sealed in rows if not vault.is_newest(sealed)]
                 if fresh:
-                    await conn.executemany(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", fresh)
+                    await conn.executemany(f"UPDATE {table} SET {column} = ? WHERE {key} = {param}", fresh)
             done.values += len(fresh)
             done.transactions += 1
             if len(rows) < batch:
@@ -279,7 +282,13 @@ async def rotate(
 
 async def backup(conn: Connection, target: Path, now: datetime) -> None:
     """A consistent copy while the bot runs (SQLite's online backup), readable by its owner only
-    (0600, in a folder made 0700 if it is new; an existing folder is the operator's to choose)."""
+    (0600, in a folder made 0700 if it is new; an existing folder is the operator's to choose).
+    A PostgreSQL database is copied with pg_dump instead: this raises DatabaseError saying so."""
+    if conn.backend != "sqlite":
+        raise DatabaseError(
+            "this database is PostgreSQL: back it up with pg_dump (pg_dump --format=custom --file=FILE URL), "
+            "and keep the key file apart from the dump"
+        )
     keep_private(target, folder_too=False)
     async with await open_raw(target) as copy:
         await conn.backup(copy)

@@ -48,7 +48,7 @@ async def first_status(conn: Connection, wamid: str, status: str, now: datetime)
     """Whether this status of this message is new (True) or a repeat to ignore (False)."""
     await conn.execute("DELETE FROM whatsapp_statuses WHERE received_at < ?", ((now - KEEP).isoformat(),))
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO whatsapp_statuses (wamid, status, received_at) VALUES (?, ?, ?)",
+        "INSERT INTO whatsapp_statuses (wamid, status, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (wamid, status, now.isoformat()),
     )
     return cur.rowcount == 1
@@ -98,7 +98,9 @@ async def language_of(conn: Connection, address: str) -> str | None:
 async def sent(conn: Connection, wamid: str, address: str, kind: str, body: dict[str, Any], now: datetime) -> None:
     await conn.execute("DELETE FROM whatsapp_sent WHERE sent_at < ?", ((now - KEEP).isoformat(),))
     await conn.execute(
-        "INSERT OR REPLACE INTO whatsapp_sent (wamid, address, kind, payload, sent_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO whatsapp_sent (wamid, address, kind, payload, sent_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (wamid) DO UPDATE SET address = excluded.address, kind = excluded.kind, "
+        "payload = excluded.payload, sent_at = excluded.sent_at",
         (wamid, address, kind, vault.of(conn).seal(json.dumps(body, ensure_ascii=False), handover=True),
          now.isoformat()),
     )
