@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from db import users
-from db.connection import Connection, transaction
+from db.connection import IntegrityError, Connection, transaction
 from flows.model import Role
 
 
@@ -61,7 +61,7 @@ async def test_an_address_is_one_person_s_and_only_their_own_can_be_preferred(co
         assert not await users.make_preferred(conn, second.id, "telegram", "501")
     assert [a.address for a in await users.addresses(conn, first.id)] == ["501"]
     assert [a.address for a in await users.addresses(conn, second.id)] == ["502"]
-    with pytest.raises(sqlite3.IntegrityError):  # and the schema holds it: at most one preferred
+    with pytest.raises(IntegrityError):  # and the schema holds it: at most one preferred
         await conn.execute(
             "INSERT INTO addresses (user_id, channel, address, preferred, created_at) VALUES (?, 'email', 'x', 1, '')",
             (first.id,),
