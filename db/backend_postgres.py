@@ -11,12 +11,16 @@ Backend-specific SQL lives only in these places:
   baseline schema and the rule that translates later migrations;
 - db/privacy.py: the inbox's row key for key rotation (`ctid`, where SQLite has `rowid`); backup
   (SQLite's online backup; for PostgreSQL, `pg_dump`);
-- db/wal.py: emptying SQLite's write-ahead log (PostgreSQL has nothing to do there).
+- db/wal.py: emptying SQLite's write-ahead log (PostgreSQL has nothing to do there);
+- db/outbox.py: the newest outbox id ever given (`sqlite_sequence`; PostgreSQL's sequence).
 
 Statements run with autocommit on; `transaction` (db/connection.py) sends BEGIN and COMMIT itself,
 so a transaction spans exactly what it did on SQLite. Isolation is PostgreSQL's default, READ
 COMMITTED: with one instance (stage 1 of issue 18) the bot's three connections write different
-rows; several instances (stage 2) will take advisory locks and `FOR UPDATE SKIP LOCKED` claims."""
+rows; several instances (stage 2) will take advisory locks and `FOR UPDATE SKIP LOCKED` claims.
+One difference stays visible: SQLite commits one writer at a time, so outbox ids commit in order;
+here two connections' transactions may commit a lower id after a higher one was seen. The delivery
+worker looks at the whole outbox at least once a second, so such a row waits at most that long."""
 
 from __future__ import annotations
 

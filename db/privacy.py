@@ -69,19 +69,18 @@ async def refused(conn: Connection, actor: str, subject: str, now: datetime) -> 
     that row's count, and after `REFUSALS_PER_HOUR` subjects further ones add to a row for "*"."""
     since = _utc(now - timedelta(hours=1))
     async with conn.execute(
-        "SELECT id, subject FROM audit WHERE at >= ? AND actor = ? AND action = 'refused' ORDER BY id",
+        "SELECT id, subject, detail FROM audit WHERE at >= ? AND actor = ? AND action = 'refused' ORDER BY id",
         (since, actor),
     ) as cur:
-        recent = {subject: row_id for row_id, subject in await cur.fetchall()}
+        recent = {subject: (row_id, detail) for row_id, subject, detail in await cur.fetchall()}
     if subject not in recent and len(recent) >= REFUSALS_PER_HOUR:
         subject = "*"
     if subject in recent:
-        await conn.execute(
-            "UPDATE audit SET detail = CAST(CAST(COALESCE(NULLIF(detail, "
-            "''), '1') AS INTEGER) + 1 AS TEXT) || ' times' "
-            "WHERE id = ?",
-            (recent[subject],),
-        )
+        row_id, detail = recent[subject]
+        # The count is kept in words ("", "1 time", "7 times"), counted on here rather than in SQL:
+        # SQLite reads "7 times" as the number 7, PostgreSQL refuses to.
+        times = int(detail.split()[0]) if detail else 1
+        await conn.execute("UPDATE audit SET detail = ? WHERE id = ?", (f"{times + 1} times", row_id))
         return
     await audit(conn, actor, "refused", subject, now, "1 time" if subject == "*" else "")
 
