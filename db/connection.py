@@ -40,7 +40,7 @@ __all__ = [
     "BUSY_PROBE", "BUSY_TIMEOUT_MS", "Checkpointer", "Connection", "Cursor", "DatabaseError", "IntegrityError",
     "Patience", "Row",
     "SqliteConnection", "StorageTrouble", "connect", "is_postgresql", "keep_private", "keep_trying",
-    "leave_checkpoints_to", "open_raw", "shown", "storage_trouble", "transaction",
+    "leave_checkpoints_to", "open_raw", "shown", "storage_trouble", "transaction", "trouble_name",
 ]
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,13 @@ def storage_trouble(exc: BaseException) -> bool:
     return False
 
 
+def trouble_name(exc: BaseException) -> str:
+    """What kind of storage trouble this is, as it may be logged (never the error's message)."""
+    cause = exc.__cause__ or exc
+    name = getattr(cause, "sqlite_errorname", None) or getattr(cause, "sqlstate", None)
+    return str(name or type(cause).__name__)
+
+
 @dataclass(frozen=True)
 class Patience:
     """The pauses between tries when storage trouble stopped some work: `first`, doubling up
@@ -109,8 +116,7 @@ async def keep_trying(what: str, work: Callable[[], Awaitable[T]], patience: Pat
             if not storage_trouble(exc):
                 raise
             tries += 1
-            cause = exc.__cause__ or exc  # a StorageTrouble names the SQLite error it stands for
-            kind = getattr(cause, "sqlite_errorname", None) or type(cause).__name__
+            kind = trouble_name(exc)  # a StorageTrouble names the error it stands for
             if tries == 1:
                 log.warning(
                     "%s: the database cannot be written now (%s); trying again, pauses growing to %.0fs",

@@ -151,3 +151,34 @@ def test_migrate_and_backup_on_postgresql(
     assert "applied 018_baseline.sql" in capsys.readouterr().out
     assert main(["backup", str(tmp_path / "copy")]) == 2
     assert "back it up with pg_dump" in capsys.readouterr().err
+
+
+async def test_a_connection_the_server_dropped_is_replaced_and_the_work_stored_once(
+    pg_server: PostgresServer,
+) -> None:
+    """The PostgreSQL side of *Storage trouble*: a server that drops the connection (a restart, a
+    failover) delays the work, which `keep_trying` runs again on a fresh connection from the pool."""
+    import psycopg
+
+    from db.connection import Patience, keep_trying, transaction
+
+    url = pg_server.fresh()
+    conn = await connect(url)
+    try:
+        [(pid,)] = await (await conn.execute("SELECT pg_backend_pid()")).fetchall()
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        pauses: list[float] = []
+
+        async def pause(seconds: float) -> None:
+            pauses.append(seconds)
+
+        async def work() -> None:
+            async with transaction(conn):
+                await conn.execute("INSERT INTO organisations (id, name) VALUES (?, ?)", ("o", "Invented"))
+
+        await keep_trying("test", work, Patience(sleep=pause))
+        assert pauses == [0.1]  # one failed try, then stored
+        assert await (await conn.execute("SELECT id FROM organisations")).fetchall() == [("o",)]
+    finally:
+        await conn.close()

@@ -27,10 +27,11 @@ PREFERRED = "SELECT u.id, a.address FROM users u JOIN addresses a ON a.user_id =
 
 
 def rows(database: str | Path, sql: str) -> list[tuple]:
-    """What `sql` reads, through the backend's own driver (the test looks beside the bot)."""
+    """What `sql` reads (or changes, committed), through the backend's own driver, beside the bot."""
     if isinstance(database, str):
         with psycopg.connect(database) as pg:
-            return [tuple(row) for row in pg.execute(sql).fetchall()]
+            cur = pg.execute(sql)
+            return [tuple(row) for row in cur.fetchall()] if cur.description else []
     with sqlite3.connect(database) as conn:
         return conn.execute(sql).fetchall()
 
