@@ -110,6 +110,8 @@ class _Pool:
             url, min_size=1, max_size=POOL_MAX, open=False, kwargs={"autocommit": True}, timeout=30
         )
         self.users = 0
+        # Opened once; a connection asked for meanwhile (two jobs starting together) waits for it.
+        self.opening = asyncio.ensure_future(self.pool.open(wait=True, timeout=10))
 
 
 _POOLS: dict[tuple[str, int], _Pool] = {}
@@ -120,11 +122,13 @@ async def _take(url: str) -> tuple[_Pool, psycopg.AsyncConnection[Any]]:
     pool = _POOLS.get(key)
     if pool is None:
         pool = _POOLS[key] = _Pool(url)
-        try:
-            await pool.pool.open(wait=True, timeout=10)
-        except Exception:
+    try:
+        await asyncio.shield(pool.opening)
+    except Exception:
+        if _POOLS.get(key) is pool:
             del _POOLS[key]
-            raise
+            await pool.pool.close()
+        raise
     pool.users += 1
     try:
         return pool, await pool.pool.getconn()

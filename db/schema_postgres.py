@@ -75,7 +75,10 @@ def plan(known: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
 
 
 async def schema_version(conn: Connection) -> int:
-    await conn.execute("CREATE TABLE IF NOT EXISTS wijkbrug_schema (version BIGINT NOT NULL)")
+    async with conn.execute("SELECT to_regclass('wijkbrug_schema') IS NOT NULL") as cur:
+        row = await cur.fetchone()
+    if not row or not row[0]:
+        return 0  # an empty database
     async with conn.execute("SELECT max(version) FROM wijkbrug_schema") as cur:
         row = await cur.fetchone()
     return int(row[0]) if row and row[0] is not None else 0
@@ -94,6 +97,7 @@ async def migrate(conn: Connection, known: list[tuple[int, str, str]]) -> list[s
         await conn.execute("BEGIN")
         try:
             await conn.execute("SELECT pg_advisory_xact_lock(?)", (LOCK,))
+            await conn.execute("CREATE TABLE IF NOT EXISTS wijkbrug_schema (version BIGINT NOT NULL)")
             if version > await schema_version(conn):  # another instance may have applied it meanwhile
                 for statement in split_statements(sql):
                     await conn.execute(statement)

@@ -182,3 +182,19 @@ async def test_a_connection_the_server_dropped_is_replaced_and_the_work_stored_o
         assert await (await conn.execute("SELECT id FROM organisations")).fetchall() == [("o",)]
     finally:
         await conn.close()
+
+
+async def test_two_processes_starting_at_once_migrate_once(pg_server: PostgresServer) -> None:
+    """Two instances started together on an empty database: each migration applied once, under
+    the advisory lock, and both come up."""
+    import asyncio
+
+    url = pg_server.empty()
+    first, second = await asyncio.gather(connect(url), connect(url))
+    try:
+        rows = await (await first.execute("SELECT version FROM wijkbrug_schema")).fetchall()
+        assert rows == [(migrations()[-1][0],)]
+        await second.execute("SELECT count(*) FROM users")
+    finally:
+        await first.close()
+        await second.close()

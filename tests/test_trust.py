@@ -4,6 +4,7 @@ and refusals of anyone who presses another person's buttons; on SQLite and on Po
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,7 +58,8 @@ def story_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: str | Pa
 
 
 def key_file(database: str | Path) -> Path:
-    return Path.cwd() / "story.key"
+    """Where the key the CLI uses is: beside an SQLite file; for PostgreSQL, story_db's WIJKBRUG_KEY_FILE."""
+    return database.with_suffix(".key") if isinstance(database, Path) else Path(os.environ["WIJKBRUG_KEY_FILE"])
 
 
 async def play(story: str | Path, database: str | Path, catalogs: Catalogs) -> Vault:
