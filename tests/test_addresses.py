@@ -10,6 +10,7 @@ import pytest
 from db import users
 from db.connection import IntegrityError, Connection, transaction
 from flows.model import Role
+from tests.conftest import BACKENDS
 
 
 async def volunteer(conn: Connection, clock, chat: str = "501") -> users.Account:
@@ -105,3 +106,9 @@ async def test_erasing_an_account_takes_its_addresses_with_it(conn, clock) -> No
     assert erased is not None and "2 address(es) on the channels (chat ids)" in erased.items
     assert await users.addresses(conn, account.id) == []
     assert await users.by_address(conn, "whatsapp", "31600000001") is None
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)
