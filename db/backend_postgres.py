@@ -2,9 +2,9 @@
 a pool (psycopg-pool) per database URL and event loop, behind the same `Connection` as SQLite's.
 
 The repositories' SQL is written once, with SQLite's `?` placeholders; `postgresql_sql` turns them
-into psycopg's `%s` (and a literal `%` into `%%`) outside quoted names, literals and comments, and
-`BEGIN IMMEDIATE` (SQLite's write transaction) into `BEGIN`. Everything else the repositories say is
-valid in both dialects (`ON CONFLICT … DO UPDATE`, `RETURNING`, `coalesce`, partial indexes).
+into psycopg's `%s` (and a literal `%` into `%%`) outside quoted names, literals and comments.
+Everything else the repositories say is valid in both dialects (`ON CONFLICT … DO UPDATE`,
+`RETURNING`, `coalesce`, partial indexes).
 
 Backend-specific SQL lives only in these places:
 - db/schema_postgres.py: the schema version (a table, where SQLite has `PRAGMA user_version`), the
@@ -14,13 +14,13 @@ Backend-specific SQL lives only in these places:
 - db/wal.py: emptying SQLite's write-ahead log (PostgreSQL has nothing to do there);
 - db/outbox.py: the newest outbox id ever given (`sqlite_sequence`; PostgreSQL's sequence).
 
-Statements run with autocommit on; `transaction` (db/connection.py) sends BEGIN and COMMIT itself,
-so a transaction spans exactly what it did on SQLite. Isolation is PostgreSQL's default, READ
-COMMITTED: with one instance (stage 1 of issue 18) the bot's three connections write different
-rows; several instances (stage 2) will take advisory locks and `FOR UPDATE SKIP LOCKED` claims.
-One difference stays visible: SQLite commits one writer at a time, so outbox ids commit in order;
-here two connections' transactions may commit a lower id after a higher one was seen. The delivery
-worker looks at the whole outbox at least once a second, so such a row waits at most that long."""
+Statements run with autocommit on; `transaction` (db/connection.py) sends BEGIN IMMEDIATE and COMMIT
+itself, so a transaction spans exactly what it did on SQLite. Write transactions also keep SQLite's
+one-writer-at-a-time: BEGIN IMMEDIATE is BEGIN plus one advisory lock (WRITE_LOCK) held to the
+COMMIT, so two jobs (the Telegram and the web page's processing, say) never interleave their
+read-modify-writes of one person under READ COMMITTED. Stage 2 (several instances) narrows that to a
+lock per person, with `FOR UPDATE SKIP LOCKED` claims for the outbox and the timers.
+(So outbox ids also commit in order, as the delivery worker's "newest id seen" expects.)"""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ from psycopg_pool import AsyncConnectionPool
 
 from db.backend import Connection, Cursor, DatabaseError, IntegrityError, Statement
 
+# One writer at a time, as on SQLite: `transaction`'s BEGIN IMMEDIATE becomes BEGIN and this
+# advisory lock, held until the COMMIT. A lock not had within LOCK_TIMEOUT_MS (SQLite's busy
+# timeout) raises lock_not_available, storage trouble that `keep_trying` waits out.
+WRITE_LOCK = 0x77696A6C
+LOCK_TIMEOUT_MS = 5000
 POOL_MAX = 32  # connections one process may hold per database: a handful of jobs, each with its own
 
 # SQLSTATE classes and codes that are trouble with the server or its storage, not with the
@@ -46,8 +51,6 @@ TROUBLE_CODES = frozenset({"55P03", "55006"})  # lock not available, object in u
 @functools.lru_cache(maxsize=2048)
 def postgresql_sql(sql: str) -> str:
     """A statement written for SQLite (`?` placeholders) as psycopg takes it (`%s`, `%%`)."""
-    if sql.strip().upper() == "BEGIN IMMEDIATE":
-        return "BEGIN"
     out: list[str] = []
     quote = ""  # the quote we are inside: ' (a literal), " (a name), - (a comment to the line's end)
     for i, ch in enumerate(sql):
@@ -107,7 +110,8 @@ class _Pool:
 
     def __init__(self, url: str) -> None:
         self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
-            url, min_size=1, max_size=POOL_MAX, open=False, kwargs={"autocommit": True}, timeout=30
+            url, min_size=1, max_size=POOL_MAX, open=False, timeout=30,
+            kwargs={"autocommit": True, "options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"},
         )
         self.users = 0
         # Opened once; a connection asked for meanwhile (two jobs starting together) waits for it.
@@ -173,10 +177,25 @@ class PostgresConnection(Connection):
             self._raw = raw = await self._pool.pool.getconn()
         return raw
 
+    async def _begin_writing(self, cur: psycopg.AsyncCursor[Any]) -> None:
+        """BEGIN and the write lock; not had in time (or cancelled), nothing is left open."""
+        await cur.execute("BEGIN")
+        try:
+            await cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+        except BaseException:
+            try:
+                await cur.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - the connection is gone: nothing is open either
+                pass
+            raise
+
     async def _run(self, sql: str, parameters: Any, many: bool) -> Cursor:
         raw = await self._connection()
         async with raw.cursor() as cur:
             try:
+                if sql == "BEGIN IMMEDIATE":  # a write transaction (see WRITE_LOCK)
+                    await self._begin_writing(cur)
+                    return PostgresCursor([], 0)
                 if many:
                     await cur.executemany(postgresql_sql(sql), [tuple(row) for row in parameters])
                 else:

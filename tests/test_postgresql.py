@@ -99,7 +99,6 @@ def test_placeholders_are_translated_outside_literals_and_comments() -> None:
         "SELECT a FROM t WHERE b = %s AND c LIKE 'v1:%%' -- why?\nAND d = %s"
     )
     assert postgresql_sql("SELECT '?', \"we?rd\", 5 % 2") == "SELECT '?', \"we?rd\", 5 %% 2"
-    assert postgresql_sql("BEGIN IMMEDIATE") == "BEGIN"
 
 
 def test_the_setting_chooses_the_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -195,6 +194,48 @@ async def test_two_processes_starting_at_once_migrate_once(pg_server: PostgresSe
         rows = await (await first.execute("SELECT version FROM wijkbrug_schema")).fetchall()
         assert rows == [(migrations()[-1][0],)]
         await second.execute("SELECT count(*) FROM users")
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_write_transactions_go_one_at_a_time_as_on_sqlite(pg_server: PostgresServer) -> None:
+    """Two connections' write transactions never interleave (BEGIN IMMEDIATE takes one advisory
+    lock, as SQLite's write lock); one held too long is storage trouble, waited out by keep_trying."""
+    import asyncio
+
+    import psycopg
+
+    from db.backend_postgres import WRITE_LOCK
+    from db.connection import storage_trouble, transaction
+
+    url = pg_server.fresh()
+    first, second = await connect(url), await connect(url)
+    order: list[str] = []
+
+    async def write_second() -> None:
+        async with transaction(second):
+            order.append("second began")
+
+    try:
+        async with transaction(first):
+            waiting = asyncio.create_task(write_second())
+            async with asyncio.timeout(30):  # until the second waits for the lock
+                while not await (
+                    await first.execute("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                ).fetchall():
+                    await asyncio.sleep(0.01)
+            order.append("first commits")
+        await waiting
+        assert order == ["first commits", "second began"]
+
+        with psycopg.connect(url, autocommit=True) as other:  # another program holding the lock
+            other.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+            await second.execute("SET lock_timeout = 50")
+            with pytest.raises(Exception) as held:
+                async with transaction(second):
+                    pass
+            assert storage_trouble(held.value) and not second.in_transaction
     finally:
         await first.close()
         await second.close()
