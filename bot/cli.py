@@ -1,8 +1,9 @@
 """The `wijkbrug` command: run the bot, the demo, and the operator's tasks.
 
-`wijkbrug` alone runs the bot's main job: on Telegram when a token is set, else the console demo.
+`wijkbrug` alone runs the bot's main job: the bot when a channel is set up (Telegram, WhatsApp or the web
+page), else the console demo.
 This module holds the command line (its parser) and sends each command to the module that does
-that job: `cli_run` (the bot on Telegram), `cli_demo`, `cli_directory`, `cli_access` (invites and
+that job: `cli_run` (the bot on its channels), `cli_demo`, `cli_directory`, `cli_access` (invites and
 users), `cli_summary`, `cli_privacy` (erase, audit), `cli_database` (migrate, backup, rotate-key)
 and `cli_i18n`; what goes through the bot's runner is in `cli_services`.
 """
@@ -31,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wijkbrug", description="Wijkbrug: volunteers and wijkteams, connected.")
     commands = parser.add_subparsers(dest="command")
 
-    run = commands.add_parser("run", help="run the bot on Telegram (long polling, or a webhook)")
+    run = commands.add_parser(
+        "run", help="run the bot on every channel set up: Telegram (long polling, or a webhook), WhatsApp, the web page"
+    )
     run.add_argument("--webhook", help="the public HTTPS URL Telegram posts updates to (default: long polling)")
 
     demo = commands.add_parser(
@@ -52,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument(
         "--channel", choices=["telegram", "whatsapp"], default="telegram",
         help="the link's app: a t.me link, or a wa.me link with START <code> (needs WIJKBRUG_WHATSAPP_NUMBER)",
+    )
+    invite.add_argument(
+        "--language", help="the language the person starts in, e.g. tr (WhatsApp tells the bot none; default: "
+        "their app's, else the default language)",
     )
     invite.add_argument("--days", type=int, default=None, help="days until it expires (default 14)")
     invite.add_argument("--json", action="store_true", help="print JSON: code, link, expires_at")
@@ -130,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if strays := unknown(os.environ):
         logging.getLogger("wijkbrug").warning("ignored, not a setting: %s", ", ".join(strays))
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    command = args.command or ("run" if settings.telegram_token else "demo")
+    command = args.command or ("run" if cli_run.channels(settings) else "demo")
     if _reads_data(command, args) and isinstance(settings.database, Path) and not settings.database.is_file():
         # A mistyped WIJKBRUG_DATABASE would otherwise be created empty and show "nothing".
         print(
@@ -171,7 +178,7 @@ def _dispatch(settings: Settings, command: str, args: argparse.Namespace) -> int
         return asyncio.run(
             cli_access.invite(
                 settings, Role(args.role), args.org, args.contact, args.team, args.days, args.json, args.email,
-                args.channel,
+                args.channel, args.language,
             )
         )
     if command == "migrate":

@@ -26,6 +26,7 @@ async def invite(
     as_json: bool,
     by_email: bool = False,
     channel: str = "telegram",
+    language: str | None = None,
 ) -> int:
     if (role is Role.MEMBER) != (contact_id is not None) or (team_id is not None and role is not Role.COORDINATOR):
         raise OperatorError(
@@ -36,6 +37,15 @@ async def invite(
         raise OperatorError(
             "a WhatsApp invite needs the business number people write to: set WIJKBRUG_WHATSAPP_NUMBER (digits)"
         )
+    if language is not None:
+        from bot.i18n import shipped_languages
+
+        shipped = shipped_languages(default=settings.default_locale)
+        if language not in shipped:
+            allowed = ", ".join(shipped)
+            raise OperatorError(f"--language {language!r} is not a language Wijkbrug writes; use one of: {allowed}")
+        if by_email:
+            raise OperatorError("--language is for a chat invite: by e-mail, the web page asks the person's language")
     conn = await connect(settings.database)
     try:
         stored = await stored_directory.load(conn)
@@ -57,7 +67,8 @@ async def invite(
             return await invite_by_email(conn, settings, role, org_id, contact_id, team_id, valid, as_json)
         async with transaction(conn):
             made = await invites.create(
-                conn, role=role, org_id=org_id, contact_id=contact_id, team_id=team_id, now=utc_now(), valid_for=valid
+                conn, role=role, org_id=org_id, contact_id=contact_id, team_id=team_id, now=utc_now(), valid_for=valid,
+                language=language,
             )
         from bot.telegram import stored_username
 

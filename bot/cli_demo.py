@@ -88,6 +88,7 @@ async def demo(
     from bot import demo_page
     from bot.console import Console, ConsoleSender, DemoClock
     from bot.console_mail import ConsoleMail
+    from bot.console_whatsapp import ConsoleWhatsApp
     from bot.demo_session import WELCOME, Demo
 
     out = out or sys.stdout
@@ -107,7 +108,8 @@ async def demo(
         timing: dict[str, float] = {name: getattr(settings, name) for name in kept}
         clock = DemoClock(start)
         mail = ConsoleMail(sender._write) if any(p.email for p in played.people.values()) else None
-        console = Console(path, catalogs, clock, sender, vault=vault, settings=timing, mail=mail)
+        phones = ConsoleWhatsApp(sender._write, catalogs) if any(p.whatsapp for p in played.people.values()) else None
+        console = Console(path, catalogs, clock, sender, vault=vault, settings=timing, mail=mail, whatsapp=phones)
         if codes is not None:
             console.new_code, console.new_case = codes
         await console.open()

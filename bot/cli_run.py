@@ -1,4 +1,4 @@
-"""`wijkbrug run`: the bot on Telegram, until Ctrl-C or SIGTERM."""
+"""`wijkbrug run`: the bot on every channel that is set up, until Ctrl-C or SIGTERM (bot/service.py)."""
 
 from __future__ import annotations
 
@@ -7,31 +7,37 @@ import logging
 import signal
 
 from bot.cli_shared import OperatorError, utc_now
+from bot.service import channels, serve
 from bot.settings import Settings
 from db.connection import connect
 
 log = logging.getLogger("wijkbrug")
 
+NO_CHANNEL = (
+    "no channel is set up, so nobody could reach the bot: set WIJKBRUG_TELEGRAM_TOKEN (the token @BotFather "
+    "gives you; in Telegram, send /newbot to @BotFather), or WIJKBRUG_WHATSAPP_TOKEN with "
+    "WIJKBRUG_WHATSAPP_PHONE_NUMBER_ID, WIJKBRUG_WHATSAPP_APP_SECRET, WIJKBRUG_WHATSAPP_VERIFY_TOKEN and "
+    "WIJKBRUG_WHATSAPP_LISTEN, or WIJKBRUG_WEB_LISTEN with WIJKBRUG_PUBLIC_URL (the web page, for people "
+    "by e-mail); or try `wijkbrug demo`."
+)
+
 
 def run(settings: Settings, webhook: str | None = None) -> int:
-    if settings.telegram_token is None:
-        raise OperatorError(
-            "no Telegram token: set WIJKBRUG_TELEGRAM_TOKEN to the token @BotFather gives you "
-            "(in Telegram, send /newbot to @BotFather); or try `wijkbrug demo`."
-        )
+    if not channels(settings):
+        raise OperatorError(NO_CHANNEL)
+    if webhook is not None and settings.telegram_token is None:
+        raise OperatorError("--webhook is Telegram's, but WIJKBRUG_TELEGRAM_TOKEN is not set")
     if settings.web_listen is not None and settings.public_url is None:
         raise OperatorError(
             "WIJKBRUG_WEB_LISTEN is set but WIJKBRUG_PUBLIC_URL is not: set it to the https address people "
             "reach the web page at (the links in e-mails point there)"
         )
-    from bot.telegram import TelegramBot  # PTB is loaded only when it is needed
-
     catalogs = settings.catalogs()
 
     async def go() -> None:
         conn = await connect(settings.database)  # creates and migrates a new database
         await conn.close()
-        task = asyncio.create_task(TelegramBot(settings, catalogs, utc_now, webhook).run())
+        task = asyncio.create_task(serve(settings, catalogs, utc_now, webhook))
         # SIGTERM (systemd, docker stop) ends the bot as Ctrl-C does; nothing is lost either way.
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         try:
@@ -39,14 +45,17 @@ def run(settings: Settings, webhook: str | None = None) -> int:
         except asyncio.CancelledError:
             log.info("stopped")
 
-    from telegram.error import InvalidToken
-
     try:
         asyncio.run(go())
     except KeyboardInterrupt:
         log.info("stopped")
-    except InvalidToken:
-        raise OperatorError(
-            "Telegram refused the token in WIJKBRUG_TELEGRAM_TOKEN; copy it again from @BotFather"
-        ) from None
+    except Exception as exc:
+        if settings.telegram_token is not None:
+            from telegram.error import InvalidToken  # PTB is loaded only when Telegram is set up
+
+            if isinstance(exc, InvalidToken):
+                raise OperatorError(
+                    "Telegram refused the token in WIJKBRUG_TELEGRAM_TOKEN; copy it again from @BotFather"
+                ) from None
+        raise
     return 0

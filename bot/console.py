@@ -11,6 +11,9 @@ message labelled with its recipient, in the recipient's language, the way the st
     ! Emre: …                                               the short notice a press is answered with
     📎 Petra: photo “…”                                     a file; one the bot made is saved, its path shown
 
+The demo's e-mail people (✉) and WhatsApp people (📱) are reached through those channels' real senders
+(bot/console_mail.py, bot/console_whatsapp.py); what a WhatsApp person does goes in as Meta's webhook.
+
 Each person keeps their own messages and buttons. Time is the demo's own clock (`DemoClock`), the
 one the runner, its timers and the delivery worker read: moving it on (`advance`) fires what falls
 due in its turn, as a running bot would.
@@ -28,8 +31,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot import mention
+from bot import console_whatsapp, mention
 from bot.console_mail import ConsoleMail
+from bot.console_whatsapp import ConsoleWhatsApp
 from bot.delivery import DeliveryWorker, Pacer
 from bot.email_people import CHANNEL as EMAIL
 from bot.email_people import Joined, register_email_person
@@ -37,7 +41,8 @@ from bot.email_send import EmailSender
 from bot.i18n import Catalogs
 from bot.runner import Runner, new_case_id, new_question_code
 from bot.updates import Inbound, PressedMessage, text_input
-from db import inbox, invites, users
+from bot.whatsapp_send import WhatsAppSender
+from db import inbox, invites, users, whatsapp
 from db import settings as stored
 from db.connection import Connection, Patience, connect, keep_trying, transaction
 from db.inbox import Incoming
@@ -45,6 +50,14 @@ from db.vault import Vault, attach
 from flows.model import Attachment, Choice, Input, Role
 
 CHANNEL = "console"
+WHATSAPP = whatsapp.CHANNEL
+
+
+def wide() -> Pacer:
+    """The console has no rate limits: a wide pacer keeps the demo instant."""
+    return Pacer(per_second=1e9, burst=1e9, chat_per_second=1e9, chat_burst=1e9)
+
+
 FIRST_ADDRESS = 1001
 # What `(photo)` and `(document)` send: an invented file, as a channel hands one over.
 MEDIA = {
@@ -71,7 +84,7 @@ class ConsolePerson:
     address: str
     role: Role
     language: str
-    channel: str = CHANNEL  # or "email": the address is their e-mail address (bot/console_mail.py)
+    channel: str = CHANNEL  # or "email" (the address: their e-mail address) or "whatsapp" (a business-scoped id)
     messages: dict[int, str] = field(default_factory=dict)  # message id -> its text now
     buttons: dict[int, list[list[tuple[str, str]]]] = field(default_factory=dict)  # message id -> rows (label, id)
 
@@ -185,6 +198,8 @@ class Console:
     mail: ConsoleMail | None = None  # the e-mail people's mail, printed (bot/console_mail.py)
     conn: Connection | None = None
     mail_conn: Connection | None = None  # the e-mail sender's own (its transactions meet no worker's)
+    whatsapp: ConsoleWhatsApp | None = None  # the WhatsApp people's phones, printed (bot/console_whatsapp.py)
+    wa_conn: Connection | None = None  # the WhatsApp sender's and its worker's, as `wijkbrug run` gives them one
 
     async def open(self) -> None:
         self.conn = await connect(self.database)
@@ -193,10 +208,8 @@ class Console:
             self.conn, self.catalogs, self.clock, CHANNEL,
             vault=self.vault, new_code=self.new_code, new_case=self.new_case, **self.settings,  # type: ignore[arg-type]
         )
-        # The console has no rate limits: a wide pacer keeps the demo instant.
         self.worker = DeliveryWorker(
-            self.conn, self.sender, self.clock, CHANNEL,
-            pacer=Pacer(per_second=1e9, burst=1e9, chat_per_second=1e9, chat_burst=1e9), patience=self.patience,
+            self.conn, self.sender, self.clock, CHANNEL, pacer=wide(), patience=self.patience,
         )
         self.workers = [self.worker]
         if self.mail is not None:  # e-mail people: the real e-mail sender, its mail printed here
@@ -204,19 +217,34 @@ class Console:
             attach(self.mail_conn, self.vault)
             mailer = EmailSender(self.mail_conn, self.catalogs, self.clock, self.mail)
             self.workers.append(
-                DeliveryWorker(
-                    self.conn, mailer, self.clock, EMAIL, patience=self.patience,
-                    pacer=Pacer(per_second=1e9, burst=1e9, chat_per_second=1e9, chat_burst=1e9),
-                )
+                DeliveryWorker(self.conn, mailer, self.clock, EMAIL, patience=self.patience, pacer=wide())
+            )
+        self.wa_runner: Runner | None = None
+        if self.whatsapp is not None:  # WhatsApp people: their inbox, its runner, the real sender and its window
+            self.wa_conn = await connect(self.database)
+            attach(self.wa_conn, self.vault)
+            self.wa_runner = Runner(
+                self.conn, self.catalogs, self.clock, WHATSAPP, vault=self.vault, new_code=self.new_code,
+                new_case=self.new_case, **self.settings,  # type: ignore[arg-type]
+            )
+            self.wa_sender = WhatsAppSender(
+                self.wa_conn, self.catalogs, self.clock, token="demo", number_id="demo", api_url="http://127.0.0.1",
+                post=self.whatsapp.post,
+            )
+            self.workers.append(
+                DeliveryWorker(self.wa_conn, self.wa_sender, self.clock, WHATSAPP, patience=self.patience,
+                               pacer=wide())
             )
         self.lock = asyncio.Lock()  # the keyboard and the web page's pulse take turns (bot/cli_demo.py)
         await self._handle()  # what fell due meanwhile; the first time, the Monday push is scheduled
 
     async def close(self) -> None:
-        for conn in (self.conn, self.mail_conn):
+        if self.wa_conn is not None:
+            await self.wa_sender.close()
+        for conn in (self.conn, self.mail_conn, self.wa_conn):
             if conn is not None:
                 await conn.close()
-        self.conn = self.mail_conn = None
+        self.conn = self.mail_conn = self.wa_conn = None
 
     async def restart(self) -> None:
         """The bot stops and starts again on the same database, as after a crash."""
@@ -234,6 +262,22 @@ class Console:
         self.sender.quiet = True
         try:
             await self.type(person, f"/start {made.code}")
+        finally:
+            self.sender.quiet = False
+
+    async def join_by_whatsapp(self, person: ConsolePerson, **bound: str | None) -> None:
+        """Register a WhatsApp person as the wa.me link of `wijkbrug invite --channel whatsapp --language`
+        does: an invite of their role and language, and `START <code>` as their first message."""
+        assert self.conn is not None and self.whatsapp is not None
+        async with transaction(self.conn):
+            made = await invites.create(
+                self.conn, role=person.role, now=self.clock(), valid_for=timedelta(days=1), language=person.language,
+                **bound,
+            )
+        self.sender.people[person.address] = self.whatsapp.people[person.address] = person
+        self.sender.quiet = True
+        try:
+            await self.type(person, f"START {made.code}")
         finally:
             self.sender.quiet = False
 
@@ -257,9 +301,13 @@ class Console:
 
     async def type(self, person: ConsolePerson, line: str) -> None:
         """Text as the person would type it (a command or a message)."""
+        if person.channel == WHATSAPP:
+            return await self._from_phone(person, console_whatsapp.typed(line))
         await self._input(person, text_input(line))
 
     async def send_file(self, person: ConsolePerson, media: str) -> None:
+        if person.channel == WHATSAPP:
+            return await self._from_phone(person, console_whatsapp.sent_file(media))
         await self._input(person, MEDIA[media])
 
     async def press(self, person: ConsolePerson, which: str) -> str | None:
@@ -269,6 +317,9 @@ class Console:
         if found is None:
             return None
         message_id, label, data = found
+        if person.channel == WHATSAPP and self.whatsapp is not None:
+            await self._from_phone(person, console_whatsapp.pressed(message_id, self.whatsapp.lists, label, data))
+            return label
         pressed = PressedMessage(
             callback_id=f"cb{message_id}-{label}"[:64], message_id=message_id, text=person.messages[message_id]
         )
@@ -320,9 +371,17 @@ class Console:
         await keep_trying("console", receive, self.patience)
         await self._handle()
 
+    async def _from_phone(self, person: ConsolePerson, message: dict[str, Any]) -> None:
+        """A WhatsApp person's message, as Meta's webhook brings it (bot/console_whatsapp.py)."""
+        assert self.conn is not None
+        await console_whatsapp.receive(self.conn, self.clock, self.patience, person.address, person.name, message)
+        await self._handle()
+
     async def _handle(self) -> None:
         async def handle() -> None:
             await self.runner.process_pending()
+            if self.wa_runner is not None:
+                await self.wa_runner.process_pending()
             await self.runner.fire_timers()
 
         await keep_trying("console", handle, self.patience)
@@ -331,3 +390,5 @@ class Console:
     async def _drain(self) -> None:
         while any([await worker.drain_once() for worker in self.workers]):  # a feed entry may queue an e-mail
             pass
+        if self.whatsapp is not None and self.conn is not None:
+            await self.whatsapp.report(self.conn, self.clock, self.patience)

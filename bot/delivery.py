@@ -65,7 +65,11 @@ class Sender(Protocol):
 @dataclass
 class Pacer:
     """Token buckets: one for the whole bot and one per chat, so bursts below the limits go out
-    at once and only traffic above them waits."""
+    at once and only traffic above them waits.
+
+    A bucket of `burst` refilled at `per_second` lets `burst + per_second` messages through in the
+    busiest second (a full bucket, then a second of refill): `within` sizes the bursts so that the
+    busiest second stays within a channel's own limit."""
 
     per_second: float = 25.0
     burst: float = 25.0
@@ -81,6 +85,17 @@ class Pacer:
         tokens, at = bucket
         return min(cap, tokens + (now - at) * rate)
 
+    @classmethod
+    def within(cls, ceiling: float, per_second: float, chat_ceiling: float, chat_per_second: float) -> Pacer:
+        """Paced at `per_second` overall and `chat_per_second` per chat, with bursts that keep every
+        second within `ceiling` overall and `chat_ceiling` to one chat. A rate set at or above its
+        ceiling lifts that limit (a test server has none): its burst is then a second's worth."""
+
+        def burst(ceiling: float, rate: float) -> float:
+            return max(1.0, ceiling - rate) if rate < ceiling else rate
+
+        return cls(per_second, burst(ceiling, per_second), chat_per_second, burst(chat_ceiling, chat_per_second))
+
     def wait(self, chat_id: str, now: float) -> float:
         """Seconds until a message to `chat_id` may go out (0: now)."""
         overall = self._level(self._global, self.per_second, self.burst, now)
@@ -94,6 +109,14 @@ class Pacer:
         self._chats[chat_id] = (chat - 1, now)
         if len(self._chats) > 10_000:  # forget chats whose bucket is full again
             self._chats = {c: b for c, b in self._chats.items() if now - b[1] < self.chat_burst / self.chat_per_second}
+
+
+# Telegram's limits (its Bot FAQ): "no more than 30 messages per second or so" overall; in one chat
+# "avoid more than one message per second", with short bursts allowed. A step's replies (the
+# chosen answer, a confirmation, the next question) are such a burst: up to 4 in a second to one
+# chat, then one a second.
+TELEGRAM_PER_SECOND = 30.0
+TELEGRAM_CHAT_BURST_SECOND = 4.0
 
 
 # What does not count as a message against the channel's limits (with the Bot API method of the

@@ -8,6 +8,8 @@ Header (before the first action):
     Petra: coordinator team:bt-overvecht nl   a coordinator: org:<id> or team:<id>
     Nadia: member c-overvecht-1 nl by e-mail  reached by e-mail at the directory's address, answering
                                            on the web page (a member or a coordinator of a team)
+    Yusuf: volunteer kompas tr by whatsapp    on WhatsApp: joined by `START <code>`, an invite in their
+                                           language (WhatsApp tells the bot none)
     start: 2026-11-30 10:00                Amsterdam time the script starts
 
 Actions:
@@ -34,7 +36,7 @@ from flows.model import Role
 
 OPERATOR_COMMANDS = ("revoke", "erase")
 MEDIA = ("photo", "document")
-_DECLARED = re.compile(r"(\w+): (volunteer|member|coordinator) (\S+) ([A-Za-z_]+)( by e-mail)?")
+_DECLARED = re.compile(r"(\w+): (volunteer|member|coordinator) (\S+) ([A-Za-z_]+)(?: by (e-mail|whatsapp))?")
 _START = re.compile(r"start: (\d{4}-\d\d-\d\d \d\d:\d\d)")
 _ACT = re.compile(r"(\w+) > (.*)")
 
@@ -53,6 +55,7 @@ class Person:
     language: str
     line: int = field(default=0, compare=False)  # where it was declared, for an error about it
     email: bool = False  # reached by e-mail (bot/email_people.py), not on the console
+    whatsapp: bool = False  # on WhatsApp (bot/console_whatsapp.py), not on the console
 
     def invite(self) -> dict[str, str | None]:
         """What their invite is bound to, as db.invites.create takes it."""
@@ -146,10 +149,10 @@ def parse(text: str, source: str = "<script>") -> Script:
 def _header_line(script: Script, number: int, line: str) -> None:
     where = f"{script.source}:{number}"
     if found := _DECLARED.fullmatch(line):
-        name, role, bound, language, email = found.groups()
+        name, role, bound, language, by = found.groups()
         if name in script.people:
             raise ScriptError(f"{where}: {name} is declared twice")
-        person = Person(name, Role(role), bound, language, number, email=bool(email))
+        person = Person(name, Role(role), bound, language, number, email=by == "e-mail", whatsapp=by == "whatsapp")
         if person.email and (person.role is Role.VOLUNTEER or bound.startswith("org:")):
             raise ScriptError(f"{where}: by e-mail are wijkteam members and a team's coordinators only")
         if person.role is Role.COORDINATOR and not re.fullmatch(r"(org|team):\S+", bound):
@@ -159,7 +162,7 @@ def _header_line(script: Script, number: int, line: str) -> None:
         script.start = _moment(found.group(1), where)
     elif line.strip() and not line.startswith("#"):
         raise ScriptError(
-            f"{where}: expected `Name: volunteer|member|coordinator BOUND LANGUAGE [by e-mail]`, "
+            f"{where}: expected `Name: volunteer|member|coordinator BOUND LANGUAGE [by e-mail|by whatsapp]`, "
             "`start: YYYY-MM-DD HH:MM`, "
             "a `# comment`, or an action such as `Name > /new`"
         )

@@ -18,7 +18,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot import demo_script
-from bot.console import CHANNEL, Console, ConsolePerson, buttons_lines
+from bot.console import CHANNEL, WHATSAPP, Console, ConsolePerson, buttons_lines
 from bot.email_people import CHANNEL as EMAIL
 from bot.email_people import invited_address
 from bot.i18n import Catalogs
@@ -42,6 +42,7 @@ Hodan: member c-overvecht-3 en
 Karin: coordinator org:lantaarn nl
 Petra: coordinator team:bt-overvecht nl
 Nadia: member c-overvecht-1 nl by e-mail
+Yusuf: volunteer kompas tr by whatsapp
 """
 WELCOME = """\
 Wijkbrug demo: the whole bridge in one terminal. A volunteer logs a parent's question and asks a
@@ -57,6 +58,8 @@ The demo's own commands:
 Postcodes 3561-3565 are Overvecht, where the demo's wijkteam members work.
 Nadia has no chat app: what the bot tells her is e-mailed (printed here, ✉) with a link that opens
 her page on this computer ({page}); she answers there, in a browser.
+Yusuf is on WhatsApp (📱): his messages are shown as his phone shows them, with WhatsApp's buttons and
+lists; after 24 hours without a word from him only a template may reach him (try /later 2d).
 """
 LATER_HELP = "try /later 2d, /later 3h, /later 1d4h or /later monday 09:00"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -106,7 +109,7 @@ class Demo:
 
     def __post_init__(self) -> None:
         self.people = [
-            ConsolePerson(p.name, str(1001 + i), p.role, p.language, EMAIL if p.email else CHANNEL)
+            ConsolePerson(p.name, address(p, 1001 + i), p.role, p.language, channel(p))
             for i, p in enumerate(self.script.people.values())
         ]
         self.current = self.people[0]
@@ -122,6 +125,8 @@ class Demo:
             assert conn is not None
             if declared.email:
                 await self._by_email(declared, person)
+            elif declared.whatsapp:
+                await self._by_whatsapp(declared, person)
             elif await users.by_chat(conn, CHANNEL, person.address) is None:
                 await self.console.join(person, **declared.invite())
             else:  # a kept database (--database): they are registered already
@@ -140,12 +145,22 @@ class Demo:
             await self.console.join_by_email(person, **bound)
         self.console.mail.names[address] = person.name
 
+    async def _by_whatsapp(self, declared: demo_script.Person, person: ConsolePerson) -> None:
+        """A WhatsApp person: an invite in their language, and `START <code>` from their phone."""
+        conn, phones = self.console.conn, self.console.whatsapp
+        if phones is None:
+            raise demo_script.ScriptError(f"{self.script.source}:{declared.line}: the demo has no WhatsApp")
+        assert conn is not None
+        if await users.by_address(conn, WHATSAPP, person.address) is None:
+            await self.console.join_by_whatsapp(person, **declared.invite())
+        self.console.sender.people[person.address] = phones.people[person.address] = person
+
     def cast(self, marked: ConsolePerson | None = None) -> list[str]:
         width = max(len(p.name) for p in self.people)
         lines = ["People in this demo (all invented):"]
         for number, (declared, person) in enumerate(zip(self.script.people.values(), self.people, strict=True), 1):
             mark = "*" if person is marked else " "
-            by = " · by e-mail and the web page" if declared.email else ""
+            by = " · by e-mail and the web page" if declared.email else " · on WhatsApp" if declared.whatsapp else ""
             who = f"{self._who(declared)} · reads {person.language}{by}"
             lines.append(f" {mark}{number}. {person.name:<{width}}  {who}")
         return lines
@@ -260,7 +275,8 @@ class Demo:
             return
         self.current = chosen
         role = ROLE_WORDS[chosen.role].msgid  # the demo's own words are English
-        self.out.write(f"  (demo) you are {chosen.name} now, {role}, reading {chosen.language}\n")
+        on = " on WhatsApp (📱)" if chosen.channel == WHATSAPP else ""
+        self.out.write(f"  (demo) you are {chosen.name} now, {role}, reading {chosen.language}{on}\n")
         if (newest := chosen.newest_buttons()) is not None:
             message_id, _ = newest
             self.out.write(f"  (demo) {chosen.name}'s newest buttons:\n")
@@ -305,6 +321,16 @@ class Demo:
             return options[state] if state < len(options) else None
 
         return complete
+
+
+def channel(declared: demo_script.Person) -> str:
+    return EMAIL if declared.email else WHATSAPP if declared.whatsapp else CHANNEL
+
+
+def address(declared: demo_script.Person, number: int) -> str:
+    """A console person's address; a WhatsApp person's invented business-scoped user id (an e-mail
+    person's is the directory's, found at setup)."""
+    return f"NL.{number:016d}" if declared.whatsapp else str(number)
 
 
 def _check(source: str, declared: demo_script.Person, directory: Directory) -> None:

@@ -33,13 +33,16 @@ async def stranger(work: Work, channel: str, inbound: Inbound) -> str:
         if inbound.pressed is not None:
             await rendering.answer_press(work, channel, inbound.chat_id, inbound.pressed.callback_id, None)
         return "refused"
+    # The invite's language when the operator gave one (WhatsApp reports none), else the app's.
+    given = invite.language if invite.language in core.catalogs.languages else None
+    phone = None if given else inbound.language_code
     account = await users.create(
         work.conn,
         channel=channel,
         chat_id=inbound.chat_id,
         role=invite.role,
         org_id=invite.org_id,
-        language=core.catalogs.pick(inbound.language_code),
+        language=given or core.catalogs.pick(phone),
         display_name=clean_name(inbound.first_name),
         now=core.clock(),
         contact_id=invite.contact_id,
@@ -47,7 +50,7 @@ async def stranger(work: Work, channel: str, inbound: Inbound) -> str:
     )
     work.remember(account)
     await invites.mark_used(work.conn, invite.code_hash, account.id, core.clock())
-    await rendering.deliver(work, access.welcome(account.as_user(), await core.directory(), inbound.language_code))
+    await rendering.deliver(work, access.welcome(account.as_user(), await core.directory(), phone))
     await rendering.publish_menu(work, account, COMMAND_HELP, COMMANDS[account.role])
     if account.role == "coordinator":
         scope = f"team:{account.team_id}" if account.team_id else f"org:{account.org_id}"

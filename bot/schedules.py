@@ -1,11 +1,13 @@
 """What happens because time passed: case timers (reminders, escalations), the Monday summary,
 the nightly retention and telling coordinators about people the channel can no longer reach.
 Each is stored (timers as rows, the next push and the next retention run as settings), so a bot
-that was down does each once when it is back, and none twice.
+that was down does each once when it is back, and none twice. `wijkbrug run` looks at them in one
+task of its own, whatever channels are on (`keep_firing`, started by bot/service.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from datetime import UTC, datetime, time, timedelta
@@ -17,7 +19,7 @@ from bot.core import Core, StorageProblem
 from db import cases as stored_cases
 from db import alerts, privacy, timers, users, wal
 from db import settings as stored_settings
-from db.connection import storage_trouble, transaction
+from db.connection import Patience, keep_trying, storage_trouble, transaction
 from flows import access, case_followup, summary
 from flows.session import weekly_push
 
@@ -25,6 +27,19 @@ log = logging.getLogger(__name__)
 
 PUSH_KEY = "summary.next_push"
 RETENTION_KEY = "retention.next_run"
+
+
+LOOK_EVERY = 1.0  # seconds between two looks: timers are due by the minute
+
+
+async def keep_firing(core: Core, patience: Patience, look_every: float = LOOK_EVERY) -> None:
+    """Fire what is due, again and again, until cancelled: once per process, on a connection of its
+    own, channel-neutral (what a timer says goes to each person's preferred address, on any channel).
+    While the database cannot be written the round was rolled back (the timer stays due) and is
+    tried again with growing pauses; a round that fired something looks again at once."""
+    while True:
+        if not await keep_trying("timers", lambda: fire_timers(core), patience):
+            await asyncio.sleep(look_every)
 
 
 async def fire_timers(core: Core) -> int:

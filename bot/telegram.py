@@ -31,21 +31,19 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder
 from telegram.warnings import PTBUserWarning
 
-from bot import delivery, memory
-from bot.email_send import side_channels
+from bot import delivery
 from bot.http import AiohttpRequest
 from bot.i18n import Catalogs
 from bot.runner import Flood, Runner
 from bot.settings import Settings
+from bot.tasks import until_one_ends
 from bot.telegram_send import TelegramSender, seconds
-from bot.web.app import from_settings as web_page
 from bot.whatsapp_channel import fetch_of as whatsapp_fetch_of
-from bot.whatsapp_channel import from_settings as whatsapp_channel
 from db import inbox, users
 from db import settings as stored
-from db.connection import Checkpointer, Connection, Patience, connect, keep_trying, leave_checkpoints_to, transaction
+from db.connection import Connection, Patience, connect, keep_trying, leave_checkpoints_to, transaction
 from db.inbox import Incoming
-from db.vault import attach, open_vault
+from db.vault import Vault, attach
 from flows.access import DESCRIPTION, SHORT_DESCRIPTION
 from flows.model import Role
 from flows.session import COMMAND_HELP, COMMANDS
@@ -80,10 +78,11 @@ def build_application(settings: Settings, requests: tuple[AiohttpRequest, Aiohtt
 
 
 class TelegramBot:
-    """`wijkbrug run`: poll, process and deliver until stopped."""
+    """The Telegram channel of `wijkbrug run` (bot/service.py): poll, process and deliver until stopped."""
 
     def __init__(
-        self, settings: Settings, catalogs: Catalogs, clock: Callable[[], datetime], webhook: str | None = None
+        self, settings: Settings, catalogs: Catalogs, clock: Callable[[], datetime], webhook: str | None = None,
+        *, patience: Patience | None = None,
     ) -> None:
         self.webhook = webhook
         self.settings = settings
@@ -93,87 +92,58 @@ class TelegramBot:
         self.application = build_application(settings, self._http)
         self.received = asyncio.Event()
         self.drained = asyncio.Event()  # set when the processing loop has handled all it was given
-        self.patience = Patience()  # while the database cannot be written (locked, disk full)
+        # While the database cannot be written (locked, disk full); shared with the other channels.
+        self.patience = patience or Patience()
 
-    async def run(self) -> None:
+    async def run(self, vault: Vault) -> None:
         app = self.application
         poll_db = await connect(self.settings.database)
         work_db = await connect(self.settings.database)
         send_db = await connect(self.settings.database)
-        side_dbs: list[Connection] = []
         try:
+            for conn in (poll_db, work_db, send_db):
+                attach(conn, vault)
+                await leave_checkpoints_to(conn)
             await self._initialize()
             me = app.bot.bot
+
             async def remember_username() -> None:
                 async with transaction(poll_db):
                     await stored.put(poll_db, USERNAME_KEY, me.username or "")
 
             await keep_trying("start", remember_username, self.patience)
             log.info("connected to Telegram as @%s", me.username)
-            for org_id in await users.uncoordinated_orgs(work_db):
-                # The organisation's id only: the operator can act on it (`wijkbrug invite --role coordinator`).
-                log.warning(
-                    "organisation %s has no coordinator: safety alerts of its volunteers reach a wijkteam's "
-                    "coordinator or nobody, and they are told to call Veilig Thuis themselves", org_id,
-                )
+
             async def refused(item, exc: delivery.Permanent) -> None:
                 if exc.args and exc.args[0] == "Forbidden":  # the person blocked the bot: stop trying them
                     async with transaction(send_db):
                         await users.mark_unreachable(send_db, CHANNEL, item.address, self.clock())
 
-            pacer = delivery.Pacer(
-                per_second=self.settings.send_per_second, burst=self.settings.send_per_second,
-                chat_per_second=self.settings.chat_per_second, chat_burst=max(3.0, self.settings.chat_per_second),
+            pacer = delivery.Pacer.within(
+                delivery.TELEGRAM_PER_SECOND, self.settings.send_per_second,
+                delivery.TELEGRAM_CHAT_BURST_SECOND, self.settings.chat_per_second,
             )
             worker = delivery.DeliveryWorker(
                 send_db, TelegramSender(app, whatsapp_fetch_of(self.settings)), self.clock, CHANNEL,
                 pacer=pacer, on_permanent=refused, patience=self.patience,
             )
-            secret = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
-            vault = await open_vault(work_db, secret, self.settings.key_path())
-            for conn in (poll_db, work_db, send_db):
-                attach(conn, vault)
             runner = Runner(
                 work_db, self.catalogs, self.clock, CHANNEL, vault=vault, reminder_hours=self.settings.reminder_hours,
                 retention_days=self.settings.retention_days, text_retention_days=self.settings.text_retention_days,
                 flood=Flood(per_minute=self.settings.flood_per_minute), send_now=worker.send_now,
             )
-            # The web page's feed and e-mail notices, when set up (bot/email_send.py).
-            side, side_dbs = await side_channels(self.settings, self.catalogs, self.clock, vault, self.patience)
-            for conn in (poll_db, work_db, send_db, *side_dbs):
-                await leave_checkpoints_to(conn)
             receive = self._poll(poll_db) if self.webhook is None else self._serve_webhook(poll_db)
-            forever = [  # the bot runs while these do; the first to fail stops it
-                asyncio.create_task(Checkpointer(self.settings.database).run(), name="checkpoint"),
-                asyncio.create_task(receive, name="receive"),
-                asyncio.create_task(self._process(runner, worker), name="process"),
-                asyncio.create_task(worker.run(), name="deliver"),
-                *(asyncio.create_task(w.run(), name=f"deliver-{w.channel}") for w in side),
-            ]
-            if (page := web_page(self.settings, self.catalogs, self.clock, vault, self.patience)) is not None:
-                forever.append(asyncio.create_task(page, name="web"))  # the web page, a channel of its own
-            if (chat := whatsapp_channel(self.settings, self.catalogs, self.clock, vault, self.patience)) is not None:
-                forever.append(asyncio.create_task(chat, name="whatsapp"))  # WhatsApp, a channel of its own
-            tasks = [
-                *forever,
-                asyncio.create_task(self._publish_commands(), name="commands"),
-                asyncio.create_task(memory.keep_released(), name="memory"),
-            ]
-            try:
-                done, _ = await asyncio.wait(forever, return_when=asyncio.FIRST_EXCEPTION)
-                for task in done:
-                    task.result()
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+            await until_one_ends(  # the channel runs while these do; the first to fail stops it
+                {"receive": receive, "process": self._process(runner, worker), "deliver": worker.run()},
+                {"commands": self._publish_commands()},
+            )
         finally:
             await app.shutdown()
             # PTB's shutdown does nothing when its initialize did not finish (stopped while Telegram
             # could not be reached), but the sessions were opened by then: close them here.
             for request in self._http:
                 await request.shutdown()
-            for conn in (poll_db, work_db, send_db, *side_dbs):
+            for conn in (poll_db, work_db, send_db):
                 await conn.close()
 
     async def _initialize(self) -> None:
@@ -313,21 +283,14 @@ class TelegramBot:
             await server.cleanup()
 
     async def _process(self, runner: Runner, worker: delivery.DeliveryWorker) -> None:
-        """Updates and timers, one at a time on one connection (so no transaction interleaves).
-        Timers (reminders, the Monday push, the nightly retention) are looked at once a second:
-        they are due by the minute, and looking after every update cost four queries each.
-        While the database cannot be written, what failed was rolled back (the update stays in
-        the inbox, the timer stays due) and the whole round is tried again with growing pauses."""
-        clock = asyncio.get_running_loop().time
-        timers_at = 0.0
+        """Updates, one at a time on one connection (so no transaction interleaves); the timers are
+        fired by a task of their own, for every channel (bot/schedules.keep_firing). While the
+        database cannot be written, what failed was rolled back (the update stays in the inbox) and
+        the round is tried again with growing pauses."""
 
         async def one_round() -> int:
-            nonlocal timers_at
             busy = await runner.process_pending(committed=lambda _: worker.wake.set())
             self.drained.set()
-            if clock() >= timers_at:
-                busy += await runner.fire_timers()
-                timers_at = clock() + 1.0
             return busy
 
         while True:

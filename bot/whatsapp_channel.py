@@ -3,8 +3,8 @@ bot/whatsapp_webhook.py), a `Runner` that processes it as the Telegram runner pr
 the delivery worker that hands the outbox to the WhatsApp sender (bot/whatsapp_send.py).
 
 Three connections, as the Telegram bot has: the webhook's (it stores before it answers), processing,
-and delivery. Timers are not fired here: the Telegram runner fires them for everyone, and what they
-say goes to each person's preferred address, on whatever channel it is.
+and delivery. Timers are not fired here: `wijkbrug run` fires them for everyone, once (bot/service.py),
+and what they say goes to each person's preferred address, on whatever channel it is.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from aiohttp import web
 from bot import delivery
 from bot.i18n import Catalogs
 from bot.runner import Flood, Runner
+from bot.tasks import until_one_ends
 from bot.whatsapp_send import Fetch, WhatsAppSender, unreachable, whatsapp_fetch
 from bot.whatsapp_webhook import Intake, make_app
 from db import users, whatsapp
@@ -47,9 +48,9 @@ class WhatsAppChannel:
         self.secrets = (token, number_id, app_secret, verify_token, api_url)
         self.runner_options = runner_options or {}
         self.patience = patience or Patience()
-        # Meta's Cloud API takes about 80 messages a second per number; to one person, bursts of a few
-        # and then about one every few seconds (131056 beyond that).
-        self.pacer = pacer or delivery.Pacer(per_second=60, burst=60, chat_per_second=0.5, chat_burst=10)
+        # Meta's Cloud API takes about 80 messages a second per number (so 60 a second after a burst of
+        # 20: no second above 80); to one person, a burst of 10 and then one every 2 s (131056 beyond).
+        self.pacer = pacer or delivery.Pacer.within(80, 60, 10.5, 0.5)
         self.received = asyncio.Event()
 
     async def open(self) -> None:
@@ -95,18 +96,7 @@ class WhatsAppChannel:
 
     async def run(self) -> None:
         """Process the inbox and deliver until cancelled."""
-        tasks = [
-            asyncio.create_task(self._process(), name="whatsapp-process"),
-            asyncio.create_task(self.worker.run(), name="whatsapp-deliver"),
-        ]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await until_one_ends({"whatsapp-process": self._process(), "whatsapp-deliver": self.worker.run()})
 
     async def _process(self) -> None:
         async def one_round() -> int:

@@ -15,8 +15,13 @@ they write again, which makes them due at once (db/whatsapp.wrote), in order. Er
 Errors: 130429 and 131056 (throttled: the number, or this pair of numbers) wait and go again; a
 server error or a time-out is tried again; 131026 (cannot be delivered) and 132xxx (template errors)
 are refused for good, and the address is marked unreachable (its person's coordinators are told, as
-for a Telegram 403). A stored message may take several calls (long text, pages of a list): a crash
-between them sends the earlier ones again.
+for a Telegram 403). A stored message may take several calls (long text, pages of a list, text before a
+file): each call Meta confirmed is recorded (db/whatsapp.part_sent), so a crash or a refusal between them
+sends only the rest (at most the call in flight twice, as for any message).
+
+A file sent on Telegram is uploaded to Meta only when its message is about to go (not while it is held),
+and its media id is reused for 29 days (db/whatsapp.uploaded; Meta keeps an upload 30 days); a media id
+Meta refuses is forgotten and the file uploaded again, once.
 """
 
 from __future__ import annotations
@@ -38,11 +43,14 @@ from db.connection import Connection
 log = logging.getLogger(__name__)
 
 WINDOW_CLOSED = 131047
+MEDIA_REFUSED = (100, 131053)  # a media id Meta does not know (any more), or cannot use: upload again, once
 THROTTLED = {130429: 6.0, 131056: 6.0, 80007: 60.0, 4: 60.0}  # code -> seconds to wait when Meta says none
 HOLD = 6 * 3600.0  # a message held for someone outside the window waits this long unless they write
 TIMEOUT = aiohttp.ClientTimeout(total=30)
-MAX_MEDIA = 100 * 1024 * 1024  # Meta's largest document
 Fetch = Callable[[str], Awaitable[bytes]]  # a file by its reference on another channel (bot/web/files.py)
+# What posts one message payload and returns Meta's answer (raising ApiError when refused): by default the
+# Cloud API over HTTP; the demo prints it as a phone shows it instead (bot/console_whatsapp.py).
+Post = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 def sniffed(data: bytes) -> str:
@@ -70,9 +78,10 @@ class WhatsAppSender:
     def __init__(
         self, conn: Connection, catalogs: Catalogs, clock: Callable[[], datetime], *,
         token: str, number_id: str, api_url: str, session: aiohttp.ClientSession | None = None,
-        fetch_telegram: Fetch | None = None,
+        fetch_telegram: Fetch | None = None, post: Post | None = None,
     ) -> None:
         self.fetch_telegram = fetch_telegram
+        self.post = post or self._post
         self.conn = conn
         self.catalogs = catalogs
         self.clock = clock
@@ -93,8 +102,6 @@ class WhatsAppSender:
 
     async def send(self, address: str, kind: str, body: dict[str, Any]) -> None:
         language = await whatsapp.language_of(self.conn, address) or self.catalogs.default
-        if kind == "say" and (body.get("forwarded") or {}).get("channel") == "telegram":
-            body = await self._carried_over(body)
         button = self.catalogs.render(render.LIST_BUTTON, language)
         payloads = render.messages(address, kind, body, button)
         if not payloads:
@@ -104,29 +111,59 @@ class WhatsAppSender:
             if kind == "answer":
                 return  # a press's notice is of no use later
             await self._hold(address, language, template_due)
+        stored, reused = body, False  # a late failure puts back what was stored (bot/whatsapp_webhook.py)
+        if kind == "say" and (body.get("forwarded") or {}).get("channel") == "telegram":
+            body, reused = await self._carried_over(stored)  # only now, in the window: a held message uploads nothing
+            payloads = render.messages(address, kind, body, button)
+        key = whatsapp.message_key(kind, stored)
         try:
-            wamid = ""
-            for payload in payloads:
-                wamid = await self._message(payload)
+            try:
+                wamid = await self._messages(address, key, payloads)
+            except ApiError as exc:
+                if not (reused and exc.code in MEDIA_REFUSED):
+                    raise
+                # Meta no longer knows the upload we kept: forget it, upload the file again, once.
+                await whatsapp.forget_uploads(self.conn, [stored["forwarded"]["ref"]])
+                body, _ = await self._carried_over(stored, fresh=True)
+                wamid = await self._messages(address, key, render.messages(address, kind, body, button))
         except ApiError as exc:
             if exc.code == WINDOW_CLOSED:
                 await whatsapp.closed(self.conn, address, self.clock())
                 await self._hold(address, language, True)
             raise self._classified(exc) from None
         if wamid and kind == "say":
-            await whatsapp.sent(self.conn, wamid, address, kind, body, self.clock())
+            await whatsapp.sent(self.conn, wamid, address, kind, stored, self.clock())
 
-    async def _carried_over(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A file sent on Telegram, fetched from the Bot API and uploaded to Meta: a WhatsApp media id."""
+    async def _messages(self, address: str, key: str, payloads: list[dict[str, Any]]) -> str:
+        """The calls of one stored message, in order; the last one's wamid. A message of several calls records
+        each call Meta confirmed but the last (whose confirmation deletes the outbox row), so after a crash or
+        a refusal between them only the rest are sent."""
+        if len(payloads) == 1:
+            return await self._message(payloads[0])
+        done = await whatsapp.parts_sent(self.conn, address, key)
+        wamid = ""
+        for number, payload in enumerate(payloads[done:], start=done + 1):
+            wamid = await self._message(payload)
+            await whatsapp.part_sent(self.conn, address, key, number if number < len(payloads) else 0)
+        return wamid
+
+    async def _carried_over(self, body: dict[str, Any], fresh: bool = False) -> tuple[dict[str, Any], bool]:
+        """A file sent on Telegram as a WhatsApp media id: the one uploaded for it before, while Meta keeps it
+        (db/whatsapp.uploaded), else fetched from the Bot API and uploaded now (and remembered). Returns the
+        body with the media id and whether it was one uploaded before."""
         forwarded = body["forwarded"]
+        source = str(forwarded["ref"])
+        if not fresh and (media_id := await whatsapp.uploaded(self.conn, source, self.clock())) is not None:
+            return {**body, "forwarded": {**forwarded, "ref": media_id, "channel": "whatsapp"}}, True
         if self.fetch_telegram is None:
             raise delivery.Permanent("no Telegram to fetch the file from")
         try:
-            data = await self.fetch_telegram(forwarded["ref"])
+            data = await self.fetch_telegram(source)
         except Exception as exc:  # noqa: BLE001 - bot/web/files.NotFetched and network trouble: later
             raise delivery.Transient(type(exc).__name__) from None
         media_id = await self.upload(data, "photo.jpg" if forwarded["media"] == "photo" else "document")
-        return {**body, "forwarded": {**forwarded, "ref": media_id, "channel": "whatsapp"}}
+        await whatsapp.remember_upload(self.conn, source, media_id, self.clock())
+        return {**body, "forwarded": {**forwarded, "ref": media_id, "channel": "whatsapp"}}, False
 
     async def upload(self, data: bytes, name: str) -> str:
         """A file to Meta (POST /{number id}/media); its media id."""
@@ -169,9 +206,12 @@ class WhatsAppSender:
 
     async def _message(self, payload: dict[str, Any]) -> str:
         """One message; its wamid."""
-        answer = await self._call("POST", f"{self.api_url}/{self.number_id}/messages", payload)
+        answer = await self.post(payload)
         messages = answer.get("messages") or [{}]
         return str(messages[0].get("id") or "")
+
+    async def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", f"{self.api_url}/{self.number_id}/messages", payload)
 
     async def _call(self, method: str, url: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
@@ -221,28 +261,21 @@ class WhatsAppSender:
 
 
 def whatsapp_fetch(api_url: str, token: str) -> Fetch:
-    """A fetcher of WhatsApp media by id, for the other channels' senders (a file forwarded to Telegram)."""
+    """A fetcher of WhatsApp media by id, for the other channels' senders (a file forwarded to Telegram): the
+    web page's (bot/web/files.py), its answers as the delivery worker's (a file Meta no longer has: Permanent)."""
+    from bot.web import files
 
-    async def fetch(media_id: str) -> bytes:
-        async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-            headers = {"Authorization": f"Bearer {token}"}
-            try:
-                async with session.get(f"{api_url.rstrip('/')}/{media_id}", headers=headers) as response:
-                    info = await response.json(content_type=None)
-                url = info.get("url") if isinstance(info, dict) else None
-                if not isinstance(url, str) or not url:
-                    raise delivery.Permanent("media gone")
-                async with session.get(url, headers=headers) as response:
-                    if response.status != 200:
-                        raise delivery.Transient(f"HTTP {response.status}")
-                    data = await response.content.read(MAX_MEDIA + 1)
-            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-                raise delivery.Transient(type(exc).__name__) from None
-        if len(data) > MAX_MEDIA:
-            raise delivery.Permanent("too big")
-        return data
+    fetch = files.whatsapp_fetch(api_url, token, TIMEOUT.total or 30)
 
-    return fetch
+    async def fetched(media_id: str) -> bytes:
+        try:
+            return await fetch(media_id)
+        except files.Gone:
+            raise delivery.Permanent("media gone") from None
+        except files.NotFetched as exc:
+            raise delivery.Transient(str(exc)) from None
+
+    return fetched
 
 
 def as_upload(body: dict[str, Any], data: bytes) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
+from db import whatsapp
 from db.connection import Connection, Row
 from db.questions import NoFreeCode
 from db.vault import Vault
@@ -97,6 +98,7 @@ async def erase_parent(conn: Connection, org_id: str, code: str, now: datetime) 
         "WHERE question_id = ?",
         (now.isoformat(), qid),
     )
+    await whatsapp.forget_uploads_of(conn, qid)  # a copy uploaded for a WhatsApp reader: its media id
     await conn.execute("DELETE FROM attachments WHERE question_id = ?", (qid,))
     await conn.execute(
         "UPDATE consents SET withdrawn_at = ? WHERE question_id = ? AND withdrawn_at IS NULL", (now.isoformat(), qid)

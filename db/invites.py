@@ -21,6 +21,7 @@ class Invite(BaseModel):
     org_id: str | None
     contact_id: str | None = None
     team_id: str | None = None
+    language: str | None = None  # the language the person starts in (else their app's, else the default)
     expires_at: datetime
 
 
@@ -30,6 +31,7 @@ class Redeemable(BaseModel):
     org_id: str | None
     contact_id: str | None = None
     team_id: str | None = None
+    language: str | None = None
 
 
 def _hash(code: str) -> str:
@@ -45,28 +47,37 @@ async def create(
     valid_for: timedelta,
     contact_id: str | None = None,
     team_id: str | None = None,
+    language: str | None = None,
 ) -> Invite:
     """An invite for a volunteer or coordinator of `org_id`, a coordinator of wijkteam `team_id`,
-    or a member bound to `contact_id`."""
+    or a member bound to `contact_id`; the person it registers starts in `language` when given (a
+    shipped language: the caller checks)."""
     code = secrets.token_urlsafe(CODE_BYTES)
     expires = now + valid_for
     await conn.execute(
-        "INSERT INTO invites (code_hash, role, org_id, contact_id, team_id, created_at, expires_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (_hash(code), role.value, org_id, contact_id, team_id, now.isoformat(), expires.isoformat()),
+        "INSERT INTO invites (code_hash, role, org_id, contact_id, team_id, language, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (_hash(code), role.value, org_id, contact_id, team_id, language, now.isoformat(), expires.isoformat()),
     )
-    return Invite(code=code, role=role, org_id=org_id, contact_id=contact_id, team_id=team_id, expires_at=expires)
+    return Invite(
+        code=code, role=role, org_id=org_id, contact_id=contact_id, team_id=team_id, language=language,
+        expires_at=expires,
+    )
 
 
 async def find_usable(conn: Connection, code: str, now: datetime) -> Redeemable | None:
     """The invite behind `code` if it exists, is unused and has not expired."""
     async with conn.execute(
-        "SELECT code_hash, role, org_id, contact_id, team_id FROM invites "
+        "SELECT code_hash, role, org_id, contact_id, team_id, language FROM invites "
         "WHERE code_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
         (_hash(code.strip()), now.isoformat()),
     ) as cur:
         row = await cur.fetchone()
-    return Redeemable(code_hash=row[0], role=row[1], org_id=row[2], contact_id=row[3], team_id=row[4]) if row else None
+    if row is None:
+        return None
+    return Redeemable(
+        code_hash=row[0], role=row[1], org_id=row[2], contact_id=row[3], team_id=row[4], language=row[5] or None
+    )
 
 
 async def mark_used(conn: Connection, code_hash: str, user_id: int, now: datetime) -> bool:

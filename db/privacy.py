@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from db import alerts, conversations, inbox, login_links, web_feed
+from db import alerts, conversations, inbox, login_links, web_feed, whatsapp
 from db.connection import Connection, DatabaseError, keep_private, open_raw, transaction
 from db.vault import CHECK_KEY, Vault
 
@@ -31,6 +31,7 @@ SEALED = (
     ("inbox", "rowid", "payload"),
     ("outbox", "id", "payload"),
     ("whatsapp_sent", "wamid", "payload"),
+    ("whatsapp_media", "source", "media_id"),
     ("settings", "key", "value"),
     ("held_alerts", "id", "message"),
 )
@@ -101,6 +102,8 @@ async def _erase_question_data(conn: Connection, question_id: int, now: datetime
     )
     if cur.rowcount:
         removed.append("the parent's first name, phone number and call time")
+    if uploads := await whatsapp.forget_uploads_of(conn, question_id):
+        removed.append(f"{uploads} copy(ies) of an attachment uploaded to WhatsApp (their media ids)")
     cur = await conn.execute("DELETE FROM attachments WHERE question_id = ?", (question_id,))
     if cur.rowcount:
         removed.append(f"{cur.rowcount} attachment reference(s)")
@@ -195,6 +198,7 @@ async def apply_retention(conn: Connection, now: datetime, handover_days: int, t
             "NULL, call_time_sealed = NULL, erased_at = ? WHERE question_id = ?",
             (_utc(now), question_id),
         )
+        await whatsapp.forget_uploads_of(conn, question_id)
         await conn.execute("DELETE FROM attachments WHERE question_id = ?", (question_id,))
     cur = await conn.execute(
         "UPDATE questions SET text = NULL, text_erased_at = ? WHERE text IS NOT NULL AND created_at < ?",
@@ -219,6 +223,9 @@ async def apply_retention(conn: Connection, now: datetime, handover_days: int, t
     # expired open nothing and go at once.
     others["web page message(s)"] = await web_feed.forget_before(conn, now - timedelta(days=text_days))
     others["expired login link(s)"] = await login_links.forget_old(conn, now)
+    others["WhatsApp upload(s) Meta no longer keeps"] = await whatsapp.forget_uploads_before(
+        conn, now - whatsapp.MEDIA_KEEP
+    )
     await alerts.seal_plain(conn)
     drafts = 0
     for user_id, state in await conversations.idle_since(conn, now - timedelta(days=handover_days)):

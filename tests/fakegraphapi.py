@@ -7,10 +7,12 @@ It speaks real HTTP on 127.0.0.1 (aiohttp), as tests/fakebotapi.py does for Tele
   throttling switches and unreachable recipients; an accepted message is recorded in ``sent`` with a fresh
   ``wamid.`` id, a refused one only in ``calls`` (with its HTTP status and Meta's code).
 - ``POST /{version}/{phone_number_id}/media`` (multipart ``file``) stores a file and answers ``{"id"}``;
-  ``drop_next`` closes a send's connection without an answer, before or after accepting it.
+  ``drop_next`` closes a send's connection without an answer, before or after accepting it; ``stall_after``
+  holds one unanswered (the bot stops between two calls) and then closes it.
 - ``GET /{version}/{media_id}`` answers ``{"url", "mime_type", "sha256", "file_size", "id"}``; the URL
   (``/whatsapp_business/attachments/?mid=..&hash=..``) serves the bytes only with the token and only for
-  ``MEDIA_URL_TTL`` seconds of the fake's clock (401 without the token, 404 after): tests/fakegraph_media.py.
+  ``MEDIA_URL_TTL`` seconds of the fake's clock (401 without the token, 404 after); a media id lives
+  ``MEDIA_TTL`` (30 days) or until ``expire_media``: tests/fakegraph_media.py.
 - The test side plays the WhatsApp users (tests/fakegraph_webhooks.py): ``deliver_message`` and
   ``deliver_status`` POST Meta's webhook JSON to ``webhook_url``, signed with ``X-Hub-Signature-256``
   (HMAC-SHA256 of the raw body with the app secret), optionally twice, with a wrong or no signature; the
@@ -42,7 +44,7 @@ from typing import Any, Literal, Self
 import aiohttp
 from aiohttp import web
 
-from tests.fakegraph_media import MEDIA_URL_TTL, MediaSide
+from tests.fakegraph_media import MEDIA_TTL, MEDIA_URL_TTL, MediaSide
 from tests.fakegraph_shapes import (
     FREE_FORM,
     SEND_BY_BSUID,
@@ -57,7 +59,7 @@ from tests.fakegraph_webhooks import Delivery, WebhookSide
 
 WINDOW = 24 * 3600  # the customer service window, seconds after the user's last message
 BSUID_SHAPE = re.compile(r"[A-Z]{2}\.[A-Za-z0-9.]+")  # e.g. NL.1000001 (country, dot, up to 128 characters)
-__all__ = ["MEDIA_URL_TTL", "WINDOW", "Delivery", "FakeGraphApi", "GraphError", "WaUser"]
+__all__ = ["MEDIA_TTL", "MEDIA_URL_TTL", "WINDOW", "Delivery", "FakeGraphApi", "GraphError", "WaUser"]
 
 
 class FakeGraphApi(WebhookSide, MediaSide):
@@ -87,6 +89,8 @@ class FakeGraphApi(WebhookSide, MediaSide):
         self.media_downloads = 0
         self._faults: list[tuple[int, str | None, int | None]] = []  # (code, BSUID or None for all, HTTP status)
         self._drops: list[bool] = []  # per coming send: drop the connection after accepting (True) or before
+        self._stall: tuple[int, asyncio.Event] | None = None  # sends to let through, then hold one until set
+        self.stalled = False
         self._pending: list[str] = []  # wamids whose statuses have not been pushed yet
         self._urls: dict[str, tuple[str, float]] = {}  # media URL hash -> (media id, expiry)
         self._serial = itertools.count(1)
@@ -185,6 +189,13 @@ class FakeGraphApi(WebhookSide, MediaSide):
         is recorded (and will be delivered) first, so the bot cannot know it went out."""
         self._drops.extend(after_accept for _ in range(times))
 
+    def stall_after(self, sends: int) -> asyncio.Event:
+        """Let ``sends`` more sends through, then hold the next one unanswered (``stalled`` is set) until the
+        returned event is set, and then close its connection without accepting it: the bot stopped between
+        two calls, the second never made."""
+        self._stall = (sends, asyncio.Event())
+        return self._stall[1]
+
     def undeliverable(self, user: WaUser | str, late: bool = False) -> None:
         """Every send to ``user`` fails with 131026: at once, or accepted and then a ``failed`` status."""
         self.user(user).undeliverable = "late" if late else "now"
@@ -256,8 +267,8 @@ class FakeGraphApi(WebhookSide, MediaSide):
             return web.json_response(result)
         except _Dropped:
             call.update(status=None, dropped=True)
-            assert request.transport is not None
-            request.transport.close()
+            if request.transport is not None:  # None: the bot has gone already
+                request.transport.close()
             return web.Response()  # never written: the connection is gone
         except GraphError as err:
             call.update(status=err.status, code=err.code)
@@ -280,6 +291,8 @@ class FakeGraphApi(WebhookSide, MediaSide):
             if self._drops and not self._drops[0]:
                 self._drops.pop(0)
                 raise _Dropped
+            if self._stall is not None:
+                await self._stalling()
             self._fault(None)
             kind = validate(payload)
             user, contact = self._recipient(payload)
@@ -287,7 +300,7 @@ class FakeGraphApi(WebhookSide, MediaSide):
             late: int | None = None
             if kind == "template":
                 self._check_template(payload["template"])
-            elif "id" in payload[kind] and kind in ("image", "document") and payload[kind]["id"] not in self.media:
+            elif "id" in payload[kind] and kind in ("image", "document") and not self.has_media(payload[kind]["id"]):
                 raise GraphError(100, f"Param {kind}['id'] is not a valid media id")
             if user.undeliverable == "now":
                 raise GraphError(131026)
@@ -304,6 +317,17 @@ class FakeGraphApi(WebhookSide, MediaSide):
             return answer
 
         return await self._answer(request, call, handle)
+
+    async def _stalling(self) -> None:
+        assert self._stall is not None
+        sends, release = self._stall
+        if sends > 0:
+            self._stall = (sends - 1, release)
+            return
+        self._stall, self.stalled = None, True
+        self._bump()
+        await release.wait()
+        raise _Dropped
 
     def _fault(self, bsuid: str | None) -> None:
         for i, (code, target, status) in enumerate(self._faults):

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from bot import delivery
 from bot.delivery import DeliveryWorker, Pacer, Permanent, RetryAfter, Transient
 from db import outbox
 from db.connection import transaction
@@ -204,3 +205,40 @@ async def test_calls_already_loaded_for_a_chat_are_not_sent_once_its_rows_are_de
 def backend(request: pytest.FixtureRequest) -> str:
     """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
     return str(request.param)
+
+
+def busiest_second(stamps: list[float]) -> int:
+    stamps = sorted(stamps)
+    best = start = 0
+    for end, at in enumerate(stamps):
+        while at - stamps[start] >= 1.0 - 1e-9:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@pytest.mark.parametrize("chats", [1, 3, 200])
+def test_the_telegram_pace_keeps_every_second_within_telegrams_limits(chats: int) -> None:
+    """Everything wanted at once (a full bucket first, the worst case): no second carries more than
+    Telegram allows overall (30) or to one chat (a step's burst of 4), on a simulated clock."""
+    pacer = Pacer.within(delivery.TELEGRAM_PER_SECOND, 25, delivery.TELEGRAM_CHAT_BURST_SECOND, 1)
+    sent: dict[str, list[float]] = {str(chat): [] for chat in range(chats)}
+    now = 0.0
+    while now < 10.0:  # each chat sends whenever its wait is over, the earliest first
+        chat, wait = min(((chat, pacer.wait(chat, now)) for chat in sent), key=lambda pair: pair[1])
+        now += wait
+        pacer.take(chat, now)
+        sent[chat].append(now)
+    everything = [at for stamps in sent.values() for at in stamps]
+    assert busiest_second(everything) <= delivery.TELEGRAM_PER_SECOND
+    assert max(busiest_second(stamps) for stamps in sent.values()) <= delivery.TELEGRAM_CHAT_BURST_SECOND
+    # and the limits are used, not undershot: a step's replies go out together, the bot at its rate
+    if chats == 1:
+        assert sent["0"][:3] == [0.0] * 3 and sent["0"][3] == pytest.approx(1.0)  # a step's replies at once
+    if chats == 200:
+        assert len(everything) >= 25 * 10
+
+
+def test_a_rate_at_or_above_the_ceiling_lifts_the_limit() -> None:
+    pacer = Pacer.within(30, 100_000, 4, 100_000)
+    assert (pacer.burst, pacer.chat_burst) == (100_000, 100_000)

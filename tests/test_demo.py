@@ -113,7 +113,9 @@ async def test_each_person_keeps_their_own_buttons_and_the_prompt_says_who_you_a
 async def test_people_lists_everyone_and_language_sets_the_first(env: Path) -> None:
     out = await play(None, env / "out", "/people\n/as\n", MONDAY, language="en")
     listed = [line for line in out.splitlines() if re.match(r" [ *]\d\. ", line)]
-    assert len(listed) == 3 * 7  # the cast at the start, then twice on request
+    assert len(listed) == 3 * 8  # the cast at the start, then twice on request
+    assert any("Yusuf  volunteer at Demo-vereniging Het Kompas (invented) · reads tr · on WhatsApp" in line
+               for line in listed)
     assert " *1. Sara   volunteer at Demo-stichting De Lantaarn (invented) · reads en" in listed
     assert any("Hodan  wijkteam member: Hodan Warsame, Buurtteam Overvecht · reads en" in line for line in listed)
     assert any("Petra  coordinator of Buurtteam Overvecht" in line for line in listed)
@@ -146,7 +148,10 @@ async def test_later_moves_the_clock_the_timers_read_and_fires_the_reminder_then
 
 async def test_bad_demo_input_is_answered_and_changes_nothing(env: Path) -> None:
     out = await play(None, env / "out", "/new\n/as zed\n/later soon\n/later 400d\n[Misschien]\n2\n/later\n", MONDAY)
-    nobody = "  (demo) nobody here is called “zed”: try one of Sara, Ayşe, Emre, Hodan, Karin, Petra, Nadia, or /people"
+    nobody = (
+        "  (demo) nobody here is called “zed”: try one of Sara, Ayşe, Emre, Hodan, Karin, Petra, Nadia, Yusuf, "
+        "or /people"
+    )
     assert nobody in out
     assert "  (demo) “soon” is no time the demo knows: try /later 2d" in out and "; nothing changed" in out
     assert "  (demo) “400d” is more than a year on" in out
@@ -158,11 +163,11 @@ async def test_bad_demo_input_is_answered_and_changes_nothing(env: Path) -> None
 def test_tab_completes_the_demo_commands_and_the_peoples_names() -> None:
     session = Demo(None, demo_script.parse(DEFAULT_CAST), io.StringIO(), AMSTERDAM)  # type: ignore[arg-type]
     assert session.completions("/as a", "a") == ["ayşe"]
-    assert session.completions("/as ", "") == ["sara", "ayşe", "emre", "hodan", "karin", "petra", "nadia"]
+    assert session.completions("/as ", "") == ["sara", "ayşe", "emre", "hodan", "karin", "petra", "nadia", "yusuf"]
     assert session.completions("/l", "/l") == ["/later"]
     assert session.completions("hallo", "hallo") == []
     assert session.find("ayse") is session.people[1] and session.find("P") is session.people[5]
-    assert session.find("x") is None and session.find("8") is None and session.find("0") is None
+    assert session.find("x") is None and session.find("9") is None and session.find("0") is None
 
 
 def test_without_out_the_files_go_to_a_kept_wijkbrug_demo_folder(
@@ -195,7 +200,7 @@ def test_later_reads_durations_and_days() -> None:
     ("script", "problem"),
     [
         ("Sara: volunteer lantaarn nl\nZed > /new\n", ":2: Zed is not declared in the header (declared: Sara)"),
-        ("/new\n2\n", ":1: expected `Name: volunteer|member|coordinator BOUND LANGUAGE [by e-mail]`"),
+        ("/new\n2\n", ":1: expected `Name: volunteer|member|coordinator BOUND LANGUAGE [by e-mail|by whatsapp]`"),
         ("Sara: volunteer lantaarn nl\nSara > [Misschien]\n", ":2: Sara has no button [Misschien]"),
         ("Emre: member c-nowhere nl\nEmre > /inbox\n", ":1: Emre: no contact 'c-nowhere' in the sample directory"),
         ("Sara: volunteer lantaarn nl\nclock: tomorrow\n", ":2: expected a time as YYYY-MM-DD HH:MM, not 'tomorrow'"),

@@ -107,11 +107,14 @@ async def test_every_person_gets_their_chat_as_their_one_preferred_address_and_n
     # (invites.used_by, conversations, questions, cases, consents, held alerts).
     assert users_without(after["users"], MOVED) == users_without(before["users"], MOVED)
     assert set(after["users"][0]) == set(before["users"][0]) - MOVED
-    later = ("login_links", "web_feed", "web_sessions", "whatsapp_statuses", "whatsapp_sent")  # later, empty
+    later = ("login_links", "web_feed", "web_sessions", "whatsapp_statuses", "whatsapp_sent", "whatsapp_media")  # empty
     assert all(after.pop(name)[1:] == [] for name in later)
     # Migration 018 gives the inbox an external id (WhatsApp's wamid): none for the rows before it.
     assert after["inbox"][0][-1] == "external_id" and all(row[-1] is None for row in after["inbox"][1:])
     after["inbox"] = [row[:-1] for row in after["inbox"]]
+    # Migration 020 gives an invite the language its person starts in: none for the invites before it.
+    assert after["invites"][0][-1] == "language" and all(row[-1] is None for row in after["invites"][1:])
+    after["invites"] = [row[:-1] for row in after["invites"]]
     assert {name: rows for name, rows in after.items() if name not in ("users", "addresses", "outbox")} == {
         name: rows for name, rows in before.items() if name not in ("users", "outbox")
     }

@@ -141,7 +141,7 @@ async def test_the_operator_is_told_at_start_up_which_organisation_has_no_coordi
     assert await wijkbrug.stop() == 0
     lines = [line for line in wijkbrug.logs().splitlines() if "has no coordinator" in line]
     assert len(lines) == 5 and any(
-        "WARNING bot.telegram: organisation lantaarn has no coordinator" in line for line in lines
+        "WARNING bot.service: organisation lantaarn has no coordinator" in line for line in lines
     )
 
 

@@ -127,11 +127,11 @@ def test_the_time_zone_set_is_the_one_the_bot_counts_days_and_shows_times_in(
     seen = {}
 
     class Bot:  # stands in for the Telegram bot: `wijkbrug run` hands it the catalogs it built
-        def __init__(self, settings, catalogs, clock, webhook=None) -> None:
+        def __init__(self, settings, catalogs, clock, webhook=None, **_) -> None:
             seen["catalogs"] = catalogs
 
-        async def run(self) -> None:
-            return None
+        async def run(self, vault) -> None:
+            return None  # a channel that ends stops `wijkbrug run`
 
     monkeypatch.setattr("bot.telegram.TelegramBot", Bot)
     assert cli.main(["run"]) == 0

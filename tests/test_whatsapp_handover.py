@@ -87,24 +87,12 @@ async def press(graph: FakeGraphApi, user: WaUser, label: str) -> None:
     raise AssertionError(f"no option {label!r}: {[o['title'] for o in options]}")
 
 
-async def test_a_turkish_volunteer_on_whatsapp_and_a_dutch_member_on_telegram(both) -> None:  # noqa: ANN001
-    bot, graph = both
-    api = bot.api
-    volunteer = json.loads(await bot.operator(
-        "invite", "--role", "volunteer", "--org", "lantaarn", "--channel", "whatsapp", "--json"))
-    member = json.loads(await bot.operator("invite", "--role", "member", "--contact", "c-overvecht-2", "--json"))
-    assert volunteer["link"] == f"https://wa.me/31600000099?text=START%20{volunteer['code']}"
-    await bot.start()
-    ayse = graph.add_user("Ayşe")  # a username user: no phone number
-    for _ in range(100):  # until the webhook listens
-        if (await graph.deliver_message(ayse, f"START {volunteer['code']}")).answers == [200]:
-            break
-        await asyncio.sleep(0.1)
-    await hears(graph, ayse, "Ayşe")
-    assert await graph.verify_webhook(VERIFY) == (200, "1158201444")
-    api.user_sends(EMRE, f"/start {member['code']}", first_name="Emre", language_code="nl")
-    await reply_containing(api, EMRE, "Emre")
+LETTER = b"%PDF-1.4 an invented letter from school"
 
+
+async def ask_for_a_handover(graph: FakeGraphApi, ayse: WaUser, letter: bytes) -> None:
+    """Ayşe, registered on WhatsApp, logs a question in Turkish and sends Emre a warm handover request with
+    the parent's letter (a PDF sent on WhatsApp)."""
     await graph.deliver_message(ayse, "/language tr")
     await hears(graph, ayse, "Türkçe")
     await graph.deliver_message(ayse, "/new")
@@ -135,10 +123,31 @@ async def test_a_turkish_volunteer_on_whatsapp_and_a_dutch_member_on_telegram(bo
     await hears(graph, ayse, "ne zaman arayabilir")
     await graph.deliver_message(ayse, "öğleden sonra")
     await hears(graph, ayse, "eklemek ister misiniz")
-    await graph.deliver_message(ayse, document=b"%PDF-1.4 an invented letter from school", filename="brief.pdf")
+    await graph.deliver_message(ayse, document=letter, filename="brief.pdf")
     await hears(graph, ayse, "Lütfen talebi kontrol edin")
     await press(graph, ayse, "Talebi gönder")
     await hears(graph, ayse, "Gönderildi")
+
+
+async def test_a_turkish_volunteer_on_whatsapp_and_a_dutch_member_on_telegram(both) -> None:  # noqa: ANN001
+    bot, graph = both
+    api = bot.api
+    volunteer = json.loads(await bot.operator(
+        "invite", "--role", "volunteer", "--org", "lantaarn", "--channel", "whatsapp", "--json"))
+    member = json.loads(await bot.operator("invite", "--role", "member", "--contact", "c-overvecht-2", "--json"))
+    assert volunteer["link"] == f"https://wa.me/31600000099?text=START%20{volunteer['code']}"
+    await bot.start()
+    ayse = graph.add_user("Ayşe")  # a username user: no phone number
+    for _ in range(100):  # until the webhook listens
+        if (await graph.deliver_message(ayse, f"START {volunteer['code']}")).answers == [200]:
+            break
+        await asyncio.sleep(0.1)
+    await hears(graph, ayse, "Ayşe")
+    assert await graph.verify_webhook(VERIFY) == (200, "1158201444")
+    api.user_sends(EMRE, f"/start {member['code']}", first_name="Emre", language_code="nl")
+    await reply_containing(api, EMRE, "Emre")
+
+    await ask_for_a_handover(graph, ayse, LETTER)
     await reply_containing(api, EMRE, "Verzoek om een warme overdracht")
 
     await bot.settled()

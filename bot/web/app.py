@@ -24,7 +24,7 @@ from aiohttp import web
 
 from bot.web import login, pages, security, summary
 from bot.web.channel import WebChannel
-from bot.web.files import Fetch, telegram_fetch
+from bot.web.files import Fetch, by_channel, telegram_fetch, whatsapp_fetch
 from bot.web.site import HERE, SITE_KEY, FreshLink, Register, Site
 
 log = logging.getLogger(__name__)
@@ -101,10 +101,13 @@ def from_settings(settings, catalogs, clock, vault, patience):  # noqa: ANN001, 
     }
     channel = WebChannel(settings.database, catalogs, clock, vault, runner_options=options, patience=patience)
     fresh_link, register = email_parts()
-    fetch = None
+    telegram = whatsapp = None  # a file a person sent, fetched from the channel it came in on
     if settings.telegram_token is not None:
         token = settings.telegram_token.get_secret_value()
-        fetch = telegram_fetch(settings.telegram_api_url, settings.telegram_file_url, token)
+        telegram = telegram_fetch(settings.telegram_api_url, settings.telegram_file_url, token)
+    if settings.whatsapp_token is not None:
+        whatsapp = whatsapp_fetch(settings.whatsapp_api_url, settings.whatsapp_token.get_secret_value())
+    fetch = by_channel(telegram, whatsapp)
     return serve(channel, *address, settings.public_url, fresh_link, register, fetch)
 
 

@@ -6,8 +6,8 @@ account id as the chat id, stored in the inbox exactly as the console stores its
 processing loop here handles it as the Telegram runner handles an update (the gate, the flows,
 one transaction), and the worker writes the replies into the feed. `submit` stores the input and
 waits, bounded, until it is handled and the replies are in the feed, so the page shown after the
-redirect holds the answer. Timers are not fired here: the Telegram runner fires them for
-everyone, once, and what they say goes to each person's preferred address (an e-mail person's
+redirect holds the answer. Timers are not fired here: `wijkbrug run` fires them for everyone, once
+(bot/service.py), and what they say goes to each person's preferred address (an e-mail person's
 notices go to the feed through the e-mail channel's sender).
 """
 
@@ -25,6 +25,7 @@ from bot import delivery
 from bot.feed_send import CHANNEL, FeedSender
 from bot.i18n import Catalogs
 from bot.runner import Flood, Runner
+from bot.tasks import until_one_ends
 from bot.updates import Inbound
 from db import inbox, outbox
 from db import settings as stored
@@ -86,18 +87,7 @@ class WebChannel:
 
     async def run(self) -> None:
         """Process the web inbox and deliver into the feeds until cancelled."""
-        tasks = [
-            asyncio.create_task(self._process(), name="web-process"),
-            asyncio.create_task(self.worker.run(), name="web-deliver"),
-        ]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await until_one_ends({"web-process": self._process(), "web-deliver": self.worker.run()})
 
     async def _process(self) -> None:
         async def one_round() -> int:

@@ -23,7 +23,7 @@ from bot import loading
 from bot.context import Work
 from bot.updates import MAX_CALLBACK_DATA, Inbound, PressedMessage, text_input
 from bot.web import security
-from bot.web.files import NotFetched
+from bot.web.files import Gone, NotFetched, download_name, reference
 from bot.web.site import form, language_of, logged_in, message, page, refuse, site
 from db import cases as stored_cases
 from db import web_feed
@@ -139,11 +139,12 @@ async def file(request: web.Request) -> web.Response:
         entry = next((e for e in await web_feed.recent(here.conn, account.id, 200) if e.id == int(wanted)), None)
     attached = (entry.body.get("file") if entry else None) or {}
     forwarded = (entry.body.get("forwarded") if entry else None) or {}
-    if attached.get("kind") not in FILE_TYPES and not (forwarded.get("ref") and forwarded.get("channel") == "telegram"):
+    ref = reference(forwarded)
+    if attached.get("kind") not in FILE_TYPES and ref is None:
         await refuse(request, f"user:{account.id}", "web:file")
         return message(request, account.language, "not_yours", 404)
-    if forwarded:
-        return await _forwarded(request, account, str(forwarded["ref"]), str(forwarded.get("media", "")))
+    if ref is not None:
+        return await _forwarded(request, account, ref, str(forwarded.get("media", "")))
     headers = {}
     if attached["kind"] == "document":
         headers["Content-Disposition"] = "attachment; filename=wijkbrug.csv"
@@ -153,18 +154,19 @@ async def file(request: web.Request) -> web.Response:
 
 
 async def _forwarded(request: web.Request, account: Account, ref: str, media: str) -> web.Response:
-    """A file a person sent, fetched from Telegram now, handed over as a download."""
+    """A file a person sent, fetched now from the channel it came in on, handed over as a download."""
     fetch = site(request).fetch
     try:
         if fetch is None:
-            raise NotFetched("no Telegram here")
+            raise NotFetched("no channel to fetch from here")
         data = await fetch(ref)
+    except Gone:  # WhatsApp keeps a file about 30 days
+        return message(request, account.language, "file_gone", 410)
     except NotFetched:
         return message(request, account.language, "no_file", 502)
-    name = "wijkbrug-photo.jpg" if media == "photo" else "wijkbrug-file"
     return web.Response(
         body=data, content_type="application/octet-stream",
-        headers={"Content-Disposition": f"attachment; filename={name}"},
+        headers={"Content-Disposition": f"attachment; filename={download_name(media, data)}"},
     )
 
 

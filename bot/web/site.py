@@ -37,7 +37,7 @@ class Site:
     fresh_link: FreshLink | None = None
     register: Register | None = None
     links: security.LinkLimit = field(default_factory=security.LinkLimit)
-    fetch: Fetch | None = None  # a file a person sent, by Telegram's reference (bot/web/files.py)
+    fetch: Fetch | None = None  # a file a person sent, by its channel's reference (bot/web/files.py)
     templates: jinja2.Environment = field(
         default_factory=lambda: jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined

@@ -43,6 +43,8 @@ WORDS: dict[str, Text] = {
     "join": t("Join"),
     "join_refused": t("This invitation cannot be used. Please ask the person who invited you for a new one."),
     "no_file": t("The file cannot be fetched now. Please try again later."),
+    "file_gone": t("This file is no longer available: WhatsApp keeps files for 30 days. "
+                   "Please ask the volunteer to send it again."),
     "chart": t("Chart: questions by theme this week and the week before, and the handovers"),
 }
 
