@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +22,7 @@ from bot import cli_access, cli_database, cli_demo, cli_directory, cli_i18n, cli
 from bot.cli_shared import OperatorError, opened, utc_now
 from bot.settings import Settings, SettingsProblem, unknown
 from bot.settings import load as load_settings
-from db.connection import DatabaseError
+from db.connection import DatabaseError, shown, storage_trouble
 from db.vault import KeyProblem
 from flows.directory import DirectoryError
 from flows.model import Role
@@ -139,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("wijkbrug").warning("ignored, not a setting: %s", ", ".join(strays))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     command = args.command or ("run" if cli_run.channels(settings) else "demo")
-    if _reads_data(command, args) and not settings.database.is_file():
+    if _reads_data(command, args) and isinstance(settings.database, Path) and not settings.database.is_file():
         # A mistyped WIJKBRUG_DATABASE would otherwise be created empty and show "nothing".
         print(
             f"wijkbrug {command}: {settings.database}: no such database; check WIJKBRUG_DATABASE "
@@ -152,9 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OperatorError, DatabaseError, DirectoryError, KeyProblem) as exc:
         print(f"wijkbrug {command}: {exc}", file=sys.stderr)
         return 2
-    except sqlite3.OperationalError as exc:
+    except Exception as exc:
+        if not storage_trouble(exc):
+            raise
         print(
-            f"wijkbrug {command}: {settings.database}: cannot write the database ({exc}); is another program "
+            f"wijkbrug {command}: {shown(settings.database)}: cannot write the database ({exc}); is another program "
             "holding it, or is the disk full? Nothing was changed.",
             file=sys.stderr,
         )

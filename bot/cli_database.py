@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 from bot.cli_shared import OperatorError
 from bot.settings import Settings
 from db import settings as stored_settings
-from db.connection import Connection, connect
+from db.connection import Connection, connect, shown
 from db.schema import migrate as migrate_schema
 from db.vault import CHECK_KEY, Vault
 
@@ -21,7 +21,7 @@ async def migrate(settings: Settings) -> int:
         applied = await migrate_schema(conn)
     finally:
         await conn.close()
-    print(f"{settings.database}: schema up to date" + (f" (applied {', '.join(applied)})" if applied else ""))
+    print(f"{shown(settings.database)}: schema up to date" + (f" (applied {', '.join(applied)})" if applied else ""))
     return 0
 
 
@@ -29,7 +29,10 @@ async def backup(conn: Connection, settings: Settings, file: Path, now: datetime
     from db import privacy
 
     await privacy.backup(conn, file, now)
-    print(f"{file}: a consistent copy of {settings.database}; keep the key file ({settings.key_path()}) apart from it")
+    print(
+        f"{file}: a consistent copy of {shown(settings.database)}; "
+        f"keep the key file ({settings.key_path()}) apart from it"
+    )
 
 
 async def rotate_key(conn: Connection, settings: Settings, now: datetime) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,7 +38,7 @@ from bot.email_smtp import RECIPIENT_REFUSED, MailServer, Smtp
 from bot.i18n import Catalogs
 from db import login_links, outbox, users, web_sessions
 from bot.settings import Settings
-from db.connection import Connection, Patience, connect, transaction
+from db.connection import Connection, Patience, connect, storage_trouble, transaction, trouble_name
 from db.outbox import Outgoing
 from db.vault import Vault, attach
 
@@ -70,8 +69,11 @@ class EmailSender:
         try:
             async with self._lock, transaction(self.conn):
                 return await work()
-        except sqlite3.OperationalError as exc:  # locked, full disk: the outbox row waits
-            raise Transient(f"the feed could not be written ({exc.sqlite_errorname})") from None
+        except Exception as exc:
+            if not storage_trouble(exc):
+                raise
+            # locked, full disk, the database server gone: the outbox row waits
+            raise Transient(f"the feed could not be written ({trouble_name(exc)})") from None
 
     async def _store(self, address: str, kind: str, body: dict[str, Any]) -> None:
         account = await users.by_address(self.conn, CHANNEL, address)

@@ -14,7 +14,6 @@ channel's sender stores into the same feed before it sends its notice.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,7 @@ from typing import Any
 
 from bot.delivery import Transient
 from db import web_feed
-from db.connection import Connection, transaction
+from db.connection import Connection, storage_trouble, transaction, trouble_name
 
 CHANNEL = "web"
 
@@ -46,5 +45,8 @@ class FeedSender:
         try:
             async with transaction(self.conn):
                 await store(self.conn, int(address), kind, body, self.clock())
-        except sqlite3.OperationalError as exc:  # locked, full disk: the outbox row waits
-            raise Transient(f"the web feed could not be written ({exc.sqlite_errorname})") from None
+        except Exception as exc:
+            if not storage_trouble(exc):
+                raise
+            # locked, full disk, the database server gone: the outbox row waits
+            raise Transient(f"the web feed could not be written ({trouble_name(exc)})") from None

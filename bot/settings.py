@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     telegram_file_url: str = "https://api.telegram.org/file/bot"
     # Used for invite links when the bot has not yet met Telegram (no getMe stored).
     bot_username: str | None = None
-    database: Path = Path("data/wijkbrug.sqlite3")
+    # An SQLite file (a path, or sqlite:PATH), the default; or a postgresql:// URL (issue 18).
+    database: Path | str = Path("data/wijkbrug.sqlite3")
     default_locale: str = "nl"
     timezone: str = "Europe/Amsterdam"
     invite_days: int = 14
@@ -63,7 +64,7 @@ class Settings(BaseSettings):
     # Days after which a closed handover's personal data, and a question's free text, are erased.
     retention_days: int = 90
     text_retention_days: int = 180
-    key_file: Path | None = None
+    key_file: Path | None = Field(default=None, validate_default=True)
     # The web page (issue 16; bot/web/): where `wijkbrug run` serves it, as host:port (off when
     # unset), behind the operator's HTTPS proxy (WIJKBRUG_PUBLIC_URL below is where people reach it).
     web_listen: str | None = None
@@ -91,6 +92,35 @@ class Settings(BaseSettings):
     whatsapp_verify_token: SecretStr | None = Field(default=None, validate_default=True)
     whatsapp_listen: str | None = Field(default=None, validate_default=True)
     whatsapp_number: str | None = None
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database(cls, value: object) -> Path | str:
+        text = str(value).strip()
+        if text.startswith(("postgresql://", "postgres://")):
+            parts = urlsplit(text)
+            if not parts.hostname and "host=" not in parts.query:
+                raise ValueError("a postgresql:// URL needs a host (postgresql://user@host:5432/wijkbrug)")
+            if not parts.path.strip("/"):
+                raise ValueError("a postgresql:// URL needs a database name (postgresql://user@host:5432/wijkbrug)")
+            return text
+        if text.startswith("sqlite:"):
+            text = text.removeprefix("sqlite:")
+            text = "/" + text.lstrip("/") if text.startswith("///") else text.removeprefix("//")
+        if not text or "://" in text:
+            raise ValueError("give a file path (or sqlite:PATH) for SQLite, or a postgresql:// URL")
+        return Path(text)
+
+    @field_validator("key_file")
+    @classmethod
+    def _shared_key(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        database, secret = info.data.get("database"), info.data.get("secret_key")
+        if isinstance(database, str) and value is None and not (secret and secret.get_secret_value()):
+            raise ValueError(
+                "with a PostgreSQL database (WIJKBRUG_DATABASE) set this or WIJKBRUG_SECRET_KEY: "
+                "every instance must use the same key"
+            )
+        return value
 
     @field_validator("smtp_host")
     @classmethod
@@ -180,7 +210,9 @@ class Settings(BaseSettings):
         return host.strip("[]"), int(port)
 
     def key_path(self) -> Path:
-        return self.key_file or self.database.with_suffix(".key")
+        if self.key_file:
+            return self.key_file
+        return self.database.with_suffix(".key") if isinstance(self.database, Path) else Path("data/wijkbrug.key")
 
     @field_validator("default_locale")
     @classmethod

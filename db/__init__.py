@@ -1,1 +1,1 @@
-"""SQLite storage: the only place that holds SQL. One module per aggregate."""
+"""Storage, SQLite or PostgreSQL (db/connection.py picks): the only place that holds SQL. One module per aggregate."""

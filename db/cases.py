@@ -130,15 +130,16 @@ async def _event(conn: Connection, case_id: str, status: str, at: datetime) -> N
 async def change(conn: Connection, c: ChangeCase, vault: Vault) -> None:
     """Move a case on, only from the version the decision was taken on; a new status is a new version."""
     cur = await conn.execute(
-        "UPDATE cases SET version = version + (status != ?), status = ?, escalated = max(escalated, ?), "
+        "UPDATE cases SET version = version + CASE WHEN status <> ? THEN 1 ELSE 0 END, status = ?, "
+        "escalated = CASE WHEN escalated > ? THEN escalated ELSE ? END, "
         "reason = coalesce(?, reason), reason_sealed = coalesce(?, reason_sealed), "
         "answered_at = CASE WHEN ? IN ('accepted', 'declined') THEN ? ELSE answered_at END, "
         "closed_at = CASE WHEN ? IN ('closed', 'withdrawn', 'declined', "
         "'member_left', 'expired') THEN ? ELSE closed_at END "
         "WHERE id = ? AND version = ?",
         (
-            c.status, c.status, int(c.escalated), c.reason, vault.seal(c.reason_text), c.status, c.at.isoformat(),
-            c.status, c.at.isoformat(), c.case_id, c.version,
+            c.status, c.status, int(c.escalated), int(c.escalated), c.reason, vault.seal(c.reason_text), c.status,
+            c.at.isoformat(), c.status, c.at.isoformat(), c.case_id, c.version,
         ),
     )
     if cur.rowcount != 1:
@@ -181,7 +182,7 @@ async def get(conn: Connection, case_id: str, vault: Vault) -> CaseRecord | None
 async def of_user(conn: Connection, user_id: int, vault: Vault, limit: int = 20) -> list[CaseRecord]:
     """A member's or a volunteer's cases, newest first."""
     async with conn.execute(
-        _SELECT + "WHERE c.member_id = ? OR c.volunteer_id = ? ORDER BY c.opened_at DESC LIMIT ?",
+        _SELECT + "WHERE c.member_id = ? OR c.volunteer_id = ? ORDER BY c.opened_at DESC, c.id LIMIT ?",
         (user_id, user_id, limit),
     ) as cur:
         return [_record(r, vault) for r in await cur.fetchall()]
@@ -191,7 +192,7 @@ async def of_member(conn: Connection, user_id: int, statuses: tuple[str, ...], v
     """Every case of a member in one of `statuses` (all of them: no limit), oldest first."""
     marks = ", ".join("?" for _ in statuses)
     async with conn.execute(
-        _SELECT + f"WHERE c.member_id = ? AND c.status IN ({marks}) ORDER BY c.opened_at", (user_id, *statuses)
+        _SELECT + f"WHERE c.member_id = ? AND c.status IN ({marks}) ORDER BY c.opened_at, c.id", (user_id, *statuses)
     ) as cur:
         return [_record(r, vault) for r in await cur.fetchall()]
 
@@ -210,7 +211,7 @@ async def quiet_since(conn: Connection, before: datetime, vault: Vault) -> list[
     async with conn.execute(
         _SELECT + "WHERE c.status IN ('requested', 'accepted', 'contact_made') "
         "AND coalesce((SELECT max(e.at) FROM case_events e WHERE "
-        "e.case_id = c.id), c.opened_at) < ? ORDER BY c.opened_at",
+        "e.case_id = c.id), c.opened_at) < ? ORDER BY c.opened_at, c.id",
         (before.astimezone(UTC).isoformat(),),
     ) as cur:
         return [_record(r, vault) for r in await cur.fetchall()]

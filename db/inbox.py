@@ -18,12 +18,14 @@ class Incoming(BaseModel):
 
 async def receive(conn: Connection, channel: str, updates: list[Incoming], now: datetime) -> int:
     """Store updates not seen before; a redelivered update is ignored. Returns how many were new."""
-    before = conn.total_changes
-    await conn.executemany(
-        "INSERT OR IGNORE INTO inbox (channel, update_id, payload, received_at) VALUES (?, ?, ?, ?)",
-        [(channel, u.update_id, vault.of(conn).seal(u.payload, handover=True), now.isoformat()) for u in updates],
-    )
-    return conn.total_changes - before
+    new = 0
+    for u in updates:
+        cur = await conn.execute(
+            "INSERT INTO inbox (channel, update_id, payload, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (channel, u.update_id, vault.of(conn).seal(u.payload, handover=True), now.isoformat()),
+        )
+        new += cur.rowcount
+    return new
 
 
 async def pending(conn: Connection, channel: str, limit: int = 100, after: int | None = None) -> list[Incoming]:

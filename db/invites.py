@@ -119,6 +119,6 @@ async def revoke(conn: Connection, ref: str, now: datetime) -> int:
         return 0
     cur = await conn.execute(
         "UPDATE invites SET revoked_at = ? WHERE code_hash LIKE ? AND used_at IS NULL AND revoked_at IS NULL",
-        (now.isoformat(), ref + "%"),
+        (now.isoformat(), ref.lower() + "%"),  # the hash is lower-case hex; LIKE is case-blind only in SQLite
     )
     return cur.rowcount

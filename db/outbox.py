@@ -56,6 +56,14 @@ def _outgoing(conn: Connection, row: Any) -> Outgoing:
     return Outgoing(id=row[0], address=row[1], kind=row[2], body=body, attempts=row[4])
 
 
+# The newest outbox id ever given: SQLite's AUTOINCREMENT keeps it in sqlite_sequence; PostgreSQL's
+# identity column in its sequence (NULL before the first).
+NEWEST = {
+    "sqlite": "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'",
+    "postgresql": "SELECT pg_sequence_last_value(pg_get_serial_sequence('outbox', 'id'))",
+}
+
+
 async def due_in_order(
     conn: Connection, channel: str, now: datetime, limit: int = 50, *,
     skip: Container[str] = (), after: int = 0, address: str | None = None,
@@ -68,9 +76,9 @@ async def due_in_order(
     stamp = now.isoformat()
     only = " AND o.address = ?" if address is not None else ""
     # Ids are never reused (migration 009), so the newest one ever given marks what was seen.
-    async with conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'") as cur:
+    async with conn.execute(NEWEST[conn.backend]) as cur:
         row = await cur.fetchone()
-    newest = int(row[0]) if row else 0
+    newest = int(row[0]) if row and row[0] is not None else 0
     async with conn.execute(
         "SELECT o.id, o.address, o.kind, o.payload, o.attempts FROM outbox o "
         f"WHERE o.channel = ? AND o.id > ?{only} AND o.next_attempt_at <= ? AND NOT EXISTS ("

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from db import alerts, conversations, inbox, login_links, web_feed, whatsapp
-from db.connection import Connection, keep_private, open_raw, transaction
+from db.connection import Connection, DatabaseError, keep_private, open_raw, transaction
 from db.vault import CHECK_KEY, Vault
 
 INBOX_DAYS = 7  # how long the ids of processed updates are kept (see inbox.forget_processed)
@@ -70,19 +70,18 @@ async def refused(conn: Connection, actor: str, subject: str, now: datetime) -> 
     that row's count, and after `REFUSALS_PER_HOUR` subjects further ones add to a row for "*"."""
     since = _utc(now - timedelta(hours=1))
     async with conn.execute(
-        "SELECT id, subject FROM audit WHERE at >= ? AND actor = ? AND action = 'refused' ORDER BY id",
+        "SELECT id, subject, detail FROM audit WHERE at >= ? AND actor = ? AND action = 'refused' ORDER BY id",
         (since, actor),
     ) as cur:
-        recent = {subject: row_id for row_id, subject in await cur.fetchall()}
+        recent = {subject: (row_id, detail) for row_id, subject, detail in await cur.fetchall()}
     if subject not in recent and len(recent) >= REFUSALS_PER_HOUR:
         subject = "*"
     if subject in recent:
-        await conn.execute(
-            "UPDATE audit SET detail = CAST(CAST(COALESCE(NULLIF(detail, "
-            "''), '1') AS INTEGER) + 1 AS TEXT) || ' times' "
-            "WHERE id = ?",
-            (recent[subject],),
-        )
+        row_id, detail = recent[subject]
+        # The count is kept in words ("", "1 time", "7 times"), counted on here rather than in SQL:
+        # SQLite reads "7 times" as the number 7, PostgreSQL refuses to.
+        times = int(detail.split()[0]) if detail else 1
+        await conn.execute("UPDATE audit SET detail = ? WHERE id = ?", (f"{times + 1} times", row_id))
         return
     await audit(conn, actor, "refused", subject, now, "1 time" if subject == "*" else "")
 
@@ -260,11 +259,14 @@ async def rotate(
     """
     done = Rotated()
     for table, key, column in SEALED:
+        if key == "rowid" and conn.backend == "postgresql":
+            key = "ctid"  # PostgreSQL's row address; compared as a tid, not as the text psycopg sends
+        param = "CAST(? AS tid)" if key == "ctid" else "?"
         condition = f"{column} LIKE 'v1:%'" + (f" AND key = '{CHECK_KEY}'" if table == "settings" else "")
         after: object = None  # rows are taken in the order of their key, from where the last batch ended
         while True:
             async with transaction(conn):
-                where = condition + ("" if after is None else f" AND {key} > ?")
+                where = condition + ("" if after is None else f" AND {key} > {param}")
                 async with conn.execute(
                     f"SELECT {key}, {column} FROM {table} WHERE {where} ORDER BY {key} LIMIT ?",
                     (*(() if after is None else (after,)), batch),
@@ -272,7 +274,7 @@ async def rotate(
                     rows = await cur.fetchall()
                 fresh = [(vault.rotate(sealed), ident) for ident, sealed in rows if not vault.is_newest(sealed)]
                 if fresh:
-                    await conn.executemany(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", fresh)
+                    await conn.executemany(f"UPDATE {table} SET {column} = ? WHERE {key} = {param}", fresh)
             done.values += len(fresh)
             done.transactions += 1
             if len(rows) < batch:
@@ -286,7 +288,13 @@ async def rotate(
 
 async def backup(conn: Connection, target: Path, now: datetime) -> None:
     """A consistent copy while the bot runs (SQLite's online backup), readable by its owner only
-    (0600, in a folder made 0700 if it is new; an existing folder is the operator's to choose)."""
+    (0600, in a folder made 0700 if it is new; an existing folder is the operator's to choose).
+    A PostgreSQL database is copied with pg_dump instead: this raises DatabaseError saying so."""
+    if conn.backend != "sqlite":
+        raise DatabaseError(
+            "this database is PostgreSQL: back it up with pg_dump (pg_dump --format=custom --file=FILE URL), "
+            "and keep the key file apart from the dump"
+        )
     keep_private(target, folder_too=False)
     async with await open_raw(target) as copy:
         await conn.backup(copy)

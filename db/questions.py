@@ -38,11 +38,11 @@ async def insert(conn: Connection, q: LogQuestion, vault: Vault) -> int:
     """Store a question; its free text is sealed (encrypted at rest)."""
     cur = await conn.execute(
         "INSERT INTO questions (code, org_id, volunteer_id, urgent, theme, age_group, parent_language, pc4, wijk, "
-        "text, created_at, text_language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "text, created_at, text_language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (q.code, q.org_id, q.volunteer_id, int(q.urgent), q.theme, q.age_group, q.parent_language, q.pc4, q.wijk,
          vault.seal(q.text), q.created_at.isoformat(), q.text_language),
     )
-    return int(cur.lastrowid or 0)
+    return int((await cur.fetchone())[0])
 
 
 def _question(row: Row, vault: Vault) -> Question:

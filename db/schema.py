@@ -3,7 +3,10 @@ transaction, and the schema version a database is at (`PRAGMA user_version`).
 
 A migration whose first line is `-- wijkbrug: rebuild` rebuilds a table the way SQLite documents
 it (see `_rebuilding`): with foreign keys off while it runs, and every reference checked before
-it commits."""
+it commits.
+
+On PostgreSQL (db/schema_postgres.py) the same numbered files are applied from a consolidated
+baseline, translated by a documented rule; `migrate` and `schema_version` pick by the backend."""
 
 from __future__ import annotations
 
@@ -27,6 +30,10 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 async def schema_version(conn: Connection) -> int:
+    if conn.backend == "postgresql":
+        from db import schema_postgres
+
+        return await schema_postgres.schema_version(conn)
     async with conn.execute("PRAGMA user_version") as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
@@ -35,8 +42,12 @@ async def schema_version(conn: Connection) -> int:
 async def migrate(conn: Connection, known: list[tuple[int, str, str]] | None = None) -> list[str]:
     """Apply the migrations newer than the database, each in its own transaction. `known`: the
     migrations as `migrations()` returns them (the default), or others (a test's)."""
-    current = await schema_version(conn)
     known = migrations() if known is None else known
+    if conn.backend == "postgresql":
+        from db import schema_postgres
+
+        return await schema_postgres.migrate(conn, known)
+    current = await schema_version(conn)
     newest = known[-1][0] if known else 0
     if current > newest:
         raise DatabaseError(f"the database is at schema version {current}, newer than this Wijkbrug knows ({newest})")
@@ -57,7 +68,7 @@ async def _apply(conn: Connection, version: int, sql: str, check: Callable[[], A
     await conn.execute("BEGIN IMMEDIATE")
     try:
         # executescript would commit on its own; run the statements inside our transaction.
-        for statement in _statements(sql):
+        for statement in split_statements(sql):
             await conn.execute(statement)
         if check is not None:
             await check()
@@ -95,7 +106,8 @@ async def _rebuilding(conn: Connection, name: str, version: int, sql: str) -> No
         await conn.execute(f"PRAGMA foreign_keys = {keys}")
 
 
-def _statements(sql: str) -> list[str]:
+def split_statements(sql: str) -> list[str]:
+    """A migration's statements, one by one (sqlite3 knows where a statement ends, quotes and all)."""
     statements, buffer = [], ""
     for line in sql.splitlines(keepends=True):
         buffer += line

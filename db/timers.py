@@ -35,7 +35,8 @@ async def cancel(conn: Connection, case_id: str, now: datetime) -> None:
 
 async def due(conn: Connection, now: datetime, limit: int = 50) -> list[Timer]:
     async with conn.execute(
-        "SELECT id, kind, case_id, due_at FROM timers WHERE fired_at IS NULL AND due_at <= ? ORDER BY due_at LIMIT ?",
+        "SELECT id, kind, case_id, due_at FROM timers WHERE fired_at IS NULL AND due_at <= ? "
+        "ORDER BY due_at, id LIMIT ?",
         (_utc(now), limit),
     ) as cur:
         return [Timer(id=r[0], kind=r[1], case_id=r[2], due_at=r[3]) for r in await cur.fetchall()]

@@ -114,10 +114,10 @@ async def create(
     """An account with (channel, chat_id) as its preferred address (inside the caller's transaction)."""
     cur = await conn.execute(
         "INSERT INTO users (role, org_id, language, display_name, created_at, contact_id, team_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (role.value, org_id, language, display_name, now.isoformat(), contact_id, team_id),
     )
-    user_id = int(cur.lastrowid or 0)
+    user_id = int((await cur.fetchone())[0])
     await add_address(conn, user_id, channel, chat_id, now, preferred=True)
     account = await get(conn, user_id)
     assert account is not None

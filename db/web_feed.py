@@ -33,11 +33,10 @@ class Entry:
 async def add(conn: Connection, user_id: int, kind: str, body: Mapping[str, Any], now: datetime) -> int:
     """Store one message for `user_id`'s page; returns its id (what a later `chosen` names)."""
     cursor = await conn.execute(
-        "INSERT INTO web_feed (user_id, kind, body, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO web_feed (user_id, kind, body, created_at) VALUES (?, ?, ?, ?) RETURNING id",
         (user_id, kind, vault.of(conn).seal(json.dumps(body, ensure_ascii=False)), now.isoformat()),
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    return int((await cursor.fetchone())[0])
 
 
 async def replace(conn: Connection, user_id: int, entry_id: int, text: str) -> bool:

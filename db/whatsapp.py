@@ -53,7 +53,7 @@ async def first_status(conn: Connection, wamid: str, status: str, now: datetime)
     """Whether this status of this message is new (True) or a repeat to ignore (False)."""
     await conn.execute("DELETE FROM whatsapp_statuses WHERE received_at < ?", ((now - KEEP).isoformat(),))
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO whatsapp_statuses (wamid, status, received_at) VALUES (?, ?, ?)",
+        "INSERT INTO whatsapp_statuses (wamid, status, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (wamid, status, now.isoformat()),
     )
     return cur.rowcount == 1
@@ -103,7 +103,9 @@ async def language_of(conn: Connection, address: str) -> str | None:
 async def sent(conn: Connection, wamid: str, address: str, kind: str, body: dict[str, Any], now: datetime) -> None:
     await conn.execute("DELETE FROM whatsapp_sent WHERE sent_at < ?", ((now - KEEP).isoformat(),))
     await conn.execute(
-        "INSERT OR REPLACE INTO whatsapp_sent (wamid, address, kind, payload, sent_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO whatsapp_sent (wamid, address, kind, payload, sent_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (wamid) DO UPDATE SET address = excluded.address, kind = excluded.kind, "
+        "payload = excluded.payload, sent_at = excluded.sent_at",
         (wamid, address, kind, vault.of(conn).seal(json.dumps(body, ensure_ascii=False), handover=True),
          now.isoformat()),
     )
@@ -179,7 +181,8 @@ async def uploaded(conn: Connection, ref: str, now: datetime) -> str | None:
 
 async def remember_upload(conn: Connection, ref: str, media_id: str, now: datetime) -> None:
     await conn.execute(
-        "INSERT OR REPLACE INTO whatsapp_media (source, media_id, uploaded_at) VALUES (?, ?, ?)",
+        "INSERT INTO whatsapp_media (source, media_id, uploaded_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (source) DO UPDATE SET media_id = excluded.media_id, uploaded_at = excluded.uploaded_at",
         (_source(ref), vault.of(conn).seal(media_id), now.isoformat()),
     )
 

@@ -1,8 +1,9 @@
-"""Shared fixtures: a real SQLite file per test, a clock that only moves when told, a fake Bot API."""
+"""Shared fixtures: a real database per test (an SQLite file; a fresh PostgreSQL database where a
+module asks for both backends), a clock that only moves when told, a fake Bot API."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from db.connection import Connection, connect, transaction
 from db.vault import Vault, attach
 from flows.directory import Directory, Organisation
 from tests.fakebotapi import FakeBotApi
+from tests.pg_server import NoPostgres, PostgresServer, postgres_server
 
 FAKE_TOKEN = "123:TEST"  # the token the fake Bot API answers to
 
@@ -47,9 +49,44 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "wijkbrug.sqlite3"
 
 
+# A module runs its tests on both backends with `backend = both_backends` (its own fixture of that
+# name); everywhere else `backend` is SQLite, the default.
+BACKENDS = ("sqlite", "postgresql")
+
+
 @pytest.fixture
-async def conn(db_path: Path) -> AsyncIterator[Connection]:
-    connection = await connect(db_path)
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture(params=BACKENDS)
+def both_backends(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server of the session, started when a test first needs it (tests/pg_server.py).
+    None to be had fails the test with one line saying how to get one: never a skip."""
+    try:
+        with postgres_server() as server:
+            yield server
+    except NoPostgres as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def database(backend: str, db_path: Path, request: pytest.FixtureRequest) -> str | Path:
+    """What `connect` opens for this test: the SQLite file, or a fresh PostgreSQL database's URL."""
+    if backend == "sqlite":
+        return db_path
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    return server.fresh()
+
+
+@pytest.fixture
+async def conn(database: str | Path) -> AsyncIterator[Connection]:
+    connection = await connect(database)
     attach(connection, Vault.generate())
     orgs = [
         Organisation(id="lantaarn", name="De Lantaarn (invented)"),

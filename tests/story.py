@@ -193,7 +193,7 @@ class Story:
         raise AssertionError(f"{person.name} has no button {label!r}")
 
 
-async def replay(path: Path, catalogs: Catalogs, database: Path, vault: Vault | None = None) -> str:
+async def replay(path: Path, catalogs: Catalogs, database: str | Path, vault: Vault | None = None) -> str:
     script = demo_script.read(path)  # the parser the demo uses (bot/demo_script.py)
     story = Story(path, catalogs, database, vault=vault or Vault.generate())
     clock = Clock(datetime(2026, 11, 30, 9, 0, tzinfo=AMSTERDAM))

@@ -8,8 +8,9 @@ import sqlite3
 import pytest
 
 from db import users
-from db.connection import Connection, transaction
+from db.connection import IntegrityError, Connection, transaction
 from flows.model import Role
+from tests.conftest import BACKENDS
 
 
 async def volunteer(conn: Connection, clock, chat: str = "501") -> users.Account:
@@ -61,7 +62,7 @@ async def test_an_address_is_one_person_s_and_only_their_own_can_be_preferred(co
         assert not await users.make_preferred(conn, second.id, "telegram", "501")
     assert [a.address for a in await users.addresses(conn, first.id)] == ["501"]
     assert [a.address for a in await users.addresses(conn, second.id)] == ["502"]
-    with pytest.raises(sqlite3.IntegrityError):  # and the schema holds it: at most one preferred
+    with pytest.raises(IntegrityError):  # and the schema holds it: at most one preferred
         await conn.execute(
             "INSERT INTO addresses (user_id, channel, address, preferred, created_at) VALUES (?, 'email', 'x', 1, '')",
             (first.id,),
@@ -105,3 +106,9 @@ async def test_erasing_an_account_takes_its_addresses_with_it(conn, clock) -> No
     assert erased is not None and "2 address(es) on the channels (chat ids)" in erased.items
     assert await users.addresses(conn, account.id) == []
     assert await users.by_address(conn, "whatsapp", "31600000001") is None
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)

@@ -13,6 +13,7 @@ from flows.model import Env, Role, User
 from flows.state import Conversation
 from tests import driver
 from tests.test_trust import PREFERRED, _press, _runner, play, rows, story_db  # noqa: F401 (a fixture)
+from tests.conftest import BACKENDS
 
 VOLUNTEER_ID, MEMBER_ID, OTHER_ID = 1, 2, 3
 NOW = datetime(2026, 11, 30, 10, tzinfo=UTC)
@@ -158,3 +159,9 @@ def test_a_note_over_the_limit_is_not_cut_but_refused_saying_by_how_much(step: s
     assert "234 characters too long" in text and "1,000" in text and "Nothing was passed on" in text
     fits = session.step(state, a_user("member"), Said(text="x" * 1000), env(case))
     assert any("x" * 1000 in str(m.model_dump()) for m in fits.messages) or fits.effects  # exactly the limit still goes
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)

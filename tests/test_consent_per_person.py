@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
+
 from flows import request, session
 from flows.model import Choice, Env, EraseParent, OpenCase, RecordConsent, Role, SaveParent, Schedule, User
 from flows.state import Conversation, Request, Saved, Step
+from tests.conftest import BACKENDS
 from tests.test_trust import play, rows, story_db  # noqa: F401 (a fixture)
 from tests.transcript import DIRECTORY
 
@@ -73,3 +76,9 @@ async def test_each_request_of_the_chain_has_its_own_consent_row(story_db, catal
         ("2026-11", "tr"),
     ]
     assert rows(story_db, "SELECT count(*) FROM cases WHERE kind = 'handover'") == [(2,)]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)

@@ -13,6 +13,7 @@ from flows.model import Choice, OpenCase
 from flows.state import Step
 from tests import driver
 from tests.test_consent_per_person import SARA, env, follow_up
+from tests.conftest import BACKENDS
 from tests.test_trust import PREFERRED, _press, _runner, play, rows, story_db  # noqa: F401 (a fixture)
 
 
@@ -56,25 +57,25 @@ async def test_each_consent_row_names_its_contact_and_case_also_after_asking_som
 def _a_request_to_hodan(database, case_id: str, consent_names: str) -> int:
     """A waiting handover of the story's question to Hodan, whose consent row names `consent_names`,
     written straight into the database; Hodan's chat."""
-    with sqlite3.connect(database) as conn:
-        question_id, org_id, team_id = conn.execute(
-            "SELECT question_id, org_id, team_id FROM cases WHERE id = 'H-100002'"
-        ).fetchone()
-        hodan, chat = conn.execute(f"{PREFERRED} WHERE u.contact_id = 'c-overvecht-3'").fetchone()
-        conn.execute(
-            "INSERT INTO cases (id, kind, question_id, org_id, volunteer_id, "
-            "contact_id, member_id, team_id, way, status, opened_at) "
-            "SELECT ?, 'handover', ?, ?, volunteer_id, 'c-overvecht-3', ?, "
-            "?, 'parent_calls', 'requested', '2026-11-30T11:00:00+00:00' "
-            "FROM cases WHERE id = 'H-100002'",
-            (case_id, question_id, org_id, hodan, team_id),
-        )
-        conn.execute(
-            "INSERT INTO consents (question_id, volunteer_id, "
-            "wording_version, language, given_at, contact_id, case_id) "
-            "VALUES (?, NULL, '2026-11', 'tr', '2026-11-30T11:00:00+00:00', ?, ?)",
-            (question_id, consent_names, case_id),
-        )
+    # On either backend, through its own driver; the values are the test's own (invented) words.
+    [(question_id, org_id, team_id)] = rows(
+        database, "SELECT question_id, org_id, team_id FROM cases WHERE id = 'H-100002'"
+    )
+    [(hodan, chat)] = rows(database, f"{PREFERRED} WHERE u.contact_id = 'c-overvecht-3'")
+    rows(
+        database,
+        "INSERT INTO cases (id, kind, question_id, org_id, volunteer_id, "
+        "contact_id, member_id, team_id, way, status, opened_at) "
+        f"SELECT '{case_id}', 'handover', {question_id}, '{org_id}', volunteer_id, 'c-overvecht-3', {hodan}, "
+        f"'{team_id}', 'parent_calls', 'requested', '2026-11-30T11:00:00+00:00' "
+        "FROM cases WHERE id = 'H-100002'",
+    )
+    rows(
+        database,
+        "INSERT INTO consents (question_id, volunteer_id, "
+        "wording_version, language, given_at, contact_id, case_id) "
+        f"VALUES ({question_id}, NULL, '2026-11', 'tr', '2026-11-30T11:00:00+00:00', '{consent_names}', '{case_id}')",
+    )
     return int(chat)
 
 
@@ -108,8 +109,7 @@ async def test_a_member_gets_the_parents_details_only_when_the_cases_consent_nam
 async def test_a_withdrawn_consent_names_nobody(story_db, catalogs) -> None:
     vault = await play("handover_decline_chain_en.txt", story_db, catalogs)
     chat = _a_request_to_hodan(story_db, "H-TEST01", "c-overvecht-3")
-    with sqlite3.connect(story_db) as conn:
-        conn.execute("UPDATE consents SET withdrawn_at = '2026-11-30T11:30:00+00:00' WHERE case_id = 'H-TEST01'")
+    rows(story_db, "UPDATE consents SET withdrawn_at = '2026-11-30T11:30:00+00:00' WHERE case_id = 'H-TEST01'")
     said = await _shown_to_hodan(story_db, vault, catalogs, chat, "H-TEST01")
     assert not any("Fatma" in str(c.payload) for c in said)
 
@@ -147,3 +147,9 @@ async def test_the_migration_names_the_recipient_of_consents_stored_before(tmp_p
     assert (await migrate(conn))[:1] == ["012_consent_recipient.sql"]
     await conn.close()
     assert rows(database, "SELECT contact_id, case_id FROM consents") == [("c-emre", "H-AAAAAA")]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)

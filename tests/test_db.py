@@ -1,4 +1,4 @@
-"""Repository tests on a real SQLite file."""
+"""Repository tests on a real SQLite file and a real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -10,14 +10,22 @@ from pathlib import Path
 import pytest
 
 from db import alerts, conversations, inbox, invites, outbox, questions, users
-from db.connection import DatabaseError, connect, transaction
+from db.connection import IntegrityError, DatabaseError, connect, transaction
 from db.inbox import Incoming
 from db.schema import migrations, schema_version
 from db.vault import Vault
 from flows.model import LogQuestion, Message, Role, ToCoordinators
 from flows.state import Conversation, Draft, Step
 from flows.text import t
+from tests.conftest import BACKENDS
 
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test here that opens `conn` runs on SQLite and on PostgreSQL."""
+    return str(request.param)
+
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])  # about SQLite's file, its log or its locks
 
 async def test_migrates_an_empty_database_to_the_newest_schema(db_path: Path) -> None:
     conn = await connect(db_path)
@@ -54,6 +62,7 @@ async def test_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
         await connect(path)
 
 
+@SQLITE_ONLY
 async def test_a_writer_in_another_program_is_waited_for_without_stopping_the_bot(conn, db_path: Path) -> None:
     """Statements run on the event loop's thread; while another program holds the write lock the
     bot keeps running (polling, sending) and the transaction goes through once the lock is free."""
@@ -86,6 +95,7 @@ async def test_a_writer_in_another_program_is_waited_for_without_stopping_the_bo
     assert events[:4] == ["tick", "tick", "tick", "lock freed"] and events[-1] == "written"
 
 
+@SQLITE_ONLY
 async def test_invites_are_single_use_expire_and_are_stored_hashed(conn, clock, db_path) -> None:
     async with transaction(conn):
         invite = await invites.create(
@@ -179,7 +189,7 @@ async def test_question_codes_are_unique_and_scoped_to_the_organisation(conn, cl
     )
     vault = Vault.generate()
     await questions.insert(conn, question, vault)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         await questions.insert(conn, question, vault)
     stored = await questions.by_code(conn, "lantaarn", "Q-AB23", vault)
     assert stored is not None and stored.urgent and stored.pc4 == "3452" and stored.volunteer_id == account.id
@@ -196,6 +206,7 @@ async def test_alerts_wait_for_a_coordinator(conn, clock) -> None:
     assert await alerts.count(conn, "org:lantaarn") == 0
 
 
+@SQLITE_ONLY
 async def test_the_checkpointer_copies_the_log_back_off_the_event_loop(conn, db_path: Path) -> None:
     """The bot's connections leave checkpoints to the Checkpointer: their commits only append to
     the write-ahead log, and the log reaches the database file on the checkpointer's thread."""

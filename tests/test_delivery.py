@@ -10,6 +10,7 @@ from bot import delivery
 from bot.delivery import DeliveryWorker, Pacer, Permanent, RetryAfter, Transient
 from db import outbox
 from db.connection import transaction
+from tests.conftest import BACKENDS
 
 HANG_GUARD = 20  # seconds; only stops a broken test from hanging, asserts nothing about speed
 
@@ -198,6 +199,12 @@ async def test_calls_already_loaded_for_a_chat_are_not_sent_once_its_rows_are_de
     assert revoked == [3]  # a2, a3 and a4 were waiting (and loaded by the worker) when the rows went
     assert sorted(sender.attempts) == ["a1", "b1"]  # none of them was even tried; chat 2 is unaffected
     assert await outbox.size(conn) == 0
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)
 
 
 def busiest_second(stamps: list[float]) -> int:

@@ -14,6 +14,7 @@ from db import invites, users
 from db.connection import transaction
 from flows.directory import Directory
 from flows.model import Role
+from tests.conftest import BACKENDS
 
 VALID = """\
 organisations:
@@ -233,3 +234,9 @@ def test_an_exported_directory_has_no_aliases_even_where_values_repeat() -> None
     text = dump(sample)
     assert "&" not in text.replace("& ", "") and "*id" not in text
     assert parse(text, Path("again.yaml")).directory == sample
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)

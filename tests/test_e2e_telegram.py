@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot import directory_file
+from tests.conftest import BACKENDS
 from tests.fakebotapi import FakeBotApi
 
 TOKEN = "123:TEST"
@@ -25,10 +26,10 @@ STRANGER = 5002
 class Wijkbrug:
     """Starts, kills and restarts `wijkbrug run` as a separate process."""
 
-    def __init__(self, api: FakeBotApi, folder: Path) -> None:
+    def __init__(self, api: FakeBotApi, folder: Path, database: str | Path | None = None) -> None:
         self.api = api
         self.folder = folder
-        self.database = folder / "wijkbrug.sqlite3"
+        self.database = database or folder / "wijkbrug.sqlite3"
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
         self.env = {
@@ -39,6 +40,8 @@ class Wijkbrug:
             "WIJKBRUG_DATABASE": str(self.database),
             "WIJKBRUG_POLL_TIMEOUT": "2",
         }
+        if isinstance(self.database, str):  # PostgreSQL: the key in a file of its own, as the settings ask
+            self.env["WIJKBRUG_KEY_FILE"] = str(folder / "wijkbrug.key")
 
     async def operator(self, *args: str) -> str:
         """An operator command, as a process of its own; returns what it printed."""
@@ -85,10 +88,17 @@ class Wijkbrug:
         return "\n".join((self.folder / f"run-{i}.log").read_text(errors="replace") for i in range(1, self.starts + 1))
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """`wijkbrug run` as a process on SQLite and on PostgreSQL."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def wijkbrug(tmp_path: Path) -> AsyncIterator[Wijkbrug]:
+async def wijkbrug(tmp_path: Path, database: str | Path) -> AsyncIterator[Wijkbrug]:
+    """`wijkbrug run` on the test's database (SQLite unless the module asks for both backends)."""
     async with FakeBotApi(token=TOKEN) as api:
-        bot = Wijkbrug(api, tmp_path)
+        bot = Wijkbrug(api, tmp_path, database)
         await bot.operator("directory", "import", str(directory_file.sample_path()))
         yield bot
         if bot.process is not None and bot.process.returncode is None:
@@ -114,7 +124,13 @@ def press(api: FakeBotApi, chat: int, label: str) -> dict:
     raise AssertionError(f"no button {label!r}: {[b['text'] for row in rows for b in row]}")
 
 
-def stored(database: Path, sql: str) -> list[tuple]:
+def stored(database: str | Path, sql: str) -> list[tuple]:
+    """What `sql` reads, through the backend's own driver, beside the bot."""
+    if isinstance(database, str):
+        import psycopg
+
+        with psycopg.connect(database) as pg:
+            return [tuple(row) for row in pg.execute(sql).fetchall()]
     with sqlite3.connect(database) as conn:
         return conn.execute(sql).fetchall()
 

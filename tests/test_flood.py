@@ -17,6 +17,7 @@ from db.inbox import Incoming
 from flows.model import Role
 from tests import updates
 from tests.driver import sent as drain
+from tests.conftest import BACKENDS
 
 NORMAL = [2000 + i for i in range(20)]
 FLOODER = 6666
@@ -184,3 +185,9 @@ def test_stranger_buckets_are_bounded_by_configuration_not_by_load() -> None:
     for chat in range(499):
         flood.allow(str(8_000_000 + chat), 200.0)
     assert not flood.allow("flooder", 200.0)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)

@@ -1,16 +1,18 @@
-"""Login links and the web feed (migration 015): the storage the e-mail and web channels share."""
+"""Login links and the web feed (migration 015): the storage the e-mail and web channels share; on both backends."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from db import login_links, privacy, users, web_feed
 from db.connection import Connection, transaction
 from db.login_links import Opened, Refusal, Refused
 from flows.model import Role
-from tests.conftest import FakeClock
+from tests.conftest import BACKENDS, FakeClock
+from tests.test_trust import rows
 
 
 async def _member(conn: Connection, clock: FakeClock) -> int:
@@ -42,20 +44,16 @@ async def test_an_expired_link_names_its_person_but_opens_nothing(conn: Connecti
         assert await login_links.use(conn, token + "x", clock()) == Refused(Refusal.UNKNOWN, None)
 
 
-async def test_only_the_hash_of_a_link_is_stored(conn: Connection, clock: FakeClock, db_path: Path) -> None:
+async def test_only_the_hash_of_a_link_is_stored(conn: Connection, clock: FakeClock, database: str | Path) -> None:
     user_id = await _member(conn, clock)
     async with transaction(conn):
         token = await login_links.create(conn, user_id, clock())
-    raw = sqlite3.connect(db_path)
-    try:
-        stored = raw.execute("SELECT token_hash FROM login_links").fetchall()
-    finally:
-        raw.close()
+    stored = rows(database, "SELECT token_hash FROM login_links")
     assert stored and all(token not in row[0] for row in stored)
 
 
 async def test_the_feed_keeps_messages_sealed_in_order_and_records_a_choice(
-    conn: Connection, clock: FakeClock, db_path: Path
+    conn: Connection, clock: FakeClock, database: str | Path
 ) -> None:
     user_id = await _member(conn, clock)
     async with transaction(conn):
@@ -67,11 +65,7 @@ async def test_the_feed_keeps_messages_sealed_in_order_and_records_a_choice(
     assert [e.body["text"] for e in entries] == ["Invented request Q-1001", "second"]
     assert entries[0].replaced == "Accepted" and entries[1].replaced is None
     assert [e.body["text"] for e in await web_feed.recent(conn, user_id, limit=1)] == ["second"]
-    raw = sqlite3.connect(db_path)
-    try:
-        bodies = raw.execute("SELECT body, replaced FROM web_feed").fetchall()
-    finally:
-        raw.close()
+    bodies = rows(database, "SELECT body, replaced FROM web_feed")
     assert all("Invented" not in (body or "") and "Accepted" not in (replaced or "") for body, replaced in bodies)
 
 
@@ -111,3 +105,9 @@ async def test_the_nightly_retention_drops_old_feed_entries_with_the_question_te
     assert await web_feed.recent(conn, user_id) == []
     async with conn.execute("SELECT count(*) FROM login_links") as cursor:
         assert (await cursor.fetchone())[0] == 0
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)

@@ -28,6 +28,7 @@ from flows import session
 from flows.cases import Case, Moved
 from tests import driver, updates
 from tests.test_trust import operator, play, rows, story_db  # noqa: F401 - story_db is a fixture
+from tests.conftest import BACKENDS
 
 STORIES = Path(__file__).parent / "stories"
 SARA, EMRE, PETRA = "7000", "7001", "7002"  # chat ids the story gives its people, in header order
@@ -256,3 +257,9 @@ def test_an_accepted_case_goes_back_to_the_coordinator_when_its_member_leaves(st
     assert messages[1].buttons[0][0].data == "c:H-AAAAAA:next:4"
     closed = case.model_copy(update={"status": "closed"})
     assert case_followup.member_left(closed, now) == ([], [])
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)

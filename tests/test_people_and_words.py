@@ -18,6 +18,7 @@ from flows.state import Draft, Step
 from tests import updates
 from tests.driver import feed, said
 from tests.test_intake_answers import ENV
+from tests.conftest import BACKENDS
 
 RLO, PDF, LRI, PDI = "\u202e", "\u202c", "\u2066", "\u2069"
 
@@ -83,3 +84,9 @@ async def test_a_registered_person_s_second_invite_is_answered_and_not_used(runn
     assert await invites.find_usable(conn, second, runner.clock()) is not None  # still usable by the person meant
     await feed(runner, updates.message(3102, "/start", language_code="en"))  # plain /start: the menu, as before
     assert "did not use" not in "\n".join(await said(runner))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)

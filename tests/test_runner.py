@@ -18,6 +18,7 @@ from flows.model import Role
 from flows.state import Step
 from tests import updates
 from tests.driver import feed, sent
+from tests.conftest import BACKENDS
 
 
 async def invite(runner: Runner, role: Role = Role.VOLUNTEER, org: str = "lantaarn") -> str:
@@ -26,6 +27,15 @@ async def invite(runner: Runner, role: Role = Role.VOLUNTEER, org: str = "lantaa
             runner.conn, role=role, org_id=org, now=runner.clock(), valid_for=timedelta(days=14)
         )
     return made.code
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test here that opens `conn` runs on SQLite and on PostgreSQL."""
+    return str(request.param)
+
+
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's own lock and disk errors
 
 
 @pytest.fixture
@@ -271,6 +281,7 @@ async def test_a_flood_is_slowed_with_one_polite_message_and_nothing_is_lost(con
     assert len(await sent(runner)) == 5 and await inbox.pending(conn, "telegram") == []
 
 
+@SQLITE_ONLY
 async def test_a_locked_database_writes_nothing_and_the_update_waits(runner, conn, db_path) -> None:
     import sqlite3
 
@@ -298,6 +309,7 @@ async def test_a_locked_database_writes_nothing_and_the_update_waits(runner, con
     assert await users.by_chat(conn, "telegram", "940") is not None and await inbox.pending(conn, "telegram") == []
 
 
+@SQLITE_ONLY
 async def test_a_full_disk_is_reported_as_itself_and_leaves_no_partial_write(conn) -> None:
     """SQLite rolls a transaction back by itself when the disk is full; the error that reaches
     the runner (and becomes a StorageProblem, see above) must be that one, not a failed rollback."""

@@ -17,6 +17,7 @@ from flows.model import Role
 from tests import updates
 from tests.test_e2e_telegram import Wijkbrug, wijkbrug  # noqa: F401 - the fixture
 from tests.test_runner import feed, invite, runner, sent  # noqa: F401 - the fixture
+from tests.conftest import BACKENDS
 
 VOLUNTEER, PETRA = 950, 951
 
@@ -183,3 +184,9 @@ def test_an_urgent_question_saved_reaches_a_wijkteam_only_where_a_coordinator_ca
     told = [m for m in moved.messages if isinstance(m.to, ToCoordinators)]
     assert [m.to.team_id for m in told] == teams_told  # nothing is addressed to a team nobody reads
     assert all(m.reach == 1 for m in told)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)

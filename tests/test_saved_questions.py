@@ -10,6 +10,8 @@ from db import cases, directory, questions, users
 from db.connection import transaction
 from db.vault import Vault
 from flows.model import LogQuestion, OpenCase, Role
+import pytest
+from tests.conftest import BACKENDS
 
 NOW = datetime(2026, 11, 30, 10, tzinfo=UTC)
 
@@ -74,3 +76,9 @@ def test_picking_a_saved_question_offers_its_wijk_s_people_without_alerting_agai
     assert picked.state.step is Step.SUGGESTED and picked.state.saved == urgent
     assert not any(isinstance(m.to, ToCoordinators) for m in picked.messages)
     assert "to:c-overvecht-2" in str(picked.messages[-1].buttons)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)

@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet
 from bot.delivery import DeliveryWorker, Pacer
 from db import outbox, privacy
 from db import settings as stored
-from db.connection import Connection, Patience, keep_trying, transaction
+from db.connection import IntegrityError, Connection, Patience, keep_trying, transaction
 from db.vault import Vault, attach, load_keys, write_keys
 from tests.storage_fill import fill_questions
 from tests.test_delivery import ScriptedSender, queue
@@ -108,7 +108,7 @@ async def test_a_commit_that_fails_is_rolled_back_and_the_connection_goes_on(con
     demand. The connection must not be left inside the transaction (every later BEGIN would fail)."""
     await conn.execute("CREATE TEMP TABLE parent_rows (id INTEGER PRIMARY KEY)")
     await conn.execute("CREATE TEMP TABLE child_rows (parent REFERENCES parent_rows(id) DEFERRABLE INITIALLY DEFERRED)")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         async with transaction(conn):
             await stored.put(conn, "trouble.commit", "half")
             await conn.execute("INSERT INTO child_rows VALUES (42)")  # fails only at COMMIT

@@ -1,4 +1,4 @@
-"""Every story in tests/stories/ replays, through the whole bot, to exactly what it says."""
+"""Every story in tests/stories/ replays, through the whole bot, to exactly what it says, on both backends."""
 
 import os
 from pathlib import Path
@@ -6,15 +6,22 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import Catalogs
+from tests.conftest import BACKENDS
 from tests.story import replay
 
 FOLDER = Path(__file__).parent / "stories"
 UPDATE = os.environ.get("WIJKBRUG_UPDATE_GOLDEN") == "1"
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every story runs on SQLite and on PostgreSQL, to the same transcript."""
+    return str(request.param)
+
+
 @pytest.mark.parametrize("path", sorted(FOLDER.glob("*.txt")), ids=lambda p: p.stem)
-async def test_story(path: Path, catalogs: Catalogs, tmp_path: Path) -> None:
-    actual = await replay(path, catalogs, tmp_path / "story.sqlite3")
+async def test_story(path: Path, catalogs: Catalogs, database: str | Path) -> None:
+    actual = await replay(path, catalogs, database)
     if UPDATE:
         path.write_text(actual, "utf-8")
     assert actual == path.read_text("utf-8"), (

@@ -26,6 +26,7 @@ from flows.model import ChangeCase, LogQuestion, OpenCase, Role
 from flows.summary import EventFact, QuestionFact, Week, cell, parse_week, read_week, week_of
 from flows.suppression import Breakdown, protect
 from tests import driver
+from tests.conftest import BACKENDS
 
 AMS = ZoneInfo("Europe/Amsterdam")
 WEEK = Week(year=2026, number=47)  # 16–22 November 2026
@@ -467,3 +468,9 @@ def test_matplotlib_is_imported_only_when_a_chart_is_drawn() -> None:
 
     code = "import sys, bot.runner, bot.charts, bot.cli; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return str(request.param)

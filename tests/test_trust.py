@@ -1,13 +1,15 @@
 """Access and privacy duties: revoking, erasing, retention, key rotation, backup, the audit log,
-and refusals of anyone who presses another person's buttons."""
+and refusals of anyone who presses another person's buttons; on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot import cli
@@ -17,6 +19,7 @@ from db import cases, outbox, privacy, settings
 from db.connection import connect, transaction
 from db.vault import CHECK_KEY, CHECK_TEXT, KeyProblem, Vault, attach, load_keys
 from tests import driver
+from tests.conftest import BACKENDS
 from tests.story import replay
 
 STORIES = Path(__file__).parent / "stories"
@@ -24,24 +27,45 @@ STORIES = Path(__file__).parent / "stories"
 PREFERRED = "SELECT u.id, a.address FROM users u JOIN addresses a ON a.user_id = u.id AND a.preferred = 1"
 
 
-def rows(database: Path, sql: str) -> list[tuple]:
+def rows(database: str | Path, sql: str) -> list[tuple]:
+    """What `sql` reads (or changes, committed), through the backend's own driver, beside the bot."""
+    if isinstance(database, str):
+        with psycopg.connect(database) as pg:
+            cur = pg.execute(sql)
+            return [tuple(row) for row in cur.fetchall()] if cur.description else []
     with sqlite3.connect(database) as conn:
         return conn.execute(sql).fetchall()
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
+
+
 @pytest.fixture
-def story_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def story_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: str | Path) -> str | Path:
+    """The database of the test, also the operator's (WIJKBRUG_DATABASE), its key in a file."""
     monkeypatch.chdir(tmp_path)
-    database = tmp_path / "story.sqlite3"
+    if isinstance(database, Path):
+        database = tmp_path / "story.sqlite3"
     monkeypatch.setenv("WIJKBRUG_DATABASE", str(database))
+    monkeypatch.setenv("WIJKBRUG_KEY_FILE", str(tmp_path / "story.key"))
     monkeypatch.delenv("WIJKBRUG_SECRET_KEY", raising=False)
     return database
 
 
-async def play(story: str | Path, database: Path, catalogs: Catalogs) -> Vault:
+def key_file(database: str | Path) -> Path:
+    """Where the key the CLI uses is: beside an SQLite file; for PostgreSQL, story_db's WIJKBRUG_KEY_FILE."""
+    return database.with_suffix(".key") if isinstance(database, Path) else Path(os.environ["WIJKBRUG_KEY_FILE"])
+
+
+async def play(story: str | Path, database: str | Path, catalogs: Catalogs) -> Vault:
     """Replay a story (a name in tests/stories, or a file) into `database`, sealed with the key in
     the key file the CLI will use."""
-    vault = Vault(load_keys(None, database.with_suffix(".key"), create=True))
+    vault = Vault(load_keys(None, key_file(database), create=True))
     await replay(STORIES / story if isinstance(story, str) else story, catalogs, database, vault)
     conn = await connect(database)
     async with transaction(conn):
@@ -96,6 +120,7 @@ async def test_retention_erases_old_personal_data_but_keeps_the_counts(story_db,
     ) != [(0,)]
 
 
+@SQLITE_ONLY
 async def test_a_backup_taken_while_running_restores_with_the_key(story_db, catalogs, tmp_path) -> None:
     vault = await play("warm_handover_tr_nl.txt", story_db, catalogs)
     copy = tmp_path / "backup" / "copy.sqlite3"
@@ -112,7 +137,7 @@ async def test_rotating_the_key_re_seals_everything_and_the_old_key_alone_no_lon
 ) -> None:
     old = await play("warm_handover_tr_nl.txt", story_db, catalogs)
     assert await operator("rotate-key") == 0
-    keys = load_keys(None, story_db.with_suffix(".key"), create=False)
+    keys = load_keys(None, key_file(story_db), create=False)
     assert len(keys) == 2
     new_only = Vault(keys[:1])
     [(sealed,)] = rows(story_db, "SELECT phone_sealed FROM parents")
@@ -183,7 +208,7 @@ async def test_a_revoked_person_s_messages_are_answered_but_not_acted_on(story_d
     assert rows(story_db, "SELECT count(*) FROM conversations WHERE user_id = 1") == [(1,)]
 
 
-async def _runner(database: Path, vault: Vault, catalogs: Catalogs):
+async def _runner(database: str | Path, vault: Vault, catalogs: Catalogs):
     from bot.runner import Runner
 
     conn = await connect(database)
