@@ -11,8 +11,9 @@ The one thing that can make SQLite wait is another writer (an operator's command
 process). So the connection never waits inside SQLite (`busy_timeout = 0`): a statement that
 finds the database locked is tried again after a short asynchronous sleep, letting the rest of
 the bot run, until BUSY_TIMEOUT_MS has passed; then the "database is locked" error surfaces.
-A transaction of the bot never awaits anything but its own statements, so two connections of
-this process never hold the write lock across each other.
+A transaction of the bot never awaits anything but its own statements (one exception: a summary's
+chart, drawn by a child process, bot/rendering.py), so two connections of this process never hold the
+write lock across each other.
 
 Storage trouble that outlasts that wait (a lock held longer, a full disk, a failing write) rolls
 the transaction back; `keep_trying` is the one place that then waits, with growing pauses, and
