@@ -3,10 +3,12 @@ module asks for both backends), a clock that only moves when told, a fake Bot AP
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -108,3 +110,20 @@ async def api() -> AsyncIterator[FakeBotApi]:
     """The local fake Bot API server, answering to FAKE_TOKEN."""
     async with FakeBotApi(token=FAKE_TOKEN) as server:
         yield server
+
+
+@pytest.fixture
+async def whatsapp_only(tmp_path: Path) -> AsyncIterator[tuple[Any, list[float]]]:
+    """A WhatsApp-only `wijkbrug run` (tests/test_run_channels.WhatsAppOnly) on the fake Cloud API, the
+    sample directory imported, and how many seconds the fake's clock is moved ahead (a list to change)."""
+    from bot import directory_file
+    from tests.fakegraphapi import FakeGraphApi
+    from tests.test_run_channels import WhatsAppOnly
+
+    moved = [0.0]
+    async with FakeGraphApi(clock=lambda: time.time() + moved[0]) as graph:
+        bot = WhatsAppOnly(graph, tmp_path)
+        await bot.operator("directory", "import", str(directory_file.sample_path()))
+        yield bot, moved
+        if bot.process is not None and bot.process.returncode is None:
+            await bot.kill()

@@ -10,16 +10,15 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot import directory_file
-from bot.whatsapp_render import ELLIPSIS
 from tests.fakebotapi import FakeBotApi
 from tests.fakegraphapi import FakeGraphApi, WaUser
 from tests.test_e2e_telegram import TOKEN, Wijkbrug, reply_containing
 from tests.test_e2e_telegram import press as press_telegram
+from tests.test_run_channels import hears, press
 
 EMRE = 6001
 VERIFY = "invented-verify-token"
@@ -47,44 +46,6 @@ async def both(tmp_path: Path) -> AsyncIterator[tuple[Wijkbrug, FakeGraphApi]]:
         yield bot, graph
         if bot.process is not None and bot.process.returncode is None:
             await bot.kill()
-
-
-def said(graph: FakeGraphApi, user: WaUser) -> list[str]:
-    out = []
-    for message in graph.sent_to(user):
-        payload = message["payload"]
-        if message["type"] == "text":
-            out.append(payload["text"]["body"])
-        elif message["type"] == "interactive":
-            out.append(payload["interactive"]["body"]["text"])
-    return out
-
-
-async def hears(graph: FakeGraphApi, user: WaUser, fragment: str, count: int = 1) -> None:
-    try:
-        await graph.wait_for(
-            lambda g: g.refused() or sum(fragment in text for text in said(g, user)) >= count, timeout=20
-        )
-    except TimeoutError:
-        raise AssertionError(f"not heard {fragment!r}; the last: {said(graph, user)[-2:]}") from None
-    # Every payload the bot sent passed the fake's checks.
-    assert not graph.refused(), json.dumps(graph.refused(), ensure_ascii=False)
-
-
-async def press(graph: FakeGraphApi, user: WaUser, label: str) -> None:
-    """Press the option `label` of the last interactive message (its title may be shortened with …)."""
-    last: dict[str, Any] = next(m for m in reversed(graph.sent_to(user)) if m["type"] == "interactive")
-    action = last["payload"]["interactive"]["action"]
-    kind = "button_reply" if "buttons" in action else "list_reply"
-    options = [b["reply"] for b in action["buttons"]] if "buttons" in action else [
-        row for section in action["sections"] for row in section["rows"]
-    ]
-    for option in options:
-        title = option["title"]
-        if title == label or (title.endswith(ELLIPSIS) and label.startswith(title[:-1])):
-            await graph.deliver_message(user, **{kind: option["id"]})
-            return
-    raise AssertionError(f"no option {label!r}: {[o['title'] for o in options]}")
 
 
 LETTER = b"%PDF-1.4 an invented letter from school"

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot import delivery, directory_file, schedules
+from bot import delivery, schedules
 from bot.i18n import Catalogs
 from bot.whatsapp_render import TEMPLATE_NAME
 from bot.whatsapp_send import WhatsAppSender
@@ -156,17 +154,6 @@ async def test_a_crash_between_the_text_and_the_file_sends_only_the_file_with_th
 # --- the real `wijkbrug run` -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[tuple[WhatsAppOnly, list[float]]]:
-    moved = [0.0]  # seconds the fake's clock is ahead of the real one
-    async with FakeGraphApi(clock=lambda: time.time() + moved[0]) as graph:
-        bot = WhatsAppOnly(graph, tmp_path)
-        await bot.operator("directory", "import", str(directory_file.sample_path()))
-        yield bot, moved
-        if bot.process is not None and bot.process.returncode is None:
-            await bot.kill()
-
-
 async def drawn(bot: WhatsAppOnly, week: str, form: str) -> bytes:
     """What `wijkbrug summary` makes of the organisation's week: the chart or the CSV the bot makes too."""
     out = bot.folder / f"{week}.{form}"
@@ -179,8 +166,8 @@ def files(graph: FakeGraphApi, user: WaUser) -> list[dict[str, Any]]:
     return [m for m in graph.sent_to(user) if m["type"] in ("image", "document")]
 
 
-async def test_a_coordinator_on_whatsapp_gets_the_summary_s_chart_and_the_export(bot) -> None:  # noqa: ANN001
-    bot, _ = bot
+async def test_a_coordinator_on_whatsapp_gets_the_summary_s_chart_and_the_export(whatsapp_only) -> None:  # noqa: ANN001
+    bot, _ = whatsapp_only
     graph = bot.graph
     code = await bot.invite("--role", "coordinator", "--org", "lantaarn")
     await bot.start()
@@ -203,8 +190,8 @@ async def test_a_coordinator_on_whatsapp_gets_the_summary_s_chart_and_the_export
     assert await bot.stop() == 0, bot.logs()[-3000:]
 
 
-async def test_the_monday_push_carries_its_chart_after_the_template_outside_the_window(bot) -> None:  # noqa: ANN001
-    bot, moved = bot
+async def test_the_monday_push_carries_its_chart_after_the_template_outside_the_window(whatsapp_only) -> None:  # noqa: ANN001
+    bot, moved = whatsapp_only
     graph = bot.graph
     graph.register_template(TEMPLATE_NAME, "nl", 0)
     code = await bot.invite("--role", "coordinator", "--org", "lantaarn")

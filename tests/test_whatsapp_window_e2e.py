@@ -10,38 +10,20 @@ Every person, id and number here is invented."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-
-from bot import directory_file
 from bot.whatsapp_render import TEMPLATE_NAME
-from tests.fakegraphapi import FakeGraphApi
 from tests.test_run_channels import WhatsAppOnly, ask_for_a_handover, change, hears, press, stored, utc
 
 DAY_AND_AN_HOUR = timedelta(hours=25)
-
-
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[tuple[WhatsAppOnly, list[float]]]:
-    moved = [0.0]  # seconds the fake's clock is ahead of the real one
-    async with FakeGraphApi(clock=lambda: time.time() + moved[0]) as graph:
-        bot = WhatsAppOnly(graph, tmp_path)
-        await bot.operator("directory", "import", str(directory_file.sample_path()))
-        yield bot, moved
-        if bot.process is not None and bot.process.returncode is None:
-            await bot.kill()
 
 
 def kinds(bot: WhatsAppOnly, user, since: int) -> list[str]:  # noqa: ANN001
     return [m["type"] for m in bot.graph.sent_to(user)[since:]]
 
 
-async def test_the_template_first_then_the_held_message_across_a_kill(bot) -> None:  # noqa: ANN001
-    bot, moved = bot
+async def test_the_template_first_then_the_held_message_across_a_kill(whatsapp_only) -> None:  # noqa: ANN001
+    bot, moved = whatsapp_only
     graph = bot.graph
     graph.register_template(TEMPLATE_NAME, "en", 0)  # approved by Meta in English, the volunteer's language
     volunteer = await bot.invite("--role", "volunteer", "--org", "lantaarn")
