@@ -30,7 +30,7 @@ TOKEN = "123:BENCH"
 KINDS = ("wijkbrug", "wijkbrug-paced", "ptb-intake", "ptb-echo", "ptb-echo-wijkbrug", "aiogram-echo")
 INTAKE_KINDS = ("wijkbrug", "wijkbrug-paced", "ptb-intake")  # whose people go through the intake
 REQUIREMENTS = {"ptb": f"python-telegram-bot=={version('python-telegram-bot')}", "aiogram": "aiogram==3.31.0"}
-VENVS = Path(os.environ.get("BENCH_VENVS", HERE / ".venvs"))
+VENVS = Path(os.environ.get("BENCH_VENVS", HERE / ".venvs")).resolve()
 
 
 def environment(name: str, venvs: Path = VENVS) -> Path:
