@@ -132,12 +132,14 @@ async def phase(driver: Driver, chats: list[int], seconds: float, paced: bool, r
     """One phase: its reply times, updates, the bot's CPU seconds, the wall time, the busiest second."""
     driver.latencies.clear()
     driver.updates = driver.accepted = 0
-    cpu_before, began = cpu_seconds(pid), time.monotonic()
+    cpu_before, driver_before, began = cpu_seconds(pid), time.process_time(), time.monotonic()
     await asyncio.gather(*(driver.person(c, began + seconds, paced, rng) for c in chats))
     elapsed = time.monotonic() - began
+    driver_busy = (time.process_time() - driver_before) / elapsed
     overall, one_chat = busiest_second(driver.api.calls, began)
     return {"latencies": list(driver.latencies), "updates": driver.updates, "accepted": driver.accepted,
-            "cpu": cpu_seconds(pid) - cpu_before, "elapsed": elapsed, "busiest": overall, "busiest chat": one_chat}
+            "cpu": cpu_seconds(pid) - cpu_before, "elapsed": elapsed,
+            "driver": driver_busy, "busiest": overall, "busiest chat": one_chat}
 
 
 async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed: int) -> dict[str, float]:
@@ -193,6 +195,7 @@ async def measure(kind: str, volunteers: int, seconds: float, folder: Path, seed
                     "saturated p50 ms": percentile(full["latencies"], 0.5) * 1000,
                     "saturated p99 ms": percentile(full["latencies"], 0.99) * 1000,
                     "bot CPU %": full["cpu"] / full["elapsed"] * 100,
+                    "driver CPU %": full["driver"] * 100,  # near 100: the driver, not the bot, set the pace
                 }
                 if kind in INTAKE_KINDS:
                     figures["handovers/s"] = full["accepted"] / full["elapsed"]

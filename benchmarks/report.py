@@ -29,6 +29,8 @@ ROWS = [  # (label, figure, unit)
     ("reply p99 at saturation", "saturated p99 ms", " ms"),
     ("RSS after start-up", "RSS after start-up MB", " MB"), ("peak RSS", "peak RSS MB", " MB"),
     ("start-up to the first getUpdates", "start-up s", " s"), ("handovers accepted per second", "handovers/s", ""),
+    ("bot's CPU at saturation (of one core)", "bot CPU %", " %"),
+    ("driver's and fake server's CPU at saturation", "driver CPU %", " %"),
 ]
 COUNT = "#"  # the unit of a whole number (messages in a second)
 OVERALL, ONE_CHAT = "about 30", "short bursts; about 1 a second over time"  # Telegram's limits, as its FAQ puts them
@@ -82,9 +84,11 @@ def block(result: dict[str, Any]) -> str:
     lines = [
         f"Measured {meta['date']} on {meta['cores']} cores ({meta['cpu']}), Python {meta['python']}, "
         f"code at {meta['commit']}; load average {meta['load before']} before, {meta['load after']} after.",
-        f"`{meta['command']}`: {meta['volunteers']} volunteers, phases of {meta['seconds']:g} s, {repeat} runs "
-        "of each bot, interleaved (A, B, C, …, A, B, C, …); each figure is the median, with the lowest and "
-        "highest run in brackets.",
+        f"`{meta['command']}`: {meta['volunteers']} volunteers, phases of {meta['seconds']:g} s, {repeat} "
+        f"run{'s' if repeat != 1 else ''} of each bot, interleaved (A, B, C, …, A, B, C, …); each figure is "
+        "the median, with the lowest and "
+        "highest run in brackets. Where the driver's CPU nears 100 %, the driver, not the bot, set the pace "
+        "at saturation.",
     ]
     if meta.get("note"):
         lines += ["", f"**Note:** {meta['note']}"]
