@@ -24,7 +24,7 @@ test: install
 # are made on first use under BENCH_VENVS and kept; BENCH_NOTE goes into the block (say if the
 # machine was busy). bench-quick checks the load benchmark's harness in about two minutes and
 # prints its block without touching the docs.
-BENCH_VENVS ?= benchmarks/.venvs
+BENCH_VENVS ?= .bench-venvs
 BENCH_NOTE ?=
 LOAD := BENCH_VENVS=$(BENCH_VENVS) $(BIN)/python benchmarks/load.py
 

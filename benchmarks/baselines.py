@@ -12,8 +12,9 @@ baselines that need packages Wijkbrug does not depend on (or must not see Wijkbr
 
 "PTB alone" is `pip install python-telegram-bot==` the release Wijkbrug has, into a fresh venv, as
 a user installs it; aiogram has its own (it pins pydantic below the version Wijkbrug uses). Both
-are made on first use under the cache folder (`--venvs`, the Makefile's BENCH_VENVS; default
-benchmarks/.venvs), from the package registry pip is set up with, and kept for the next run.
+are made on first use under the cache folder (BENCH_VENVS, which the Makefile names; default
+.bench-venvs, outside benchmarks/, whose modules tests/test_module_size.py reads), from the package
+registry pip is set up with, and kept for the next run.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ TOKEN = "123:BENCH"
 KINDS = ("wijkbrug", "wijkbrug-paced", "ptb-intake", "ptb-echo", "ptb-echo-wijkbrug", "aiogram-echo")
 INTAKE_KINDS = ("wijkbrug", "wijkbrug-paced", "ptb-intake")  # whose people go through the intake
 REQUIREMENTS = {"ptb": f"python-telegram-bot=={version('python-telegram-bot')}", "aiogram": "aiogram==3.31.0"}
-VENVS = Path(os.environ.get("BENCH_VENVS", HERE / ".venvs")).resolve()
+VENVS = Path(os.environ.get("BENCH_VENVS", ROOT / ".bench-venvs")).resolve()
 
 
 def environment(name: str, venvs: Path = VENVS) -> Path:

@@ -20,7 +20,7 @@ Run:  .venv/bin/python benchmarks/load.py [--volunteers 200] [--seconds 15] [--r
 `--backlog N` adds, to each round, Wijkbrug started with N people's registrations already waiting
 (start-up, the time until all are answered, peak RSS) and once on a database that does not exist yet.
 `WIJKBRUG_PROFILE=FILE` runs Wijkbrug under pyinstrument and writes its report to FILE.
-`BENCH_VENVS=DIR` keeps the baselines' own environments there (default benchmarks/.venvs).
+`BENCH_VENVS=DIR` keeps the baselines' own environments there (default .bench-venvs).
 """
 
 from __future__ import annotations
