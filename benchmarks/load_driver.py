@@ -88,7 +88,7 @@ def labelled(prefix: str) -> Callable[[list[Json]], Json | None]:
 
 class Driver:
     """Simulated people (of an echo bot: text and its echo; of Wijkbrug or the PTB intake bot: the
-intake); `volunteer_step` sends a person's next update and waits for the reply to them."""
+    intake); `volunteer_step` sends a person's next update and waits for the reply to them."""
 
     def __init__(self, api: FakeBotApi, watch: Watch, kind: str, postcodes: dict[int, str]) -> None:
         self.api = api
