@@ -65,6 +65,14 @@ def commit() -> str:
     return (done.stdout.strip() or "unknown") + (" with local changes" if dirty else "")
 
 
+def command(args: argparse.Namespace) -> str:
+    """The run's settings as a command line (without the note and the doc it writes to)."""
+    only = "".join(f" --only {kind}" for kind in args.only or ())
+    backlog = f" --backlog {args.backlog}" if args.backlog else ""
+    return (f"benchmarks/load.py --volunteers {args.volunteers} --seconds {args.seconds:g} --repeat {args.repeat}"
+            f"{only}{backlog}")
+
+
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--volunteers", type=int, default=200)
@@ -94,7 +102,7 @@ async def main() -> None:
     meta = {
         "date": stamp.strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count(), "cpu": cpu_model(),
         "python": platform.python_version(), "commit": commit(), "load before": load_average(),
-        "command": "benchmarks/load.py " + " ".join(sys.argv[1:]), "volunteers": args.volunteers,
+        "command": command(args), "volunteers": args.volunteers,
         "seconds": args.seconds, "backlog": args.backlog, "note": args.note,
     }
     runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in rounds}
