@@ -19,7 +19,7 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
-# Every benchmark once (docs/performance.md); the load benchmark's run (about 25 minutes) also
+# Every benchmark once (docs/performance.md); the load benchmark's run (about 20 minutes) also
 # regenerates the figures block of docs/performance.md. The baselines' own venvs (PTB alone, aiogram)
 # are made on first use under BENCH_VENVS and kept; BENCH_NOTE goes into the block (say if the
 # machine was busy). bench-quick checks the load benchmark's harness in about two minutes and
