@@ -87,7 +87,8 @@ def labelled(prefix: str) -> Callable[[list[Json]], Json | None]:
 
 
 class Driver:
-    """Simulated people; `volunteer_step` sends a person's next update and waits for the reply to them."""
+    """Simulated people (of an echo bot: text and its echo; of Wijkbrug or the PTB intake bot: the
+    intake); `volunteer_step` sends a person's next update and waits for the reply to them."""
 
     def __init__(self, api: FakeBotApi, watch: Watch, kind: str, postcodes: dict[int, str]) -> None:
         self.api = api
@@ -109,7 +110,7 @@ class Driver:
         step = self.steps.get(chat, 0)
         self.steps[chat] = (step + 1) % len(INTAKE)
         started = time.monotonic()
-        if self.kind != "wijkbrug":
+        if "echo" in self.kind:
             self.api.user_sends(chat, f"hello {step}", language_code="en")
             await self.reply(chat, started)
             return
@@ -204,3 +205,18 @@ async def prepare(database: Path, volunteers: list[int]) -> tuple[list[str], lis
     await conn.close()
     postcodes = [wijk.postcodes[0] for wijk in sample.directory.wijken]
     return volunteer_codes, member_codes, {chat: postcodes[i % len(postcodes)] for i, chat in enumerate(volunteers)}
+
+
+def baseline_people(volunteers: list[int]) -> tuple[list[str], list[str], dict[int, str], dict[str, list[list[str]]]]:
+    """For the PTB intake bot (benchmarks/intake_ptb.py), what `prepare` gives Wijkbrug: volunteers'
+    and members' start codes (a member's names their contact), postcodes spread alike, and the
+    directory it matches with (each wijk's postcodes -> its teams' contacts)."""
+    sample = load_directory(sample_path()).directory
+    places: dict[str, list[list[str]]] = {}
+    for wijk in sample.wijken:
+        contacts = [[c.id, c.name] for team in sample.teams_by_wijk.get(wijk.code, ())
+                    for c in sample.contacts_by_team.get(team.id, ())]
+        places.update(dict.fromkeys(wijk.postcodes, contacts))
+    postcodes = [wijk.postcodes[0] for wijk in sample.wijken]
+    return ([f"v{i}" for i in range(len(volunteers))], [f"member-{c.id}" for c in sample.contacts],
+            {chat: postcodes[i % len(postcodes)] for i, chat in enumerate(volunteers)}, places)
