@@ -28,6 +28,7 @@ from bot.keepalive import Origin, Pool, origin_and_target, request_head
 if TYPE_CHECKING:
     import aiohttp
 
+
 class Call:
     """A Bot API call whose parameters are JSON already (an outbox row), for `BaseRequest.post`
     without building PTB's `RequestData` parameter by parameter; only what `do_request` reads."""
