@@ -1,29 +1,32 @@
-"""python-telegram-bot's networking on aiohttp instead of httpx.
+"""python-telegram-bot's networking on our own HTTP/1.1 client instead of httpx.
 
 PTB lets an application bring its own HTTP backend (`telegram.request.BaseRequest`); everything
 above it — the Bot, its methods, the mapping of Telegram's answers to `RetryAfter`, `Forbidden`,
 `BadRequest` and the rest — stays PTB's own. Measured here (benchmarks/load.py, and one call
 against a local server on one core): a Bot API call through PTB on httpx costs about 0.8 ms of CPU,
-through PTB on aiohttp about 0.2 ms. A button press costs three calls, so the HTTP client was
-the largest single cost of an update.
+through PTB on aiohttp about 0.2 ms, and on kept-alive connections read by llhttp (bot/keepalive.py)
+less again (benchmarks/http_bench.py). A button press costs several calls, so the HTTP client is
+one of the largest single costs of an update.
 
 The body is JSON, which the Bot API accepts for every call without a file (one call of the C
-encoder, where form encoding quoted every character in Python: 3 % of an update's CPU), and
-multipart when a file goes along.
+encoder, where form encoding quoted every character in Python: 3 % of an update's CPU); a call
+with a file (a chart, an export) goes as multipart through aiohttp, opened on the first such call.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
+import httptools
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
-from yarl import URL
 
-JSON_BODY = {"Content-Type": "application/json"}
+from bot.keepalive import Origin, Pool, origin_and_target, request_head
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 class Call:
@@ -36,8 +39,9 @@ class Call:
         self.parameters = parameters
 
 
-class AiohttpRequest(BaseRequest):
-    """One aiohttp session with a bounded connection pool, opened by PTB's `initialize`."""
+class BotApiRequest(BaseRequest):
+    """At most `pool_size` kept-alive connections per origin (bot/keepalive.py), opened as
+    needed after PTB's `initialize`; an aiohttp session for uploads, opened on the first."""
 
     def __init__(
         self,
@@ -50,32 +54,38 @@ class AiohttpRequest(BaseRequest):
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
-        self._session: aiohttp.ClientSession | None = None
-        self._urls: dict[str, URL] = {}
+        self._open = False
+        self._pools: dict[Origin, Pool] = {}
+        # Parsed once per URL: a bot calls a handful of URLs over and over.
+        self._urls: dict[str, tuple[Pool, str, str]] = {}
+        self._uploads: aiohttp.ClientSession | None = None
 
     @property
     def read_timeout(self) -> float | None:
         return self._read_timeout
 
     async def initialize(self) -> None:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
-                cookie_jar=aiohttp.DummyCookieJar(),  # the Bot API sets no cookies
-                headers={"User-Agent": self.USER_AGENT},
-            )
+        self._open = True
 
     async def shutdown(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        self._open = False
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+        self._urls.clear()
+        if self._uploads is not None and not self._uploads.closed:
+            await self._uploads.close()
+        self._uploads = None
 
-    def _url(self, url: str) -> URL:
-        """Parsed once per method: a bot calls a handful of URLs over and over."""
-        parsed = self._urls.get(url)
-        if parsed is None:
-            parsed = self._urls[url] = URL(url)
-        return parsed
+    def _route(self, url: str) -> tuple[Pool, str, str]:
+        route = self._urls.get(url)
+        if route is None:
+            origin, target, host = origin_and_target(url)
+            pool = self._pools.get(origin)
+            if pool is None:
+                pool = self._pools[origin] = Pool(origin, self._pool_size)
+            route = self._urls[url] = (pool, target, host)
+        return route
 
     async def do_request(
         self,
@@ -87,12 +97,42 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        if self._session is None or self._session.closed:
-            raise RuntimeError("This AiohttpRequest is not initialized!")
-        files = request_data.multipart_data if request_data is not None and request_data.contains_files else None
+        if not self._open:
+            raise RuntimeError("This BotApiRequest is not initialized!")
         read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
         connect = self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
         pool = self._pool_timeout if isinstance(pool_timeout, DefaultValue) else pool_timeout
+        if request_data is not None and request_data.contains_files:
+            return await self._upload(url, method, request_data, read, connect, pool)
+        connections, target, host = self._route(url)
+        body = None
+        if request_data is not None:
+            body = json.dumps(request_data.parameters, ensure_ascii=False).encode()
+        head = request_head(method, target, host, self.USER_AGENT, None if body is None else len(body))
+        # No write time-out of its own: a JSON call is one small write into the socket's buffer,
+        # and the read time-out (the longest silence while the answer comes in) bounds the rest.
+        try:
+            return await connections.request(
+                head, body, read_timeout=read, connect_timeout=connect, pool_timeout=pool
+            )
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        except (OSError, httptools.HttpParserError) as exc:
+            raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _upload(
+        self, url: str, method: str, request_data: RequestData, read: float | None, connect: float | None,
+        pool: float | None,
+    ) -> tuple[int, bytes]:
+        """A call with a file, as multipart through aiohttp (imported only now)."""
+        import aiohttp
+
+        if self._uploads is None or self._uploads.closed:
+            self._uploads = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                cookie_jar=aiohttp.DummyCookieJar(),  # the Bot API sets no cookies
+                headers={"User-Agent": self.USER_AGENT},
+            )
         # aiohttp's `connect` covers waiting for a free connection and connecting; `sock_read` is
         # the longest silence while the answer comes in. aiohttp has no write timeout: the only
         # uploads are a chart and a CSV of codes, small enough that the read timeout bounds them.
@@ -101,23 +141,13 @@ class AiohttpRequest(BaseRequest):
             connect=None if connect is None and pool is None else (connect or 0) + (pool or 0),
             sock_read=read,
         )
-        data: Any = None
-        headers = None
-        if request_data is not None:
-            if files:
-                form = aiohttp.FormData(quote_fields=False)
-                for name, value in request_data.json_parameters.items():
-                    form.add_field(name, value)
-                for name, (filename, content, mimetype) in files.items():
-                    form.add_field(name, content, filename=filename, content_type=mimetype)
-                data = form
-            else:
-                data = json.dumps(request_data.parameters, ensure_ascii=False).encode()
-                headers = JSON_BODY
+        form = aiohttp.FormData(quote_fields=False)
+        for name, value in request_data.json_parameters.items():
+            form.add_field(name, value)
+        for name, (filename, content, mimetype) in (request_data.multipart_data or {}).items():
+            form.add_field(name, content, filename=filename, content_type=mimetype)
         try:
-            async with self._session.request(
-                method, self._url(url), data=data, headers=headers, timeout=timeout
-            ) as response:
+            async with self._uploads.request(method, url, data=form, timeout=timeout) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:
             raise TimedOut from exc

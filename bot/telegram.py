@@ -32,7 +32,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.warnings import PTBUserWarning
 
 from bot import delivery
-from bot.http import AiohttpRequest
+from bot.http import BotApiRequest
 from bot.i18n import Catalogs
 from bot.runner import Flood, Runner
 from bot.settings import Settings
@@ -59,11 +59,11 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
 
-def build_application(settings: Settings, requests: tuple[AiohttpRequest, AiohttpRequest] | None = None) -> Application:
+def build_application(settings: Settings, requests: tuple[BotApiRequest, BotApiRequest] | None = None) -> Application:
     """PTB's application on our aiohttp requests (calls, and the long poll); pass them in to keep
     a handle on their sessions."""
     assert settings.telegram_token is not None
-    calls, polls = requests or (AiohttpRequest(pool_size=16), AiohttpRequest(pool_size=1))
+    calls, polls = requests or (BotApiRequest(pool_size=16), BotApiRequest(pool_size=1))
     return (
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())
@@ -87,7 +87,7 @@ class TelegramBot:
         self.settings = settings
         self.catalogs = catalogs
         self.clock = clock
-        self._http = (AiohttpRequest(pool_size=16), AiohttpRequest(pool_size=1))
+        self._http = (BotApiRequest(pool_size=16), BotApiRequest(pool_size=1))
         self.application = build_application(settings, self._http)
         self.received = asyncio.Event()
         self.drained = asyncio.Event()  # set when the processing loop has handled all it was given

@@ -1,7 +1,8 @@
 """The fake Bot API server answers python-telegram-bot the way Telegram does.
 
-Every test runs twice: with PTB's own httpx networking and with the aiohttp backend the bot runs
-on (bot/http.py), so both speak to the server, uploads and errors included, the same way."""
+Every test runs twice: with PTB's own httpx networking and with the backend the bot runs on
+(bot/http.py: kept-alive connections, aiohttp for uploads), so both speak to the server,
+uploads and errors included, the same way."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.http import AiohttpRequest
+from bot.http import BotApiRequest
 from tests.conftest import FAKE_TOKEN as TOKEN
 from tests.fakebotapi import FakeBotApi
 
@@ -39,11 +40,11 @@ async def api() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
-@pytest.fixture(params=["httpx", "aiohttp"])
+@pytest.fixture(params=["httpx", "wijkbrug"])
 async def bot(api: FakeBotApi, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
     networking = (
-        {"request": AiohttpRequest(), "get_updates_request": AiohttpRequest(pool_size=1)}
-        if request.param == "aiohttp"
+        {"request": BotApiRequest(), "get_updates_request": BotApiRequest(pool_size=1)}
+        if request.param == "wijkbrug"
         else {}
     )
     async with Bot(TOKEN, base_url=api.api_url, base_file_url=api.file_url, **networking) as client:
@@ -304,12 +305,12 @@ async def test_a_bot_in_a_subprocess_talks_to_it_over_http(api: FakeBotApi) -> N
     assert api.pending_updates == 0
 
 
-async def test_the_aiohttp_backend_maps_a_silent_server_to_timed_out(api: FakeBotApi) -> None:
+async def test_the_bots_backend_maps_a_silent_server_to_timed_out(api: FakeBotApi) -> None:
     async with Bot(
-        TOKEN, base_url=api.api_url, get_updates_request=AiohttpRequest(pool_size=1, read_timeout=0.2)
+        TOKEN, base_url=api.api_url, get_updates_request=BotApiRequest(pool_size=1, read_timeout=0.2)
     ) as client:
         with pytest.raises(TimedOut):  # the long poll outlasts the read timeout
             await client.do_api_request("getUpdates", api_kwargs={"timeout": 5}, read_timeout=0.2)
-    unopened = AiohttpRequest()
+    unopened = BotApiRequest()
     with pytest.raises(RuntimeError, match="not initialized"):
         await unopened.do_request(api.api_url + "/getMe", "POST")

@@ -10,7 +10,7 @@ import pytest
 from telegram.ext import ApplicationBuilder
 
 from bot import delivery
-from bot.http import AiohttpRequest
+from bot.http import BotApiRequest
 from bot.telegram import TelegramSender
 from tests.conftest import FAKE_TOKEN as TOKEN
 from tests.fakebotapi import FakeBotApi
@@ -22,7 +22,7 @@ CHAT = 1001
 async def sender(api: FakeBotApi) -> AsyncIterator[TelegramSender]:
     application = (
         ApplicationBuilder().token(TOKEN).base_url(api.api_url).base_file_url(api.file_url).updater(None)
-        .request(AiohttpRequest()).get_updates_request(AiohttpRequest(pool_size=1)).build()
+        .request(BotApiRequest()).get_updates_request(BotApiRequest(pool_size=1)).build()
     )
     await application.initialize()
     try:
