@@ -64,7 +64,9 @@ async def process_pending(core: Core, limit: int = 25, committed: Callable[[int]
     excess is closed at once, unanswered, keeping nothing of it."""
     done = 0
     after: int | None = None
-    held: set[str] = set()  # registered chats over the limit: their later updates wait too
+    # Chats whose later updates wait for the next round: over the flood limit (registered people), or
+    # being handled by another instance right now.
+    held: set[str] = set()
     chats: dict[int, str] = {}  # the chat of each update read this round (the re-check's look-up)
     flood = core.flood
     while batch := await inbox.pending(core.conn, core.channel, limit, after=after):
@@ -83,7 +85,8 @@ async def process_pending(core: Core, limit: int = 25, committed: Callable[[int]
                     ignored.append(item.update_id)
                 continue
             if not await process(core, item.update_id, inbound, chats):
-                continue  # handled by another loop, or behind an older update of its chat
+                held.add(chat)  # another instance is at this chat (or was): it goes on with it
+                continue
             done += 1
             if committed is not None:
                 committed(item.update_id)
@@ -139,8 +142,8 @@ async def _in_transaction(core: Core, handle: Handle, update_id: int, inbound: I
     answers go out once committed."""
     work = Work(core)
     async with transaction(core.conn):
-        account = await _lock(core, inbound)
-        if not await _its_turn(core, update_id, inbound.chat_id if inbound else "", chats):
+        locked, account = await _lock(core, inbound)
+        if not locked or not await _its_turn(core, update_id, inbound.chat_id if inbound else "", chats):
             return False
         outcome = await handle(work, account)
         await inbox.mark_processed(core.conn, core.channel, update_id, str(outcome), core.clock())
@@ -148,15 +151,18 @@ async def _in_transaction(core: Core, handle: Handle, update_id: int, inbound: I
     return True
 
 
-async def _lock(core: Core, inbound: Inbound | None) -> Account | None:
-    """Lock the update's address and then its person (if it has one yet), and return them."""
+async def _lock(core: Core, inbound: Inbound | None) -> tuple[bool, Account | None]:
+    """Lock the update's address and then its person (if it has one yet), and return the person.
+    False: another instance is at this address now; rather than wait for it, this one goes on with
+    other chats (the other instance, reading the inbox in the same order, goes on with this one)."""
     if inbound is None:
-        return None
-    await lock_address(core.conn, core.channel, inbound.chat_id)
+        return True, None
+    if not await lock_address(core.conn, core.channel, inbound.chat_id, wait=False):
+        return False, None
     account = await users.by_chat(core.conn, core.channel, inbound.chat_id)
     if account is not None:
-        await lock_person(core.conn, account.id)
-    return account
+        await lock_person(core.conn, account.id)  # waited for: the same person on another channel
+    return True, account
 
 
 async def _its_turn(core: Core, update_id: int, chat: str, chats: dict[int, str]) -> bool:

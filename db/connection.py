@@ -157,9 +157,10 @@ async def transaction(conn: Connection) -> AsyncIterator[Connection]:
         raise
 
 
-async def lock_address(conn: Connection, channel: str, address: str) -> None:
-    """Work on what came from one address (before its person may exist) waits for other such work."""
-    await conn.lock("address", f"{channel}:{address}")
+async def lock_address(conn: Connection, channel: str, address: str, wait: bool = True) -> bool:
+    """Work on what came from one address (before its person may exist) waits for other such work;
+    `wait=False`: only if nobody is at it now (False: somebody is)."""
+    return await conn.lock("address", f"{channel}:{address}", wait)
 
 
 async def lock_person(conn: Connection, person_id: int) -> None:
