@@ -15,7 +15,7 @@ from bot.context import Work
 from bot.core import Core
 from db import cases as stored_cases
 from db import outbox, privacy, users, whatsapp
-from db.connection import transaction
+from db.connection import lock_everything, transaction
 from flows import case_followup, cases
 
 
@@ -37,6 +37,7 @@ async def revoke(core: Core, user_id: int) -> bool:
     """End an account's access: their open cases are handed on and nothing more reaches them."""
     now = core.clock()
     async with transaction(core.conn):
+        await lock_everything(core.conn)  # their cases, outbox and addresses, with nobody acting on them
         if await users.get(core.conn, user_id) is None or not await users.revoke(core.conn, user_id, now):
             return False
         await outbox.drop_person(core.conn, user_id)
@@ -51,6 +52,7 @@ async def erase(core: Core, user_id: int) -> privacy.Erased | None:
     still waited in the outbox for them goes too (it holds case content)."""
     now = core.clock()
     async with transaction(core.conn):
+        await lock_everything(core.conn)
         if await users.get(core.conn, user_id) is None:
             return None
         handed = await hand_on(Work(core), user_id)

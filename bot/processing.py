@@ -1,12 +1,18 @@
 """Processing the inbox: one stored update in, one transaction out.
 
 For each update it finds the person (or lets the gate decide about a stranger), loads what the
-step needs, calls the flow, and then, in **one SQLite transaction**, stores the effects, the new
+step needs, calls the flow, and then, in **one transaction**, stores the effects, the new
 state and every message rendered for its recipient, and marks the update processed. A crash
 before the commit leaves the update in the inbox to be processed again; after it, everything the
 update caused is stored. A bug in one update parks that update (the person is told, by kind, and
 nothing of it is logged) and the rest go on; a database that cannot be written stops the round,
 to be tried again.
+
+Several processing loops may read the same inbox (instances on one PostgreSQL database, each
+looking about once a second). An update's transaction first locks its address and its person
+(`db.connection.lock_address`, `lock_person`; the case it acts on after them), then looks again:
+an update handled meanwhile is left alone, and so is one whose chat has an older update still
+waiting, which goes first. So each person's updates are handled one at a time, in order, once.
 """
 
 from __future__ import annotations
@@ -15,14 +21,14 @@ import asyncio
 import json
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot import effects, gate, loading, rendering
 from bot.context import Work
 from bot.core import Core, StorageProblem
 from bot.updates import Inbound, parse
 from db import conversations, inbox, users
-from db.connection import storage_trouble, transaction
+from db.connection import lock_address, lock_case, lock_person, storage_trouble, transaction
 from db.users import Account
 from flows import access
 from flows.model import Transition
@@ -58,14 +64,17 @@ async def process_pending(core: Core, limit: int = 25, committed: Callable[[int]
     excess is closed at once, unanswered, keeping nothing of it."""
     done = 0
     after: int | None = None
-    held: set[str] = set()  # registered chats over the limit: their later updates wait too
+    # Chats whose later updates wait for the next round: over the flood limit (registered people), or
+    # being handled by another instance right now.
+    held: set[str] = set()
+    chats: dict[int, str] = {}  # the chat of each update read this round (the re-check's look-up)
     flood = core.flood
     while batch := await inbox.pending(core.conn, core.channel, limit, after=after):
         ignored: list[int] = []
         for item in batch:
             after = item.update_id
             inbound = parse_stored(item.payload)
-            chat = inbound.chat_id if inbound else ""
+            chat = chats[item.update_id] = inbound.chat_id if inbound else ""
             if chat in held:
                 continue
             if chat and not flood.allow(chat, flood.clock()):
@@ -75,7 +84,9 @@ async def process_pending(core: Core, limit: int = 25, committed: Callable[[int]
                 else:
                     ignored.append(item.update_id)
                 continue
-            await process(core, item.update_id, inbound)
+            if not await process(core, item.update_id, inbound, chats):
+                held.add(chat)  # another instance is at this chat (or was): it goes on with it
+                continue
             done += 1
             if committed is not None:
                 committed(item.update_id)
@@ -101,10 +112,14 @@ async def _hold(core: Core, inbound: Inbound) -> bool:
     return True
 
 
-async def process(core: Core, update_id: int, inbound: Inbound | None) -> None:
-    """Handle one update (parsed; None if it could not be) in one transaction."""
+async def process(core: Core, update_id: int, inbound: Inbound | None, chats: dict[int, str] | None = None) -> bool:
+    """Handle one update (parsed; None if it could not be) in one transaction. False: not now (it
+    was handled meanwhile, or an older update of its chat waits). `chats`: the chat of updates the
+    caller read, so the re-check opens only others."""
+    chats = {} if chats is None else chats
     try:
-        await _in_transaction(core, lambda work: _handle(work, inbound), update_id)
+        handle: Handle = lambda work, account: _handle(work, inbound, account)  # noqa: E731
+        return await _in_transaction(core, handle, update_id, inbound, chats)
     except Exception as exc:  # noqa: BLE001 - a bug must not stop every later update: park this one
         if storage_trouble(exc):
             # Locked by another program, or the disk is full: nothing was written (the
@@ -114,22 +129,57 @@ async def process(core: Core, update_id: int, inbound: Inbound | None) -> None:
         # The type and where, never the message: it may hold what the user typed.
         where = "".join(traceback.format_tb(exc.__traceback__)[-4:])
         log.error("update %s failed with %s\n%s", update_id, type(exc).__name__, where)
-        await _in_transaction(core, lambda work: _sorry(work, inbound), update_id)
+        sorry: Handle = lambda work, account: _sorry(work, inbound, account)  # noqa: E731
+        return await _in_transaction(core, sorry, update_id, inbound, chats)
 
 
-async def _in_transaction(core: Core, handle: Callable[[Work], object], update_id: int) -> None:
-    """One update's transaction, with a fresh `Work`; the presses' answers go out once committed."""
+Handle = Callable[[Work, Account | None], Awaitable[str]]
+
+
+async def _in_transaction(core: Core, handle: Handle, update_id: int, inbound: Inbound | None,
+                          chats: dict[int, str]) -> bool:
+    """One update's transaction, with a fresh `Work`, once it is the update's turn; the presses'
+    answers go out once committed."""
     work = Work(core)
     async with transaction(core.conn):
-        outcome = await handle(work)  # type: ignore[misc]
+        locked, account = await _lock(core, inbound)
+        if not locked or not await _its_turn(core, update_id, inbound.chat_id if inbound else "", chats):
+            return False
+        outcome = await handle(work, account)
         await inbox.mark_processed(core.conn, core.channel, update_id, str(outcome), core.clock())
     work.flush_answers()
+    return True
 
 
-async def _sorry(work: Work, inbound: Inbound | None) -> str:
+async def _lock(core: Core, inbound: Inbound | None) -> tuple[bool, Account | None]:
+    """Lock the update's address and then its person (if it has one yet), and return the person.
+    False: another instance is at this address now; rather than wait for it, this one goes on with
+    other chats (the other instance, reading the inbox in the same order, goes on with this one)."""
+    if inbound is None:
+        return True, None
+    if not await lock_address(core.conn, core.channel, inbound.chat_id, wait=False):
+        return False, None
+    account = await users.by_chat(core.conn, core.channel, inbound.chat_id)
+    if account is not None:
+        await lock_person(core.conn, account.id)  # waited for: the same person on another channel
+    return True, account
+
+
+async def _its_turn(core: Core, update_id: int, chat: str, chats: dict[int, str]) -> bool:
+    """Under the locks: the update still waits, and no older update of its chat does."""
+    waiting = await inbox.waiting_up_to(core.conn, core.channel, update_id)
+    if not waiting or waiting[-1] != update_id:
+        return False  # handled meanwhile, by another loop
+    older = waiting[:-1]
+    for item in await inbox.opened(core.conn, core.channel, [i for i in older if i not in chats]):
+        parsed = parse_stored(item.payload)
+        chats[item.update_id] = parsed.chat_id if parsed else ""
+    return not (chat and any(chats.get(i) == chat for i in older))
+
+
+async def _sorry(work: Work, inbound: Inbound | None, account: Account | None) -> str:
     core = work.core
     if inbound is not None:
-        account = await users.by_chat(core.conn, core.channel, inbound.chat_id)
         language = account.language if account else core.catalogs.pick(inbound.language_code)
         sorry = t("Sorry, something went wrong on my side, and your last message was not handled. Please try again.")
         await rendering.say_to(work, core.channel, inbound.chat_id, sorry, language)
@@ -138,12 +188,11 @@ async def _sorry(work: Work, inbound: Inbound | None) -> str:
     return "failed"
 
 
-async def _handle(work: Work, inbound: Inbound | None) -> str:
+async def _handle(work: Work, inbound: Inbound | None, account: Account | None) -> str:
     if inbound is None:
         return "ignored"
     core = work.core
     channel = core.channel
-    account = await users.by_chat(core.conn, channel, inbound.chat_id)
     if account is None:
         return await gate.stranger(work, channel, inbound)
     work.remember(account)
@@ -154,6 +203,8 @@ async def _handle(work: Work, inbound: Inbound | None) -> str:
     user = account.as_user()
     event = inbound.event
     needs = needs_of(state, user, event)
+    if needs.case_id:  # the case a press or a timer or its other party may change too
+        await lock_case(core.conn, needs.case_id)
     env, case = await loading.for_step(core, work, account, event, needs)
     if needs.case_press is not None:
         case_id, action, version = needs.case_press

@@ -3,6 +3,12 @@ the nightly retention and telling coordinators about people the channel can no l
 Each is stored (timers as rows, the next push and the next retention run as settings), so a bot
 that was down does each once when it is back, and none twice. `wijkbrug run` looks at them in one
 task of its own, whatever channels are on (`keep_firing`, started by bot/service.py).
+
+Several instances on one PostgreSQL database each run that task; each piece of work is still done
+once. A timer is fired in one transaction with what it causes and its `fired` mark, under its case's
+lock (tried: a case someone is acting on waits for the next round) and its claim (db/timers.py). The
+Monday push, the retention and the unreachable check each take `once` and then read their stored
+"done" mark again under it: another instance may just have done them.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from bot.core import Core, StorageProblem
 from db import cases as stored_cases
 from db import alerts, privacy, timers, users, wal
 from db import settings as stored_settings
-from db.connection import Patience, keep_trying, storage_trouble, transaction
+from db.connection import Patience, keep_trying, lock_case, lock_everything, once, storage_trouble, transaction
 from flows import access, case_followup, summary
 from flows.session import weekly_push
 
@@ -50,6 +56,8 @@ async def fire_timers(core: Core) -> int:
     for timer in await timers.due(core.conn, core.clock()):
         try:
             async with transaction(core.conn):
+                if not await _claim(core, timer.case_id, timer.id, wait=False):
+                    continue  # fired already, or another instance (or a press) is at its case now
                 work = Work(core)
                 case = await loading.case_view(core, work, timer.case_id)
                 if case is not None:
@@ -69,6 +77,8 @@ async def fire_timers(core: Core) -> int:
             where = "".join(traceback.format_tb(exc.__traceback__)[-4:])
             log.error("timer %s (%s) failed with %s\n%s", timer.id, timer.kind, type(exc).__name__, where)
             async with transaction(core.conn):
+                if not await _claim(core, timer.case_id, timer.id, wait=True):
+                    continue
                 await timers.fired(core.conn, timer.id, core.clock())
                 detail = f"{timer.kind}: {type(exc).__name__}"
                 await privacy.audit(core.conn, "bot", "timer-failed", timer.case_id, core.clock(), detail)
@@ -77,6 +87,11 @@ async def fire_timers(core: Core) -> int:
         fired + await push_summaries(core) + await retention(core) + await tell_unreachable(core)
         + await release_held(core)
     )
+
+
+async def _claim(core: Core, case_id: str, timer_id: int, wait: bool) -> bool:
+    """The timer's case locked (`wait=False`: only if nobody is at it now), then the timer claimed."""
+    return await lock_case(core.conn, case_id, wait) and await timers.claim(core.conn, timer_id)
 
 
 async def release_held(core: Core) -> int:
@@ -112,6 +127,8 @@ async def push_summaries(core: Core) -> int:
         return 0
     sent = 0
     async with transaction(core.conn):
+        if not await once(core.conn, PUSH_KEY) or await _done(core, PUSH_KEY, now):
+            return 0  # another instance is sending it, or has just sent it
         work = Work(core)
         week = summary.week_of(now.astimezone(core.catalogs.timezone).date() - timedelta(days=7))
         directory = await core.directory()
@@ -122,6 +139,12 @@ async def push_summaries(core: Core) -> int:
             sent += 1
         await stored_settings.put(core.conn, PUSH_KEY, next_push(core, now).isoformat())
     return sent
+
+
+async def _done(core: Core, key: str, now: datetime) -> bool:
+    """Read under `once`: whether the job's stored next run is still ahead (another instance did it)."""
+    due = await stored_settings.get(core.conn, key)
+    return due is not None and datetime.fromisoformat(due) > now
 
 
 async def next_due(core: Core) -> datetime | None:
@@ -146,17 +169,21 @@ def next_push(core: Core, now: datetime) -> datetime:
 
 async def tell_unreachable(core: Core) -> int:
     """Coordinators hear once about anyone the channel can no longer reach (a 403)."""
+    if not await users.newly_unreachable(core.conn):
+        return 0
     told = 0
-    for account in await users.newly_unreachable(core.conn):
-        async with transaction(core.conn):
-            directory = await core.directory()
+    async with transaction(core.conn):
+        if not await once(core.conn, "unreachable"):
+            return 0  # another instance is telling them
+        directory = await core.directory()
+        for account in await users.newly_unreachable(core.conn):  # again, under the lock
             contact = directory.contact(account.contact_id or "")
             by_email = account.channel == EMAIL  # the preferred address is the one that refuses
             message = access.unreachable(account.as_user(), contact.team if contact else None, by_email)
             if message is not None:
                 await rendering.deliver(Work(core), message)
             await users.told_unreachable(core.conn, account.id)
-        told += 1
+            told += 1
     return told
 
 
@@ -169,6 +196,10 @@ async def retention(core: Core) -> int:
     if due is not None and datetime.fromisoformat(due) > now:
         return 0
     async with transaction(core.conn):
+        if not await once(core.conn, RETENTION_KEY) or await _done(core, RETENTION_KEY, now):
+            return 0  # another instance is at it, or has just done it
+        await lock_everything(core.conn)  # it erases across the whole database
+        due = await stored_settings.get(core.conn, RETENTION_KEY)
         if due is not None:
             # Cases without news for the retention period are closed first, so that their
             # parent's details go with the rest (a request never answered is never closed).

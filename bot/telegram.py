@@ -290,7 +290,9 @@ class TelegramBot:
         """Updates, one at a time on one connection (so no transaction interleaves); the timers are
         fired by a task of their own, for every channel (bot/schedules.keep_firing). While the
         database cannot be written, what failed was rolled back (the update stays in the inbox) and
-        the round is tried again with growing pauses."""
+        the round is tried again with growing pauses. The inbox is looked at when an update came in
+        and at least once a second: with several instances, one stored by another (maybe killed
+        since) is handled here, and its person's lock keeps two from handling it (bot/processing.py)."""
 
         async def one_round() -> int:
             busy = await runner.process_pending(committed=lambda _: worker.wake.set())

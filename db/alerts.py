@@ -22,12 +22,12 @@ async def hold(conn: Connection, scope: str, message: Message, now: datetime) ->
 
 
 async def take(conn: Connection, scope: str) -> list[Message]:
-    """Remove and return the waiting alerts of one scope, oldest first."""
-    async with conn.execute("SELECT message FROM held_alerts WHERE scope = ? ORDER BY id", (scope,)) as cur:
-        rows = await cur.fetchall()
-    await conn.execute("DELETE FROM held_alerts WHERE scope = ?", (scope,))
+    """Remove and return the waiting alerts of one scope, oldest first: in one statement, so that of
+    two instances taking them at once, the second finds them gone."""
+    async with conn.execute("DELETE FROM held_alerts WHERE scope = ? RETURNING id, message", (scope,)) as cur:
+        rows = sorted(await cur.fetchall())
     opened = vault.of(conn)  # rows from before sealing are plain JSON: `open` returns them as they are
-    return [Message.model_validate_json(opened.open(r[0]) or "") for r in rows]
+    return [Message.model_validate_json(opened.open(r[1]) or "") for r in rows]
 
 
 async def scopes(conn: Connection) -> list[str]:

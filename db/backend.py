@@ -13,6 +13,10 @@ from typing import Any, Literal, Self
 # column holds (str, int, float, bytes or None), which only the repository reading it knows.
 Row = tuple[Any, ...]
 Backend = Literal["sqlite", "postgresql"]
+# What a transaction may lock, in the one order every transaction takes them (so two never wait for
+# each other): the address an update came from, then its person, then a case, then a fresh code; a
+# job that runs once across instances ("once") is only ever tried, never waited for.
+LockKind = Literal["address", "person", "case", "code", "once"]
 
 
 class DatabaseError(Exception):
@@ -87,6 +91,18 @@ class Connection:
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> Statement:
         raise NotImplementedError
+
+    async def lock(self, kind: LockKind, key: str, wait: bool = True) -> bool:
+        """Hold the lock of one address, person, case, code or job (`kind`, `key`) until the transaction
+        ends, so that other work on the same thing waits; `wait=False`: only if nobody holds it now
+        (False: somebody does). On SQLite a write transaction holds the whole database already:
+        nothing to do. Take them in the order of `LockKind`."""
+        return True
+
+    async def lock_everything(self) -> None:
+        """Wait until no other write transaction runs, and keep every other one out until this one
+        ends: for the rare work on the whole database (erasure, retention, key rotation)."""
+        return None
 
     async def backup(self, target: Connection) -> None:
         raise NotImplementedError

@@ -12,15 +12,26 @@ Backend-specific SQL lives only in these places:
 - db/privacy.py: the inbox's row key for key rotation (`ctid`, where SQLite has `rowid`); backup
   (SQLite's online backup; for PostgreSQL, `pg_dump`);
 - db/wal.py: emptying SQLite's write-ahead log (PostgreSQL has nothing to do there);
-- db/outbox.py: the newest outbox id ever given (`sqlite_sequence`; PostgreSQL's sequence).
+- db/outbox.py: the newest outbox id ever given (`sqlite_sequence`; PostgreSQL's sequence);
+- db/timers.py: a timer's claim (`FOR UPDATE SKIP LOCKED`).
 
 Statements run with autocommit on; `transaction` (db/connection.py) sends BEGIN IMMEDIATE and COMMIT
-itself, so a transaction spans exactly what it did on SQLite. Write transactions also keep SQLite's
-one-writer-at-a-time: BEGIN IMMEDIATE is BEGIN plus one advisory lock (WRITE_LOCK) held to the
-COMMIT, so two jobs (the Telegram and the web page's processing, say) never interleave their
-read-modify-writes of one person under READ COMMITTED. Stage 2 (several instances) narrows that to a
-lock per person, with `FOR UPDATE SKIP LOCKED` claims for the outbox and the timers.
-(So outbox ids also commit in order, as the delivery worker's "newest id seen" expects.)"""
+itself, so a transaction spans exactly what it did on SQLite. Several instances (and several jobs of
+one) write at once, under READ COMMITTED; what keeps their read-modify-writes apart is locks, each
+held to the COMMIT (advisory locks, `pg_advisory_xact_lock`), taken in one order (`LockKind`):
+- every write transaction holds WRITE_LOCK shared (taken with the BEGIN, no extra round trip);
+  `lock_everything` takes it exclusively, for the rare work on the whole database (erasure,
+  revocation, the nightly retention, a key rotation's batch);
+- processing an update locks its address and then its person (bot/processing.py): one update of a
+  person at a time, across instances; then the case it acts on. A timer locks its case (trying
+  only: a case in use is left for the next round) and claims its row `FOR UPDATE SKIP LOCKED`;
+- `once` (`pg_try_advisory_xact_lock`): the Monday push, the nightly retention and the
+  unreachable check run in one instance, the others skip them.
+A claim lives as long as its transaction: an instance killed mid-work loses its connection and the
+server rolls the work back at once; one that hangs is cut off after LEASE_MS idle in a transaction
+(`idle_in_transaction_session_timeout`), the lease after which its timers are taken over.
+(Outbox ids may now commit out of id order: a row that a delivery worker's "newest id seen" passed
+is found by its look at every due row, once a second.)"""
 
 from __future__ import annotations
 
@@ -33,13 +44,19 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
-from db.backend import Connection, Cursor, DatabaseError, IntegrityError, Statement
+from db.backend import Connection, Cursor, DatabaseError, IntegrityError, LockKind, Statement
 
-# One writer at a time, as on SQLite: `transaction`'s BEGIN IMMEDIATE becomes BEGIN and this
-# advisory lock, held until the COMMIT. A lock not had within LOCK_TIMEOUT_MS (SQLite's busy
+# `transaction`'s BEGIN IMMEDIATE becomes BEGIN and this advisory lock shared, held until the COMMIT;
+# `lock_everything` takes it exclusively. A lock not had within LOCK_TIMEOUT_MS (SQLite's busy
 # timeout) raises lock_not_available, storage trouble that `keep_trying` waits out.
 WRITE_LOCK = 0x77696A6C
 LOCK_TIMEOUT_MS = 5000
+# A transaction left waiting for its client this long is ended by the server (its locks and claims
+# freed): the lease of a hung instance's work. Far above the longest await inside one (a chart, ~1 s).
+LEASE_MS = 60_000
+# The first key of a two-key advisory lock, per kind (the second is the hash of the thing's key);
+# two-key locks never collide with WRITE_LOCK's one-key space.
+LOCK_SPACES = {"address": 1, "person": 2, "case": 3, "code": 4, "once": 5}
 POOL_MAX = 32  # connections one process may hold per database: a handful of jobs, each with its own
 
 # SQLSTATE classes and codes that are trouble with the server or its storage, not with the
@@ -111,7 +128,10 @@ class _Pool:
     def __init__(self, url: str) -> None:
         self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
             url, min_size=1, max_size=POOL_MAX, open=False, timeout=30,
-            kwargs={"autocommit": True, "options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"},
+            kwargs={
+                "autocommit": True,
+                "options": f"-c lock_timeout={LOCK_TIMEOUT_MS} -c idle_in_transaction_session_timeout={LEASE_MS}",
+            },
         )
         self.users = 0
         # Opened once; a connection asked for meanwhile (two jobs starting together) waits for it.
@@ -178,10 +198,11 @@ class PostgresConnection(Connection):
         return raw
 
     async def _begin_writing(self, cur: psycopg.AsyncCursor[Any]) -> None:
-        """BEGIN and the write lock; not had in time (or cancelled), nothing is left open."""
-        await cur.execute("BEGIN")
+        """BEGIN and the write lock shared, in one round trip; not had in time (or cancelled), nothing
+        is left open."""
         try:
-            await cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            # Two statements in one: psycopg sends a query without parameters as it is.
+            await cur.execute(f"BEGIN; SELECT pg_advisory_xact_lock_shared({WRITE_LOCK})")
         except BaseException:
             try:
                 await cur.execute("ROLLBACK")
@@ -210,6 +231,15 @@ class PostgresConnection(Connection):
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> Statement:
         return Statement(self._run(sql, rows, many=True))
+
+    async def lock(self, kind: LockKind, key: str, wait: bool = True) -> bool:
+        how = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        async with self.execute(f"SELECT {how}(?, hashtext(?))", (LOCK_SPACES[kind], key)) as cur:
+            row = await cur.fetchone()
+        return wait or bool(row and row[0])
+
+    async def lock_everything(self) -> None:
+        await self.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
 
     async def backup(self, target: Connection) -> None:
         raise DatabaseError("a PostgreSQL database is backed up with pg_dump (see the README)")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from db import whatsapp
-from db.connection import Connection, Row
+from db.connection import Connection, Row, lock_code
 from db.questions import NoFreeCode
 from db.vault import Vault
 from flows.model import AddAttachment, ChangeCase, OpenCase, RecordConsent, SaveParent
@@ -221,6 +221,7 @@ async def unused_id(conn: Connection, make: Callable[[], str], attempts: int = 8
     """A case id no case has yet, from `make` (random); like `db.questions.unused_code`."""
     for _ in range(attempts):
         case_id = make()
+        await lock_code(conn, case_id)  # held to the COMMIT: another instance drawing it waits, then sees it
         async with conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)) as cur:
             if await cur.fetchone() is None:
                 return case_id

@@ -5,6 +5,11 @@ Two backends give the same `Connection` (db/backend.py): SQLite, the default, a 
 `postgresql://` URL (db/backend_postgres.py: psycopg 3's AsyncConnection from a pool). `connect`
 picks by the target; nothing outside db/ asks which one it got.
 
+Several instances on one PostgreSQL database write at once; what would be a read-modify-write race
+takes a lock first (`lock_address`, `lock_person`, `lock_case`, `lock_code`, in that order, each held
+to the COMMIT), a job that runs once across instances takes `once`, and the rare work on the whole
+database `lock_everything`. On SQLite every one of them is free: its one writer holds the whole file.
+
 Storage trouble that outlasts a backend's own short wait (a lock held longer, a full disk, a failing write) rolls
 the transaction back; `keep_trying` is the one place that then waits, with growing pauses, and
 runs the work again. Every loop of the bot (poller, processing, timers, delivery, webhook,
@@ -40,7 +45,8 @@ __all__ = [
     "BUSY_PROBE", "BUSY_TIMEOUT_MS", "Checkpointer", "Connection", "Cursor", "DatabaseError", "IntegrityError",
     "Patience", "Row",
     "SqliteConnection", "StorageTrouble", "connect", "is_postgresql", "keep_private", "keep_trying",
-    "leave_checkpoints_to", "open_raw", "shown", "storage_trouble", "transaction", "trouble_name",
+    "leave_checkpoints_to", "lock_address", "lock_case", "lock_code", "lock_everything", "lock_person", "once",
+    "open_raw", "shown", "storage_trouble", "transaction", "trouble_name",
 ]
 
 log = logging.getLogger(__name__)
@@ -149,3 +155,38 @@ async def transaction(conn: Connection) -> AsyncIterator[Connection]:
             except Exception:
                 pass  # the original error is the one to report
         raise
+
+
+async def lock_address(conn: Connection, channel: str, address: str, wait: bool = True) -> bool:
+    """Work on what came from one address (before its person may exist) waits for other such work;
+    `wait=False`: only if nobody is at it now (False: somebody is)."""
+    return await conn.lock("address", f"{channel}:{address}", wait)
+
+
+async def lock_person(conn: Connection, person_id: int) -> None:
+    """Work on one person (their conversation, their account) waits for other work on them."""
+    await conn.lock("person", str(person_id))
+
+
+async def lock_case(conn: Connection, case_id: str, wait: bool = True) -> bool:
+    """Work on one case (a press, a timer, the other party) waits for other work on it; `wait=False`:
+    only if nobody is at it now (False: somebody is)."""
+    return await conn.lock("case", case_id, wait)
+
+
+async def lock_code(conn: Connection, code: str) -> None:
+    """A fresh code (a question's, a case's) is checked free and stored by one transaction at a time."""
+    await conn.lock("code", code)
+
+
+async def once(conn: Connection, job: str) -> bool:
+    """Whether this transaction may do `job`, which runs in one instance at a time (the Monday push,
+    the nightly retention): False while another transaction holds it. The caller re-reads, under it,
+    the stored mark that says the job is done, as another instance may just have done it."""
+    return await conn.lock("once", job, wait=False)
+
+
+async def lock_everything(conn: Connection) -> None:
+    """The rare work on the whole database (erasure, revocation, retention, a key rotation's batch):
+    every other write transaction waits until this one ends. Take it first in the transaction."""
+    await conn.lock_everything()

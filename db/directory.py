@@ -13,7 +13,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from db import settings
-from db.connection import Connection
+from db.connection import Connection, lock_everything
 from flows.directory import Contact, Directory, Organisation, Service, Team, Wijk
 
 VERSION_KEY = "directory.version"
@@ -93,7 +93,9 @@ async def replace(conn: Connection, new: Directory, away_given: frozenset[str]) 
     """Make the stored directory equal to `new` (inside the caller's transaction).
 
     A contact's `away_until` is taken from the file only where the file gives it; otherwise
-    the date a member set with /away stays."""
+    the date a member set with /away stays. Nobody writes meanwhile (an /away, a new case naming a
+    contact): it locks everything."""
+    await lock_everything(conn)
     old = await load(conn)
     kept_away = {c.id: c.away_until for c in old.contacts}
     contacts = [

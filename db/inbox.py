@@ -1,5 +1,7 @@
 """Incoming updates, stored (sealed: they hold what people typed) before they are acknowledged to
-the channel, and processed once."""
+the channel, and processed once: several processing loops (instances) may read the same waiting
+updates, so each re-checks under its person's lock (`waiting_up_to`) before it
+handles one."""
 
 from __future__ import annotations
 
@@ -40,12 +42,37 @@ async def pending(conn: Connection, channel: str, limit: int = 100, after: int |
 
 
 async def mark_processed(conn: Connection, channel: str, update_id: int, outcome: str, now: datetime) -> None:
-    """Close an update and forget its content: the inbox keeps only that it was handled."""
+    """Close an update and forget its content: the inbox keeps only that it was handled (once: an
+    update another loop closed meanwhile keeps its outcome)."""
     await conn.execute(
-        "UPDATE inbox SET processed_at = ?, outcome = ?, payload = NULL WHERE channel = ? AND update_id = ?",
+        "UPDATE inbox SET processed_at = ?, outcome = ?, payload = NULL "
+        "WHERE channel = ? AND update_id = ? AND processed_at IS NULL",
         (now.isoformat(), outcome, channel, update_id),
     )
 
+
+async def waiting_up_to(conn: Connection, channel: str, update_id: int) -> list[int]:
+    """The ids of `channel`'s updates up to `update_id` that still wait, oldest first: the re-check,
+    under the person's lock, that `update_id` is still unprocessed (another instance may have handled
+    it since it was read) and which older ones wait (one of the same chat goes first)."""
+    async with conn.execute(
+        "SELECT update_id FROM inbox WHERE channel = ? AND update_id <= ? AND processed_at IS NULL ORDER BY update_id",
+        (channel, update_id),
+    ) as cur:
+        return [int(r[0]) for r in await cur.fetchall()]
+
+
+async def opened(conn: Connection, channel: str, update_ids: list[int]) -> list[Incoming]:
+    """These updates of `channel` (those still waiting), opened."""
+    if not update_ids:
+        return []
+    marks = ", ".join("?" for _ in update_ids)
+    async with conn.execute(
+        f"SELECT update_id, payload FROM inbox WHERE channel = ? AND update_id IN ({marks}) AND processed_at IS NULL "
+        "ORDER BY update_id",
+        (channel, *update_ids),
+    ) as cur:
+        return [Incoming(update_id=r[0], payload=vault.of(conn).open(r[1]) or "") for r in await cur.fetchall()]
 
 
 async def processed(conn: Connection, channel: str, update_id: int) -> bool:
@@ -55,6 +82,7 @@ async def processed(conn: Connection, channel: str, update_id: int) -> bool:
     ) as cur:
         row = await cur.fetchone()
     return row is not None and row[0] is not None
+
 
 async def forget_processed(conn: Connection, before: datetime) -> int:
     """Drop the ids of updates processed before `before`. Telegram hands an update out again

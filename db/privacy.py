@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from db import alerts, conversations, inbox, login_links, web_feed, whatsapp
-from db.connection import Connection, DatabaseError, keep_private, open_raw, transaction
+from db.connection import Connection, DatabaseError, keep_private, lock_everything, open_raw, transaction
 from db.vault import CHECK_KEY, Vault
 
 INBOX_DAYS = 7  # how long the ids of processed updates are kept (see inbox.forget_processed)
@@ -141,6 +141,7 @@ async def _erase_question_data(conn: Connection, question_id: int, now: datetime
 
 async def erase_question(conn: Connection, code: str, now: datetime) -> Erased | None:
     """Every trace of personal data of one question (codes, categories and counts stay)."""
+    await lock_everything(conn)
     async with conn.execute("SELECT id FROM questions WHERE code = ?", (code,)) as cur:
         row = await cur.fetchone()
     if row is None:
@@ -153,6 +154,7 @@ async def erase_question(conn: Connection, code: str, now: datetime) -> Erased |
 async def erase_user(conn: Connection, user_id: int, now: datetime) -> Erased | None:
     """A person's account: their addresses (chat ids), name, language and conversation. The
     questions they logged stay (without them), so that summaries keep their counts."""
+    await lock_everything(conn)
     async with conn.execute("SELECT id FROM users WHERE id = ?", (user_id,)) as cur:
         if await cur.fetchone() is None:
             return None
@@ -266,6 +268,7 @@ async def rotate(
         after: object = None  # rows are taken in the order of their key, from where the last batch ended
         while True:
             async with transaction(conn):
+                await lock_everything(conn)  # no instance seals or reads a value of this batch meanwhile
                 where = condition + ("" if after is None else f" AND {key} > {param}")
                 async with conn.execute(
                     f"SELECT {key}, {column} FROM {table} WHERE {where} ORDER BY {key} LIMIT ?",

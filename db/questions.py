@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from db.connection import Connection, Row
+from db.connection import Connection, Row, lock_code
 from db.vault import Vault
 from flows.model import LogQuestion
 
@@ -103,9 +103,11 @@ class NoFreeCode(Exception):
 
 async def unused_code(conn: Connection, make: Callable[[], str], attempts: int = 8) -> str:
     """A question code no question has yet, from `make` (random). Called inside the transaction that
-    stores the question, which is the only writer: a code free now is still free when it is stored."""
+    stores the question, holding the code's lock (several instances draw codes at once): a code free
+    now is still free when it is stored."""
     for _ in range(attempts):
         code = make()
+        await lock_code(conn, code)
         async with conn.execute("SELECT 1 FROM questions WHERE code = ?", (code,)) as cur:
             if await cur.fetchone() is None:
                 return code

@@ -18,7 +18,8 @@ A migration the rule cannot carry (a `-- wijkbrug: rebuild`, or SQLite's date fu
 of its own for PostgreSQL with the same number in db/migrations/postgresql/; without one it is refused.
 
 The version is in the table `wijkbrug_schema`; each migration runs in its own transaction under
-an advisory lock, so two instances starting at once apply it once."""
+an advisory lock, so two instances starting at once apply it once, and while no write transaction
+of a running instance is open (`Connection.lock_everything`)."""
 
 from __future__ import annotations
 
@@ -99,6 +100,7 @@ async def migrate(conn: Connection, known: list[tuple[int, str, str]]) -> list[s
             await conn.execute("SELECT pg_advisory_xact_lock(?)", (LOCK,))
             await conn.execute("CREATE TABLE IF NOT EXISTS wijkbrug_schema (version BIGINT NOT NULL)")
             if version > await schema_version(conn):  # another instance may have applied it meanwhile
+                await conn.lock_everything()  # running instances' writes wait for the new schema
                 for statement in split_statements(sql):
                     await conn.execute(statement)
                 await conn.execute("DELETE FROM wijkbrug_schema")

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from db.connection import Connection, Row
+from db.connection import Connection, Row, lock_person
 from flows.model import Role, User
 from flows.names import clean_name
 
@@ -137,7 +137,8 @@ async def add_address(
 ) -> Address:
     """Give a person an address (again: nothing changes) and, with `preferred`, make it their
     preferred one; a person's first address is always preferred. Raises AddressTaken if it is
-    another person's."""
+    another person's. Holds the person's lock (their preferred address is read, then changed)."""
+    await lock_person(conn, user_id)
     find = "SELECT user_id FROM addresses WHERE channel = ? AND address = ?"
     async with conn.execute(find, (channel, address)) as cur:
         owner = await cur.fetchone()

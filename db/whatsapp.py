@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from db import vault
-from db.connection import Connection
+from db.connection import Connection, lock_code
 
 CHANNEL = "whatsapp"
 WINDOW = timedelta(hours=24)
@@ -21,7 +21,10 @@ MEDIA_KEEP = timedelta(days=29)
 
 
 async def receive(conn: Connection, wamid: str, payload: str, now: datetime) -> bool:
-    """Store an inbound message under its wamid (True), or ignore a redelivered one (False)."""
+    """Store an inbound message under its wamid (True), or ignore a redelivered one (False). The
+    channel's next update id and the wamid's check are had under a lock, as several instances may
+    store at once (and Meta may redeliver to another instance)."""
+    await lock_code(conn, f"inbox:{CHANNEL}")
     async with conn.execute(
         "SELECT 1 FROM inbox WHERE channel = ? AND external_id = ?", (CHANNEL, wamid)
     ) as cur:

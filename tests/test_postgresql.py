@@ -200,15 +200,16 @@ async def test_two_processes_starting_at_once_migrate_once(pg_server: PostgresSe
         await second.close()
 
 
-async def test_write_transactions_go_one_at_a_time_as_on_sqlite(pg_server: PostgresServer) -> None:
-    """Two connections' write transactions never interleave (BEGIN IMMEDIATE takes one advisory
-    lock, as SQLite's write lock); one held too long is storage trouble, waited out by keep_trying."""
+async def test_write_transactions_wait_only_for_work_on_the_whole_database(pg_server: PostgresServer) -> None:
+    """Two connections' write transactions run side by side (each holds the write lock shared); one
+    that locks everything (erasure, retention, rotation) runs alone; a lock held too long is storage
+    trouble, waited out by keep_trying."""
     import asyncio
 
     import psycopg
 
     from db.backend_postgres import WRITE_LOCK
-    from db.connection import storage_trouble, transaction
+    from db.connection import lock_everything, storage_trouble, transaction
 
     url = pg_server.fresh()
     first, second = await connect(url), await connect(url)
@@ -220,6 +221,11 @@ async def test_write_transactions_go_one_at_a_time_as_on_sqlite(pg_server: Postg
 
     try:
         async with transaction(first):
+            async with transaction(second):  # not waiting for the first
+                await second.execute("INSERT INTO settings (key, value) VALUES ('x', 'second')")
+            order.append("second committed inside the first")
+        async with transaction(first):
+            await lock_everything(first)
             waiting = asyncio.create_task(write_second())
             async with asyncio.timeout(30):  # until the second waits for the lock
                 while not await (
@@ -228,7 +234,7 @@ async def test_write_transactions_go_one_at_a_time_as_on_sqlite(pg_server: Postg
                     await asyncio.sleep(0.01)
             order.append("first commits")
         await waiting
-        assert order == ["first commits", "second began"]
+        assert order == ["second committed inside the first", "first commits", "second began"]
 
         with psycopg.connect(url, autocommit=True) as other:  # another program holding the lock
             other.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))

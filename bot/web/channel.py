@@ -110,8 +110,7 @@ class WebChannel:
 
         async def receive() -> int:
             async with self.writing, transaction(self.page_db):
-                update_id = int(await stored.get(self.page_db, UPDATE_KEY) or 0) + 1
-                await stored.put(self.page_db, UPDATE_KEY, str(update_id))
+                update_id = await stored.count_up(self.page_db, UPDATE_KEY)  # several instances count at once
                 row = Incoming(update_id=update_id, payload=json.dumps({"inbound": inbound.model_dump(mode="json")}))
                 await inbox.receive(self.page_db, CHANNEL, [row], self.clock())
             return update_id
