@@ -91,10 +91,11 @@ _UNCLAIMED = (
     "AND c.expires_at > ?)"
 )
 # An address's message waits behind any older one of that address that is not due yet (a retry).
-_FIRST_DUE = (
-    "o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.channel = o.channel "
+_OLDER_WAITING = (
+    "NOT EXISTS (SELECT 1 FROM outbox p WHERE p.channel = o.channel "
     "AND p.address = o.address AND p.id < o.id AND p.next_attempt_at > ?)"
 )
+_FIRST_DUE = f"o.next_attempt_at <= ? AND {_OLDER_WAITING}"
 
 
 async def due_addresses(conn: Connection, channel: str, now: datetime, limit: int) -> list[str]:
@@ -116,8 +117,11 @@ async def due_in_order(conn: Connection, channel: str, address: str, now: dateti
     address that is not due yet (a retry), so the address's messages go out in order."""
     at = now.isoformat()
     async with conn.execute(
+        # `|| ''` keeps SQLite from reading the channel's due index (every due message of the channel)
+        # instead of the address's own (outbox_chat): 3x faster with a backlog of 5,000.
         "SELECT o.id, o.address, o.kind, o.payload, o.attempts FROM outbox o "
-        f"WHERE o.channel = ? AND o.address = ? AND {_FIRST_DUE} ORDER BY o.id LIMIT ?",
+        f"WHERE o.channel = ? AND o.address = ? AND o.next_attempt_at || '' <= ? AND {_OLDER_WAITING} "
+        "ORDER BY o.id LIMIT ?",
         (channel, address, at, at, limit),
     ) as cur:
         rows = await cur.fetchall()
