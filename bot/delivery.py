@@ -171,6 +171,8 @@ class DeliveryWorker:
         self._sending = asyncio.Semaphore(self.concurrency)
         self._chats: dict[str, asyncio.Task[None]] = {}  # chats being delivered to, each by one task
         self._full = False  # the last look found more chats than `max_chats` allows at once
+        self._held: dict[str, datetime] = {}  # addresses claimed by this worker, and when last claimed or renewed
+        self._again: set[str] = set()  # addresses found due while their task was ending: look again after it
         self._now: set[asyncio.Task[None]] = set()  # calls sent beside the outbox (`send_now`)
         self.tried = 0
 
@@ -210,8 +212,8 @@ class DeliveryWorker:
                 while True:
                     self.wake.clear()  # before looking: a row queued meanwhile wakes us again
                     await self._stored(self._start_due)
-                    pause = self.fallback_poll if listening else 1.0
-                    if not self._full and (next_at := await self._next_due_at()) is not None:
+                    pause = 1.0 if self._chats or not listening else self.fallback_poll
+                    if not self._chats and (next_at := await self._next_due_at()) is not None:
                         pause = min(pause, max(0.05, (next_at - self.clock()).total_seconds()))
                     await woken(self.wake, pause)
         finally:
@@ -224,11 +226,13 @@ class DeliveryWorker:
                 log.info("claims left to expire (%s)", type(exc).__name__)
 
     async def drain_once(self) -> int:
-        """Send what is due now, each chat's calls in order, and wait until that is done.
-        Returns how many calls were tried."""
+        """Send what is due now, each chat's calls in order, and wait until that is done; then give
+        up the claims. Returns how many calls were tried."""
         before = self.tried
         await self._stored(self._start_due)
         await asyncio.gather(*self._chats.values())
+        await self._stored(lambda: outbox.release_all(self.conn, self.holder))
+        self._held.clear()
         return self.tried - before
 
     async def _forget_the_dead(self) -> None:
@@ -238,11 +242,23 @@ class DeliveryWorker:
                 await outbox.release_all(self.conn, holder)
 
     async def _heartbeat(self) -> None:
-        """Renew this worker's claims while it has chats, well before they would expire."""
+        """Every third of the lease: give up the claims on addresses whose task has ended (nothing was
+        due), renew the others, and delete claims that expired (their holder died)."""
         while True:
             await asyncio.sleep(self.lease / 3)
-            if self._chats:
-                await self._stored(lambda: outbox.renew(self.conn, self.holder, self._until()))
+            await self._stored(self._beat)
+
+    async def _beat(self) -> None:
+        idle = [address for address in self._held if address not in self._chats]
+        if idle:
+            await outbox.release(self.conn, self.channel, self.holder, idle)
+            for address in idle:
+                self._held.pop(address, None)
+        if self._held:
+            now = self.clock()
+            await outbox.renew(self.conn, self.holder, self._until())
+            self._held = dict.fromkeys(self._held, now)
+        await outbox.forget_expired(self.conn, self.clock())
 
     def _until(self) -> datetime:
         return self.clock() + timedelta(seconds=self.lease)
@@ -253,43 +269,43 @@ class DeliveryWorker:
         if self._full:
             return  # a chat's task that ends wakes the worker
         now = self.clock()
-        await outbox.forget_expired(self.conn, now)
-        addresses = await outbox.due_addresses(self.conn, self.channel, now, free + len(self._chats))
-        addresses = [address for address in addresses if address not in self._chats][:free]
+        found = await outbox.due_addresses(self.conn, self.channel, now, self.holder, free + len(self._chats))
+        self._again.update(address for address in found if address in self._chats)
+        addresses = [address for address in found if address not in self._chats][:free]
         self._full = len(addresses) == free
+        fresh = now - timedelta(seconds=self.lease / 2)
         for address in addresses:
-            if await outbox.claim(self.conn, self.channel, address, self.holder, now, self._until()):
+            # An address claimed moments ago is still this worker's (the check before each send makes sure).
+            if self._held.get(address, fresh) > fresh or await outbox.claim(
+                self.conn, self.channel, address, self.holder, now, self._until()
+            ):
+                self._held.setdefault(address, now)
                 self._chats[address] = asyncio.create_task(self._chat(address))
 
     async def _chat(self, address: str) -> None:
-        def due(limit: int = 50) -> Callable[[], Awaitable[list[Outgoing]]]:
-            return lambda: outbox.due_in_order(self.conn, self.channel, address, self.clock(), limit)
-
         try:
             while True:
-                items = await self._stored(due())
+                items = await self._stored(
+                    lambda: outbox.due_in_order(self.conn, self.channel, address, self.clock())
+                )
                 if not items:
-                    await self._stored(lambda: outbox.release(self.conn, self.channel, address, self.holder))
-                    # A message stored just before the release was passed over by the other workers
-                    # (the address was claimed): take it after all, unless one of them has by now.
-                    if not await self._stored(due(1)) or not await self._stored(self._claim(address)):
-                        return
-                    continue
+                    return  # the claim is given up by the next heartbeat, unless more came by then
                 for item in items:
                     if not await self._deliver(item):
                         break  # to be tried again later: the address's later calls wait behind it
         except _Lost:
-            return  # another worker has the address now, and sends what is left
+            self._held.pop(address, None)  # another worker has the address now, and sends what is left
         finally:
             del self._chats[address]
-            if self._full:
-                self.wake.set()  # room for a chat that waited its turn
+            if self._full or address in self._again:
+                self._again.discard(address)
+                self.wake.set()  # room for a chat that waited its turn; or this one's newer messages
 
     def _claim(self, address: str) -> Callable[[], Awaitable[bool]]:
         return lambda: outbox.claim(self.conn, self.channel, address, self.holder, self.clock(), self._until())
 
     async def _next_due_at(self) -> datetime | None:
-        return await self._stored(lambda: outbox.next_due_at(self.conn, self.channel, self.clock()))
+        return await self._stored(lambda: outbox.next_due_at(self.conn, self.channel, self.clock(), self.holder))
 
     async def _stored(self, work: Callable[[], Awaitable[T]]) -> T:
         """`work` on the database, tried again with growing pauses while it cannot be written."""
@@ -308,8 +324,10 @@ class DeliveryWorker:
                 mine = await self._stored(lambda: outbox.still_mine(self.conn, item.id, self.holder, self.clock()))
                 if mine is None:
                     return True  # sent by another worker, or its person's access ended (bot/departure.py)
-                if not mine and not await self._stored(self._claim(item.address)):
-                    raise _Lost
+                if not mine:  # its claim lapsed (or was just given up): take it again, unless another has
+                    if not await self._stored(self._claim(item.address)):
+                        raise _Lost
+                    self._held[item.address] = self.clock()
                 await self.sender.send(item.address, item.kind, item.body)
         except RetryAfter as exc:
             wait = exc.seconds

@@ -9,7 +9,7 @@ import json
 import os
 import secrets
 import socket
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -85,10 +85,10 @@ def stamp(at: datetime) -> str:
     return at.isoformat(timespec="microseconds")
 
 
-# An address some worker holds a live claim on (see `claim`): no other worker looks at its messages.
+# An address another worker holds a live claim on (see `claim`): this one does not look at its messages.
 _UNCLAIMED = (
     "NOT EXISTS (SELECT 1 FROM outbox_claims c WHERE c.channel = o.channel AND c.address = o.address "
-    "AND c.expires_at > ?)"
+    "AND c.expires_at > ? AND c.holder <> ?)"
 )
 # An address's message waits behind any older one of that address that is not due yet (a retry).
 _OLDER_WAITING = (
@@ -98,16 +98,18 @@ _OLDER_WAITING = (
 _FIRST_DUE = f"o.next_attempt_at <= ? AND {_OLDER_WAITING}"
 
 
-async def due_addresses(conn: Connection, channel: str, now: datetime, limit: int) -> list[str]:
-    """The addresses with a message that may go now and no live claim on them, the longest waiting
+async def due_addresses(conn: Connection, channel: str, now: datetime, holder: str, limit: int) -> list[str]:
+    """The addresses with a message that may go now and no other holder's live claim on them, the longest waiting
     first (by their oldest such message). Nothing is unsealed: the worker claims an address first and
     then reads its messages (`due_in_order`). Ids need not have committed in order: every look sees
     every waiting message, so one committed late behind a newer id is found all the same."""
     at = now.isoformat()
+    # An address has a message that may go exactly when its oldest one may (all others wait behind it):
+    # each address's oldest id, read off the index outbox_chat, then only those rows are looked at.
     async with conn.execute(
-        f"SELECT o.address FROM outbox o WHERE o.channel = ? AND {_FIRST_DUE} AND {_UNCLAIMED} "
-        "GROUP BY o.address ORDER BY min(o.id) LIMIT ?",
-        (channel, at, at, stamp(now), limit),
+        "SELECT o.address FROM outbox o JOIN (SELECT min(id) AS id FROM outbox WHERE channel = ? GROUP BY address) "
+        f"AS first ON first.id = o.id WHERE o.next_attempt_at <= ? AND {_UNCLAIMED} ORDER BY o.id LIMIT ?",
+        (channel, at, stamp(now), holder, limit),
     ) as cur:
         return [row[0] for row in await cur.fetchall()]
 
@@ -148,9 +150,12 @@ async def renew(conn: Connection, holder: str, until: datetime) -> int:
     return cur.rowcount
 
 
-async def release(conn: Connection, channel: str, address: str, holder: str) -> None:
+async def release(conn: Connection, channel: str, holder: str, addresses: Collection[str]) -> None:
+    """Give up `holder`'s claims on these addresses (they had nothing due)."""
+    marks = ", ".join("?" * len(addresses))
     await conn.execute(
-        "DELETE FROM outbox_claims WHERE channel = ? AND address = ? AND holder = ?", (channel, address, holder)
+        f"DELETE FROM outbox_claims WHERE channel = ? AND holder = ? AND address IN ({marks})",
+        (channel, holder, *addresses),
     )
 
 
@@ -170,20 +175,24 @@ async def forget_expired(conn: Connection, now: datetime) -> None:
     await conn.execute("DELETE FROM outbox_claims WHERE expires_at <= ?", (stamp(now),))
 
 
-async def next_due_at(conn: Connection, channel: str, now: datetime | None = None) -> datetime | None:
-    """When a channel's next message falls due. Given `now`, only among addresses no worker has a live
-    claim on, and no later than the first such claim expires (its holder may have died): when a
-    worker should look again that has nothing to send now."""
+async def next_due_at(
+    conn: Connection, channel: str, now: datetime | None = None, holder: str = ""
+) -> datetime | None:
+    """When a channel's next message falls due. Given `now`, only among addresses no other holder has
+    a live claim on, and no later than the first such claim expires (its holder may have died): when
+    `holder`'s worker should look again that has nothing to send now."""
     if now is None:
         async with conn.execute("SELECT min(next_attempt_at) FROM outbox WHERE channel = ?", (channel,)) as cur:
             row = await cur.fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None
     async with conn.execute(
-        f"SELECT min(o.next_attempt_at) FROM outbox o WHERE o.channel = ? AND {_UNCLAIMED}", (channel, stamp(now))
+        f"SELECT min(o.next_attempt_at) FROM outbox o WHERE o.channel = ? AND {_UNCLAIMED}",
+        (channel, stamp(now), holder),
     ) as cur:
         row = await cur.fetchone()
     async with conn.execute(
-        "SELECT min(expires_at) FROM outbox_claims WHERE channel = ? AND expires_at > ?", (channel, stamp(now))
+        "SELECT min(expires_at) FROM outbox_claims WHERE channel = ? AND expires_at > ? AND holder <> ?",
+        (channel, stamp(now), holder),
     ) as cur:
         claimed = await cur.fetchone()
     times = [datetime.fromisoformat(r[0]) for r in (row, claimed) if r and r[0]]
