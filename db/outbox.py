@@ -1,7 +1,11 @@
 """Outgoing messages for a person, rendered (channel-neutral, bot/outgoing.py) and stored in the same
 transaction as the state change that caused them (sealed: they hold what people wrote); a
 delivery worker hands them to their channel's sender in order per address and deletes them once
-done."""
+done. With several instances on one database (PostgreSQL), a worker sends to an address only while
+it holds that address's claim (`claim`: a lease, renewed while it sends, taken over once expired), so
+one worker at a time sends an address's messages; a message sent but not yet deleted when its
+instance was killed goes again from the instance that takes the address over (at least once).
+`enqueue` announces each message (db/notify.py) so every instance's worker wakes at the COMMIT."""
 
 from __future__ import annotations
 
