@@ -1,5 +1,6 @@
-"""What the delivery worker's look before each send costs (`db.outbox.still_waiting`: is the
-message's row still in the outbox, or did revoking its person delete it?).
+"""What the delivery worker's look before each send costs (`db.outbox.still_mine`: is the
+message's row still in the outbox, or did revoking its person delete it, and is its address still
+this worker's claim?).
 
 Prints, on a SQLite file like the bot's: the lookup alone (µs per message, over an outbox of
 --rows messages), and the delivery worker draining --rows messages to a sender that does nothing, with
@@ -67,25 +68,25 @@ async def main(rows: int, chats: int, repeat: int) -> None:
         for _ in range(repeat):
             start = time.perf_counter()
             for outgoing_id in ids:
-                await outbox.still_waiting(conn, outgoing_id)
+                await outbox.still_mine(conn, outgoing_id, "bench", NOW)
             lookups.append((time.perf_counter() - start) / rows * 1e6)
-        print(f"still_waiting alone, outbox of {rows} messages: {statistics.median(lookups):.1f} µs per message")
+        print(f"still_mine alone, outbox of {rows} messages: {statistics.median(lookups):.1f} µs per message")
 
         await drain(conn)  # empty again: each run below starts from the same outbox
-        real = outbox.still_waiting
+        real = outbox.still_mine
 
-        async def yes(conn: Connection, outgoing_id: int) -> bool:
+        async def yes(conn: Connection, outgoing_id: int, holder: str, now: datetime) -> bool:
             return True
 
         with_look, without = [], []
         for _ in range(repeat):
             for figures, look in ((with_look, real), (without, yes)):
                 await fill(conn, rows, chats)
-                outbox.still_waiting = look
+                outbox.still_mine = look  # type: ignore[assignment]
                 try:
                     figures.append(await drain(conn) / rows * 1e6)
                 finally:
-                    outbox.still_waiting = real
+                    outbox.still_mine = real
                 assert await outbox.size(conn) == 0
         a, b = statistics.median(with_look), statistics.median(without)
         print(f"delivery worker, {rows} messages to {chats} chats, sender doing nothing (median of {repeat}):")

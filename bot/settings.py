@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # Outgoing pace: Telegram allows about 30 messages a second overall and 1 a second per chat.
     send_per_second: float = 25
     chat_per_second: float = 1
+    # How many `wijkbrug run` instances send for this bot at once (PostgreSQL, issue 18): Telegram's overall
+    # limit is the bot's, not a process's, so each instance keeps to SEND_PER_SECOND divided by this.
+    instances: int = Field(default=1, gt=0)
+    # Chats one delivery worker sends to at once, each by a task of its own; more wait their turn.
+    send_chats: int = Field(default=100, gt=0)
     # Long-poll timeout for getUpdates, in seconds.
     poll_timeout: int = 25
     # Working hours without an answer before a member is reminded; twice this, the team's

@@ -120,7 +120,7 @@ class TelegramBot:
 
             pacer = delivery.Pacer.within(
                 delivery.TELEGRAM_PER_SECOND, self.settings.send_per_second,
-                delivery.TELEGRAM_CHAT_BURST_SECOND, self.settings.chat_per_second,
+                delivery.TELEGRAM_CHAT_BURST_SECOND, self.settings.chat_per_second, instances=self.settings.instances,
             )
             fetch = None  # WhatsApp's media, forwarded to Telegram; its modules (aiohttp.web) only when it is on
             if self.settings.whatsapp_address() is not None:
@@ -129,7 +129,7 @@ class TelegramBot:
                 fetch = fetch_of(self.settings)
             worker = delivery.DeliveryWorker(
                 send_db, TelegramSender(app, fetch), self.clock, CHANNEL,
-                pacer=pacer, on_permanent=refused, patience=self.patience,
+                pacer=pacer, on_permanent=refused, patience=self.patience, max_chats=self.settings.send_chats,
             )
             runner = Runner(
                 work_db, self.catalogs, self.clock, CHANNEL, vault=vault, reminder_hours=self.settings.reminder_hours,
