@@ -4,7 +4,6 @@ balancer, spread over several instances, a refused one's updates going to anothe
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
 
