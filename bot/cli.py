@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run the bot on every channel set up: Telegram (long polling, or a webhook), WhatsApp, the web page"
     )
     run.add_argument("--webhook", help="the public HTTPS URL Telegram posts updates to (default: long polling)")
+    run.add_argument(
+        "--only-instance", action="store_true",
+        help="with PostgreSQL: this is the only `wijkbrug run` on the database, so Telegram may be long-polled "
+        "(as WIJKBRUG_ONLY_INSTANCE=1)",
+    )
 
     demo = commands.add_parser(
         "demo", help="the whole bridge in this terminal: play invented volunteers, wijkteam members, coordinators"
@@ -167,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(settings: Settings, command: str, args: argparse.Namespace) -> int:
     """Run one command; an operator's mistake is raised (`OperatorError` and its kin), not printed."""
     if command == "run":
+        if getattr(args, "only_instance", False):
+            settings = settings.model_copy(update={"only_instance": True})
         return cli_run.run(settings, getattr(args, "webhook", None))
     if command == "demo":
         script, language, database, out = (

@@ -9,7 +9,7 @@ import signal
 from bot.cli_shared import OperatorError, utc_now
 from bot.service import channels, serve
 from bot.settings import Settings
-from db.connection import connect
+from db.connection import connect, is_postgresql
 
 log = logging.getLogger("wijkbrug")
 
@@ -21,10 +21,27 @@ NO_CHANNEL = (
     "by e-mail); or try `wijkbrug demo`."
 )
 
+SEVERAL_POLLERS = (
+    "WIJKBRUG_DATABASE is PostgreSQL, where several `wijkbrug run` may share the database, and two of them "
+    "long-polling Telegram get 409 Conflict: run with `--webhook URL` (Telegram posts updates to that public "
+    "HTTPS address, which a load balancer may spread over the instances), or, if this is the only instance, "
+    "with `--only-instance` (or WIJKBRUG_ONLY_INSTANCE=1)"
+)
+
+
+def polling_refused(settings: Settings, webhook: str | None) -> str | None:
+    """Why Telegram may not be long-polled with these settings (None: it may, or it is not polled)."""
+    polls = settings.telegram_token is not None and webhook is None
+    if polls and is_postgresql(settings.database) and not settings.only_instance:
+        return SEVERAL_POLLERS
+    return None
+
 
 def run(settings: Settings, webhook: str | None = None) -> int:
     if not channels(settings):
         raise OperatorError(NO_CHANNEL)
+    if (refused := polling_refused(settings, webhook)) is not None:
+        raise OperatorError(refused)
     if webhook is not None and settings.telegram_token is None:
         raise OperatorError("--webhook is Telegram's, but WIJKBRUG_TELEGRAM_TOKEN is not set")
     if settings.web_listen is not None and settings.public_url is None:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Seconds a webhook connection may take to send a request's head, and again its body, and
     # may stay idle between requests; then it is closed.
     webhook_timeout: float = Field(default=10, gt=0)
+    # On PostgreSQL several `wijkbrug run` may share the database, and two long-polling instances
+    # get 409 Conflict from Telegram: polling needs this (or `--only-instance`), else use a webhook.
+    only_instance: bool = False
     # Outgoing pace: Telegram allows about 30 messages a second overall and 1 a second per chat.
     send_per_second: float = 25
     chat_per_second: float = 1

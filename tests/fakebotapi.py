@@ -5,6 +5,12 @@ talk to it, in-process or from a ``wijkbrug run`` subprocess. Tests play the hum
 ``user_sends``/``user_presses``/``user_sends_photo``, inspect what the bot did with
 ``sent``/``messages``/``last_keyboard``/``wait_for`` and inject Telegram errors with ``fail_next``.
 
+After ``setWebhook`` it delivers updates as Telegram does instead: it POSTs each to the webhook's URL with
+the X-Telegram-Bot-Api-Secret-Token header, one at a time per chat (in order) and many chats at once, and
+tries again a delivery that failed (connection refused or reset, a non-2xx answer). ``balance(urls)`` makes
+it Telegram behind a load balancer: each delivery goes to one of several instances (in turn, or at random)
+and one that failed to another; every attempt is recorded in ``deliveries``.
+
 Nothing a test asserts on depends on wall-clock time: message dates come from the injectable ``clock``
 (``time.time`` by default), and every finished getUpdates is recorded in ``polls`` with what ended it.
 """
@@ -23,6 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Self
 
+import aiohttp
 from aiohttp import web
 
 Json = dict[str, Any]
@@ -42,6 +49,8 @@ FLAKY = frozenset({"sendMessage", "editMessageText", "answerCallbackQuery", "sen
 NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply markup are exactly "
                 "the same as a current content and reply markup of the message")
 CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+WEBHOOK_ACTIVE = ("Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the "
+                  "webhook first")
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 DEFAULT_ERRORS = {400: "Bad Request: chat not found", 403: "Forbidden: bot was blocked by the user",
                   500: "Internal Server Error", 502: "Bad Gateway"}
@@ -119,6 +128,7 @@ class FakeBotApi:
         self._closing = False
         self._tick = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._init_webhook()
         lang: Callable[[Json], str] = lambda p: p.get("language_code") or ""
         simple: dict[str, Callable[[Json, Uploads], Any]] = {  # the rest are the _api_<name> methods below
             "getMe": lambda p, u: dict(self.bot_user),
@@ -134,9 +144,6 @@ class FakeBotApi:
             "sendChatAction": lambda p, u: True,
             "close": lambda p, u: True,
             "logOut": lambda p, u: True,
-            "setWebhook": lambda p, u: self._put(
-                ("webhook", ""), {"url": p.get("url"), "secret_token": p.get("secret_token")}
-            ),
         }
         simple.update((n[5:], getattr(self, n)) for n in dir(self) if n.startswith("_api_"))
         self._methods = {name.lower(): (name, handler) for name, handler in simple.items()}
@@ -163,6 +170,7 @@ class FakeBotApi:
     async def stop(self) -> None:
         self._closing = True  # releases waiting long polls
         self._bump()
+        await self._stop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -428,9 +436,12 @@ class FakeBotApi:
     def _api_deleteWebhook(self, p: Json, u: Uploads) -> bool:
         if p.get("drop_pending_updates"):
             self._queue.clear()
+        self._webhook = None
         return True
 
     async def _api_getUpdates(self, p: Json, u: Uploads) -> list[Json]:
+        if self._webhook is not None:
+            raise ApiError(409, WEBHOOK_ACTIVE)
         offset, timeout, limit = p.get("offset"), p.get("timeout") or 0, max(1, min(p.get("limit") or 100, 100))
         if "allowed_updates" in p:
             self._allowed = list(p["allowed_updates"] or [])
@@ -493,3 +504,112 @@ class FakeBotApi:
         if (found := self._files.get(str(p.get("file_id")))) is None:
             raise ApiError(400, "Bad Request: invalid file_id")
         return dict(found[1])
+
+    # --- webhook deliveries, as Telegram makes them (and a load balancer in front of several instances) -------
+    def _init_webhook(self) -> None:
+        self._webhook: str | None = None  # the URL of the last setWebhook, until deleteWebhook
+        self._secret: str | None = None
+        self._connections = 40  # Telegram's default max_connections
+        self.targets: list[str] = []  # the instances behind the load balancer (balance()); none: the URL itself
+        self._pick = "round-robin"
+        self._turn = itertools.count()
+        self._spread = random.Random(11)
+        self.retry_pause = 0.2  # seconds before trying again once every instance failed (Telegram: longer)
+        self.webhook_timeout = 30.0  # seconds an instance may take to answer a delivery
+        # One entry per attempt: {"update_id", "url", "status"}: the HTTP status, or the error's name.
+        self.deliveries: list[Json] = []
+        self._delivering: set[int] = set()  # chats with a delivery under way (their next update waits)
+        self._deliverer: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    def balance(self, urls: list[str], pick: str = "round-robin") -> None:
+        """Telegram behind a load balancer: each delivery goes to one of `urls` ("round-robin" or
+        "random"); one refused or failed there is tried on the others, then again after a pause."""
+        assert pick in ("round-robin", "random") and urls
+        self.targets, self._pick = list(urls), pick
+
+    def _api_setWebhook(self, p: Json, u: Uploads) -> bool:
+        url = str(p.get("url") or "")
+        self._put(("webhook", ""), {"url": p.get("url"), "secret_token": p.get("secret_token")})
+        if not url:  # an empty URL removes the webhook, as on Telegram
+            self._webhook = None
+            return True
+        self._webhook, self._secret = url, p.get("secret_token")
+        self._connections = max(1, min(int(p.get("max_connections") or 40), 100))
+        if "allowed_updates" in p:
+            self._allowed = list(p["allowed_updates"] or [])
+        if self._deliverer is None:
+            self._session = aiohttp.ClientSession()
+            self._deliverer = asyncio.create_task(self._deliver_all())
+        return True
+
+    async def _stop_webhook(self) -> None:
+        if self._deliverer is not None:
+            self._deliverer.cancel()
+            await asyncio.gather(self._deliverer, return_exceptions=True)
+            self._deliverer = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @staticmethod
+    def _chat_of(update: Json) -> int:
+        if "callback_query" in update:
+            return int(update["callback_query"]["from"]["id"])
+        return int(next(v for k, v in update.items() if k != "update_id")["chat"]["id"])
+
+    async def _deliver_all(self) -> None:
+        """Hand out what is queued, oldest first: many chats at once (up to max_connections), one
+        update at a time per chat, so a chat's updates arrive in order."""
+        under_way: set[asyncio.Task[None]] = set()
+        try:
+            while not self._closing:
+                for update in list(self._queue) if self._webhook is not None else []:
+                    chat = self._chat_of(update)
+                    if len(under_way) >= self._connections:
+                        break
+                    if self._allowed and not any(k in self._allowed for k in update if k != "update_id"):
+                        self._queue.remove(update)  # a kind the bot did not ask for: Telegram drops it
+                        continue
+                    if chat in self._delivering:
+                        continue
+                    self._delivering.add(chat)
+                    task = asyncio.create_task(self._deliver(update, chat))
+                    under_way.add(task)
+                    task.add_done_callback(under_way.discard)
+                await self._wait(0.5)
+        finally:
+            for task in under_way:
+                task.cancel()
+            await asyncio.gather(*under_way, return_exceptions=True)
+
+    def _order(self) -> list[str]:
+        """The instances to try for one delivery, the first being the balancer's choice."""
+        targets = self.targets or [self._webhook or ""]
+        if self._pick == "random":
+            return self._spread.sample(targets, len(targets))
+        first = next(self._turn) % len(targets)
+        return targets[first:] + targets[:first]
+
+    async def _deliver(self, update: Json, chat: int) -> None:
+        assert self._session is not None
+        try:
+            while not self._closing and self._webhook is not None:
+                for url in self._order():
+                    headers = {"X-Telegram-Bot-Api-Secret-Token": self._secret} if self._secret else {}
+                    try:
+                        timeout = aiohttp.ClientTimeout(total=self.webhook_timeout)
+                        async with self._session.post(url, json=update, headers=headers, timeout=timeout) as answer:
+                            status: int | str = answer.status
+                    except (aiohttp.ClientError, TimeoutError) as exc:
+                        status = type(exc).__name__
+                    self.deliveries.append({"update_id": update["update_id"], "url": url, "status": status})
+                    if isinstance(status, int) and 200 <= status < 300:
+                        if update in self._queue:
+                            self._queue.remove(update)
+                        self.handed_out.append(update["update_id"])
+                        return
+                await asyncio.sleep(self.retry_pause)  # every instance failed it: later, again
+        finally:
+            self._delivering.discard(chat)
+            self._bump()

@@ -42,6 +42,7 @@ class Wijkbrug:
         }
         if isinstance(self.database, str):  # PostgreSQL: the key in a file of its own, as the settings ask
             self.env["WIJKBRUG_KEY_FILE"] = str(folder / "wijkbrug.key")
+            self.env["WIJKBRUG_ONLY_INSTANCE"] = "1"  # one process polls (tests/test_two_instances.py: two)
 
     async def operator(self, *args: str) -> str:
         """An operator command, as a process of its own; returns what it printed."""

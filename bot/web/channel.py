@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +28,7 @@ from bot.tasks import until_one_ends
 from bot.updates import Inbound
 from db import inbox, outbox
 from db import settings as stored
-from db.connection import Connection, Patience, connect, keep_trying, leave_checkpoints_to, transaction
+from db.connection import Connection, IntegrityError, Patience, connect, keep_trying, leave_checkpoints_to, transaction
 from db.inbox import Incoming
 from db.vault import Vault, attach
 
@@ -172,6 +171,6 @@ class _Noticing:
     async def send(self, address: str, kind: str, body: dict[str, object]) -> None:
         try:
             await self.sender.send(address, kind, body)  # type: ignore[arg-type]
-        except (sqlite3.IntegrityError, ValueError):  # no such person (erased meanwhile): nobody to show it to
+        except (IntegrityError, ValueError):  # no such person (erased meanwhile): nobody to show it to
             raise delivery.Permanent("no feed for this address") from None
         self.changed.set()
