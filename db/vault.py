@@ -9,6 +9,7 @@ can be added in front of the old ones. The key lives outside the database: in th
 from __future__ import annotations
 
 import os
+import tempfile
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -120,9 +121,19 @@ def load_keys(secret: str | None, key_file: Path, create: bool) -> list[bytes]:
             "file or set WIJKBRUG_SECRET_KEY"
         )
     key_file.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(Fernet.generate_key().decode("ascii") + "\n")
+    # Written whole beside it, then linked into place: two instances starting together on a new database
+    # (issue 18) end with one key file, and neither ever reads it half-written.
+    descriptor, name = tempfile.mkstemp(prefix=f"{key_file.name}.", suffix=".new", dir=key_file.parent)  # 0600
+    draft = Path(name)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(Fernet.generate_key().decode("ascii") + "\n")
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass  # another instance made it first: use that one
+    finally:
+        draft.unlink(missing_ok=True)
     return load_keys(None, key_file, create=False)
 
 

@@ -3,6 +3,8 @@ process opens once without decrypting, and the memory for that stays bounded."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from db.vault import KeyProblem, Vault
@@ -56,3 +58,24 @@ def test_another_key_s_value_still_stops_the_bot() -> None:
     sealed = Vault.generate().seal("sealed elsewhere", handover=True)
     with pytest.raises(KeyProblem):
         Vault.generate().open(sealed)
+
+
+def test_instances_starting_together_on_a_new_database_share_one_key_file(tmp_path: Path) -> None:
+    """Two `wijkbrug run` on a new PostgreSQL database both find no key: one file is made, both use it."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from db.vault import load_keys
+
+    for n in range(30):
+        key_file = tmp_path / f"keys{n}" / "wijkbrug.key"
+        start = Barrier(6)
+
+        def make(key_file: Path = key_file, start: Barrier = start) -> list[bytes]:
+            start.wait()
+            return load_keys(None, key_file, create=True)
+
+        with ThreadPoolExecutor(6) as pool:
+            made = list(pool.map(lambda _: make(), range(6)))
+        assert all(keys == made[0] and len(keys) == 1 for keys in made)
+        assert sorted(p.name for p in key_file.parent.iterdir()) == ["wijkbrug.key"]
