@@ -603,7 +603,11 @@ class FakeBotApi:
                             status: int | str = answer.status
                     except (aiohttp.ClientError, TimeoutError) as exc:
                         status = type(exc).__name__
-                    self.deliveries.append({"update_id": update["update_id"], "url": url, "status": status})
+                    query = (update.get("callback_query") or {}).get("id")
+                    self.deliveries.append(
+                        {"update_id": update["update_id"], "url": url, "status": status, "query": query,
+                         "at": time.monotonic()}
+                    )
                     if isinstance(status, int) and 200 <= status < 300:
                         if update in self._queue:
                             self._queue.remove(update)

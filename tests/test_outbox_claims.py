@@ -17,7 +17,7 @@ from telegram.ext import ApplicationBuilder
 
 from bot import delivery
 from bot.delivery import DeliveryWorker, Pacer
-from bot.http import AiohttpRequest
+from bot.http import BotApiRequest
 from bot.telegram import TelegramSender
 from db import notify, outbox, vault
 from db.connection import Connection, connect, transaction
@@ -53,7 +53,7 @@ def real_clock() -> datetime:
 async def telegram(api: FakeBotApi) -> Any:
     application = (
         ApplicationBuilder().token(TOKEN).base_url(api.api_url).base_file_url(api.file_url).updater(None)
-        .request(AiohttpRequest()).get_updates_request(AiohttpRequest(pool_size=1)).build()
+        .request(BotApiRequest()).get_updates_request(BotApiRequest(pool_size=1)).build()
     )
     await application.initialize()
     return application
