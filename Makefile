@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python benchmarks/rotate_bench.py
 	$(BIN)/python benchmarks/flood_bench.py
 	$(BIN)/python benchmarks/outbox_check_bench.py
+	$(BIN)/python benchmarks/instances_bench.py
 	$(LOAD) --backlog 2000 --doc docs/performance.md --note "$(BENCH_NOTE)"
 
 bench-quick: install

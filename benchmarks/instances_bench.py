@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.load import TOKEN, bot_env, percentile, quiet, stop_bot
+from benchmarks.baselines import TOKEN, bot_env
+from benchmarks.load_run import percentile, quiet, stop_bot
 from benchmarks.load_driver import Driver, Watch, next_message, prepare
 from tests.fakebotapi import FakeBotApi
 from tests.pg_server import postgres_server
@@ -48,7 +49,7 @@ async def measure(database: str | Path, instances: int, volunteers: int, seconds
         api.balance([f"http://127.0.0.1:{port}/telegram" for port in ports])
         children = []
         for n, port in enumerate(ports):
-            env = bot_env(api, folder, limits=False) | {
+            env = bot_env(api.api_url, api.file_url, folder, paced=False) | {
                 "WIJKBRUG_DATABASE": str(database), "WIJKBRUG_WEBHOOK_PORT": str(port),
                 "WIJKBRUG_WEBHOOK_SECRET": SECRET,
             }

@@ -12,7 +12,6 @@ Backend-specific SQL lives only in these places:
 - db/privacy.py: the inbox's row key for key rotation (`ctid`, where SQLite has `rowid`); backup
   (SQLite's online backup; for PostgreSQL, `pg_dump`);
 - db/wal.py: emptying SQLite's write-ahead log (PostgreSQL has nothing to do there);
-- db/outbox.py: the newest outbox id ever given (`sqlite_sequence`; PostgreSQL's sequence);
 - db/timers.py: a timer's claim (`FOR UPDATE SKIP LOCKED`).
 
 Statements run with autocommit on; `transaction` (db/connection.py) sends BEGIN IMMEDIATE and COMMIT
@@ -30,8 +29,8 @@ held to the COMMIT (advisory locks, `pg_advisory_xact_lock`), taken in one order
 A claim lives as long as its transaction: an instance killed mid-work loses its connection and the
 server rolls the work back at once; one that hangs is cut off after LEASE_MS idle in a transaction
 (`idle_in_transaction_session_timeout`), the lease after which its timers are taken over.
-(Outbox ids may now commit out of id order: a row that a delivery worker's "newest id seen" passed
-is found by its look at every due row, once a second.)"""
+(Outbox ids may commit out of id order: the delivery worker does not lean on their order; it claims
+an address with an expiring lease in db/outbox.py, and is woken by NOTIFY, db/notify.py.)"""
 
 from __future__ import annotations
 
