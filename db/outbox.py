@@ -64,16 +64,27 @@ def _outgoing(conn: Connection, row: Any) -> Outgoing:
     return Outgoing(id=row[0], address=row[1], kind=row[2], body=body, attempts=row[4])
 
 
+def _here() -> str:
+    """This host and its process-id namespace: containers may share a host name (host networking) but
+    not process ids, so a process id is only looked up where it means the same process."""
+    try:
+        space = "".join(ch for ch in os.readlink("/proc/self/ns/pid") if ch.isdigit())
+    except OSError:
+        space = "?"  # unknown: no holder is ever taken for dead here
+    return f"{socket.gethostname()}/{space}"
+
+
 def new_holder() -> str:
-    """A claim holder's name: this host, this process and a token (two workers of one process differ)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    """A claim holder's name: this host (and process-id namespace), this process and a token (two
+    workers of one process differ)."""
+    return f"{_here()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def dead_here(holder: str) -> bool:
     """Whether `holder` was a process on this host that is gone (killed, then restarted as another):
     its claims need not wait for their lease to expire."""
     host, pid, _ = (holder.rsplit(":", 2) + ["", ""])[:3]
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != _here() or host.endswith("/?") or not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)

@@ -6,6 +6,7 @@ its lease; NOTIFY waking another instance's worker; a bound on the chats sent to
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -169,6 +170,19 @@ async def test_a_restarted_worker_drops_its_dead_predecessors_claims_at_once(con
     finally:
         await stop(task)
     assert sender.delivered == ["c1", "c2"]
+
+
+def test_a_process_id_is_only_looked_up_in_its_own_process_id_namespace() -> None:
+    """Containers sharing a host name (host networking) have their own process ids: a holder of another
+    namespace is never taken for dead because its id is free here."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    host = outbox.new_holder().rsplit(":", 2)[0]
+    name = host.rsplit("/", 1)[0]
+    assert outbox.dead_here(f"{host}:{gone.pid}:old")
+    assert not outbox.dead_here(f"{name}/1:{gone.pid}:old")
+    assert not outbox.dead_here(f"{name}/?:{gone.pid}:old")
+    assert not outbox.dead_here(f"{host}:{os.getpid()}:alive")
 
 
 async def test_a_live_claim_of_another_instance_is_left_alone(conn: Connection, other: Connection) -> None:
