@@ -33,6 +33,13 @@ log = logging.getLogger(__name__)
 CHANNEL = whatsapp.CHANNEL
 
 
+def meta_pace(instances: int = 1) -> delivery.Pacer:
+    """Meta's Cloud API takes about 80 messages a second per number (so 60 a second after a burst of 20:
+    no second above 80); to one person, a burst of 10 and then one every 2 s (131056 beyond). The
+    limits are the number's, not the process's: each of several instances keeps to its share."""
+    return delivery.Pacer.within(80, 60, 10.5, 0.5, instances=instances)
+
+
 class WhatsAppChannel:
     def __init__(
         self, database: Path, catalogs: Catalogs, clock: Callable[[], datetime], vault: Vault, *,
@@ -48,9 +55,7 @@ class WhatsAppChannel:
         self.secrets = (token, number_id, app_secret, verify_token, api_url)
         self.runner_options = runner_options or {}
         self.patience = patience or Patience()
-        # Meta's Cloud API takes about 80 messages a second per number (so 60 a second after a burst of
-        # 20: no second above 80); to one person, a burst of 10 and then one every 2 s (131056 beyond).
-        self.pacer = pacer or delivery.Pacer.within(80, 60, 10.5, 0.5)
+        self.pacer = pacer or meta_pace()
         self.received = asyncio.Event()
 
     async def open(self) -> None:
@@ -138,6 +143,7 @@ def from_settings(settings, catalogs, clock, vault, patience):  # noqa: ANN001, 
         app_secret=settings.whatsapp_app_secret.get_secret_value(),
         verify_token=settings.whatsapp_verify_token.get_secret_value(), api_url=settings.whatsapp_api_url,
         runner_options=options, patience=patience, fetch_telegram=telegram_files(settings),
+        pacer=meta_pace(settings.instances),
     )
     return serve(channel, *address)
 

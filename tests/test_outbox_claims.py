@@ -276,3 +276,11 @@ async def test_a_message_whose_id_commits_after_a_newer_ones_is_sent_all_the_sam
         await stop(task)
         await third.close()
     assert sender.delivered == ["newer id", "older id"]  # in the order they were committed
+
+
+def test_whatsapp_keeps_to_its_share_of_the_numbers_limit_too() -> None:
+    from bot.whatsapp_channel import meta_pace
+
+    one, each = meta_pace(), meta_pace(instances=2)
+    assert each.per_second == one.per_second / 2 and each.burst <= one.burst / 2 + 1
+    assert each.chat_per_second == one.chat_per_second  # one instance at a time sends to a person
