@@ -101,12 +101,17 @@ def traces(database: str | Path, vault: Vault, secrets: list[str]) -> list[str]:
     stored = files(database)
     opened = []
     # Sealed values stand side by side in a row's bytes; ':' is not in a token, so one ends where
-    # the next "v1:" begins, or at the first byte that is not base64.
-    for token in set(re.findall(rb"v1:[A-Za-z0-9_=-]+?(?=v1:|[^A-Za-z0-9_=-]|$)", stored)):
-        try:
-            opened.append(vault.open(token.decode("ascii")) or "")
-        except Exception:  # noqa: BLE001 - a fragment of a token (a page boundary): not readable
-            continue
+    # the next "v1:" begins, or at the first byte that is not base64. The next column's text may go on
+    # in base64's letters (a date: "2026-11-30T09"), so each whole-quantum prefix is tried, longest
+    # first (cryptography 51 refuses bytes after a token's padding, which 50 ignored).
+    for run in set(re.findall(rb"v1:[A-Za-z0-9_=-]+?(?=v1:|[^A-Za-z0-9_=-]|$)", stored)):
+        body = run[3:]
+        for end in range(len(body) - len(body) % 4, 0, -4):
+            try:
+                opened.append(vault.open("v1:" + body[:end].decode("ascii")) or "")
+                break
+            except Exception:  # noqa: BLE001 - not a whole token (a fragment at a page boundary)
+                continue
     return [s for s in secrets if s.encode() in stored or any(s in text for text in opened)]
 
 
