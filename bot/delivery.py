@@ -172,7 +172,7 @@ class DeliveryWorker:
         self._chats: dict[str, asyncio.Task[None]] = {}  # chats being delivered to, each by one task
         self._full = False  # the last look found more chats than `max_chats` allows at once
         self._held: dict[str, datetime] = {}  # addresses claimed by this worker, and when last claimed or renewed
-        self._again: set[str] = set()  # addresses found due while their task was ending: look again after it
+        self._again: set[str] = set()  # found while their task ran or beyond the bound: read at a later look
         self._seen = 0  # messages up to this outbox id have been looked at (where ids commit in order)
         self._everything_at = 0.0  # when the next look must read every waiting message (monotonic)
         self._now: set[asyncio.Task[None]] = set()  # calls sent beside the outbox (`send_now`)
@@ -282,11 +282,18 @@ class DeliveryWorker:
         if newer is None or self.monotonic() >= self._everything_at:
             self._everything_at = self.monotonic() + 1.0
             found = await outbox.due_addresses(self.conn, self.channel, now, self.holder, free + len(self._chats))
+        # Addresses found while their task ran, or beyond the bound: their messages may be older than
+        # `_seen`, so they are looked at by address (their task reads them), not by a look at everything.
+        again = [address for address in self._again if address not in self._chats]
+        self._again.difference_update(again)
+        found = [*again, *(address for address in found if address not in again)]
         self._again.update(address for address in found if address in self._chats)
-        addresses = [address for address in found if address not in self._chats][:free]
+        waiting = [address for address in found if address not in self._chats]
+        addresses = waiting[:free]
+        # Beyond the bound: their turn comes when a chat's task ends. Kept to `max_chats` of them (with those
+        # in `_chats`, at most twice the bound); any others the next look at everything finds.
+        self._again.update(waiting[free:][: max(0, self.max_chats - len(self._again))])
         self._full = len(addresses) == free
-        if self._full:
-            self._everything_at = 0.0  # addresses left for later: the next look reads everything
         fresh = now - timedelta(seconds=self.lease / 2)
         for address in addresses:
             # An address claimed moments ago is still this worker's (the check before each send makes sure).
@@ -312,9 +319,6 @@ class DeliveryWorker:
         finally:
             del self._chats[address]
             if self._full or address in self._again:
-                if address in self._again:  # its newer messages were seen already: look at everything
-                    self._everything_at = 0.0
-                self._again.discard(address)
                 self.wake.set()  # room for a chat that waited its turn; or this one's newer messages
 
     def _claim(self, address: str) -> Callable[[], Awaitable[bool]]:
