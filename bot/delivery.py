@@ -16,7 +16,10 @@ up when the address has nothing due, and when the worker stops. An instance kill
 claims leaves them to expire: after the lease another instance takes those addresses over, and sends
 again the call that was in flight when it died if that one was not marked done (the same one
 duplicate as after a crash). Restarted on the same host, the worker drops the claims of its own dead
-predecessor at once. Just before a call goes out the
+predecessor at once. A look reads every address's oldest message where ids may commit out of order
+(PostgreSQL), and on SQLite, whose one writer commits them in order, only what was stored since the
+last look, with a look at everything once a second (db/outbox.py decides which). Just before a call
+goes out the
 worker looks that its row is still there (one lookup by primary key): revoking or erasing a
 person deletes what waited for them, and that covers the calls the worker had already loaded
 and was pacing, so nothing more reaches them from the moment the deletion is committed. When
