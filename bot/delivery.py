@@ -16,7 +16,10 @@ up when the address has nothing due, and when the worker stops. An instance kill
 claims leaves them to expire: after the lease another instance takes those addresses over, and sends
 again the call that was in flight when it died if that one was not marked done (the same one
 duplicate as after a crash). Restarted on the same host, the worker drops the claims of its own dead
-predecessor at once. Just before a call goes out the
+predecessor at once. A look reads every address's oldest message where ids may commit out of order
+(PostgreSQL), and on SQLite, whose one writer commits them in order, only what was stored since the
+last look, with a look at everything once a second (db/outbox.py decides which). Just before a call
+goes out the
 worker looks that its row is still there (one lookup by primary key): revoking or erasing a
 person deletes what waited for them, and that covers the calls the worker had already loaded
 and was pacing, so nothing more reaches them from the moment the deletion is committed. When
@@ -172,13 +175,16 @@ class DeliveryWorker:
         self._chats: dict[str, asyncio.Task[None]] = {}  # chats being delivered to, each by one task
         self._full = False  # the last look found more chats than `max_chats` allows at once
         self._held: dict[str, datetime] = {}  # addresses claimed by this worker, and when last claimed or renewed
-        self._again: set[str] = set()  # addresses found due while their task was ending: look again after it
+        self._again: set[str] = set()  # found while their task ran or beyond the bound: read at a later look
+        self._seen = 0  # messages up to this outbox id have been looked at (where ids commit in order)
+        self._everything_at = 0.0  # when the next look must read every waiting message (monotonic)
         self._now: set[asyncio.Task[None]] = set()  # calls sent beside the outbox (`send_now`)
         self.tried = 0
 
     def look_again(self) -> None:
         """Look at the waiting messages now: older ones were made due (a WhatsApp person wrote,
         releasing what was held), and go before newer ones of the same address."""
+        self._everything_at = 0.0
         self.wake.set()
 
     def send_now(self, channel: str, address: str, kind: str, body: dict[str, Any]) -> None:
@@ -215,7 +221,8 @@ class DeliveryWorker:
                     pause = 1.0 if self._chats or not listening else self.fallback_poll
                     if not self._chats and (next_at := await self._next_due_at()) is not None:
                         pause = min(pause, max(0.05, (next_at - self.clock()).total_seconds()))
-                    await woken(self.wake, pause)
+                    if not await woken(self.wake, pause):
+                        self._everything_at = 0.0  # a retry fell due, or a claim expired: look at everything
         finally:
             for task in [*self._chats.values(), *self._now]:
                 task.cancel()
@@ -229,6 +236,7 @@ class DeliveryWorker:
         """Send what is due now, each chat's calls in order, and wait until that is done; then give
         up the claims. Returns how many calls were tried."""
         before = self.tried
+        self._everything_at = 0.0
         await self._stored(self._start_due)
         await asyncio.gather(*self._chats.values())
         await self._stored(lambda: outbox.release_all(self.conn, self.holder))
@@ -269,9 +277,25 @@ class DeliveryWorker:
         if self._full:
             return  # a chat's task that ends wakes the worker
         now = self.clock()
-        found = await outbox.due_addresses(self.conn, self.channel, now, self.holder, free + len(self._chats))
+        # Where ids commit in order (db/outbox.py decides), a look reads only what was stored since the
+        # last; every message is read at least once a second, and after anything that look cannot see.
+        newer = await outbox.newer_addresses(self.conn, self.channel, now, self._seen, free + len(self._chats))
+        if newer is not None:
+            found, self._seen = newer
+        if newer is None or self.monotonic() >= self._everything_at:
+            self._everything_at = self.monotonic() + 1.0
+            found = await outbox.due_addresses(self.conn, self.channel, now, self.holder, free + len(self._chats))
+        # Addresses found while their task ran, or beyond the bound: their messages may be older than
+        # `_seen`, so they are looked at by address (their task reads them), not by a look at everything.
+        again = [address for address in self._again if address not in self._chats]
+        self._again.difference_update(again)
+        found = [*again, *(address for address in found if address not in again)]
         self._again.update(address for address in found if address in self._chats)
-        addresses = [address for address in found if address not in self._chats][:free]
+        waiting = [address for address in found if address not in self._chats]
+        addresses = waiting[:free]
+        # Beyond the bound: their turn comes when a chat's task ends. Kept to `max_chats` of them (with those
+        # in `_chats`, at most twice the bound); any others the next look at everything finds.
+        self._again.update(waiting[free:][: max(0, self.max_chats - len(self._again))])
         self._full = len(addresses) == free
         fresh = now - timedelta(seconds=self.lease / 2)
         for address in addresses:
@@ -298,7 +322,6 @@ class DeliveryWorker:
         finally:
             del self._chats[address]
             if self._full or address in self._again:
-                self._again.discard(address)
                 self.wake.set()  # room for a chat that waited its turn; or this one's newer messages
 
     def _claim(self, address: str) -> Callable[[], Awaitable[bool]]:

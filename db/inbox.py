@@ -6,6 +6,7 @@ handles one."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -38,7 +39,12 @@ async def pending(conn: Connection, channel: str, limit: int = 100, after: int |
         "ORDER BY update_id LIMIT ?",
         (channel, -(2**63) if after is None else after, limit),
     ) as cur:
-        return [Incoming(update_id=r[0], payload=vault.of(conn).open(r[1]) or "") for r in await cur.fetchall()]
+        return [_stored(conn, r) for r in await cur.fetchall()]
+
+
+def _stored(conn: Connection, row: Any) -> Incoming:
+    """A stored row, opened: built without validation, as its columns have the model's types."""
+    return Incoming.model_construct(update_id=int(row[0]), payload=vault.of(conn).open(row[1]) or "")
 
 
 async def mark_processed(conn: Connection, channel: str, update_id: int, outcome: str, now: datetime) -> None:
@@ -72,7 +78,7 @@ async def opened(conn: Connection, channel: str, update_ids: list[int]) -> list[
         "ORDER BY update_id",
         (channel, *update_ids),
     ) as cur:
-        return [Incoming(update_id=r[0], payload=vault.of(conn).open(r[1]) or "") for r in await cur.fetchall()]
+        return [_stored(conn, r) for r in await cur.fetchall()]
 
 
 async def processed(conn: Connection, channel: str, update_id: int) -> bool:

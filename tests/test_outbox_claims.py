@@ -284,3 +284,61 @@ def test_whatsapp_keeps_to_its_share_of_the_numbers_limit_too() -> None:
     one, each = meta_pace(), meta_pace(instances=2)
     assert each.per_second == one.per_second / 2 and each.burst <= one.burst / 2 + 1
     assert each.chat_per_second == one.chat_per_second  # one instance at a time sends to a person
+
+
+async def test_a_look_at_what_was_stored_since_the_last_is_taken_only_where_ids_commit_in_order(
+    conn: Connection, backend: str
+) -> None:
+    """SQLite's one writer commits ids in order: a look may read only the ids after the newest it saw.
+    On PostgreSQL an older id may commit after a newer one was seen, so every look reads everything."""
+    await queue(conn, ("21", "a"), ("22", "b"), ("21", "c"))
+    newer = await outbox.newer_addresses(conn, "telegram", real_clock(), 0, 10)
+    if backend == "postgresql":
+        assert newer is None
+        return
+    assert newer is not None
+    addresses, newest = newer
+    assert addresses == ["21", "22"]  # the longest waiting first
+    ids = [m.id for m in await outbox.waiting(conn, "telegram")]
+    assert newest == max(ids)
+    assert await outbox.newer_addresses(conn, "telegram", real_clock(), newest, 10) == ([], newest)
+    await queue(conn, ("22", "d"))
+    assert await outbox.newer_addresses(conn, "telegram", real_clock(), newest, 10) == (["22"], newest + 1)
+    # A look that found as many addresses as it may does not move past the ones it left out.
+    assert await outbox.newer_addresses(conn, "telegram", real_clock(), 0, 1) == (["21"], 0)
+
+
+async def test_a_retry_falling_due_behind_newer_messages_is_sent_by_a_running_worker(conn: Connection) -> None:
+    """The message tried again has an older id than those the worker looked at since: it is found all
+    the same (the look at everything), and its chat's later message waits behind it."""
+
+    class FailingOnce:
+        def __init__(self) -> None:
+            self.delivered: list[str] = []
+            self.failed = False
+
+        async def send(self, address: str, kind: str, body: dict[str, Any]) -> None:
+            if body["text"] == "first" and not self.failed:
+                self.failed = True
+                raise delivery.Transient("the network, once")
+            self.delivered.append(body["text"])
+
+    sender = FailingOnce()
+    w = instance(conn, sender, fallback_poll=NEVER)
+    task = asyncio.create_task(w.run())
+    try:
+        await queue(conn, ("31", "first"))
+        async with asyncio.timeout(HANG_GUARD):
+            while not sender.failed:
+                await asyncio.sleep(0.01)
+            for n in range(5):  # newer messages, to other chats and to the same, while the first waits
+                await queue(conn, (str(32 + n), f"other {n}"), ("31", f"later {n}"))
+                w.wake.set()
+                await asyncio.sleep(0.02)
+            while len(sender.delivered) < 11:
+                await asyncio.sleep(0.05)
+    finally:
+        await stop(task)
+    assert [t for t in sender.delivered if t == "first" or t.startswith("later")] == [
+        "first", *[f"later {n}" for n in range(5)]
+    ]
