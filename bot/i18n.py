@@ -8,6 +8,7 @@ client does not scramble them; user-supplied text is isolated by its own first s
 
 from __future__ import annotations
 
+import hashlib
 import io
 import pickle
 import re
@@ -142,6 +143,7 @@ class Catalogs:
     then kept."""
 
     def __init__(self, directory: Path = CATALOG_DIR, default: str = "nl", timezone: str = "Europe/Amsterdam") -> None:
+        self.directory = directory
         self.default = default
         self.timezone = ZoneInfo(timezone)
         self.languages = shipped_languages(directory, default)
@@ -156,6 +158,20 @@ class Catalogs:
                 return self._translations[SOURCE_LANGUAGE]
             found = self._translations[language] = compile_catalog(self._sources[language])
         return found
+
+    def copy(self) -> Catalogs:
+        """The same catalogs, none compiled yet: for a one-off use in every language (the menus),
+        whose catalogs are let go with the copy, so that only the languages people read stay."""
+        return Catalogs(self.directory, self.default, self.timezone.key)
+
+    def fingerprint(self) -> str:
+        """A digest of what the catalogs would say: the languages and every catalog's source, read
+        but not compiled (a few ms)."""
+        digest = hashlib.sha256(repr((self.default, self.languages)).encode())
+        for code in self.languages:
+            if code != SOURCE_LANGUAGE:
+                digest.update(self._sources[code].read_bytes())
+        return digest.hexdigest()
 
     def pick(self, language_code: str | None) -> str:
         """A shipped language for a client's language code (`tr`, `en-GB`, `pt_BR`), else the default."""
