@@ -5,7 +5,8 @@ page), else the console demo.
 This module holds the command line (its parser) and sends each command to the module that does
 that job: `cli_run` (the bot on its channels), `cli_demo`, `cli_directory`, `cli_access` (invites and
 users), `cli_summary`, `cli_privacy` (erase, audit), `cli_database` (migrate, backup, rotate-key)
-and `cli_i18n`; what goes through the bot's runner is in `cli_services`.
+and `cli_i18n`; what goes through the bot's runner is in `cli_services`. Each of these but `cli_run`
+is imported by its own command only: `wijkbrug run` starts without them (tests/test_run_startup.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import cli_access, cli_database, cli_demo, cli_directory, cli_i18n, cli_privacy, cli_run, cli_summary
+from bot import cli_run
 from bot.cli_shared import OperatorError, opened, utc_now
 from bot.settings import Settings, SettingsProblem, unknown
 from bot.settings import load as load_settings
@@ -176,12 +177,16 @@ def _dispatch(settings: Settings, command: str, args: argparse.Namespace) -> int
             settings = settings.model_copy(update={"only_instance": True})
         return cli_run.run(settings, getattr(args, "webhook", None))
     if command == "demo":
+        from bot import cli_demo
+
         script, language, database, out = (
             getattr(args, name, None) for name in ("script", "language", "database", "out")
         )
         serve = bool(getattr(args, "serve", False))
         return asyncio.run(cli_demo.demo(settings, script, language, database, out, serve=serve))
     if command == "invite":
+        from bot import cli_access
+
         return asyncio.run(
             cli_access.invite(
                 settings, Role(args.role), args.org, args.contact, args.team, args.days, args.json, args.email,
@@ -189,18 +194,26 @@ def _dispatch(settings: Settings, command: str, args: argparse.Namespace) -> int
             )
         )
     if command == "migrate":
+        from bot import cli_database
+
         return asyncio.run(cli_database.migrate(settings))
-    if command == "directory" and args.directory_command == "export":
-        return asyncio.run(cli_directory.export(settings, args.output))
     if command == "directory":
+        from bot import cli_directory
+
+        if args.directory_command == "export":
+            return asyncio.run(cli_directory.export(settings, args.output))
         return asyncio.run(cli_directory.import_file(settings, args.file, args.check))
     if command == "whatsapp":
         from bot import cli_whatsapp
 
         return cli_whatsapp.templates(settings, args.out)
     if command == "i18n":
+        from bot import cli_i18n
+
         return cli_i18n.i18n(args.i18n_command)
     if command == "summary":
+        from bot import cli_summary
+
         return asyncio.run(cli_summary.summary(settings, args))
     if command in ("users", "invites", "erase", "backup", "rotate-key", "audit"):
         return asyncio.run(_trust(settings, command, args))
@@ -217,6 +230,8 @@ def _reads_data(command: str, args: argparse.Namespace) -> bool:
 async def _trust(settings: Settings, command: str, args: argparse.Namespace) -> int:
     """The operator's access and privacy commands, on the database opened by its key; each is
     recorded in the audit log."""
+    from bot import cli_access, cli_database, cli_privacy
+
     async with opened(settings) as (conn, vault):
         now = utc_now()
         if command == "users" and args.users_command == "list":

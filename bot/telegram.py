@@ -10,6 +10,7 @@ beside it, each on its own SQLite connection.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import logging
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 OFFSET_KEY = "telegram.offset"
 USERNAME_KEY = "telegram.username"
+MENUS_KEY = "telegram.menus"  # the digest of the menus last published in full (`menus_digest`)
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 # The Telegram sender makes Bot API calls from stored messages with do_api_request, which warns
@@ -112,6 +114,11 @@ class TelegramBot:
 
             await keep_trying("start", remember_username, self.patience)
             log.info("connected to Telegram as @%s", me.username)
+            # The menus again only when they changed: publishing renders every language, so every
+            # catalog would be compiled and kept at each start, whether anyone reads it or not.
+            menus = menus_digest(self.catalogs, me.username or "")
+            changed = await stored.get(poll_db, MENUS_KEY) != menus
+            publish = {"commands": self._publish_commands(menus)} if changed else {}
 
             async def refused(item, exc: delivery.Permanent) -> None:
                 if exc.args and exc.args[0] == "Forbidden":  # the person blocked the bot: stop trying them
@@ -139,7 +146,7 @@ class TelegramBot:
             receive = self._poll(poll_db) if self.webhook is None else self._serve_webhook(poll_db)
             await until_one_ends(  # the channel runs while these do; the first to fail stops it
                 {"receive": receive, "process": self._process(runner, worker), "deliver": worker.run()},
-                {"commands": self._publish_commands()},
+                publish,
             )
         finally:
             await app.shutdown()
@@ -307,24 +314,47 @@ class TelegramBot:
                 continue
             await delivery.woken(self.received, 1.0)
 
-    async def _publish_commands(self) -> None:
+    async def _publish_commands(self, digest: str) -> None:
         """The command menu and the descriptions in every shipped language (and, for clients in
-        other languages, in the default one); a failure is logged, never fatal."""
+        other languages, in the default one); a failure is logged, never fatal. When all went out,
+        their `digest` is stored, so that the next start publishes only what changed."""
         bot = self.application.bot
-        for language in (None, *self.catalogs.languages):
-            shown = language or self.catalogs.default
+        catalogs = self.catalogs.copy()  # every language compiled for this only, then let go
+        failed = False
+        for language in (None, *catalogs.languages):
+            shown = language or catalogs.default
             commands = [
-                BotCommand(name, self.catalogs.render(COMMAND_HELP[name], shown)[:256])
-                for name in COMMANDS[Role.VOLUNTEER]
+                BotCommand(name, catalogs.render(COMMAND_HELP[name], shown)[:256]) for name in COMMANDS[Role.VOLUNTEER]
             ]
             try:
                 await bot.set_my_commands(commands, language_code=language)
-                await bot.set_my_description(self.catalogs.render(DESCRIPTION, shown)[:512], language_code=language)
-                await bot.set_my_short_description(
-                    self.catalogs.render(SHORT_DESCRIPTION, shown)[:120], language_code=language
-                )
+                await bot.set_my_description(catalogs.render(DESCRIPTION, shown)[:512], language_code=language)
+                short = catalogs.render(SHORT_DESCRIPTION, shown)[:120]
+                await bot.set_my_short_description(short, language_code=language)
             except TelegramError as exc:
+                failed = True
                 log.warning("publishing the menu for %s failed: %s", language or "default", type(exc).__name__)
+        del catalogs
+        if failed:
+            return
+        conn = await connect(self.settings.database)  # its own: the others are busy in their loops
+        try:
+            await leave_checkpoints_to(conn)
+
+            async def remember() -> None:
+                async with transaction(conn):
+                    await stored.put(conn, MENUS_KEY, digest)
+
+            await keep_trying("menus", remember, self.patience)
+        finally:
+            await conn.close()
+
+
+def menus_digest(catalogs: Catalogs, username: str) -> str:
+    """A digest of the menus and descriptions `_publish_commands` would publish, for this bot."""
+    shown = (username, catalogs.fingerprint(), [(name, COMMAND_HELP[name]) for name in COMMANDS[Role.VOLUNTEER]],
+             DESCRIPTION, SHORT_DESCRIPTION)
+    return hashlib.sha256(repr(shown).encode()).hexdigest()
 
 
 async def stored_username(conn: Connection) -> str | None:
