@@ -1,9 +1,10 @@
 """Rendering `flows.text.Text` in a recipient's language.
 
 Catalogs are read from the .po files, each the first time a text is shown in its language
-(compiled in memory, so a fresh checkout needs no build step). Numbers go through Babel in the reader's locale. In right-to-left languages,
-left-to-right fragments (postcodes, codes, numbers) are wrapped in Unicode isolates so the
-client does not scramble them; user-supplied text is isolated by its own first strong character.
+(compiled in memory, so a fresh checkout needs no build step). Numbers go through Babel in the
+reader's locale. In right-to-left languages, left-to-right fragments (postcodes, codes, numbers)
+are wrapped in Unicode isolates so the client does not scramble them; user-supplied text is
+isolated by its own first strong character.
 """
 
 from __future__ import annotations
