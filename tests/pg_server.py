@@ -53,11 +53,14 @@ def own_cluster() -> Iterator[str]:
     """A cluster of our own: its URL while it runs."""
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     root = os.geteuid() == 0
-    folder = tempfile.mkdtemp(prefix="wijkbrug-pg-")
+    user = pwd.getpwnam("postgres") if root else None
+    # As root the server runs as `postgres`, which must reach the folder: its own home when there is
+    # one (the temporary folder may be root's alone, e.g. a /tmp of mode 0700).
+    parent = user.pw_dir if user is not None and os.path.isdir(user.pw_dir) else None
+    folder = tempfile.mkdtemp(prefix="wijkbrug-pg-", dir=parent)
     data = os.path.join(folder, "data")
     prefix: list[str] = []
-    if root:
-        user = pwd.getpwnam("postgres")
+    if user is not None:
         os.chown(folder, user.pw_uid, user.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
     role = "postgres" if root else pwd.getpwuid(os.geteuid()).pw_name
