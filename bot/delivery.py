@@ -80,6 +80,13 @@ class Sender(Protocol):
     async def send(self, address: str, kind: str, body: dict[str, Any]) -> None: ...
 
 
+def unpaced(sender: Sender) -> frozenset[str]:
+    """The kinds that do not count as messages against the sender's channel's limits: `outgoing.UNPACED`,
+    unless the sender says more (`unpaced`: the Telegram sender's older rows carry Bot API methods)."""
+    kinds: frozenset[str] = getattr(sender, "unpaced", outgoing.UNPACED)
+    return kinds
+
+
 @dataclass
 class Pacer:
     """Token buckets: one for the whole bot and one per chat, so bursts below the limits go out
@@ -141,11 +148,6 @@ class Pacer:
 # chat, then one a second.
 TELEGRAM_PER_SECOND = 30.0
 TELEGRAM_CHAT_BURST_SECOND = 4.0
-
-
-# What does not count as a message against the channel's limits (with the Bot API method of the
-# same, in rows stored before migration 014).
-UNPACED = outgoing.UNPACED | {"answerCallbackQuery"}
 
 
 class _Lost(Exception):
@@ -338,7 +340,7 @@ class DeliveryWorker:
         """True when the call is done with (delivered, or refused for good); raises _Lost when the
         address's claim went to another worker meanwhile (nothing was sent)."""
         self.tried += 1
-        if item.kind not in UNPACED:
+        if item.kind not in unpaced(self.sender):
             while (pause := self.pacer.wait(item.address, self.monotonic())) > 0:
                 await self.sleep(pause)
             self.pacer.take(item.address, self.monotonic())

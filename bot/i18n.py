@@ -148,7 +148,11 @@ class Catalogs:
         self.default = default
         self.timezone = ZoneInfo(timezone)
         self.languages = shipped_languages(directory, default)
-        self._sources = {code: directory / code / "LC_MESSAGES" / f"{DOMAIN}.po" for code in self.languages}
+        self._sources = {  # English, the source language, has no catalog
+            code: directory / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+            for code in self.languages
+            if code != SOURCE_LANGUAGE
+        }
         self._translations: dict[str, NullTranslations] = {SOURCE_LANGUAGE: NullTranslations()}
 
     def _catalog(self, language: str) -> NullTranslations:
@@ -169,9 +173,8 @@ class Catalogs:
         """A digest of what the catalogs would say: the languages and every catalog's source, read
         but not compiled (a few ms)."""
         digest = hashlib.sha256(repr((self.default, self.languages)).encode())
-        for code in self.languages:
-            if code != SOURCE_LANGUAGE:
-                digest.update(self._sources[code].read_bytes())
+        for source in self._sources.values():
+            digest.update(source.read_bytes())
         return digest.hexdigest()
 
     def pick(self, language_code: str | None) -> str:

@@ -242,3 +242,12 @@ def test_the_telegram_pace_keeps_every_second_within_telegrams_limits(chats: int
 def test_a_rate_at_or_above_the_ceiling_lifts_the_limit() -> None:
     pacer = Pacer.within(30, 100_000, 4, 100_000)
     assert (pacer.burst, pacer.chat_burst) == (100_000, 100_000)
+
+
+def test_a_sender_says_which_of_its_kinds_are_not_paced() -> None:
+    from bot import outgoing
+    from bot.telegram_send import TelegramSender
+
+    assert delivery.unpaced(ScriptedSender()) == outgoing.UNPACED == frozenset({"answer"})
+    # A press's answer in Telegram's rows from before migration 014 carries its Bot API method.
+    assert TelegramSender.unpaced == {"answer", "answerCallbackQuery"}
