@@ -74,6 +74,32 @@ def texts(api: FakeBotApi, chat: str) -> list[str]:
     return [m["text"] for m in api.messages(int(chat)) if m.get("from", {}).get("is_bot")]
 
 
+class Together:
+    """Lets its holders go once `count` of them have arrived."""
+
+    def __init__(self, count: int) -> None:
+        self.waiting: set[int] = set()
+        self.count = count
+        self.all_here = asyncio.Event()
+
+    async def arrive(self, holder: object) -> None:
+        self.waiting.add(id(holder))
+        if len(self.waiting) >= self.count:
+            self.all_here.set()
+        await asyncio.wait_for(self.all_here.wait(), HANG_GUARD)
+
+
+class Held:
+    """A sender whose calls wait until every instance has one to make (`Together`)."""
+
+    def __init__(self, sender: TelegramSender, together: Together) -> None:
+        self.sender, self.together = sender, together
+
+    async def send(self, address: str, kind: str, body: dict[str, Any]) -> None:
+        await self.together.arrive(self)
+        await self.sender.send(address, kind, body)
+
+
 async def stop(*tasks: asyncio.Task[None]) -> None:
     for task in tasks:
         task.cancel()
@@ -86,9 +112,13 @@ async def test_two_instances_send_every_message_once_and_each_chats_in_order(
     for chat in CHATS:
         api.user_sends(int(chat), "hello")  # the chats exist
     first, second = await telegram(api), await telegram(api)
-    # Each takes at most half of the chats at once, so that both have some from the start.
+    # Each takes at most half of the chats at once, and sends nothing until both have claimed a chat:
+    # otherwise a fast first worker could send all before the second's first look.
     half = len(CHATS) // 2
-    workers = [instance(db, TelegramSender(app), max_chats=half) for db, app in ((conn, first), (other, second))]
+    both = Together(2)
+    workers = [
+        instance(db, Held(TelegramSender(app), both), max_chats=half) for db, app in ((conn, first), (other, second))
+    ]
     expected = {chat: [f"{chat}-{n}" for n in range(8)] for chat in CHATS}
     # Half stored before the workers start, half while they run, by both instances in turn.
     await queue(conn, *[(chat, text) for n in range(4) for chat, sent in expected.items() for text in sent[n:n + 1]])
