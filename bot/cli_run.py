@@ -68,7 +68,7 @@ def run(settings: Settings, webhook: str | None = None) -> int:
         log.info("stopped")
     except Exception as exc:
         if settings.telegram_token is not None:
-            from telegram.error import InvalidToken  # PTB is loaded only when Telegram is set up
+            from bot.botapi import InvalidToken
 
             if isinstance(exc, InvalidToken):
                 raise OperatorError(

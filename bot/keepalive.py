@@ -26,7 +26,7 @@ method, a target and a Host checked once per URL, and our own headers.
 
 Errors: `TimeoutError` for a time-out (connecting, waiting for a free connection, or a silence
 longer than the read time-out while the answer comes in), `OSError` for the network, and
-`httptools.HttpParserError` for a malformed answer; bot/http.py maps them to PTB's.
+`httptools.HttpParserError` for a malformed answer; bot/botapi.py maps them to Telegram's errors.
 """
 
 from __future__ import annotations

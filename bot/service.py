@@ -76,7 +76,7 @@ async def serve(
             **{f"deliver-{worker.channel}": worker.run() for worker in side},
         }
         if settings.telegram_token is not None:
-            from bot.telegram import TelegramBot  # PTB is loaded only when it is needed
+            from bot.telegram import TelegramBot  # loaded only when Telegram is set up
 
             forever["telegram"] = TelegramBot(settings, catalogs, clock, webhook, patience=patience).run(vault)
         if settings.web_address() is not None:

@@ -1,10 +1,11 @@
-"""The Telegram channel: python-telegram-bot's Application shell and Bot, our own durable loops.
+"""The Telegram channel: our own durable loops on the Bot API (bot/botapi.py).
 
-PTB's Updater acknowledges a batch of updates before handlers run and its job queue lives in
-memory, so neither is used (`updater(None)`). Instead the poller fetches updates itself, writes
-them to the inbox together with the next offset in one transaction, and only then asks for
-more (which is what acknowledges them to Telegram). The processor and the delivery worker run
-beside it, each on its own SQLite connection.
+The poller fetches updates itself, writes them to the inbox together with the next offset in one
+transaction, and only then asks for more (which is what acknowledges them to Telegram); a webhook
+answers Telegram only once the update is stored. The processor and the delivery worker run beside
+it, each on its own database connection. (python-telegram-bot's Updater would acknowledge a batch
+before its handlers ran, and its job queue lives in memory; the bot no longer uses the library at
+all: bot/botapi.py says why.)
 """
 
 from __future__ import annotations
@@ -15,30 +16,18 @@ import hmac
 import json
 import logging
 import secrets
-import warnings
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand
-from telegram.error import (
-    Conflict,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
-from telegram.ext import Application, ApplicationBuilder
-from telegram.warnings import PTBUserWarning
-
 from bot import delivery
-from bot.http import BotApiRequest
+from bot.botapi import BotApi, InvalidToken, NetworkError, RetryAfter, TelegramError
 from bot.i18n import Catalogs
 from bot.runner import Flood, Runner
 from bot.settings import Settings
 from bot.tasks import until_one_ends
-from bot.telegram_send import TelegramSender, seconds
+from bot.telegram_send import TelegramSender
 from db import inbox, users
 from db import settings as stored
 from db.connection import Connection, Patience, connect, keep_trying, leave_checkpoints_to, transaction
@@ -56,26 +45,10 @@ USERNAME_KEY = "telegram.username"
 MENUS_KEY = "telegram.menus"  # the digest of the menus last published in full (`menus_digest`)
 ALLOWED_UPDATES = ["message", "callback_query"]
 
-# The Telegram sender makes Bot API calls from stored messages with do_api_request, which warns
-# that a typed method exists; the typed methods would only rebuild the same JSON.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
-
-def build_application(settings: Settings, requests: tuple[BotApiRequest, BotApiRequest] | None = None) -> Application:
-    """PTB's application on our aiohttp requests (calls, and the long poll); pass them in to keep
-    a handle on their sessions."""
+def bot_api(settings: Settings, pool_size: int = 16) -> BotApi:
     assert settings.telegram_token is not None
-    calls, polls = requests or (BotApiRequest(pool_size=16), BotApiRequest(pool_size=1))
-    return (
-        ApplicationBuilder()
-        .token(settings.telegram_token.get_secret_value())
-        .base_url(settings.telegram_api_url)
-        .base_file_url(settings.telegram_file_url)
-        .updater(None)
-        .request(calls)
-        .get_updates_request(polls)
-        .build()
-    )
+    return BotApi(settings.telegram_token.get_secret_value(), settings.telegram_api_url, pool_size=pool_size)
 
 
 class TelegramBot:
@@ -89,15 +62,14 @@ class TelegramBot:
         self.settings = settings
         self.catalogs = catalogs
         self.clock = clock
-        self._http = (BotApiRequest(pool_size=16), BotApiRequest(pool_size=1))
-        self.application = build_application(settings, self._http)
+        self.api = bot_api(settings)
+        self._polls = bot_api(settings, pool_size=1)  # the long poll on a connection of its own
         self.received = asyncio.Event()
         self.drained = asyncio.Event()  # set when the processing loop has handled all it was given
         # While the database cannot be written (locked, disk full); shared with the other channels.
         self.patience = patience or Patience()
 
     async def run(self, vault: Vault) -> None:
-        app = self.application
         poll_db = await connect(self.settings.database)
         work_db = await connect(self.settings.database)
         send_db = await connect(self.settings.database)
@@ -105,18 +77,17 @@ class TelegramBot:
             for conn in (poll_db, work_db, send_db):
                 attach(conn, vault)
                 await leave_checkpoints_to(conn)
-            await self._initialize()
-            me = app.bot.bot
+            username = (await self._initialize()).get("username") or ""
 
             async def remember_username() -> None:
                 async with transaction(poll_db):
-                    await stored.put(poll_db, USERNAME_KEY, me.username or "")
+                    await stored.put(poll_db, USERNAME_KEY, username)
 
             await keep_trying("start", remember_username, self.patience)
-            log.info("connected to Telegram as @%s", me.username)
+            log.info("connected to Telegram as @%s", username)
             # The menus again only when they changed: publishing renders every language, so every
             # catalog would be compiled and kept at each start, whether anyone reads it or not.
-            menus = menus_digest(self.catalogs, me.username or "")
+            menus = menus_digest(self.catalogs, username)
             changed = await stored.get(poll_db, MENUS_KEY) != menus
             publish = {"commands": self._publish_commands(menus)} if changed else {}
 
@@ -135,7 +106,7 @@ class TelegramBot:
 
                 fetch = fetch_of(self.settings)
             worker = delivery.DeliveryWorker(
-                send_db, TelegramSender(app, fetch), self.clock, CHANNEL,
+                send_db, TelegramSender(self.api, fetch), self.clock, CHANNEL,
                 pacer=pacer, on_permanent=refused, patience=self.patience, max_chats=self.settings.send_chats,
             )
             runner = Runner(
@@ -149,52 +120,46 @@ class TelegramBot:
                 publish,
             )
         finally:
-            await app.shutdown()
-            # PTB's shutdown does nothing when its initialize did not finish (stopped while Telegram
-            # could not be reached), but the sessions were opened by then: close them here.
-            for request in self._http:
-                await request.shutdown()
+            await self.api.close()
+            await self._polls.close()
             for conn in (poll_db, work_db, send_db):
                 await conn.close()
 
-    async def _initialize(self) -> None:
-        """Meet Telegram (getMe); wait for the network rather than give up, but not for a bad token."""
+    async def _initialize(self) -> dict[str, Any]:
+        """Meet Telegram (getMe: the bot's own user); wait for the network rather than give up, but
+        not for a bad token."""
         pause = 1.0
         while True:
             try:
-                await self.application.initialize()
-                return
-            except InvalidToken:
-                raise
-            except (TimedOut, NetworkError) as exc:
+                return await self.api.call("getMe")
+            except NetworkError as exc:
                 log.warning("cannot reach Telegram (%s); trying again in %.0fs", type(exc).__name__, pause)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 60.0)
 
     async def _poll(self, conn: Connection) -> None:
-        bot = self.application.bot
-        await bot.do_api_request("deleteWebhook", api_kwargs={"drop_pending_updates": False})
+        await self.api.call("deleteWebhook", {"drop_pending_updates": False})
         offset = int(await stored.get(conn, OFFSET_KEY) or 0)
         pause = 1.0
         while True:
             try:
                 # 25 at a time (Telegram's default is 100): a burst's batch is held whole, and
                 # what a burst allocates the process keeps.
-                batch = await bot.do_api_request(
+                batch = await self._polls.call(
                     "getUpdates",
-                    api_kwargs={
+                    {
                         "offset": offset, "timeout": self.settings.poll_timeout,
                         "allowed_updates": ALLOWED_UPDATES, "limit": 25,
                     },
                     read_timeout=self.settings.poll_timeout + 10,
                 )
             except RetryAfter as exc:
-                log.warning("getUpdates: Telegram asks to wait %.0fs", seconds(exc.retry_after))
-                await asyncio.sleep(seconds(exc.retry_after))
+                log.warning("getUpdates: Telegram asks to wait %.0fs", exc.seconds)
+                await asyncio.sleep(exc.seconds)
                 continue
             except InvalidToken:
                 raise
-            except (Conflict, TimedOut, NetworkError, TelegramError) as exc:
+            except TelegramError as exc:
                 # Conflict: another process polls with this token (or a webhook is set); keep trying
                 # so the bot takes over once the other stops, but say so.
                 log.warning("getUpdates failed (%s); trying again in %.0fs", type(exc).__name__, pause)
@@ -282,9 +247,8 @@ class TelegramBot:
 
         listening = await loop.create_server(connection, self.settings.webhook_listen, self.settings.webhook_port)
         try:
-            await self.application.bot.do_api_request(
-                "setWebhook",
-                api_kwargs={"url": self.webhook, "secret_token": secret, "allowed_updates": ALLOWED_UPDATES},
+            await self.api.call(
+                "setWebhook", {"url": self.webhook, "secret_token": secret, "allowed_updates": ALLOWED_UPDATES}
             )
             listen, port = self.settings.webhook_listen, self.settings.webhook_port
             log.info("webhook set; listening on %s:%s%s", listen, port, path)
@@ -318,19 +282,21 @@ class TelegramBot:
         """The command menu and the descriptions in every shipped language (and, for clients in
         other languages, in the default one); a failure is logged, never fatal. When all went out,
         their `digest` is stored, so that the next start publishes only what changed."""
-        bot = self.application.bot
         catalogs = self.catalogs.copy()  # every language compiled for this only, then let go
         failed = False
         for language in (None, *catalogs.languages):
             shown = language or catalogs.default
             commands = [
-                BotCommand(name, catalogs.render(COMMAND_HELP[name], shown)[:256]) for name in COMMANDS[Role.VOLUNTEER]
+                {"command": name, "description": catalogs.render(COMMAND_HELP[name], shown)[:256]}
+                for name in COMMANDS[Role.VOLUNTEER]
             ]
+            scope = {"language_code": language} if language else {}
             try:
-                await bot.set_my_commands(commands, language_code=language)
-                await bot.set_my_description(catalogs.render(DESCRIPTION, shown)[:512], language_code=language)
+                await self.api.call("setMyCommands", {"commands": commands, **scope})
+                description = catalogs.render(DESCRIPTION, shown)[:512]
+                await self.api.call("setMyDescription", {"description": description, **scope})
                 short = catalogs.render(SHORT_DESCRIPTION, shown)[:120]
-                await bot.set_my_short_description(short, language_code=language)
+                await self.api.call("setMyShortDescription", {"short_description": short, **scope})
             except TelegramError as exc:
                 failed = True
                 log.warning("publishing the menu for %s failed: %s", language or "default", type(exc).__name__)

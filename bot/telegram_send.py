@@ -9,9 +9,7 @@
     menu     setMyCommands for this chat only
 
 A row stored before migration 014 is a Bot API call already (its kind the method): it is sent as it
-is. Each call goes to PTB's request object (`BaseRequest.post`: PTB's handling of Telegram's answers
-and errors) without the Bot's layers above it, which would rebuild the same JSON parameter by
-parameter (60 of the 180 µs a call cost); a file the bot made goes through the Bot, as multipart.
+is. Each call goes out as JSON through bot/botapi.py; a file goes as multipart.
 """
 
 from __future__ import annotations
@@ -19,30 +17,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from telegram import InputFile
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
-from telegram.ext import Application
-
 from bot import delivery, mention, outgoing
-from bot.http import Call
+from bot.botapi import BadRequest, BotApi, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 TEXT_METHODS = frozenset({"sendMessage", "editMessageText"})
 MAX_COMMAND_DESCRIPTION = 256
-
-
-def seconds(retry_after: object) -> float:
-    """PTB 22 gives retry_after as int seconds or (opted in) a timedelta."""
-    total = getattr(retry_after, "total_seconds", None)
-    return float(total()) if callable(total) else float(retry_after)  # type: ignore[arg-type]
 
 
 def calls(address: str, kind: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -91,17 +70,15 @@ def _say(address: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 class TelegramSender:
-    """Delivers stored messages to Telegram, mapping PTB's errors to the delivery worker's."""
+    """Delivers stored messages to Telegram, mapping Telegram's errors to the delivery worker's."""
 
     # Not messages against Telegram's limits: a press's answer, also under its Bot API method in rows
     # stored before migration 014.
     unpaced = outgoing.UNPACED | {"answerCallbackQuery"}
 
-    def __init__(self, application: Application, fetch_whatsapp: Any = None) -> None:  # type: ignore[type-arg]
+    def __init__(self, api: BotApi, fetch_whatsapp: Any = None) -> None:
         self.fetch_whatsapp = fetch_whatsapp  # a file a person sent on WhatsApp (bot/whatsapp_send.whatsapp_fetch)
-        self.bot = application.bot
-        self.request = application.bot.request
-        self.base_url = application.bot.base_url
+        self.api = api
 
     async def send(self, address: str, kind: str, body: dict[str, Any]) -> None:
         if kind == "say" and (forwarded := body.get("forwarded")) is not None and forwarded["channel"] == "whatsapp":
@@ -119,16 +96,14 @@ class TelegramSender:
             payload = {**payload, "link_preview_options": {"is_disabled": True}}
         try:
             if "_upload" not in payload:
-                return await self.request.post(f"{self.base_url}/{method}", Call(payload))  # type: ignore[arg-type]
-            kwargs = dict(payload)
-            upload = kwargs.pop("_upload")
-            kwargs[upload["field"]] = InputFile(base64.b64decode(upload["data"]), filename=upload["filename"])
-            return await self.bot.do_api_request(method, api_kwargs=kwargs)
+                return await self.api.call(method, payload)
+            parameters = dict(payload)
+            upload = parameters.pop("_upload")
+            files = {upload["field"]: (upload["filename"], base64.b64decode(upload["data"]))}
+            return await self.api.call(method, parameters, files=files)
         except RetryAfter as exc:
-            raise delivery.RetryAfter(seconds(exc.retry_after)) from None
+            raise delivery.RetryAfter(exc.seconds) from None
         except (Forbidden, BadRequest, ChatMigrated, InvalidToken) as exc:
             raise delivery.Permanent(type(exc).__name__) from None
-        except (TimedOut, NetworkError) as exc:
-            raise delivery.Transient(type(exc).__name__) from None
-        except TelegramError as exc:
+        except TelegramError as exc:  # NetworkError and TimedOut among them
             raise delivery.Transient(type(exc).__name__) from None

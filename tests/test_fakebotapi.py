@@ -1,8 +1,8 @@
 """The fake Bot API server answers python-telegram-bot the way Telegram does.
 
-Every test runs twice: with PTB's own httpx networking and with the backend the bot runs on
-(bot/http.py: kept-alive connections, aiohttp for uploads), so both speak to the server,
-uploads and errors included, the same way."""
+python-telegram-bot (with its own httpx networking) is the reference client here: the bot itself
+no longer uses it (bot/botapi.py), and tests/test_botapi.py holds the bot's own client to reading
+the same answers the same way."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.http import BotApiRequest
 from tests.conftest import FAKE_TOKEN as TOKEN
 from tests.fakebotapi import FakeBotApi
 
@@ -40,14 +39,9 @@ async def api() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
-@pytest.fixture(params=["httpx", "wijkbrug"])
-async def bot(api: FakeBotApi, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
-    networking = (
-        {"request": BotApiRequest(), "get_updates_request": BotApiRequest(pool_size=1)}
-        if request.param == "wijkbrug"
-        else {}
-    )
-    async with Bot(TOKEN, base_url=api.api_url, base_file_url=api.file_url, **networking) as client:
+@pytest.fixture
+async def bot(api: FakeBotApi) -> AsyncIterator[Bot]:
+    async with Bot(TOKEN, base_url=api.api_url, base_file_url=api.file_url) as client:
         yield client
 
 
@@ -229,6 +223,7 @@ async def test_raw_http_shapes_json_bodies_and_get(api: FakeBotApi) -> None:
                 "parameters": {"retry_after": 2}}
 
 
+@pytest.mark.filterwarnings("ignore:Please use 'Bot.sendMessage'")  # do_api_request on purpose: a plain dict
 async def test_do_api_request_with_plain_dict_markup(api: FakeBotApi, bot: Bot) -> None:
     markup = {"inline_keyboard": [[{"text": "A", "callback_data": "1|a"}]]}
     result = await bot.do_api_request("sendMessage",
@@ -303,14 +298,3 @@ async def test_a_bot_in_a_subprocess_talks_to_it_over_http(api: FakeBotApi) -> N
     await api.wait_for(lambda a: [m["text"] for m in a.messages(ALICE)] == ["echo: hallo"], timeout=8)
     assert await asyncio.wait_for(child.wait(), 5) == 0
     assert api.pending_updates == 0
-
-
-async def test_the_bots_backend_maps_a_silent_server_to_timed_out(api: FakeBotApi) -> None:
-    async with Bot(
-        TOKEN, base_url=api.api_url, get_updates_request=BotApiRequest(pool_size=1, read_timeout=0.2)
-    ) as client:
-        with pytest.raises(TimedOut):  # the long poll outlasts the read timeout
-            await client.do_api_request("getUpdates", api_kwargs={"timeout": 5}, read_timeout=0.2)
-    unopened = BotApiRequest()
-    with pytest.raises(RuntimeError, match="not initialized"):
-        await unopened.do_request(api.api_url + "/getMe", "POST")

@@ -1,4 +1,4 @@
-"""The Bot API's HTTP client (bot/keepalive.py under bot/http.py) against real servers on 127.0.0.1:
+"""The Bot API's HTTP client (bot/keepalive.py under bot/botapi.py) against real servers on 127.0.0.1:
 the fake Bot API, a small aiohttp server that misbehaves on request (closes connections, sends
 chunked bodies, stalls, answers 429 and 5xx), a raw socket server for what aiohttp will not send
 (an HTTP/1.0 body that ends with the connection, garbage), and TLS with a certificate made here.
@@ -18,10 +18,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from telegram.ext import ApplicationBuilder
 
 from bot import delivery
-from bot.http import BotApiRequest
+from bot.botapi import BotApi
 from bot.keepalive import Pool, origin_and_target, request_head
 from bot.telegram_send import TelegramSender
 from tests.conftest import FAKE_TOKEN as TOKEN
@@ -31,26 +30,21 @@ CHAT = 1001
 OK = {"ok": True, "result": {"message_id": 7, "date": 0, "chat": {"id": CHAT, "type": "private"}, "text": "hi"}}
 
 
-def the_pools(request: BotApiRequest) -> list[Pool]:
+def the_pools(request: BotApi) -> list[Pool]:
     return list(request._pools.values())
 
 
-async def sender_for(base_url: str, request: BotApiRequest) -> AsyncIterator[TelegramSender]:
-    application = (
-        ApplicationBuilder().token(TOKEN).base_url(base_url).updater(None)
-        .request(request).get_updates_request(BotApiRequest(pool_size=1)).build()
-    )
-    await application.bot.request.initialize()  # not `initialize`: that would call getMe
+async def sender_for(request: BotApi) -> AsyncIterator[TelegramSender]:
     try:
-        yield TelegramSender(application)
+        yield TelegramSender(request)
     finally:
-        await application.bot.request.shutdown()
+        await request.close()
 
 
 async def test_calls_to_the_fake_bot_api_share_one_kept_alive_connection(api: FakeBotApi) -> None:
     api.user_sends(CHAT, "hello")
-    request = BotApiRequest()
-    async for sender in sender_for(api.api_url, request):
+    request = BotApi(TOKEN, api.api_url)
+    async for sender in sender_for(request):
         for n in range(20):
             result = await sender.call("sendMessage", {"chat_id": str(CHAT), "text": f"nummer {n} – رقم"})
             assert result["text"] == f"nummer {n} – رقم"
@@ -102,7 +96,7 @@ async def server() -> AsyncIterator[Misbehaving]:
 
 @pytest.fixture
 async def sender(server: Misbehaving) -> AsyncIterator[TelegramSender]:
-    async for sender in sender_for(server.url, BotApiRequest(read_timeout=0.5)):
+    async for sender in sender_for(BotApi(TOKEN, server.url, read_timeout=0.5)):
         yield sender
 
 
@@ -137,7 +131,7 @@ async def test_a_server_that_says_close_gets_a_new_connection_each_call(
     server.answers["sendMessage"] = closing
     for _ in range(3):
         assert (await sender.call("sendMessage", {"chat_id": CHAT, "text": "hi"}))["message_id"] == 7
-    (pool,) = the_pools(sender.request)  # type: ignore[arg-type]
+    (pool,) = the_pools(sender.api)
     assert pool._idle == []
 
 
@@ -146,7 +140,7 @@ async def test_a_connection_the_server_closed_while_idle_is_not_used_again(
 ) -> None:
     server.answers["sendMessage"] = ok
     assert (await sender.call("sendMessage", {"chat_id": CHAT, "text": "hi"}))["message_id"] == 7
-    (pool,) = the_pools(sender.request)  # type: ignore[arg-type]
+    (pool,) = the_pools(sender.api)
     (first,) = pool._idle
     while not first.ended:  # the server's keep-alive timeout (0.3 s) closes it
         await asyncio.sleep(0.05)
@@ -164,7 +158,7 @@ async def test_a_stalled_answer_is_a_time_out_and_the_next_call_goes_through(
     server.answers["sendMessage"] = stall
     with pytest.raises(delivery.Transient, match="TimedOut"):
         await sender.call("sendMessage", {"chat_id": CHAT, "text": "hi"})
-    (pool,) = the_pools(sender.request)  # type: ignore[arg-type]
+    (pool,) = the_pools(sender.api)
     assert pool._idle == []  # that connection is closed: its answer may still come
     server.answers["sendMessage"] = ok
     assert (await sender.call("sendMessage", {"chat_id": CHAT, "text": "hi"}))["message_id"] == 7
@@ -222,8 +216,8 @@ async def test_an_http_1_0_answer_that_ends_with_the_connection(tmp_path: Path) 
 
     listening, url = await raw_server(old_server)
     async with listening:
-        request = BotApiRequest()
-        async for sender in sender_for(url, request):
+        request = BotApi(TOKEN, url)
+        async for sender in sender_for(request):
             for _ in range(2):
                 assert (await sender.call("sendMessage", {"chat_id": CHAT, "text": "hi"}))["message_id"] == 7
             assert the_pools(request)[0]._idle == []
@@ -242,7 +236,7 @@ async def test_a_broken_answer_is_transient(reply: bytes) -> None:
 
     listening, url = await raw_server(broken)
     async with listening:
-        async for sender in sender_for(url, BotApiRequest()):
+        async for sender in sender_for(BotApi(TOKEN, url)):
             with pytest.raises(delivery.Transient, match="NetworkError"):
                 await sender.call("sendMessage", {"chat_id": CHAT, "text": "hi"})
 
@@ -251,7 +245,7 @@ async def test_nothing_listening_is_transient() -> None:
     listening, url = await raw_server(lambda writer: asyncio.sleep(0))
     listening.close()
     await listening.wait_closed()
-    async for sender in sender_for(url, BotApiRequest()):
+    async for sender in sender_for(BotApi(TOKEN, url)):
         with pytest.raises(delivery.Transient, match="NetworkError"):
             await sender.call("sendMessage", {"chat_id": CHAT, "text": "hi"})
 

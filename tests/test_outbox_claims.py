@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram.ext import ApplicationBuilder
 
 from bot import delivery
 from bot.delivery import DeliveryWorker, Pacer
-from bot.http import BotApiRequest
+from bot.botapi import BotApi
 from bot.telegram import TelegramSender
 from db import notify, outbox, vault
 from db.connection import Connection, connect, transaction
@@ -51,13 +50,8 @@ def real_clock() -> datetime:
     return datetime.now(UTC)
 
 
-async def telegram(api: FakeBotApi) -> Any:
-    application = (
-        ApplicationBuilder().token(TOKEN).base_url(api.api_url).base_file_url(api.file_url).updater(None)
-        .request(BotApiRequest()).get_updates_request(BotApiRequest(pool_size=1)).build()
-    )
-    await application.initialize()
-    return application
+def telegram(api: FakeBotApi) -> BotApi:
+    return BotApi(TOKEN, api.api_url)
 
 
 def instance(conn: Connection, sender: Any, **options: Any) -> DeliveryWorker:
@@ -111,7 +105,7 @@ async def test_two_instances_send_every_message_once_and_each_chats_in_order(
 ) -> None:
     for chat in CHATS:
         api.user_sends(int(chat), "hello")  # the chats exist
-    first, second = await telegram(api), await telegram(api)
+    first, second = telegram(api), telegram(api)
     # Each takes at most half of the chats at once, and sends nothing until both have claimed a chat:
     # otherwise a fast first worker could send all before the second's first look.
     half = len(CHATS) // 2
@@ -134,8 +128,8 @@ async def test_two_instances_send_every_message_once_and_each_chats_in_order(
                 await asyncio.sleep(0.05)
     finally:
         await stop(*tasks)
-        await first.shutdown()
-        await second.shutdown()
+        await first.close()
+        await second.close()
     assert {chat: texts(api, chat) for chat in CHATS} == expected  # once each, in order
     assert all(w.tried > 0 for w in workers)  # both instances delivered
     async with conn.execute("SELECT count(*) FROM outbox_claims") as cur:

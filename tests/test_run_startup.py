@@ -1,7 +1,7 @@
 """`wijkbrug run` starts with only what the bot needs (issue 19, items 2 and 3). The real process, on
 Telegram against the local fake Bot API, after a volunteer's first update, has not imported the
-operator's other commands, matplotlib (charts are drawn in a child process, bot/charts.py), nor the
-modules of channels that are not set up (e-mail, the web page, WhatsApp, PostgreSQL). Each of these
+operator's other commands, matplotlib (charts are drawn in a child process, bot/charts.py),
+python-telegram-bot (bot/botapi.py calls the Bot API itself), nor the modules of channels that are not set up (e-mail, the web page, WhatsApp, PostgreSQL). Each of these
 costs start-up time and memory for as long as the bot runs."""
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ NOT_IN_RUN = (
     "bot.cli_services", "bot.cli_summary", "bot.cli_whatsapp", "bot.demo_script", "bot.console",
     "matplotlib", "bot.charts",  # charts: in a child process
     "yaml",  # the directory file: `wijkbrug directory import`
+    "telegram", "httpx",  # python-telegram-bot: the Bot API is called directly (bot/botapi.py)
     # channels not set up here
     "bot.email_send", "aiosmtplib", "bot.web", "jinja2", "bot.whatsapp_channel", "aiohttp", "psycopg",
 )

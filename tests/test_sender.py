@@ -1,5 +1,5 @@
-"""The outbox's sender against the fake Bot API: a stored call goes out as JSON through PTB's
-request object, and Telegram's answers map to deliver, wait, retry or drop."""
+"""The outbox's sender against the fake Bot API: a stored call goes out as JSON (bot/botapi.py),
+and Telegram's answers map to deliver, wait, retry or drop."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import base64
 from collections.abc import AsyncIterator
 
 import pytest
-from telegram.ext import ApplicationBuilder
 
 from bot import delivery
-from bot.http import BotApiRequest
+from bot.botapi import BotApi
 from bot.telegram import TelegramSender
 from tests.conftest import FAKE_TOKEN as TOKEN
 from tests.fakebotapi import FakeBotApi
@@ -20,15 +19,11 @@ CHAT = 1001
 
 @pytest.fixture
 async def sender(api: FakeBotApi) -> AsyncIterator[TelegramSender]:
-    application = (
-        ApplicationBuilder().token(TOKEN).base_url(api.api_url).base_file_url(api.file_url).updater(None)
-        .request(BotApiRequest()).get_updates_request(BotApiRequest(pool_size=1)).build()
-    )
-    await application.initialize()
+    client = BotApi(TOKEN, api.api_url)
     try:
-        yield TelegramSender(application)
+        yield TelegramSender(client)
     finally:
-        await application.shutdown()
+        await client.close()
 
 
 async def test_a_stored_call_is_sent_with_its_keyboard_and_answers_with_the_result(
