@@ -13,7 +13,7 @@ from db import privacy, questions, summaries, users
 from db.users import Account
 from flows import cases, summary
 from flows.case_view import AskedQuestion
-from flows.model import Command, Env, Input
+from flows.model import Command, Env, Input, Unread
 from flows.needs import Needs
 from flows.state import Saved
 
@@ -24,22 +24,23 @@ def scope_of(account: Account) -> str:
 
 
 async def env(core: Core, work: Work, needs: Needs = Needs(), case: cases.Case | None = None) -> Env:
-    """What the flows may consult for one update: always the directory, who is reachable and the
-    clock; the rest only when `needs` asks for it."""
+    """What the flows may consult for one update: always the directory and the clock; the rest
+    (who is reachable, the open handovers, new ids) only when `needs` asks for it."""
     now = core.clock()
     conn = core.conn
     # Allocated here, inside the transaction that stores them, so they are certainly free.
     code = await questions.unused_code(conn, core.new_code) if needs.fresh_code else ""
     case_id = await stored_cases.unused_id(conn, core.new_case) if needs.fresh_case else ""
-    return Env(
+    # Built from the loader's own typed values, so not validated again.
+    return Env.model_construct(
         now=now,
         today=now.astimezone(core.catalogs.timezone).date(),
         new_code=code,
         new_case_id=case_id,
         languages=core.catalogs.languages,
         directory=await core.directory(),
-        reachable=await users.members_by_contact(conn),
-        open_handovers=await core.open_counts(),
+        reachable=await users.members_by_contact(conn) if needs.matching else Unread("reachable"),
+        open_handovers=await core.open_counts() if needs.matching else Unread("open_handovers"),
         timezone=core.catalogs.timezone.key,
         holidays=core.holidays(now.year),
         reminder_hours=core.config.reminder_hours,

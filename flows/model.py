@@ -81,6 +81,27 @@ class Attachment(BaseModel):
 Input = Annotated[Command | Choice | Said | Attachment, Field(discriminator="kind")]
 
 
+class NotLoaded(LookupError):
+    """A step looked at what flows/needs.py said it would not need: a bug there, said at once."""
+
+
+class Unread(Mapping[str, int]):
+    """In place of a mapping the loader did not read because flows/needs.py said the step does not
+    need it: any look at it raises, where an empty mapping would quietly mean "nobody"."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getitem__(self, key: str) -> int:
+        raise NotLoaded(self.name)
+
+    def __iter__(self) -> Any:
+        raise NotLoaded(self.name)
+
+    def __len__(self) -> int:
+        raise NotLoaded(self.name)
+
+
 class Env(BaseModel):
     """What a step may consult besides state and input; passed in so flows stay pure."""
 

@@ -21,6 +21,16 @@ class Needs:
     report: str | None = None  # a coordinator's /summary or /export: the command's name
     fresh_code: bool = False  # a new question code: a press at the review may save the question
     fresh_case: bool = False  # a new case id: a press at the last request step may open a case
+    # Who is reachable and how many handovers wait for each contact: read for every step that may
+    # match people, i.e. all but the intake's questions before its review, the bulk of the updates.
+    matching: bool = True
+
+
+# The intake's questions before the review and the choice of an answer to change: their prompts
+# and answers never match people (matching starts when the review saves the question).
+NO_MATCHING = frozenset(
+    {Step.DANGER, Step.THEME, Step.AGE, Step.PARENT_LANGUAGE, Step.POSTCODE, Step.TEXT, Step.CHANGE}
+)
 
 
 def needs(state: Conversation, user: User, event: Input) -> Needs:
@@ -37,4 +47,7 @@ def needs(state: Conversation, user: User, event: Input) -> Needs:
         report=command if command in ("summary", "export") and user.role is Role.COORDINATOR else None,
         fresh_code=isinstance(event, Choice) and press is None and state.step is Step.REVIEW,
         fresh_case=isinstance(event, Choice) and press is None and state.step is Step.SEND,
+        # A command or a case's button may lead anywhere; a detour (/language) returns to `resume`.
+        matching=command is not None or press is not None or state.step not in NO_MATCHING
+        or (state.resume is not None and state.resume not in NO_MATCHING),
     )

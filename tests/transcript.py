@@ -77,8 +77,10 @@ from flows.model import (
     ToCoordinators,
     ToUser,
     Transition,
+    Unread,
     User,
 )
+from flows.needs import needs
 from flows.state import Conversation
 from tests.transcript_world import AMSTERDAM, World, value
 
@@ -146,6 +148,8 @@ class Replay:
                 wijk=asked.wijk, urgent=asked.urgent, text=asked.text, text_language=asked.text_language,
             )
             env = env.model_copy(update={"question": question})
+        if not needs(state, user, event).matching:  # what the loader leaves unread (bot/loading.py)
+            env = env.model_copy(update={"reachable": Unread("reachable"), "open_handovers": Unread("open_handovers")})
         if pressed is not None:
             assert case is not None, f"{user.name} pressed a button of a case never opened: {event}"
             moved = session.case_action(state, user, case, pressed[1], pressed[2], env)
