@@ -5,10 +5,12 @@ in benchmarks/.
 examples run it: `ApplicationBuilder` with its defaults, updates handled one at a time, `run_polling`.
 benchmarks/baselines.py runs it in its own environment that holds PTB alone.
 
-`wijkbrug`: PTB as Wijkbrug configures it (bot/telegram.py `build_application`: the Bot API calls
-and the long poll on Wijkbrug's aiohttp requests, 16 connections and 1, no Updater), polled the way
-Wijkbrug polls (fetch a batch, then handle it) and handled with Wijkbrug's concurrency (8, the
-delivery worker's chats at once). Runs in the project's environment; settings from WIJKBRUG_*.
+`wijkbrug`: PTB as Wijkbrug configured it until issue 19, its fastest configuration
+(benchmarks/ptb_keepalive.py `build_application`: the Bot API calls and the long poll on Wijkbrug's
+own kept-alive connections, 16 and 1, no Updater), polled the way Wijkbrug polls (fetch a batch,
+then handle it) and handled with Wijkbrug's concurrency (8, the delivery worker's chats at once).
+The bot itself no longer uses PTB (bot/botapi.py); this stays as the baseline of PTB at its best.
+Runs in the project's environment; settings from WIJKBRUG_*.
 
 Usage: python benchmarks/echo_ptb.py plain TOKEN BASE_URL | python benchmarks/echo_ptb.py wijkbrug
 """
@@ -46,8 +48,9 @@ def plain(token: str, base_url: str) -> None:
 
 async def as_wijkbrug() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.ptb_keepalive import build_application
     from bot.settings import Settings
-    from bot.telegram import ALLOWED_UPDATES, build_application
+    from bot.telegram import ALLOWED_UPDATES
 
     settings = Settings()
     app = handlers(build_application(settings))

@@ -1,10 +1,17 @@
-"""CPU per Bot API call: PTB's request layer on aiohttp's client session (how Wijkbrug called until
-issue 19) and on bot/http.py's kept-alive llhttp connections, against the same local server in a
-process of its own (so only the client's CPU is counted).
+"""CPU per Bot API call, three clients against the same local server in a process of its own (so
+only the client's CPU is counted):
 
-Each client posts a sendMessage of a typical size through `BaseRequest.post` (PTB's parsing of the
-answer included), `--calls` times, 8 at a time as the delivery worker does; the figures are the
-client process's CPU microseconds per call, median of `--repeat` interleaved runs, with the spread.
+- `PTB, aiohttp session`: PTB's request layer (`BaseRequest.post`) on aiohttp's client session, how
+  Wijkbrug called until issue 19 began;
+- `PTB, kept-alive`: `BaseRequest.post` on Wijkbrug's kept-alive llhttp connections
+  (benchmarks/ptb_keepalive.py, once bot/http.py: PTB at its fastest, what the bot ran on until it
+  dropped PTB);
+- `BotApi.call`: the bot's own call (bot/botapi.py, over the same connections), what runs now.
+
+Each client posts a sendMessage of a typical size, the answer's reading included (PTB's, or
+bot/botapi.py's `result_of`), `--calls` times, 8 at a time as the delivery worker does; the figures
+are the client process's CPU microseconds per call, median of `--repeat` interleaved runs, with the
+spread.
 
 Run:  .venv/bin/python benchmarks/http_bench.py [--calls 5000] [--repeat 5]
 """
@@ -18,6 +25,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from telegram.request import BaseRequest  # noqa: E402
 
-from bot.http import BotApiRequest, Call  # noqa: E402
+from benchmarks.ptb_keepalive import BotApiRequest, Call  # noqa: E402
+from bot.botapi import BotApi  # noqa: E402
 
 SERVER = """
 import sys
@@ -40,6 +49,7 @@ app.router.add_post("/{tail:.*}", answer)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
 
+TOKEN = "123:BENCH"  # invented: the local server accepts any
 PAYLOAD = {
     "chat_id": "10001", "text": "Which theme does the question have? " * 3,
     "reply_markup": {"inline_keyboard": [[{"text": f"Theme {i}", "callback_data": f"t7|{i}"}] for i in range(6)]},
@@ -78,21 +88,38 @@ class AiohttpSession(BaseRequest):
             return response.status, await response.read()
 
 
-async def run(client: BaseRequest, url: str, calls: int) -> float:
-    await client.initialize()
+class Client:
+    """One client under test: `call` makes the sendMessage, `close` lets go of its connections."""
+
+    def __init__(self, call: Callable[[], Awaitable[Any]], close: Callable[[], Awaitable[None]]) -> None:
+        self.call = call
+        self.close = close
+
+
+async def ptb(request: BaseRequest, url: str) -> Client:
+    await request.initialize()
+    return Client(lambda: request.post(url, Call(PAYLOAD)), request.shutdown)  # type: ignore[arg-type]
+
+
+async def botapi(port: int) -> Client:
+    api = BotApi(TOKEN, f"http://127.0.0.1:{port}/bot")
+    return Client(lambda: api.call("sendMessage", PAYLOAD), api.close)
+
+
+async def run(client: Client, calls: int) -> float:
     try:
-        await client.post(url, Call(PAYLOAD))  # type: ignore[arg-type]  # connect first
+        await client.call()  # connect first
         work = iter(range(calls))
 
         async def worker() -> None:
             for _ in work:
-                await client.post(url, Call(PAYLOAD))  # type: ignore[arg-type]
+                await client.call()
 
         before = time.process_time()
         await asyncio.gather(*(worker() for _ in range(8)))
         return (time.process_time() - before) / calls * 1e6
     finally:
-        await client.shutdown()
+        await client.close()
 
 
 async def main() -> None:
@@ -103,7 +130,7 @@ async def main() -> None:
     port = 20000 + os.getpid() % 20000
     server = await asyncio.create_subprocess_exec(sys.executable, "-c", SERVER, str(port))
     try:
-        url = f"http://127.0.0.1:{port}/bot123:BENCH/sendMessage"
+        url = f"http://127.0.0.1:{port}/bot{TOKEN}/sendMessage"
         for _ in range(100):
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -111,16 +138,21 @@ async def main() -> None:
                 break
             except OSError:
                 await asyncio.sleep(0.1)
-        results: dict[str, list[float]] = {"aiohttp session": [], "kept-alive llhttp": []}
+        clients: dict[str, Callable[[], Awaitable[Client]]] = {
+            "PTB, aiohttp session": lambda: ptb(AiohttpSession(), url),
+            "PTB, kept-alive": lambda: ptb(BotApiRequest(), url),
+            "BotApi.call": lambda: botapi(port),
+        }
+        results: dict[str, list[float]] = {name: [] for name in clients}
         for _ in range(args.repeat):  # interleaved
-            results["aiohttp session"].append(await run(AiohttpSession(), url, args.calls))
-            results["kept-alive llhttp"].append(await run(BotApiRequest(), url, args.calls))
+            for name, client in clients.items():
+                results[name].append(await run(await client(), args.calls))
     finally:
         server.terminate()
         await server.wait()
     print(f"client CPU per sendMessage, {args.calls} calls 8 at a time, {args.repeat} interleaved runs:")
     for name, values in results.items():
-        print(f"  {name:16} median {statistics.median(values):6.1f} µs  (min {min(values):.1f}, max {max(values):.1f})")
+        print(f"  {name:20} median {statistics.median(values):6.1f} µs  (min {min(values):.1f}, max {max(values):.1f})")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ PARTS: list[tuple[str, str]] = [
     ("pydantic", r"pydantic(_core)?/"),
     ("SQLite", r"db/backend_sqlite\.py|sqlite3/|aiosqlite/"),
     ("json", r"^json/|/json/"),
-    ("Bot API HTTP", r"aiohttp/|yarl/|multidict/|bot/http\.py|bot/telegram_send\.py|telegram/|h11/|ssl\.py"),
+    ("Bot API HTTP", r"aiohttp/|yarl/|multidict/|bot/botapi\.py|bot/keepalive\.py|httptools/|"
+                     r"bot/telegram_send\.py|telegram/|h11/|ssl\.py"),
     ("outbox + delivery", r"db/outbox\.py|bot/delivery\.py"),
     ("inbox + poller", r"db/inbox\.py|bot/telegram\.py"),
     ("rendering + i18n", r"bot/rendering\.py|bot/outgoing\.py|bot/i18n\.py|babel/"),

@@ -1,8 +1,9 @@
 """`wijkbrug run` starts with only what the bot needs (issue 19, items 2 and 3). The real process, on
 Telegram against the local fake Bot API, after a volunteer's first update, has not imported the
 operator's other commands, matplotlib (charts are drawn in a child process, bot/charts.py),
-python-telegram-bot (bot/botapi.py calls the Bot API itself), nor the modules of channels that are not set up (e-mail, the web page, WhatsApp, PostgreSQL). Each of these
-costs start-up time and memory for as long as the bot runs."""
+python-telegram-bot (bot/botapi.py calls the Bot API itself), nor the modules of channels that are
+not set up (e-mail, the web page, WhatsApp, PostgreSQL). Each of these costs start-up time and
+memory for as long as the bot runs."""
 
 from __future__ import annotations
 
