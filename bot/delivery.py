@@ -340,12 +340,13 @@ class DeliveryWorker:
         """True when the call is done with (delivered, or refused for good); raises _Lost when the
         address's claim went to another worker meanwhile (nothing was sent)."""
         self.tried += 1
-        if item.kind not in unpaced(self.sender):
-            while (pause := self.pacer.wait(item.address, self.monotonic())) > 0:
-                await self.sleep(pause)
-            self.pacer.take(item.address, self.monotonic())
+        if paced := item.kind not in unpaced(self.sender):
+            await self._paced(item.address)  # waiting for the pace holds no slot
         try:
-            async with self._sending:  # a few calls in flight at once; waiting for the pace holds no slot
+            async with self._sending:  # a few calls in flight at once
+                if paced:  # the pace taken just before the call, or calls that waited for a slot would go
+                    await self._paced(item.address)  # out together, more in a second than it allows
+                    self.pacer.take(item.address, self.monotonic())
                 mine = await self._stored(lambda: outbox.still_mine(self.conn, item.id, self.holder, self.clock()))
                 if mine is None:
                     return True  # sent by another worker, or its person's access ended (bot/departure.py)
@@ -378,6 +379,10 @@ class DeliveryWorker:
         # now, wait for it (this chat's later calls wait too; other chats go on).
         await self._stored(lambda: outbox.done(self.conn, item.id))
         return True
+
+    async def _paced(self, address: str) -> None:
+        while (pause := self.pacer.wait(address, self.monotonic())) > 0:
+            await self.sleep(pause)
 
     async def _later(self, item: Outgoing, seconds: float) -> None:
         await outbox.retry_later(self.conn, item.id, self.clock() + timedelta(seconds=seconds))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -198,6 +199,34 @@ async def test_calls_already_loaded_for_a_chat_are_not_sent_once_its_rows_are_de
     await drain(w)
     assert revoked == [3]  # a2, a3 and a4 were waiting (and loaded by the worker) when the rows went
     assert sorted(sender.attempts) == ["a1", "b1"]  # none of them was even tried; chat 2 is unaffected
+    assert await outbox.size(conn) == 0
+
+
+async def test_a_call_takes_its_pace_only_when_it_may_go_out(conn, clock) -> None:
+    """Calls that took the pace and then waited for a sending slot would all go out together once slots
+    came free: more in one second than the pace allows (35 in one second, in one run of the load
+    benchmark at Telegram's 30). So while the one slot is busy, the bucket keeps the waiting calls' share."""
+    await queue(conn, clock, *[(str(n), f"m{n}") for n in range(6)])
+    release = asyncio.Event()
+    in_flight: list[str] = []
+
+    class Slow(ScriptedSender):
+        async def send(self, address: str, kind: str, body: dict[str, Any]) -> None:
+            in_flight.append(address)
+            await release.wait()
+            await super().send(address, kind, body)
+
+    pacer = Pacer(per_second=1.0, burst=6.0, chat_per_second=1e9, chat_burst=1e9)
+    w = DeliveryWorker(conn, Slow(), clock, "telegram", pacer=pacer, monotonic=lambda: 0.0, concurrency=1)
+    draining = asyncio.create_task(w.drain_once())
+    async with asyncio.timeout(HANG_GUARD):
+        while not in_flight:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)  # meanwhile every other chat reaches the slot, where they wait
+    assert len(in_flight) == 1
+    assert Pacer._level(pacer._global, pacer.per_second, pacer.burst, 0.0) == 5.0  # only the call in flight took
+    release.set()
+    assert await asyncio.wait_for(draining, HANG_GUARD) == 6
     assert await outbox.size(conn) == 0
 
 
