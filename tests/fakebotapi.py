@@ -1,7 +1,8 @@
 """A fake Telegram Bot API server for end-to-end tests.
 
-It speaks the Bot API over real HTTP (aiohttp), so the unmodified python-telegram-bot stack can
-talk to it, in-process or from a ``wijkbrug run`` subprocess. Tests play the human users with
+It speaks the Bot API over real HTTP (aiohttp), so the unmodified python-telegram-bot stack (the
+reference, tests/test_fakebotapi.py) and the bot's own client (bot/botapi.py) can talk to it,
+in-process or from a ``wijkbrug run`` subprocess. Tests play the human users with
 ``user_sends``/``user_presses``/``user_sends_photo``, inspect what the bot did with
 ``sent``/``messages``/``last_keyboard``/``wait_for`` and inject Telegram errors with ``fail_next``.
 

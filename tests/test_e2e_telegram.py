@@ -1,4 +1,4 @@
-"""End to end over HTTP: the real `wijkbrug run` process (python-telegram-bot inside) against the
+"""End to end over HTTP: the real `wijkbrug run` process (its own Bot API client, bot/botapi.py) against the
 local fake Bot API server, driven the way a volunteer would — and killed with SIGKILL midway."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Storage trouble with the real process: `wijkbrug run` (python-telegram-bot inside) against the
+"""Storage trouble with the real process: `wijkbrug run` (its own Bot API client, bot/botapi.py) against the
 fake Bot API while another program holds the write lock for 10 s, while the disk is full, and
 while `wijkbrug rotate-key` re-seals 150,000 values. Each time the bot keeps running, and
 afterwards every update was handled once and answered once: nothing lost, nothing repeated.
