@@ -306,7 +306,10 @@ async def test_fifty_people_at_once_and_a_kill_lose_nothing_and_keep_each_ones_o
     # Every press answered once (a second answer Telegram refuses: "query is too old"). A press's answer only
     # stops its spinner and is sent beside the outbox, not kept: a press the killed instance processed just
     # before it died may go unanswered (its step was stored; Telegram ends the spinner itself). Either instance
-    # may have received it (both look at the inbox), so: any press taken in the two seconds before the kill.
+    # may have received it (both look at the inbox), so: any press taken in the two seconds before the kill,
+    # and at most one per volunteer: a press's answer is queued before its step's reply, which the volunteer
+    # waits for before pressing again. (How many that is overall depends on how fast the bot processed just
+    # before the kill: 10 in one run, all within 0.07 s of it, which a bound of 8 failed.)
     presses = [q for q, c in api._queries.items() if c in scripts]
     answered = [
         str(c["params"]["callback_query_id"]) for c in api.calls
@@ -317,7 +320,8 @@ async def test_fifty_people_at_once_and_a_kill_lose_nothing_and_keep_each_ones_o
         d["query"] for d in api.deliveries if d["status"] == 200 and two.killed_at - 2 < d["at"] < two.dead_at
     }
     unanswered = set(presses) - set(answered)
-    assert unanswered <= just_before_kill and len(unanswered) <= 8, [
+    per_volunteer = [api._queries[q] for q in unanswered]
+    assert unanswered <= just_before_kill and len(per_volunteer) == len(set(per_volunteer)), [
         (q, [(d["url"], d["status"], round(d["at"] - two.killed_at, 2)) for d in api.deliveries if d["query"] == q])
         for q in sorted(unanswered)
     ]
