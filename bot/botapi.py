@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import aiohttp
 
 USER_AGENT = "Wijkbrug (bot/botapi.py)"
+OWN_TIMEOUT = -1.0  # a call's `read_timeout` when it keeps its client's (None means none at all)
 
 
 class TelegramError(Exception):
@@ -160,11 +161,11 @@ class BotApi:
 
     async def call(
         self, method: str, parameters: dict[str, Any] | None = None, *,
-        files: dict[str, tuple[str, bytes]] | None = None, read_timeout: float | None = -1.0,
+        files: dict[str, tuple[str, bytes]] | None = None, read_timeout: float | None = OWN_TIMEOUT,
     ) -> Any:
         """The method's result; `files` (parameter: (file name, content)) go as multipart.
-        `read_timeout` is the longest silence while the answer comes in (-1: this client's)."""
-        read = self.read_timeout if read_timeout == -1.0 else read_timeout
+        `read_timeout` is the longest silence while the answer comes in (by default, this client's)."""
+        read = self.read_timeout if read_timeout == OWN_TIMEOUT else read_timeout
         if files:
             status, payload = await self._upload(method, parameters or {}, files, read)
             return result_of(status, payload)

@@ -27,7 +27,7 @@ from bot.i18n import Catalogs
 from bot.runner import Flood, Runner
 from bot.settings import Settings
 from bot.tasks import until_one_ends
-from bot.telegram_send import TelegramSender
+from bot.telegram_send import TelegramSender, bot_commands
 from db import inbox, users
 from db import settings as stored
 from db.connection import Connection, Patience, connect, keep_trying, leave_checkpoints_to, transaction
@@ -286,10 +286,9 @@ class TelegramBot:
         failed = False
         for language in (None, *catalogs.languages):
             shown = language or catalogs.default
-            commands = [
-                {"command": name, "description": catalogs.render(COMMAND_HELP[name], shown)[:256]}
-                for name in COMMANDS[Role.VOLUNTEER]
-            ]
+            commands = bot_commands(
+                (name, catalogs.render(COMMAND_HELP[name], shown)) for name in COMMANDS[Role.VOLUNTEER]
+            )
             scope = {"language_code": language} if language else {}
             try:
                 await self.api.call("setMyCommands", {"commands": commands, **scope})

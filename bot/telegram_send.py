@@ -15,6 +15,7 @@ is. Each call goes out as JSON through bot/botapi.py; a file goes as multipart.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from typing import Any
 
 from bot import delivery, mention, outgoing
@@ -36,12 +37,14 @@ def calls(address: str, kind: str, body: dict[str, Any]) -> tuple[str, dict[str,
             answer["text"] = body["notice"]
         return "answerCallbackQuery", answer
     if kind == "menu":
-        commands = [
-            {"command": c["command"], "description": c["description"][:MAX_COMMAND_DESCRIPTION]}
-            for c in body["commands"]
-        ]
+        commands = bot_commands((c["command"], c["description"]) for c in body["commands"])
         return "setMyCommands", {"commands": commands, "scope": {"type": "chat", "chat_id": address}}
     return kind, body  # stored before migration 014: the call itself
+
+
+def bot_commands(commands: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    """setMyCommands' list: each (command, description), the description cut to what Telegram takes."""
+    return [{"command": name, "description": text[:MAX_COMMAND_DESCRIPTION]} for name, text in commands]
 
 
 def _say(address: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
