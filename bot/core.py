@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any, Protocol
 
+from bot.confirmations import Confirmations
 from bot.flood import Flood
 from bot.i18n import Catalogs
 from db import cases as stored_cases
@@ -80,6 +81,7 @@ class Core:
     # No limit unless the channel sets one (the Telegram bot does, from the settings).
     flood: Flood = field(default_factory=Flood.unlimited)
     send_now: SendNow | None = None
+    confirmations: Confirmations | None = None  # the delivery worker's sent rows, deleted by our transactions
     _directory: Directory = field(default_factory=Directory)
     _directory_version: str | None = None
     _holidays: dict[int, frozenset[Any]] = field(default_factory=dict)

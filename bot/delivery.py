@@ -1,5 +1,4 @@
-"""Draining the outbox: in order per address, paced to the channel's limits, retried until
-delivered.
+"""Draining the outbox: in order per address, paced to the channel's limits, retried until delivered.
 
 The worker knows no channel's API: it hands each stored message (bot/outgoing.py) to its channel's
 `Sender`, which makes its own calls of it. A call that fails on the network or with a server error
@@ -7,7 +6,8 @@ is tried again with growing pauses; a 429 waits exactly the `retry_after` the ch
 call the channel refuses for good (a bad request, a user who blocked the bot) is dropped and logged
 by kind, never by content.
 A row leaves the outbox only after the channel confirmed it, so a crash in between sends that
-one call again: at most one duplicate, of the call in flight (at least once, never lost).
+one call again: at most one duplicate, of the call in flight (at least once, never lost). While the
+processing loop is at work, that delete rides in its next transaction (bot/confirmations.py).
 
 Several instances share one outbox (PostgreSQL, issue 18): a worker sends to an address only while it
 holds that address's claim (db/outbox.py, `claim`), so one worker at a time sends an address's
@@ -19,8 +19,7 @@ duplicate as after a crash). Restarted on the same host, the worker drops the cl
 predecessor at once. A look reads every address's oldest message where ids may commit out of order
 (PostgreSQL), and on SQLite, whose one writer commits them in order, only what was stored since the
 last look, with a look at everything once a second (db/outbox.py decides which). Just before a call
-goes out the
-worker looks that its row is still there (one lookup by primary key): revoking or erasing a
+goes out the worker looks that its row is still there (one lookup by primary key): revoking or erasing a
 person deletes what waited for them, and that covers the calls the worker had already loaded
 and was pacing, so nothing more reaches them from the moment the deletion is committed. When
 the database cannot be written at that moment (locked, disk full), the worker keeps the
@@ -38,6 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from bot import outgoing
+from bot.confirmations import Confirmations
 from db import notify, outbox
 from db.connection import Connection, Patience, keep_trying
 from db.outbox import Outgoing
@@ -171,6 +171,7 @@ class DeliveryWorker:
     lease: float = LEASE  # seconds a claim on an address lasts unless renewed
     fallback_poll: float = FALLBACK_POLL  # seconds between looks when woken by NOTIFY (PostgreSQL)
     holder: str = field(default_factory=outbox.new_holder)  # this worker's name on its claims
+    confirmations: Confirmations | None = None  # deletes sent rows; shared with a processing loop (Runner)
 
     def __post_init__(self) -> None:
         self._sending = asyncio.Semaphore(self.concurrency)
@@ -181,7 +182,7 @@ class DeliveryWorker:
         self._seen = 0  # messages up to this outbox id have been looked at (where ids commit in order)
         self._everything_at = 0.0  # when the next look must read every waiting message (monotonic)
         self._now: set[asyncio.Task[None]] = set()  # calls sent beside the outbox (`send_now`)
-        self.tried = 0
+        self.tried, self.confirmed = 0, self.confirmations or Confirmations(self.conn, self.patience)
 
     def look_again(self) -> None:
         """Look at the waiting messages now: older ones were made due (a WhatsApp person wrote,
@@ -229,7 +230,8 @@ class DeliveryWorker:
             for task in [*self._chats.values(), *self._now]:
                 task.cancel()
             await asyncio.gather(*self._chats.values(), *self._now, return_exceptions=True)
-            try:  # stopping: another instance may take this one's addresses over at once
+            try:  # stopping: what was sent is not sent again; another instance may take the addresses over at once
+                await self.confirmed.close()
                 await outbox.release_all(self.conn, self.holder)
             except Exception as exc:  # noqa: BLE001 - killed or the database gone: the leases expire instead
                 log.info("claims left to expire (%s)", type(exc).__name__)
@@ -363,21 +365,19 @@ class DeliveryWorker:
             if item.attempts + 1 >= MAX_ATTEMPTS:
                 tries = item.attempts + 1
                 log.error("gave up on %s #%s after %s attempts (%s)", item.kind, item.id, tries, type(exc).__name__)
-                await self._stored(lambda: outbox.done(self.conn, item.id))
+                await self.confirmed.done(item.id)
                 return True
             await self._stored(lambda: self._later(item, min(MAX_BACKOFF, 0.5 * 2 ** min(item.attempts, 10))))
             return False
         except Permanent as exc:
             refusal = exc
             log.warning("%s #%s refused for good: %s", item.kind, item.id, exc.args[0] if exc.args else "")
-            await self._stored(lambda: outbox.done(self.conn, item.id))
+            await self.confirmed.done(item.id)
             if self.on_permanent is not None:
                 on_permanent = self.on_permanent
                 await self._stored(lambda: on_permanent(item, refusal))
             return True
-        # Sent: the row must go, or it would be sent again. If the database cannot be written
-        # now, wait for it (this chat's later calls wait too; other chats go on).
-        await self._stored(lambda: outbox.done(self.conn, item.id))
+        await self.confirmed.done(item.id)  # sent: the row goes (the chat's next call waits for it; others go on)
         return True
 
     async def _paced(self, address: str) -> None:

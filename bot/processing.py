@@ -22,6 +22,7 @@ import json
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 
 from bot import effects, gate, loading, rendering
 from bot.context import Work
@@ -68,35 +69,45 @@ async def process_pending(core: Core, limit: int = 25, committed: Callable[[int]
     # being handled by another instance right now.
     held: set[str] = set()
     chats: dict[int, str] = {}  # the chat of each update read this round (the re-check's look-up)
+    # Meanwhile the delivery worker's sent rows are deleted by our transactions (bot/confirmations.py).
+    with core.confirmations.busy() if core.confirmations else nullcontext():
+        while batch := await inbox.pending(core.conn, core.channel, limit, after=after):
+            done += await _page(core, batch, held, chats, committed)
+            after = batch[-1].update_id
+    return done
+
+
+async def _page(core: Core, batch: list[inbox.Incoming], held: set[str], chats: dict[int, str],
+                committed: Callable[[int], object] | None) -> int:
+    """One page of the inbox (see `process_pending`): how many of its updates were handled."""
+    done = 0
+    ignored: list[int] = []
     flood = core.flood
-    while batch := await inbox.pending(core.conn, core.channel, limit, after=after):
-        ignored: list[int] = []
-        for item in batch:
-            after = item.update_id
-            inbound = parse_stored(item.payload)
-            chat = chats[item.update_id] = inbound.chat_id if inbound else ""
-            if chat in held:
-                continue
-            if chat and not flood.allow(chat, flood.clock()):
-                assert inbound is not None
-                if await _hold(core, inbound):
-                    held.add(chat)
-                else:
-                    ignored.append(item.update_id)
-                continue
-            if not await process(core, item.update_id, inbound, chats):
-                held.add(chat)  # another instance is at this chat (or was): it goes on with it
-                continue
-            done += 1
-            if committed is not None:
-                committed(item.update_id)
-            # Statements run in place and never yield: let the poller and the delivery
-            # worker have their turn between two updates, or a long batch would hold them.
-            await asyncio.sleep(0)
-        if ignored:
-            async with transaction(core.conn):
-                for update_id in ignored:
-                    await inbox.mark_processed(core.conn, core.channel, update_id, "ignored", core.clock())
+    for item in batch:
+        inbound = parse_stored(item.payload)
+        chat = chats[item.update_id] = inbound.chat_id if inbound else ""
+        if chat in held:
+            continue
+        if chat and not flood.allow(chat, flood.clock()):
+            assert inbound is not None
+            if await _hold(core, inbound):
+                held.add(chat)
+            else:
+                ignored.append(item.update_id)
+            continue
+        if not await process(core, item.update_id, inbound, chats):
+            held.add(chat)  # another instance is at this chat (or was): it goes on with it
+            continue
+        done += 1
+        if committed is not None:
+            committed(item.update_id)
+        # Statements run in place and never yield: let the poller and the delivery
+        # worker have their turn between two updates, or a long batch would hold them.
+        await asyncio.sleep(0)
+    if ignored:
+        async with transaction(core.conn):
+            for update_id in ignored:
+                await inbox.mark_processed(core.conn, core.channel, update_id, "ignored", core.clock())
     return done
 
 
@@ -141,12 +152,18 @@ async def _in_transaction(core: Core, handle: Handle, update_id: int, inbound: I
     """One update's transaction, with a fresh `Work`, once it is the update's turn; the presses'
     answers go out once committed."""
     work = Work(core)
+    deleted: list[int] = []
+    confirmations = core.confirmations
     async with transaction(core.conn):
         locked, account = await _lock(core, inbound)
         if not locked or not await _its_turn(core, update_id, inbound.chat_id if inbound else "", chats):
             return False
         outcome = await handle(work, account)
         await inbox.mark_processed(core.conn, core.channel, update_id, str(outcome), core.clock())
+        if confirmations is not None:  # the sent rows waiting for a transaction: this one (see busy())
+            deleted = await confirmations.ride(core.conn)
+    if confirmations is not None and deleted:
+        confirmations.landed(deleted)
     work.flush_answers()
     return True
 

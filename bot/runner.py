@@ -14,6 +14,7 @@ from datetime import datetime, time
 from typing import Any
 
 from bot import departure, loading, processing, schedules
+from bot.confirmations import Confirmations
 from bot.context import Work
 from bot.core import Config, Core, Flow, SendNow, StorageProblem
 from bot.flood import Flood
@@ -59,6 +60,7 @@ class Runner:
         text_retention_days: int = 180,
         flood: Flood | None = None,
         send_now: SendNow | None = None,
+        confirmations: Confirmations | None = None,
     ) -> None:
         vault = vault or vault_of(conn)
         attach(conn, vault)
@@ -75,6 +77,7 @@ class Runner:
             new_case=new_case,
             flood=flood if flood is not None else Flood.unlimited(),
             send_now=send_now,
+            confirmations=confirmations,
         )
 
     # What the core is made of, for those that need a part of it.

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from bot import delivery
 from bot.botapi import BotApi, InvalidToken, NetworkError, RetryAfter, TelegramError
+from bot.confirmations import Confirmations
 from bot.i18n import Catalogs
 from bot.runner import Flood, Runner
 from bot.settings import Settings
@@ -105,14 +106,17 @@ class TelegramBot:
                 from bot.whatsapp_channel import fetch_of
 
                 fetch = fetch_of(self.settings)
+            # Sent rows are deleted by the processing loop's transactions while it is at work.
+            confirmations = Confirmations(send_db, self.patience)
             worker = delivery.DeliveryWorker(
-                send_db, TelegramSender(self.api, fetch), self.clock, CHANNEL,
-                pacer=pacer, on_permanent=refused, patience=self.patience, max_chats=self.settings.send_chats,
+                send_db, TelegramSender(self.api, fetch), self.clock, CHANNEL, pacer=pacer, on_permanent=refused,
+                patience=self.patience, max_chats=self.settings.send_chats, confirmations=confirmations,
             )
             runner = Runner(
                 work_db, self.catalogs, self.clock, CHANNEL, vault=vault, reminder_hours=self.settings.reminder_hours,
                 retention_days=self.settings.retention_days, text_retention_days=self.settings.text_retention_days,
                 flood=Flood(per_minute=self.settings.flood_per_minute), send_now=worker.send_now,
+                confirmations=confirmations,
             )
             receive = self._poll(poll_db) if self.webhook is None else self._serve_webhook(poll_db)
             await until_one_ends(  # the channel runs while these do; the first to fail stops it

@@ -268,6 +268,13 @@ async def done(conn: Connection, outgoing_id: int) -> None:
     await conn.execute("DELETE FROM outbox WHERE id = ?", (outgoing_id,))
 
 
+async def done_all(conn: Connection, outgoing_ids: list[int]) -> None:
+    """Delete these rows (sent), a few hundred per statement."""
+    for start in range(0, len(outgoing_ids), 500):
+        part = outgoing_ids[start : start + 500]
+        await conn.execute(f"DELETE FROM outbox WHERE id IN ({', '.join('?' for _ in part)})", part)
+
+
 async def drop_person(conn: Connection, person_id: int) -> int:
     """Forget every message still waiting for one person, on every channel (their access ended):
     how many. Also what was said at one of their addresses without naming them (a refusal)."""
