@@ -3,7 +3,8 @@ on their own otherwise.
 
 A row leaves the outbox once its call went through (bot/delivery.py). On its own that delete is a
 transaction of its own: at saturation 40 µs of SQLite per message, most of it the commit, against
-2–3 µs for the same delete inside a transaction that commits anyway (docs/performance.md, issue 19).
+6–14 µs for a statement deleting one to a few rows inside a transaction that commits anyway
+(docs/performance.md, issue 19).
 While the processing loop works through the inbox it commits an update about every millisecond, so
 a sent row's delete rides along in the next of those transactions instead (`ride`, just before its
 COMMIT; `landed` after it).
@@ -35,7 +36,7 @@ class Confirmations:
         self.conn = conn
         self.patience = patience
         self.wait = wait
-        self.rode = 0  # rows deleted by a processing transaction (the benchmark and the tests read it)
+        self.rode = 0  # rows deleted by a processing transaction (the tests read it)
         self._busy = 0  # processing loops at work now: a transaction of theirs commits soon
         self._waiting: dict[int, asyncio.Future[None]] = {}  # row id: resolved once its delete is committed
         self._timer: asyncio.TimerHandle | None = None
@@ -77,14 +78,14 @@ class Confirmations:
         self.rode += self._resolve(ids)
 
     async def close(self) -> None:
-        """Delete what still waits (the worker stops): sent calls are not sent again after a restart."""
+        """The worker stops: delete what still waits, in one try (if the database cannot be written
+        now, those calls are sent again after a restart, once each: each was its chat's call in flight)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._alone is not None:
-            await asyncio.shield(self._alone)
-        if self._waiting:
-            await self._delete_alone()
+        if ids := list(self._waiting):
+            await outbox.done_all(self.conn, ids)
+            self._resolve(ids)
 
     def _resolve(self, ids: list[int]) -> int:
         for outgoing_id in ids:
@@ -104,7 +105,7 @@ class Confirmations:
             await keep_trying("delivery", lambda: outbox.done_all(self.conn, ids), self.patience)
         except Exception as exc:  # a bug: the chats waiting on these rows raise it, as their own delete would
             for outgoing_id in ids:
-                if not (future := self._waiting.pop(outgoing_id)).done():
+                if (future := self._waiting.pop(outgoing_id, None)) is not None and not future.done():
                     future.set_exception(exc)
             return
         finally:

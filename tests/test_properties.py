@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.directory_file import load, sample_path
@@ -29,8 +29,10 @@ from flows.model import (
     SetLanguage,
     ToCoordinators,
     ToUser,
+    Unread,
     User,
 )
+from flows.needs import needs
 from flows.state import Conversation, Step
 
 CATALOGS = Catalogs()
@@ -40,6 +42,7 @@ ENV = Env(
     now=NOW, today=NOW.date(), new_code="Q-TEST", new_case_id="H-TEST01", languages=CATALOGS.languages,
     directory=DIRECTORY, reachable={"c-overvecht-2": 2, "c-overvecht-3": 3},
 )
+UNREAD = ENV.model_copy(update={"reachable": Unread("reachable"), "open_handovers": Unread("open_handovers")})
 STEPS_REACHED: set[Step | None] = set()
 EFFECTS_SEEN: set[str] = set()
 # A valid typed answer for each step that wants typing (the parent's details are invented).
@@ -89,7 +92,12 @@ inputs = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+# Walks that reach, whatever the random draws do, what the guard below wants: the whole intake and a
+# request in Polish (the member reads no Polish, so the short version is asked), and the two menus.
+@example(role=Role.VOLUNTEER, language="pl", events=[], picks=[1, 1, 1, 1, 5] + [1] * 35)
+@example(role=Role.VOLUNTEER, language="en", events=[Command(name="language")], picks=[0] * 40)
+@example(role=Role.VOLUNTEER, language="en", events=[Command(name="contacts")], picks=[0] * 40)
 @given(
     role=st.sampled_from(list(Role)), language=st.sampled_from(CATALOGS.languages),
     events=st.lists(inputs, max_size=30), picks=st.lists(st.integers(0, 99), min_size=40, max_size=40),
@@ -109,7 +117,9 @@ def test_no_input_breaks_a_flow(role: Role, language: str, events: list, picks: 
             event = Choice(data=buttons[pick // 4 % len(buttons)])
         else:
             event = drawn or Command(name="new")
-        moved = session.step(state, user, event, ENV)
+        # What the loader would not read for this step is not there (bot/loading.py): a look at it raises.
+        env = ENV if needs(state, user, event).matching else UNREAD
+        moved = session.step(state, user, event, env)
         state = Conversation.model_validate_json(moved.state.model_dump_json())
         assert state == moved.state
         # Nobody else is addressed by a user's own flow, but the member a request it sends goes to.
