@@ -47,11 +47,8 @@ class Confirmations:
         if not self._busy:
             await keep_trying("delivery", lambda: outbox.done(self.conn, outgoing_id), self.patience)
             return
-        loop = asyncio.get_running_loop()
-        future = self._waiting.get(outgoing_id) or loop.create_future()
-        self._waiting[outgoing_id] = future
-        if self._timer is None:
-            self._timer = loop.call_later(self.wait, self._on_their_own)
+        future = self._waiting[outgoing_id] = asyncio.get_running_loop().create_future()
+        self._later()
         await asyncio.shield(future)  # a cancelled chat task leaves the row to be deleted all the same
 
     @contextmanager
@@ -94,6 +91,11 @@ class Confirmations:
                 future.set_result(None)
         return len(ids)
 
+    def _later(self) -> None:
+        """Rows wait for a processing transaction: those left after `wait` seconds go on their own."""
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.wait, self._on_their_own)
+
     def _on_their_own(self) -> None:
         self._timer = None
         if self._waiting and self._alone is None:
@@ -112,7 +114,7 @@ class Confirmations:
             self._alone = None
         self._resolve(ids)
         if self._waiting:  # sent meanwhile
-            if not self._busy:
+            if self._busy:
+                self._later()
+            else:
                 self._on_their_own()
-            elif self._timer is None:
-                self._timer = asyncio.get_running_loop().call_later(self.wait, self._on_their_own)
